@@ -1,0 +1,115 @@
+"""The `fhirclaim` command.
+
+Each command parses its options and hands over to one function of the package that owns the concern; no
+command holds domain logic of its own. Imports sit inside the commands so that `fhirclaim --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="fhirclaim")
+def main() -> None:
+    """FHIR-native claim facade for JKN / BPJS Kesehatan (FHIR R4 → E-Klaim / INA-CBG → signed Bundle)."""
+
+
+# --- the facade server --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="interface to listen on [127.0.0.1]")
+@click.option("--port", type=int, default=None, help="port to listen on [8080]")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="data directory [./fhirclaim-data]")
+@click.option("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
+def serve(host: str | None, port: int | None, data_dir: Path | None, database_url: str | None) -> None:
+    """Serve the FHIR API at /fhir (SQLite + in-process E-Klaim emulator by default)."""
+    from fhirclaim.server import serve_forever
+
+    serve_forever(_settings(host=host, port=port, data_dir=data_dir, database_url=database_url))
+
+
+# --- the sandbox E-Klaim ------------------------------------------------------------------------------------
+
+
+@main.command("eklaim-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8081, show_default=True)
+@click.option("--key-file", type=click.Path(path_type=Path), default=None, help="file holding the 64-hex key")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("eklaim-emulator-data"), show_default=True)
+@click.option("--coder", "coders", multiple=True, metavar="NIK:NAME", help="register a coder (repeatable)")
+@click.option("--tariff-table", type=click.Path(exists=True, path_type=Path), default=None,
+              help="the hospital's own INA-CBG tariff CSV")
+@click.option("--no-debug-mode", is_flag=True, help="refuse ?mode=debug (MODE DEBUG IS NOT ALLOWED)")
+def eklaim_emulator(host, port, key_file, data_dir, coders, tariff_table, no_debug_mode) -> None:
+    """Serve the E-Klaim emulator standalone at /E-Klaim/ws.php."""
+    from fhirclaim.eklaim.emulator.server import serve_emulator
+
+    serve_emulator(host=host, port=port, key_file=key_file, data_dir=data_dir, coders=list(coders),
+                   tariff_table=tariff_table, allow_debug=not no_debug_mode)
+
+
+@main.group()
+def keys() -> None:
+    """Generate keys."""
+
+
+@keys.command("eklaim")
+def keys_eklaim() -> None:
+    """Print a fresh 64-hex E-Klaim encryption key."""
+    from fhirclaim.eklaim.crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@main.command()
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="JSON lines, one set_claim_data object per line")
+@click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
+              help="JSON lines of grouper results [stdout]")
+@click.option("--tariff-table", type=click.Path(exists=True, path_type=Path), default=None)
+def group(input_path: Path, output_path: Path | None, tariff_table: Path | None) -> None:
+    """Group many claims with the INA-CBG grouper emulator (batch grouper)."""
+    from fhirclaim.inacbg.batch import run_batch
+
+    run_batch(input_path, output_path, tariff_table=tariff_table)
+
+
+# --- signatures ---------------------------------------------------------------------------------------------
+
+
+@main.command("verify-bundle")
+@click.argument("bundle_file", type=click.Path(exists=True, path_type=Path))
+@click.option("--jwks", type=click.Path(exists=True, path_type=Path), default=None,
+              help="JWKS file to resolve a kid when the header carries no x5c")
+def verify_bundle(bundle_file: Path, jwks: Path | None) -> None:
+    """Verify a signed Bundle; exit 0 when valid, 1 when not (and say why)."""
+    from fhirclaim.signing.verify import verify_bundle as verify
+
+    try:
+        bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        click.echo(f"invalid: cannot read {bundle_file}: {exc}", err=True)
+        sys.exit(1)
+    key_set = json.loads(jwks.read_text(encoding="utf-8")) if jwks else None
+    result = verify(bundle, jwks=key_set)
+    if result.valid:
+        click.echo(f"valid: {result.reason}")
+        sys.exit(0)
+    click.echo(f"invalid: {result.reason}", err=True)
+    sys.exit(1)
+
+
+def _settings(**overrides):
+    from fhirclaim.config import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

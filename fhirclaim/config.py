@@ -1,0 +1,49 @@
+"""One typed settings object for the whole server.
+
+Values come from keyword arguments (the CLI), then `FHIRCLAIM_*` environment variables, then the defaults
+below. Nothing else in the code base reads the environment: the settings object is passed down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FHIRCLAIM_", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------------------------
+    data_dir: Path = Field(default=Path("fhirclaim-data"), description="keys, SQLite file, emulator state")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+
+    # --- HTTP ----------------------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str | None = Field(default=None, description="external FHIR base, e.g. behind a proxy")
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_json_depth: int = 64
+    default_page_size: int = 20
+    max_page_size: int = 500
+    sandbox: bool = False
+
+    # --- E-Klaim -------------------------------------------------------------------------------------------
+    eklaim_url: str | None = Field(default=None, description="real E-Klaim ws.php; None = in-process emulator")
+    eklaim_key: str | None = Field(default=None, repr=False, description="64 hex chars; never logged")
+    eklaim_timeout_seconds: float = 30.0
+    timezone: str = "Asia/Jakarta"
+
+    # --- pipeline / worker ---------------------------------------------------------------------------------
+    run_worker: bool = True
+    worker_poll_seconds: float = 0.5
+    submit_wait_seconds: float = 15.0
+
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir() / 'fhirclaim.db'}"

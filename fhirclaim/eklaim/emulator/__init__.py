@@ -1,0 +1,1 @@
+"""The sandbox E-Klaim: a ws.php server speaking the real protocol, with its own store."""

@@ -1,0 +1,1 @@
+"""INA-CBG grouper emulator: deterministic, table-driven (tables in data/)."""

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the resource repository (versions, search index), jobs and outbox."""

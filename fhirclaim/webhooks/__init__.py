@@ -1,0 +1,1 @@
+"""Webhooks: R4 Subscriptions, the durable outbox and its delivery worker."""
