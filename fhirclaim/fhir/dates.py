@@ -1,0 +1,81 @@
+"""FHIR date, dateTime and instant values as UTC ranges.
+
+A FHIR date is a range as wide as its precision: `2024-03` is all of March. Indexing and searching both turn a
+value into `[low, high)` in naive UTC, so that every prefix (eq, lt, ge, ...) is a comparison of ranges. Values
+without a time zone are read in the server's time zone (WIB by default), as a hospital means them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+MIN = datetime(1, 1, 1)
+MAX = datetime(9999, 12, 31, 23, 59, 59)
+
+_PATTERN = re.compile(
+    r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
+    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d+)?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+class DateFormatError(ValueError):
+    pass
+
+
+def to_range(text: str, default_tz: tzinfo | str = "UTC") -> tuple[datetime, datetime]:
+    """`[low, high)` of a FHIR date/dateTime/instant, naive UTC."""
+    match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise DateFormatError(f"{text!r} is not a FHIR date, dateTime or instant")
+    parts = match.groupdict()
+    try:
+        year, month, day = int(parts["year"]), int(parts["month"] or 1), int(parts["day"] or 1)
+        hour, minute = int(parts["hour"] or 0), int(parts["minute"] or 0)
+        second = int(parts["second"] or 0)
+        micro = int(((parts["fraction"] or ".0")[1:] + "000000")[:6])
+        start = datetime(year, month, day, hour, minute, second, micro)
+    except ValueError as exc:
+        raise DateFormatError(f"{text!r} is not a valid date: {exc}") from None
+    if parts["second"] is not None:
+        width = timedelta(microseconds=1) if parts["fraction"] else timedelta(seconds=1)
+        end = start + width
+    elif parts["minute"] is not None:
+        end = start + timedelta(minutes=1)
+    elif parts["day"]:
+        end = start + timedelta(days=1)
+    elif parts["month"]:
+        end = datetime(year + (month == 12), month % 12 + 1, 1)
+    else:
+        end = datetime(year + 1, 1, 1)
+    zone = _zone(parts["tz"], default_tz)
+    return _utc(start, zone), _utc(end, zone)
+
+
+def _zone(designator: str | None, default_tz: tzinfo | str) -> tzinfo:
+    if designator == "Z":
+        return timezone.utc
+    if designator:
+        sign = 1 if designator[0] == "+" else -1
+        hours, minutes = int(designator[1:3]), int(designator[4:6])
+        return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return ZoneInfo(default_tz) if isinstance(default_tz, str) else default_tz
+
+
+def _utc(moment: datetime, zone: tzinfo) -> datetime:
+    try:
+        return moment.replace(tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        return MIN if moment.year < 5000 else MAX
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def instant(moment: datetime) -> str:
+    """An R4 instant: UTC, millisecond precision, `Z`."""
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

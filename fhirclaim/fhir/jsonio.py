@@ -1,0 +1,84 @@
+"""FHIR JSON in and out.
+
+FHIR decimals carry their precision (`1400.00` is not `1400.0`), so JSON numbers with a fraction or exponent
+are read as `Decimal` and written back as they came (simplejson's `use_decimal`). Parsing also enforces the
+limits that keep a request from tying up the server: a maximum nesting depth, no NaN/Infinity, no duplicate
+keys, and an object at the top.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import simplejson
+
+from fhirclaim.fhir.outcome import FhirError
+
+
+class JsonTooDeep(ValueError):
+    pass
+
+
+def loads(body: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
+    """Parse a request body into a JSON object, or raise FhirError 400."""
+    try:
+        if isinstance(body, bytes):
+            body = body.decode("utf-8")
+        value = simplejson.loads(body, use_decimal=True, object_pairs_hook=_no_duplicate_keys)
+        _check_depth(value, max_depth)
+    except UnicodeDecodeError:
+        raise FhirError.of(400, "structure", "The body is not UTF-8 encoded") from None
+    except RecursionError:
+        raise FhirError.of(400, "too-long", f"The JSON nests deeper than {max_depth} levels") from None
+    except JsonTooDeep as exc:
+        raise FhirError.of(400, "too-long", str(exc)) from None
+    except _DuplicateKey as exc:
+        raise FhirError.of(400, "structure", f"The JSON object repeats the key {exc.args[0]!r}") from None
+    except simplejson.JSONDecodeError as exc:
+        raise FhirError.of(400, "structure", f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
+            from None
+    if not isinstance(value, dict):
+        raise FhirError.of(400, "structure", "The body must be a JSON object (a FHIR resource)")
+    return value
+
+
+def dumps(value: Any, *, pretty: bool = False) -> str:
+    return simplejson.dumps(value, use_decimal=True, ensure_ascii=False, allow_nan=False,
+                            indent=2 if pretty else None, separators=None if pretty else (",", ":"))
+
+
+def plain(value: Any) -> Any:
+    """A copy with Decimals as int/float, for libraries that only know JSON's own number types."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "E" not in str(value) else float(value)
+    return value
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _check_depth(value: Any, max_depth: int) -> None:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise JsonTooDeep(f"The JSON nests deeper than {max_depth} levels")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))

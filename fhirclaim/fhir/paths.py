@@ -1,0 +1,62 @@
+"""The small FHIRPath subset that search indexing needs.
+
+Search parameter expressions are reduced (tools/build_search_parameters.py) to dotted paths such as
+`Claim.careTeam.provider`. Evaluating one walks the JSON, flattening arrays, and resolves choice elements by
+prefix (`ChargeItem.occurrence` finds `occurrenceDateTime` or `occurrencePeriod`). One function step is
+understood: `ofType(X)`, which keeps resources of type X (used to find the Claim inside a claim Bundle).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+_OF_TYPE = re.compile(r"^ofType\((\w+)\)$")
+
+
+@lru_cache(maxsize=1024)
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(path.split(".")[1:])  # the first step names the resource type
+
+
+def evaluate(resource: dict[str, Any], path: str) -> list[Any]:
+    """Every value `path` reaches in `resource` (arrays flattened, choice types resolved)."""
+    values: list[Any] = [resource]
+    for step in _steps(path):
+        values = list(_step(values, step))
+        if not values:
+            break
+    return values
+
+
+def _step(values: list[Any], step: str) -> Iterator[Any]:
+    of_type = _OF_TYPE.match(step)
+    for value in values:
+        if not isinstance(value, dict):
+            continue
+        if of_type:
+            if value.get("resourceType") == of_type.group(1):
+                yield value
+            continue
+        yield from _flatten(_child(value, step))
+
+
+def _child(value: dict[str, Any], name: str) -> Any:
+    if name in value:
+        return value[name]
+    # choice element: `occurrence` → `occurrenceDateTime`, `occurrencePeriod`, ...
+    for key, child in value.items():
+        if key.startswith(name) and len(key) > len(name) and key[len(name)].isupper():
+            return child
+    return None
+
+
+def _flatten(child: Any) -> Iterator[Any]:
+    if child is None:
+        return
+    if isinstance(child, list):
+        yield from (c for c in child if c is not None)
+    else:
+        yield child

@@ -1,0 +1,10 @@
+"""Alembic environment: always driven from `Database.migrate()`, which hands over its connection."""
+
+from alembic import context
+
+from fhirclaim.store.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,157 @@
+"""SQLAlchemy 2.x tables of the facade's store.
+
+- `resource`: the current version of every resource (deleted ones stay, flagged, so reads answer 410);
+- `resource_version`: every version ever written (history, vread), with who wrote it;
+- `idx_*`: the search index of current versions, one table per value kind, rewritten on every write.
+
+The schema is created and changed only by the Alembic migrations in `migrations/`; keep them in step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ResourceRow(Base):
+    __tablename__ = "resource"
+    __table_args__ = (
+        UniqueConstraint("resource_type", "logical_id", name="uq_resource_type_id"),
+        Index("ix_resource_type_updated", "resource_type", "last_updated"),
+        Index("ix_resource_tenant", "tenant"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(64))
+    logical_id: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(Integer)
+    last_updated: Mapped[datetime] = mapped_column(DateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    content: Mapped[str] = mapped_column(Text)
+
+
+class ResourceVersionRow(Base):
+    __tablename__ = "resource_version"
+    __table_args__ = (Index("ix_version_type_updated", "resource_type", "last_updated"),)
+
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    logical_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_updated: Mapped[datetime] = mapped_column(DateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    method: Mapped[str] = mapped_column(String(8))  # POST | PUT | PATCH | DELETE
+    author: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    content: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+def _resource_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("resource.pk", ondelete="CASCADE"))
+
+
+class TokenIndex(Base):
+    __tablename__ = "idx_token"
+    __table_args__ = (
+        Index("ix_idx_token_resource_pk", "resource_pk"),
+        Index("ix_token_lookup", "resource_type", "param", "code", "system"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = _resource_fk()
+    resource_type: Mapped[str] = mapped_column(String(64))
+    param: Mapped[str] = mapped_column(String(64))
+    system: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    code: Mapped[str] = mapped_column(String(255))
+
+
+class StringIndex(Base):
+    __tablename__ = "idx_string"
+    __table_args__ = (
+        Index("ix_idx_string_resource_pk", "resource_pk"),
+        Index("ix_string_lookup", "resource_type", "param", "normalised"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = _resource_fk()
+    resource_type: Mapped[str] = mapped_column(String(64))
+    param: Mapped[str] = mapped_column(String(64))
+    normalised: Mapped[str] = mapped_column(String(255))
+    exact: Mapped[str] = mapped_column(String(255))
+
+
+class ReferenceIndex(Base):
+    __tablename__ = "idx_reference"
+    __table_args__ = (
+        Index("ix_idx_reference_resource_pk", "resource_pk"),
+        Index("ix_reference_lookup", "resource_type", "param", "target_type", "target_id"),
+        Index("ix_reference_target", "target_type", "target_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = _resource_fk()
+    resource_type: Mapped[str] = mapped_column(String(64))
+    param: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str] = mapped_column(String(64))
+
+
+class DateIndex(Base):
+    __tablename__ = "idx_date"
+    __table_args__ = (
+        Index("ix_idx_date_resource_pk", "resource_pk"),
+        Index("ix_date_lookup", "resource_type", "param", "low", "high"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = _resource_fk()
+    resource_type: Mapped[str] = mapped_column(String(64))
+    param: Mapped[str] = mapped_column(String(64))
+    low: Mapped[datetime] = mapped_column(DateTime)
+    high: Mapped[datetime] = mapped_column(DateTime)
+
+
+class NumberIndex(Base):
+    __tablename__ = "idx_number"
+    __table_args__ = (
+        Index("ix_idx_number_resource_pk", "resource_pk"),
+        Index("ix_number_lookup", "resource_type", "param", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = _resource_fk()
+    resource_type: Mapped[str] = mapped_column(String(64))
+    param: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal] = mapped_column(Numeric(24, 6))
+
+
+class QuantityIndex(Base):
+    __tablename__ = "idx_quantity"
+    __table_args__ = (
+        Index("ix_idx_quantity_resource_pk", "resource_pk"),
+        Index("ix_quantity_lookup", "resource_type", "param", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = _resource_fk()
+    resource_type: Mapped[str] = mapped_column(String(64))
+    param: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal] = mapped_column(Numeric(24, 6))
+    system: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    code: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+INDEX_TABLES = {
+    "token": TokenIndex,
+    "string": StringIndex,
+    "reference": ReferenceIndex,
+    "date": DateIndex,
+    "number": NumberIndex,
+    "quantity": QuantityIndex,
+}
