@@ -141,13 +141,6 @@ class SigningKeyStore:
         """The key new signatures are made with (loaded or created on first use)."""
         return self._current or self.load_or_create()
 
-    @property
-    def keys(self) -> list[PublicSigningKey]:
-        """Every key of the store, oldest first, public parts only."""
-        if self._current is None:
-            self.load_or_create()
-        return list(self._keys)
-
     def rotate(self) -> SigningKey:
         """Make a new key the current one; the old public keys stay in the JWKS."""
         with self._locked():

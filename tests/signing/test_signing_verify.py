@@ -132,6 +132,25 @@ def test_a_header_change_breaks_the_signature(vector):
     assert verify_bundle(vector).reason == DOES_NOT_MATCH
 
 
+def test_the_header_canon_must_agree_with_target_format(vector):
+    header, _, _ = jws_parts(vector)
+    with_header(vector, {**header, "canon": "http://hl7.org/fhir/canonicalization/json#document"})
+
+    assert verify_bundle(vector).reason == (
+        "JWS header canon 'http://hl7.org/fhir/canonicalization/json#document' does not match signature.targetFormat "
+        "'application/fhir+json;canonicalization=http://hl7.org/fhir/canonicalization/json'")
+
+
+def test_without_target_format_the_header_canon_decides(vector):
+    del vector["signature"]["targetFormat"]
+    assert verify_bundle(vector).valid is True
+
+    header, _, _ = jws_parts(vector)
+    del header["canon"]
+    with_header(vector, header)
+    assert verify_bundle(vector).reason == "signature.targetFormat is missing: the canonicalization is unknown"
+
+
 def test_an_unknown_critical_extension_is_refused(vector):
     header, _, _ = jws_parts(vector)
     with_header(vector, {**header, "crit": ["exp"], "exp": 1})
