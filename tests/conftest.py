@@ -1,14 +1,27 @@
-"""Shared pytest fixtures. Reference data lives at ../shared/reference (beside the checkout)."""
+"""Shared pytest fixtures.
+
+Reference data lives at ../shared/reference (beside the checkout). The database is SQLite in a temporary
+directory, or — when FHIRCLAIM_DATABASE_URL names a PostgreSQL server, as CI's second run does — a fresh
+database per test, cloned from a migrated template so that every test starts empty.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+POSTGRES_URL = os.environ.get("FHIRCLAIM_DATABASE_URL", "")
 
 
 def load_reference(relative: str):
@@ -19,3 +32,158 @@ def load_reference(relative: str):
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     return REFERENCE
+
+
+# --- databases --------------------------------------------------------------------------------------------
+
+
+class _PostgresDatabases:
+    """Clones a migrated template database for each test (CREATE DATABASE ... TEMPLATE is fast)."""
+
+    def __init__(self, url: str):
+        self.url = make_url(url)
+        self.admin = create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        self.template = f"fhirclaim_tpl_{os.getpid()}"
+        self.counter = itertools.count()
+        self._execute(f'DROP DATABASE IF EXISTS "{self.template}"')
+        self._execute(f'CREATE DATABASE "{self.template}"')
+        from fhirclaim.store.db import Database
+
+        template = Database(self.url_of(self.template))
+        template.migrate()
+        template.dispose()
+
+    def url_of(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self) -> str:
+        name = f"fhirclaim_t_{os.getpid()}_{next(self.counter)}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def drop(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self.drop(self.template)
+        self.admin.dispose()
+
+    def _execute(self, statement: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(statement))
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[_PostgresDatabases | None]:
+    if not POSTGRES_URL.startswith("postgresql"):
+        yield None
+        return
+    databases = _PostgresDatabases(POSTGRES_URL)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    from fhirclaim.store.db import Database
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path, _postgres, _sqlite_template) -> Iterator[str]:
+    """An empty, migrated database for one test."""
+    if _postgres is not None:
+        name = _postgres.create()
+        yield _postgres.url_of(name)
+        _postgres.drop(name)
+        return
+    path = tmp_path / "data" / "fhirclaim.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(_sqlite_template, path)
+    yield f"sqlite:///{path}"
+
+
+# --- the server ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    from fhirclaim.config import Settings
+
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, run_worker=False)
+
+
+@pytest.fixture
+def runtime(settings):
+    from fhirclaim.runtime import Runtime
+
+    rt = Runtime(settings)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def app(settings, runtime):
+    from fhirclaim.app import create_app
+
+    return create_app(settings, runtime)
+
+
+@pytest.fixture
+def fhir(app) -> FhirTestClient:
+    return FhirTestClient(app.test_client())
+
+
+class FhirTestClient:
+    """Flask's test client with FHIR defaults: JSON bodies, /fhir prefix, parsed answers."""
+
+    base = "/fhir"
+
+    def __init__(self, client, headers: dict[str, str] | None = None):
+        self.client = client
+        self.headers = dict(headers or {})
+
+    def request(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
+                content_type: str = "application/fhir+json", raw: bytes | None = None, **kwargs):
+        all_headers = {**self.headers, **(headers or {})}
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if data is not None:
+            all_headers.setdefault("Content-Type", content_type)
+        return self.client.open(self.base + path, method=method, data=data, headers=all_headers, **kwargs)
+
+    def get(self, path: str, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path: str, ops: Any, **kw):
+        return self.request("PATCH", path, ops, content_type="application/json-patch+json", **kw)
+
+    def delete(self, path: str, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def create(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """POST and return the stored resource; fails the test on anything but 201."""
+        response = self.post(f"/{resource['resourceType']}", resource)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    def put_resource(self, resource: dict[str, Any]) -> dict[str, Any]:
+        response = self.put(f"/{resource['resourceType']}/{resource['id']}", resource)
+        assert response.status_code in (200, 201), response.get_data(as_text=True)
+        return response.get_json()
+
+
+def outcome_text(response) -> str:
+    """All issue texts of an OperationOutcome answer, for assertions."""
+    body = response.get_json() or {}
+    return " | ".join((i.get("details") or {}).get("text", "") for i in body.get("issue", []))

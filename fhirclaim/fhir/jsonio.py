@@ -21,7 +21,15 @@ class JsonTooDeep(ValueError):
 
 
 def loads(body: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
-    """Parse a request body into a JSON object, or raise FhirError 400."""
+    """Parse a request body into a JSON object (a resource), or raise FhirError 400."""
+    value = loads_value(body, max_depth=max_depth)
+    if not isinstance(value, dict):
+        raise FhirError.of(400, "structure", "The body must be a JSON object (a FHIR resource)")
+    return value
+
+
+def loads_value(body: bytes | str, *, max_depth: int = 64) -> Any:
+    """Parse any JSON value (a JSON Patch is an array), or raise FhirError 400."""
     try:
         if isinstance(body, bytes):
             body = body.decode("utf-8")
@@ -38,8 +46,6 @@ def loads(body: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
     except simplejson.JSONDecodeError as exc:
         raise FhirError.of(400, "structure", f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
             from None
-    if not isinstance(value, dict):
-        raise FhirError.of(400, "structure", "The body must be a JSON object (a FHIR resource)")
     return value
 
 

@@ -1,0 +1,33 @@
+"""Per-request access to the runtime: a FHIR service on a unit of work, scoped to the caller."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from flask import current_app, g
+
+from fhirclaim.api.http import lenient
+from fhirclaim.fhir.service import FhirService
+from fhirclaim.runtime import Runtime
+from fhirclaim.store.scope import SYSTEM, Scope
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["fhirclaim"]
+
+
+def caller_scope() -> Scope:
+    return getattr(g, "scope", SYSTEM)
+
+
+def caller_name() -> str | None:
+    return getattr(g, "caller", None)
+
+
+@contextlib.contextmanager
+def fhir_service(*, write: bool) -> Iterator[FhirService]:
+    """A FHIR service whose unit of work commits when the handler's block ends without an error."""
+    rt = runtime()
+    with rt.store.unit_of_work(caller_scope(), write=write) as uow:
+        yield rt.fhir_service(uow, author=caller_name(), lenient=lenient())

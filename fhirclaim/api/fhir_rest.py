@@ -1,0 +1,184 @@
+"""The FHIR REST surface at /fhir. The route table below is the whole of it; each handler is a few lines that
+call the FHIR service and return a `Reply`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, request
+
+from fhirclaim.api.context import fhir_service, runtime
+from fhirclaim.api.http import (
+    PATCH_TYPES,
+    Reply,
+    base_url,
+    check_format,
+    if_match,
+    json_body,
+    query_pairs,
+    render,
+    stored_reply,
+)
+from fhirclaim.fhir import bundles, capability, dates, transaction
+from fhirclaim.fhir.outcome import FhirError, operation_outcome
+
+blueprint = Blueprint("fhir", __name__)
+TYPE = "<string(minlength=1):resource_type>"
+
+
+def route(rule: str, methods: list[str]) -> Callable:
+    def register(handler: Callable[..., Reply]) -> Callable:
+        def view(**kwargs):
+            check_format()
+            return render(handler(**kwargs))
+        blueprint.add_url_rule(rule, handler.__name__, view, methods=methods, strict_slashes=False)
+        return handler
+    return register
+
+
+# --- route table ------------------------------------------------------------------------------------------
+
+
+@route("/metadata", ["GET"])
+def capabilities() -> Reply:
+    return Reply(200, runtime().capability_statement(base_url()))
+
+
+@route("/", ["POST"])
+def batch_or_transaction() -> Reply:
+    bundle = json_body()
+    with fhir_service(write=True) as service:
+        return Reply(200, transaction.process(service, bundle, base_url()))
+
+
+@route("/_history", ["GET"])
+def history_system() -> Reply:
+    return _history(None, None)
+
+
+@route(f"/{TYPE}", ["GET"])
+def search(resource_type: str) -> Reply:
+    with fhir_service(write=False) as service:
+        search_request, result = service.search(resource_type, query_pairs())
+    return Reply(200, bundles.searchset(base_url(), search_request, result))
+
+
+@route(f"/{TYPE}/_search", ["POST"])
+def search_post(resource_type: str) -> Reply:
+    return search(resource_type)
+
+
+@route(f"/{TYPE}", ["POST"])
+def create(resource_type: str) -> Reply:
+    resource = json_body()
+    with fhir_service(write=True) as service:
+        stored, created = service.create(resource, expected_type=resource_type,
+                                         if_none_exist=request.headers.get("If-None-Exist"))
+    return stored_reply(stored, 201 if created else 200, write=True)
+
+
+@route(f"/{TYPE}", ["PUT"])
+def conditional_update(resource_type: str) -> Reply:
+    resource = json_body()
+    with fhir_service(write=True) as service:
+        stored, created = service.conditional_update(resource_type, request.query_string.decode(), resource,
+                                                     if_match=if_match())
+    return stored_reply(stored, 201 if created else 200, write=True)
+
+
+@route(f"/{TYPE}/_history", ["GET"])
+def history_type(resource_type: str) -> Reply:
+    return _history(resource_type, None)
+
+
+@route(f"/{TYPE}/$validate", ["POST"])
+def validate_type(resource_type: str) -> Reply:
+    return _validate(resource_type)
+
+
+@route(f"/{TYPE}/<resource_id>/$validate", ["POST"])
+def validate_instance(resource_type: str, resource_id: str) -> Reply:
+    return _validate(resource_type)
+
+
+@route(f"/{TYPE}/<resource_id>", ["GET"])
+def read(resource_type: str, resource_id: str) -> Reply:
+    with fhir_service(write=False) as service:
+        return stored_reply(service.read(resource_type, resource_id))
+
+
+@route(f"/{TYPE}/<resource_id>", ["PUT"])
+def update(resource_type: str, resource_id: str) -> Reply:
+    resource = json_body()
+    with fhir_service(write=True) as service:
+        stored, created = service.update(resource_type, resource_id, resource, if_match=if_match())
+    return stored_reply(stored, 201 if created else 200, write=True)
+
+
+@route(f"/{TYPE}/<resource_id>", ["PATCH"])
+def patch(resource_type: str, resource_id: str) -> Reply:
+    operations = json_body(accept=PATCH_TYPES)
+    with fhir_service(write=True) as service:
+        return stored_reply(service.patch(resource_type, resource_id, operations, if_match=if_match()), write=True)
+
+
+@route(f"/{TYPE}/<resource_id>", ["DELETE"])
+def delete(resource_type: str, resource_id: str) -> Reply:
+    with fhir_service(write=True) as service:
+        stored = service.delete(resource_type, resource_id)
+    return Reply(200, operation_outcome([]), headers={"ETag": stored.etag})
+
+
+@route(f"/{TYPE}/<resource_id>/_history", ["GET"])
+def history_instance(resource_type: str, resource_id: str) -> Reply:
+    return _history(resource_type, resource_id)
+
+
+@route(f"/{TYPE}/<resource_id>/_history/<version>", ["GET"])
+def vread(resource_type: str, resource_id: str, version: str) -> Reply:
+    with fhir_service(write=False) as service:
+        return stored_reply(service.vread(resource_type, resource_id, version))
+
+
+# --- shared by several routes -----------------------------------------------------------------------------
+
+
+def _history(resource_type: str | None, resource_id: str | None) -> Reply:
+    count = _int_arg("_count", runtime().settings.default_page_size, runtime().settings.max_page_size)
+    offset = _int_arg("_offset", 0)
+    since = _since()
+    with fhir_service(write=False) as service:
+        page = service.history(resource_type, resource_id, since=since, count=count, offset=offset)
+    url = "/".join(p for p in (base_url(), resource_type, resource_id, "_history") if p)
+    criteria = [("_since", request.args["_since"])] if "_since" in request.args else []
+    return Reply(200, bundles.history_bundle(base_url(), url, page, count, offset, criteria))
+
+
+def _validate(resource_type: str) -> Reply:
+    body = json_body()
+    if body.get("resourceType") == "Parameters":  # $validate takes the resource bare or as Parameters.resource
+        body = next((p.get("resource") for p in body.get("parameter", []) if p.get("name") == "resource"), None)
+        if not isinstance(body, dict):
+            raise FhirError.of(400, "required", "Parameters has no 'resource' parameter")
+    with fhir_service(write=False) as service:
+        issues = service.validate_only(body, resource_type)
+    return Reply(200, operation_outcome(issues))
+
+
+def _int_arg(name: str, default: int, maximum: int | None = None) -> int:
+    value = request.args.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise FhirError.of(400, "value", f"{name} must be a non-negative integer", name)
+    return min(int(value), maximum) if maximum else int(value)
+
+
+def _since():
+    value = request.args.get("_since")
+    if value is None:
+        return None
+    try:
+        return dates.to_range(value, runtime().settings.timezone)[0]
+    except dates.DateFormatError as exc:
+        raise FhirError.of(400, "value", f"_since: {exc}", "_since") from None

@@ -1,0 +1,136 @@
+"""The one place where FHIR results become HTTP: status, headers (ETag, Location, Last-Modified) and body.
+
+Handlers return a `Reply`; `render` turns it into a Flask response. Request-side parsing of the FHIR headers
+(Prefer, If-Match, If-None-Exist) and of bodies (size, JSON, content type) lives here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, current_app, request
+
+from fhirclaim.fhir import bundles, jsonio
+from fhirclaim.fhir.outcome import FhirError, information, operation_outcome
+from fhirclaim.store.repository import StoredResource
+
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
+PATCH_TYPES = ("application/json-patch+json",)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    resource: dict[str, Any] | None = None
+    stored: StoredResource | None = None  # gives ETag, Last-Modified and (for 201) Location
+    headers: dict[str, str] = field(default_factory=dict)
+    honour_prefer: bool = False  # writes honour Prefer: return=...
+    body: bytes | None = None  # non-FHIR payloads (PDF)
+    content_type: str = FHIR_JSON
+
+
+def stored_reply(stored: StoredResource, status: int = 200, *, write: bool = False) -> Reply:
+    return Reply(status, stored.content, stored, honour_prefer=write)
+
+
+def render(reply: Reply) -> Response:
+    headers = dict(reply.headers)
+    if reply.stored is not None:
+        headers["ETag"] = reply.stored.etag
+        headers["Last-Modified"] = bundles.last_modified(reply.stored)
+        if reply.status == 201 or reply.honour_prefer:
+            headers["Location"] = bundles.location(base_url(), reply.stored)
+    if reply.body is not None:
+        return Response(reply.body, reply.status, headers, content_type=reply.content_type)
+    body = reply.resource
+    if reply.honour_prefer:
+        preferred = prefer().get("return", "representation")
+        if preferred == "minimal":
+            body = None
+        elif preferred == "OperationOutcome":
+            body = operation_outcome([information(f"{request.method} succeeded")])
+    if body is None:
+        return Response(b"", reply.status, headers)
+    text = jsonio.dumps(body, pretty=request.args.get("_pretty") == "true")
+    return Response(text, reply.status, headers, content_type=FHIR_JSON)
+
+
+def error_response(error: FhirError) -> Response:
+    return Response(jsonio.dumps(error.outcome()), error.status, error.headers, content_type=FHIR_JSON)
+
+
+def base_url() -> str:
+    configured = current_app.config["FHIRCLAIM_SETTINGS"].public_base_url
+    return (configured or request.host_url.rstrip("/") + "/fhir").rstrip("/")
+
+
+# --- request headers ----------------------------------------------------------------------------------------
+
+
+def prefer() -> dict[str, str]:
+    """`Prefer: return=minimal, handling=lenient` → {"return": "minimal", "handling": "lenient"}."""
+    values: dict[str, str] = {}
+    for header in request.headers.getlist("Prefer"):
+        for part in header.split(","):
+            key, _, value = part.strip().partition("=")
+            if key:
+                values[key.strip().lower()] = value.strip().strip('"')
+    return values
+
+
+def lenient() -> bool:
+    return prefer().get("handling") == "lenient"
+
+
+def if_match() -> int | None:
+    header = request.headers.get("If-Match")
+    if not header:
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise FhirError.of(400, "value", f'If-Match {header!r} is not an ETag like W/"3"')
+    return int(text)
+
+
+def query_pairs() -> list[tuple[str, str]]:
+    """Search parameters from the query string and, for POST _search, the form body."""
+    pairs = list(request.args.items(multi=True))
+    if request.method == "POST":
+        pairs += list(request.form.items(multi=True))
+    return pairs
+
+
+# --- request bodies -----------------------------------------------------------------------------------------
+
+
+def json_body(*, accept: tuple[str, ...] = JSON_TYPES) -> Any:
+    """The parsed body: size and depth bounded, content type checked, malformed JSON a 400."""
+    _check_content_type(accept)
+    data = request.get_data(cache=True)  # MAX_CONTENT_LENGTH makes an oversized body a 413 here
+    if not data.strip():
+        raise FhirError.of(400, "required", "The request has no body")
+    depth = current_app.config["FHIRCLAIM_SETTINGS"].max_json_depth
+    if accept == PATCH_TYPES:
+        return jsonio.loads_value(data, max_depth=depth)
+    return jsonio.loads(data, max_depth=depth)
+
+
+def _check_content_type(accept: tuple[str, ...]) -> None:
+    mimetype = (request.mimetype or "").lower()
+    if not mimetype or mimetype in accept:
+        return
+    if accept == PATCH_TYPES:
+        raise FhirError.of(415, "not-supported", f"PATCH takes application/json-patch+json, not {mimetype}")
+    raise FhirError.of(415, "not-supported", f"This server reads FHIR JSON (application/fhir+json), not {mimetype}")
+
+
+def check_format() -> None:
+    """`_format` and Accept: this server speaks JSON only; asking for XML alone is a 406."""
+    wanted = (request.args.get("_format") or "").lower()
+    if wanted and "json" not in wanted:
+        raise FhirError.of(406, "not-supported", f"_format={wanted}: this server answers in JSON only")
+    accept = request.headers.get("Accept", "")
+    if accept and "xml" in accept and "json" not in accept and "*/*" not in accept:
+        raise FhirError.of(406, "not-supported", "This server answers in FHIR JSON only (Accept: application/fhir+json)")

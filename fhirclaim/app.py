@@ -1,0 +1,45 @@
+"""The Flask app factory. `create_app()` is also the WSGI entry point for gunicorn:
+
+    gunicorn 'fhirclaim.app:create_app()'
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from flask import Flask, g, request
+
+from fhirclaim.api import errors, fhir_rest
+from fhirclaim.config import Settings
+from fhirclaim.runtime import Runtime
+
+log = logging.getLogger("fhirclaim.access")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    settings = settings or (runtime.settings if runtime else Settings())
+    runtime = runtime or Runtime(settings)
+    app = Flask(__name__)
+    app.config["FHIRCLAIM_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["fhirclaim"] = runtime
+    errors.register(app)
+    app.register_blueprint(fhir_rest.blueprint, url_prefix="/fhir")
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    return app
+
+
+def _start_request() -> None:
+    g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+
+def _finish_request(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    log.info("request", extra={"request_id": g.get("request_id"), "method": request.method, "path": request.path,
+                               "status": response.status_code, "ms": round(elapsed, 1)})
+    return response

@@ -1,0 +1,272 @@
+"""A FHIR search query string, parsed into values before anything runs it.
+
+`parse_search(resource_type, pairs)` turns `[("identifier", "sys|123"), ("created", "ge2024-01-01"), ...]`
+into a `SearchRequest`: criteria (AND across parameters, OR across comma-separated values), result
+parameters (`_count`, `_offset`, `_sort`, `_include`, `_revinclude`, `_total`, `_summary`) and, under
+`Prefer: handling=lenient`, the parameters it ignored. The store executes the value; it never sees the string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from fhirclaim.fhir import dates
+from fhirclaim.fhir.indexing.reference import parse as parse_reference
+from fhirclaim.fhir.indexing.string import normalise
+from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.fhir.search_params import SearchParameter, registry
+
+PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb", "ap")
+MODIFIERS = {
+    "token": {"missing", "not", "exact"},
+    "uri": {"missing", "exact", "below"},
+    "string": {"missing", "exact", "contains"},
+    "reference": {"missing"},  # plus a resource type, e.g. subject:Patient
+    "date": {"missing"},
+    "number": {"missing"},
+    "quantity": {"missing"},
+}
+RESULT_PARAMETERS = {"_count", "_offset", "_sort", "_include", "_revinclude", "_total", "_summary", "_format",
+                     "_pretty", "_elements"}
+SORTABLE = {"date", "string", "token", "number", "quantity", "uri"}
+
+
+@dataclass(frozen=True)
+class SearchValue:
+    raw: str
+    prefix: str = "eq"
+    system: str | None = None  # token: None = any system, "" = no system
+    code: str | None = None  # token code; string: normalised text; reference: target id
+    target_type: str | None = None  # reference
+    low: datetime | None = None  # date
+    high: datetime | None = None
+    number: Decimal | None = None  # number, quantity: [number - precision/2, number + precision/2)
+    precision: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    param: SearchParameter
+    modifier: str | None
+    values: tuple[SearchValue, ...] = ()
+    missing: bool | None = None
+    chain: Criterion | None = None  # `request.provider=...`: the criterion on the referenced resource
+    chain_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Include:
+    source_type: str
+    param: SearchParameter
+    target_type: str | None
+    iterate: bool = False
+
+
+@dataclass
+class SearchRequest:
+    resource_type: str
+    criteria: list[Criterion] = field(default_factory=list)
+    count: int = 20
+    offset: int = 0
+    sort: list[tuple[SearchParameter, bool]] = field(default_factory=list)  # (parameter, descending)
+    include: list[Include] = field(default_factory=list)
+    revinclude: list[Include] = field(default_factory=list)
+    total: str = "accurate"  # none | estimate | accurate
+    summary_count: bool = False
+    ignored: list[str] = field(default_factory=list)
+    used: list[tuple[str, str]] = field(default_factory=list)  # what the self link shows
+
+
+def parse_search(resource_type: str, pairs: list[tuple[str, str]], *, lenient: bool = False,
+                 default_count: int = 20, max_count: int = 500, timezone: str = "UTC") -> SearchRequest:
+    request = SearchRequest(resource_type, count=default_count)
+    for key, value in pairs:
+        try:
+            _parse_pair(request, key, value, max_count, timezone)
+        except _Unknown as exc:
+            if not lenient:
+                raise FhirError.of(400, "not-supported", f"{exc} (send 'Prefer: handling=lenient' to ignore it)",
+                                   key) from None
+            request.ignored.append(key)
+            continue
+        request.used.append((key, value))
+    return request
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _parse_pair(request: SearchRequest, key: str, value: str, max_count: int, timezone: str) -> None:
+    name = key.split(":", 1)[0]
+    if name in RESULT_PARAMETERS:
+        _parse_result_parameter(request, key, value, max_count)
+    else:
+        request.criteria.append(_criterion(request.resource_type, key, value, timezone))
+
+
+def _parse_result_parameter(request: SearchRequest, key: str, value: str, max_count: int) -> None:
+    if key == "_count":
+        request.count = min(_non_negative(key, value), max_count)
+    elif key == "_offset":
+        request.offset = _non_negative(key, value)
+    elif key == "_sort":
+        request.sort = [_sort_key(request.resource_type, part) for part in value.split(",") if part]
+    elif key in ("_include", "_include:iterate", "_revinclude", "_revinclude:iterate"):
+        include = _include(value, key.endswith(":iterate"))
+        (request.include if key.startswith("_include") else request.revinclude).append(include)
+    elif key == "_total":
+        if value not in ("none", "estimate", "accurate"):
+            raise FhirError.of(400, "value", "_total must be none, estimate or accurate", key)
+        request.total = value
+    elif key == "_summary":
+        if value == "count":
+            request.summary_count = True
+        elif value != "false":
+            raise _Unknown(f"_summary={value} is not supported (count and false are)")
+    elif key.split(":")[0] in RESULT_PARAMETERS and ":" in key:
+        raise _Unknown(f"Unknown modifier in {key}")
+    # _format, _pretty, _elements: the HTTP layer's business (or harmless to ignore)
+
+
+def _non_negative(key: str, value: str) -> int:
+    if not value.isdigit():
+        raise FhirError.of(400, "value", f"{key} must be a non-negative integer, not {value!r}", key)
+    return int(value)
+
+
+def _sort_key(resource_type: str, part: str) -> tuple[SearchParameter, bool]:
+    descending = part.startswith("-")
+    param = registry().get(resource_type, part.lstrip("-"))
+    if param is None:
+        raise _Unknown(f"Unknown sort parameter {part.lstrip('-')!r} for {resource_type}")
+    if param.type not in SORTABLE:
+        raise FhirError.of(400, "not-supported", f"Cannot sort on the {param.type} parameter {param.name}")
+    return param, descending
+
+
+def _include(value: str, iterate: bool) -> Include:
+    parts = value.split(":")
+    if len(parts) not in (2, 3):
+        raise FhirError.of(400, "value", f"_include/_revinclude takes Type:parameter[:targetType], not {value!r}")
+    param = registry().get(parts[0], parts[1])
+    if param is None or param.type != "reference":
+        raise _Unknown(f"{parts[0]}:{parts[1]} is not a reference parameter")
+    return Include(parts[0], param, parts[2] if len(parts) == 3 else None, iterate)
+
+
+def _criterion(resource_type: str, key: str, value: str, timezone: str) -> Criterion:
+    key, _, chain = key.partition(".")
+    name, _, modifier = key.partition(":")
+    param = registry().get(resource_type, name)
+    if param is None:
+        raise _Unknown(f"Unknown search parameter {name!r} for {resource_type}")
+    modifier = modifier or None
+    if chain:
+        return _chained(param, modifier, chain, value, timezone)
+    if modifier == "missing":
+        if value not in ("true", "false"):
+            raise FhirError.of(400, "value", f"{key} takes true or false", key)
+        return Criterion(param, modifier, missing=value == "true")
+    target_type = None
+    if modifier and modifier not in MODIFIERS[param.type]:
+        if param.type == "reference" and modifier[:1].isupper():
+            target_type = modifier
+        else:
+            raise _Unknown(f"Modifier :{modifier} is not supported on the {param.type} parameter {name}")
+    values = tuple(_value(param, raw, modifier, target_type, timezone) for raw in split_values(value))
+    if not values:
+        raise FhirError.of(400, "value", f"The search parameter {name} has no value", key)
+    return Criterion(param, modifier if target_type is None else None, values)
+
+
+def _chained(param: SearchParameter, modifier: str | None, chain: str, value: str, timezone: str) -> Criterion:
+    if param.type != "reference":
+        raise FhirError.of(400, "invalid", f"Only reference parameters can be chained; {param.name} is a {param.type}")
+    targets = [modifier] if modifier else list(param.targets or [])
+    if len(targets) != 1:
+        raise FhirError.of(400, "invalid", f"Chain {param.name}.{chain}: name the target type, e.g. "
+                                           f"{param.name}:{(param.targets or ['Type'])[0]}.{chain}")
+    inner = _criterion(targets[0], chain, value, timezone)
+    return Criterion(param, None, chain=inner, chain_type=targets[0])
+
+
+def split_values(text: str) -> list[str]:
+    """Split on unescaped commas; `\\,` is a literal comma."""
+    parts, current, escaped = [], "", False
+    for char in text:
+        if escaped:
+            current += char if char in ",|$\\" else "\\" + char
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current + ("\\" if escaped else ""))
+    return [p for p in parts if p != ""]
+
+
+def _value(param: SearchParameter, raw: str, modifier: str | None, target_type: str | None,
+           timezone: str) -> SearchValue:
+    kind = param.type
+    if kind == "token":
+        return _token(raw)
+    if kind == "uri":
+        return SearchValue(raw, code=raw)
+    if kind == "string":
+        return SearchValue(raw, code=raw if modifier == "exact" else normalise(raw))
+    if kind == "reference":
+        return _reference(param, raw, target_type)
+    prefix, rest = _prefix(raw)
+    if kind == "date":
+        try:
+            low, high = dates.to_range(rest, timezone)
+        except dates.DateFormatError as exc:
+            raise FhirError.of(400, "value", f"{param.name}: {exc}", param.name) from None
+        return SearchValue(raw, prefix, low=low, high=high)
+    number, _, unit = rest.partition("|")
+    system, _, code = unit.partition("|") if unit else ("", "", "")
+    amount, precision = _number(param.name, number)
+    return SearchValue(raw, prefix, system=system or None, code=code or None, number=amount, precision=precision)
+
+
+def _token(raw: str) -> SearchValue:
+    if "|" in raw:
+        system, code = raw.split("|", 1)
+        return SearchValue(raw, system=system, code=code or None)
+    return SearchValue(raw, system=None, code=raw)
+
+
+def _reference(param: SearchParameter, raw: str, target_type: str | None) -> SearchValue:
+    parsed = parse_reference(raw)
+    if parsed:
+        if target_type and parsed[0] != target_type:
+            raise FhirError.of(400, "value", f"{param.name}:{target_type} cannot match {raw}", param.name)
+        return SearchValue(raw, target_type=parsed[0], code=parsed[1])
+    if re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", raw):  # a bare id: any allowed target type
+        single = target_type or (param.targets[0] if param.targets and len(param.targets) == 1 else None)
+        return SearchValue(raw, target_type=single, code=raw)
+    raise FhirError.of(400, "value", f"{param.name}: {raw!r} is not a reference (Type/id or id)", param.name)
+
+
+def _prefix(raw: str) -> tuple[str, str]:
+    if raw[:2] in PREFIXES and len(raw) > 2 and not raw[2].isalpha():
+        return raw[:2], raw[2:]
+    return "eq", raw
+
+
+def _number(name: str, text: str) -> tuple[Decimal, Decimal]:
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise FhirError.of(400, "value", f"{name}: {text!r} is not a number", name) from None
+    if not amount.is_finite():
+        raise FhirError.of(400, "value", f"{name}: {text!r} is not a finite number", name)
+    exponent = amount.as_tuple().exponent
+    return amount, Decimal(1).scaleb(int(exponent) if isinstance(exponent, int) else 0)

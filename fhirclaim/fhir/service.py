@@ -1,0 +1,261 @@
+"""The FHIR interactions, one small method each, on one unit of work.
+
+This is the DAO layer between the HTTP handlers and the repository: it validates, resolves references, applies
+conditional and patch semantics, and tells the listeners (the claim pipeline, webhooks, audit) about every
+stored change inside the same transaction, so that a job or an outbox row exists exactly when the change does.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+import jsonpatch
+
+from fhirclaim.fhir import profiles, validation
+from fhirclaim.fhir.indexing.reference import parse as parse_reference
+from fhirclaim.fhir.outcome import FhirError, Issue, error
+from fhirclaim.fhir.search_request import SearchRequest, parse_search
+from fhirclaim.store.repository import HistoryPage, SearchResult, StoredResource
+from fhirclaim.store.unit_of_work import UnitOfWork
+
+
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    interaction: str  # create | update | patch | delete
+    before: StoredResource | None
+    after: StoredResource
+    author: str | None
+
+
+class ResourceListener(Protocol):
+    def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None: ...
+
+
+@dataclass
+class SearchOptions:
+    lenient: bool = False
+    default_count: int = 20
+    max_count: int = 500
+
+
+@dataclass
+class FhirService:
+    uow: UnitOfWork
+    author: str | None = None
+    listeners: Sequence[ResourceListener] = ()
+    timezone: str = "UTC"
+    search_options: SearchOptions = field(default_factory=SearchOptions)
+    defer_reference_checks: bool = False  # transactions check references once every entry is written
+    _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def resources(self):
+        return self.uow.resources
+
+    # --- read ----------------------------------------------------------------------------------------------
+
+    def read(self, resource_type: str, resource_id: str) -> StoredResource:
+        _check_type(resource_type)
+        return self.resources.read(resource_type, resource_id)
+
+    def vread(self, resource_type: str, resource_id: str, version: str) -> StoredResource:
+        _check_type(resource_type)
+        if not version.isdigit():
+            raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version!r}")
+        return self.resources.vread(resource_type, resource_id, int(version))
+
+    def search(self, resource_type: str, pairs: list[tuple[str, str]]) -> tuple[SearchRequest, SearchResult]:
+        _check_type(resource_type)
+        request = self.parse_search(resource_type, pairs)
+        return request, self.resources.search(request)
+
+    def parse_search(self, resource_type: str, pairs: list[tuple[str, str]]) -> SearchRequest:
+        options = self.search_options
+        return parse_search(resource_type, pairs, lenient=options.lenient, default_count=options.default_count,
+                            max_count=options.max_count, timezone=self.timezone)
+
+    def history(self, resource_type: str | None, resource_id: str | None, *, since=None, count: int = 20,
+                offset: int = 0) -> HistoryPage:
+        if resource_type:
+            _check_type(resource_type)
+        if resource_type and resource_id and self.resources.find(resource_type, resource_id) is None:
+            raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} is not known")
+        return self.resources.history(resource_type, resource_id, since=since, count=count, offset=offset)
+
+    # --- write ---------------------------------------------------------------------------------------------
+
+    def create(self, resource: dict[str, Any], *, expected_type: str | None = None,
+               if_none_exist: str | None = None, resource_id: str | None = None) -> tuple[StoredResource, bool]:
+        """(stored, created). With If-None-Exist, an existing single match is returned instead (created False)."""
+        resource_type = self.validate_or_raise(resource, expected_type)
+        if if_none_exist:
+            existing = self._conditional_match(resource_type, if_none_exist)
+            if existing is not None:
+                return existing, False
+        body = {k: v for k, v in resource.items() if k != "id"}  # POST ignores a client id (server assigns)
+        self._check_references(resource_type, body)
+        stored = self.resources.create(body, author=self.author, resource_id=resource_id)
+        self._notify("create", None, stored)
+        return stored, True
+
+    def update(self, resource_type: str, resource_id: str, resource: dict[str, Any], *,
+               if_match: int | None = None, interaction: str = "update") -> tuple[StoredResource, bool]:
+        """(stored, created): PUT, including update-as-create with a client-assigned id."""
+        self.validate_or_raise(resource, resource_type)
+        body_id = resource.get("id")
+        if body_id is None:
+            raise FhirError.of(400, "required", "An update must carry the resource id in the body", "id")
+        if body_id != resource_id:
+            raise FhirError.of(400, "invalid", f"The body's id {body_id!r} is not the URL's id {resource_id!r}", "id")
+        _check_id(resource_id)
+        self._check_references(resource_type, resource)
+        before = self.resources.find(resource_type, resource_id)
+        stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
+                                                method="PATCH" if interaction == "patch" else "PUT")
+        if before is None or before.version_id != stored.version_id:
+            self._notify("create" if created and before is None else interaction, before, stored)
+        return stored, created
+
+    def conditional_update(self, resource_type: str, query: str, resource: dict[str, Any], *,
+                           if_match: int | None = None) -> tuple[StoredResource, bool]:
+        """`PUT Type?criteria`: update the one match, or create when there is none."""
+        match = self._conditional_match(resource_type, query)
+        if match is None:
+            if resource.get("id"):
+                return self.update(resource_type, resource["id"], resource, if_match=if_match)
+            return self.create(resource, expected_type=resource_type)
+        if resource.get("id") not in (None, match.id):
+            raise FhirError.of(400, "invalid", f"The body's id {resource['id']!r} is not the matched {match.id!r}",
+                               "id")
+        return self.update(resource_type, match.id, {**resource, "id": match.id}, if_match=if_match)
+
+    def patch(self, resource_type: str, resource_id: str, operations: Any, *,
+              if_match: int | None = None) -> StoredResource:
+        """JSON Patch (RFC 6902) on the current version, then the same checks as an update."""
+        current = self.read(resource_type, resource_id)
+        if if_match is not None and if_match != current.version_id:
+            raise FhirError.of(412, "conflict", f"{resource_type}/{resource_id} is at version {current.version_id}, "
+                                                f"not {if_match}")
+        patched = apply_json_patch(current.content, operations)
+        if patched.get("resourceType") != resource_type or patched.get("id") != resource_id:
+            raise FhirError.of(422, "business-rule", "A patch may not change resourceType or id")
+        stored, _ = self.update(resource_type, resource_id, patched, if_match=current.version_id,
+                                interaction="patch")
+        return stored
+
+    def delete(self, resource_type: str, resource_id: str) -> StoredResource:
+        _check_type(resource_type)
+        before = self.resources.find(resource_type, resource_id)
+        stored = self.resources.delete(resource_type, resource_id, author=self.author)
+        if before is not None and not before.deleted:
+            self._notify("delete", before, stored)
+        return stored
+
+    # --- validation ----------------------------------------------------------------------------------------
+
+    def validate_or_raise(self, resource: dict[str, Any], expected_type: str | None) -> str:
+        resource_type = validation.check_resource_type(resource, expected_type)
+        structural = validation.model_issues(resource_type, resource)
+        validation.raise_for_errors(structural, status=400)
+        issues = validation.binding_issues(resource_type, resource) + profiles.check_profiles(resource)
+        validation.raise_for_errors(issues, status=422)
+        return resource_type
+
+    def validate_only(self, resource: dict[str, Any], expected_type: str | None = None) -> list[Issue]:
+        """$validate: every issue, references included, nothing written."""
+        issues = validation.validate(resource, expected_type)
+        if not any(i.is_error for i in issues):
+            issues += self._reference_issues(resource["resourceType"], resource)
+        return issues
+
+    # --- references ----------------------------------------------------------------------------------------
+
+    def _check_references(self, resource_type: str, resource: dict[str, Any]) -> None:
+        if resource_type == "Bundle":
+            return  # a collection carries its own resources; its inner references are the signer's business
+        if self.defer_reference_checks:
+            self._deferred.append((resource_type, resource))
+            return
+        issues = self._reference_issues(resource_type, resource)
+        if issues:
+            raise FhirError(422, issues)
+
+    def check_deferred_references(self) -> None:
+        issues = [i for t, r in self._deferred for i in self._reference_issues(t, r)]
+        self._deferred.clear()
+        if issues:
+            raise FhirError(422, issues)
+
+    def _reference_issues(self, resource_type: str, resource: dict[str, Any]) -> list[Issue]:
+        issues = []
+        for path, reference in iter_references(resource, resource_type):
+            if reference.startswith("urn:uuid:") or reference.startswith("urn:oid:"):
+                issues.append(error("invalid", f"{path}: {reference} is only meaningful inside a transaction Bundle",
+                                    path))
+                continue
+            target = parse_reference(reference)
+            if target is None or target[0] not in validation.STORED_TYPES:
+                continue  # contained (#id), external or a type this server does not hold
+            if not self.resources.exists(*target):
+                issues.append(error("not-found", f"{path}: {reference} does not exist on this server", path))
+        return issues
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    def _conditional_match(self, resource_type: str, query: str) -> StoredResource | None:
+        pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
+        if not pairs:
+            raise FhirError.of(400, "invalid", "A conditional request needs search criteria")
+        request = parse_search(resource_type, pairs, timezone=self.timezone)
+        matches = self.resources.search_all(request, limit=2)
+        if len(matches) > 1:
+            raise FhirError.of(412, "multiple-matches",
+                               f"The criteria {query!r} match more than one {resource_type}")
+        return matches[0] if matches else None
+
+    def _notify(self, interaction: str, before: StoredResource | None, after: StoredResource) -> None:
+        change = ResourceChange(interaction, before, after, self.author)
+        for listener in self.listeners:
+            listener.resource_changed(change, self.uow)
+
+
+def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:
+    if not isinstance(operations, list) or not all(isinstance(o, dict) and "op" in o for o in operations):
+        raise FhirError.of(400, "structure", "A JSON Patch body is an array of operations ({op, path, ...})")
+    try:
+        return jsonpatch.JsonPatch(operations).apply(copy.deepcopy(document))
+    except jsonpatch.JsonPatchTestFailed as exc:
+        raise FhirError.of(412, "conflict", f"JSON Patch test failed: {exc}") from None
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
+        raise FhirError.of(422, "processing", f"JSON Patch cannot be applied: {exc}") from None
+
+
+def iter_references(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every `Reference.reference` string in a resource, with its FHIRPath (contained resources skipped)."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key == "reference" and isinstance(child, str):
+                yield f"{path}.reference", child
+            elif key != "contained":
+                yield from iter_references(child, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from iter_references(child, f"{path}[{index}]")
+
+
+def _check_type(resource_type: str) -> None:
+    if resource_type not in validation.STORED_TYPES:
+        raise FhirError.of(404, "not-supported", f"This server does not store {resource_type} resources")
+
+
+def _check_id(resource_id: str) -> None:
+    if not _ID.fullmatch(resource_id):
+        raise FhirError.of(400, "value", f"{resource_id!r} is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})", "id")

@@ -1,0 +1,31 @@
+"""`fhirclaim serve`: the embedded production-grade WSGI server (waitress) around the app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from waitress.server import create_server
+
+from fhirclaim import logging_setup
+from fhirclaim.app import create_app
+from fhirclaim.config import Settings
+from fhirclaim.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def serve_forever(settings: Settings) -> None:
+    logging_setup.configure()
+    runtime = Runtime(settings)
+    app = create_app(settings, runtime)
+    server = create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim")
+    host, port = server.effective_host, server.effective_port
+    shown = f"[{host}]" if ":" in str(host) else host
+    print(f"fhirclaim serving FHIR R4 at http://{shown}:{port}/fhir", flush=True)
+    print(f"  data dir: {runtime.data_dir}", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()

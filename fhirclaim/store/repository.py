@@ -1,0 +1,387 @@
+"""The resource repository: versions, soft delete, optimistic concurrency, the search index, tenant scope.
+
+`ResourceRepository` is the interface the FHIR service codes against; `SqlResourceRepository` implements it
+on one SQLAlchemy session (SQLite or PostgreSQL: the SQL is the same). A repository lives inside one unit of
+work (`Database.session(write=...)`), so a transaction Bundle is all-or-nothing by construction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import simplejson
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from fhirclaim.fhir import dates, jsonio
+from fhirclaim.fhir.indexing import IndexEntry, index_resource
+from fhirclaim.fhir.outcome import FhirError, not_found
+from fhirclaim.fhir.search_request import Include, SearchRequest
+from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow
+from fhirclaim.store.scope import SYSTEM, Scope
+from fhirclaim.store.search_sql import criterion_condition, sort_expression
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime  # naive UTC
+    deleted: bool
+    tenant: str | None
+    content: dict[str, Any] | None  # None for a deletion
+    method: str = "PUT"
+    author: str | None = None
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+
+@dataclass
+class SearchResult:
+    matches: list[StoredResource]
+    included: list[StoredResource] = field(default_factory=list)
+    total: int | None = None
+
+
+@dataclass
+class HistoryPage:
+    versions: list[StoredResource]
+    total: int
+
+
+class ResourceRepository(Protocol):
+    def read(self, resource_type: str, resource_id: str) -> StoredResource: ...
+    def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource: ...
+    def find(self, resource_type: str, resource_id: str) -> StoredResource | None: ...
+    def create(self, resource: dict[str, Any], *, author: str | None = None,
+               resource_id: str | None = None) -> StoredResource: ...
+    def update(self, resource: dict[str, Any], *, if_match: int | None = None, author: str | None = None,
+               method: str = "PUT") -> tuple[StoredResource, bool]: ...
+    def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource: ...
+    def history(self, resource_type: str | None = None, resource_id: str | None = None, *,
+                since: datetime | None = None, count: int = 20, offset: int = 0) -> HistoryPage: ...
+    def search(self, request: SearchRequest) -> SearchResult: ...
+    def referrers(self, resource_type: str, resource_id: str) -> list[str]: ...
+
+
+def _loads(text: str | None) -> dict[str, Any] | None:
+    return simplejson.loads(text, use_decimal=True) if text else None
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class SqlResourceRepository:
+    def __init__(self, session: Session, scope: Scope = SYSTEM, *, timezone_name: str = "UTC"):
+        self.session = session
+        self.scope = scope
+        self.timezone = timezone_name
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    def find(self, resource_type: str, resource_id: str) -> StoredResource | None:
+        """The current version (deleted or not) if the scope may see it, else None."""
+        row = self._row(resource_type, resource_id)
+        return _stored(row) if row is not None and self.scope.can_see(row.tenant) else None
+
+    def read(self, resource_type: str, resource_id: str) -> StoredResource:
+        stored = self.find(resource_type, resource_id)
+        if stored is None:
+            raise not_found(resource_type, resource_id)
+        if stored.deleted:
+            raise FhirError.of(410, "deleted", f"{resource_type}/{resource_id} was deleted",
+                               headers={"ETag": stored.etag})
+        return stored
+
+    def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
+        row = self.session.get(ResourceVersionRow, (resource_type, resource_id, version_id))
+        if row is None or not self.scope.can_see(row.tenant):
+            raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version_id}")
+        stored = _stored_version(row)
+        if stored.deleted:
+            raise FhirError.of(410, "deleted", f"Version {version_id} of {resource_type}/{resource_id} is a deletion")
+        return stored
+
+    def exists(self, resource_type: str, resource_id: str) -> bool:
+        stored = self.find(resource_type, resource_id)
+        return stored is not None and not stored.deleted
+
+    def referrers(self, resource_type: str, resource_id: str) -> list[str]:
+        """Current resources that point at this one (any tenant: integrity is global)."""
+        rows = self.session.execute(
+            select(ResourceRow.resource_type, ResourceRow.logical_id).distinct()
+            .join(ReferenceIndex, ReferenceIndex.resource_pk == ResourceRow.pk)
+            .where(ReferenceIndex.target_type == resource_type, ReferenceIndex.target_id == resource_id,
+                   ResourceRow.deleted.is_(False))
+            .where((ResourceRow.resource_type != resource_type) | (ResourceRow.logical_id != resource_id))
+        )
+        return [f"{t}/{i}" for t, i in rows]
+
+    # --- writes --------------------------------------------------------------------------------------------
+
+    def create(self, resource: dict[str, Any], *, author: str | None = None,
+               resource_id: str | None = None) -> StoredResource:
+        resource_type = resource["resourceType"]
+        resource_id = resource_id or _new_id()
+        if self._row(resource_type, resource_id) is not None:
+            raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists")
+        now = _now()
+        content = _with_meta(resource, resource_id, 1, now)
+        row = ResourceRow(resource_type=resource_type, logical_id=resource_id, version_id=1, last_updated=now,
+                          deleted=False, tenant=self.scope.tenant, content=jsonio.dumps(content))
+        self.session.add(row)
+        try:
+            self.session.flush()
+        except IntegrityError:  # a concurrent create of the same client id won the race
+            raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
+        self._add_version(row, "POST", author)
+        self._write_index(row.pk, content)
+        return _stored(row, content, "POST", author)
+
+    def update(self, resource: dict[str, Any], *, if_match: int | None = None, author: str | None = None,
+               method: str = "PUT") -> tuple[StoredResource, bool]:
+        """Write a new version; (stored, created). An unchanged resend writes nothing (HAPI's no-op update)."""
+        resource_type, resource_id = resource["resourceType"], resource["id"]
+        row = self._row(resource_type, resource_id)
+        if row is not None and not self.scope.can_see(row.tenant):
+            raise FhirError.of(409, "conflict", f"{resource_type}/{resource_id} is not available to you")
+        if row is None:
+            if if_match is not None:
+                raise FhirError.of(412, "conflict", f"If-Match given but {resource_type}/{resource_id} does not exist")
+            return self.create(resource, author=author, resource_id=resource_id), True
+        if if_match is not None and if_match != row.version_id:
+            raise _version_conflict(resource_type, resource_id, if_match, row.version_id)
+        was_deleted = row.deleted
+        if not was_deleted and _same_content(_loads(row.content), resource):
+            return _stored(row), False
+        return self._write_version(row, resource, method, author), was_deleted
+
+    def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource:
+        row = self._row(resource_type, resource_id)
+        if row is None or not self.scope.can_see(row.tenant):
+            raise not_found(resource_type, resource_id)
+        if row.deleted:
+            return _stored(row)
+        referrers = self.referrers(resource_type, resource_id)
+        if referrers:
+            raise FhirError.of(409, "conflict", f"{resource_type}/{resource_id} is referenced by "
+                                                f"{', '.join(sorted(referrers)[:10])}; delete or change those first")
+        return self._write_version(row, None, "DELETE", author)
+
+    def _write_version(self, row: ResourceRow, resource: dict[str, Any] | None, method: str,
+                       author: str | None) -> StoredResource:
+        now = max(_now(), row.last_updated)
+        version = row.version_id + 1
+        content = _with_meta(resource, row.logical_id, version, now) if resource is not None else None
+        changed = self.session.execute(
+            update(ResourceRow)
+            .where(ResourceRow.pk == row.pk, ResourceRow.version_id == row.version_id)
+            .values(version_id=version, last_updated=now, deleted=content is None,
+                    content=jsonio.dumps(content) if content is not None else row.content)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:  # another transaction wrote this resource since we read it
+            raise _version_conflict(row.resource_type, row.logical_id, row.version_id, None)
+        self.session.expire(row)
+        self._add_version(row, method, author, content)
+        self._write_index(row.pk, content)
+        return StoredResource(row.resource_type, row.logical_id, version, now, content is None, row.tenant, content,
+                              method, author)
+
+    def _add_version(self, row: ResourceRow, method: str, author: str | None,
+                     content: dict[str, Any] | None | str = "row") -> None:
+        text = row.content if content == "row" else (jsonio.dumps(content) if content is not None else None)
+        self.session.execute(insert(ResourceVersionRow).values(
+            resource_type=row.resource_type, logical_id=row.logical_id, version_id=row.version_id,
+            last_updated=row.last_updated, deleted=text is None, method=method, author=author, tenant=row.tenant,
+            content=text))
+
+    def _write_index(self, resource_pk: int, content: dict[str, Any] | None) -> None:
+        for table in INDEX_TABLES.values():
+            self.session.execute(delete(table).where(table.resource_pk == resource_pk))
+        if content is None:
+            return
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for entry in index_resource(content, self.timezone):
+            rows.setdefault(entry.kind, []).append(_index_row(resource_pk, content["resourceType"], entry))
+        for kind, values in rows.items():
+            self.session.execute(insert(INDEX_TABLES[kind]), values)
+
+    def _row(self, resource_type: str, resource_id: str) -> ResourceRow | None:
+        return self.session.execute(
+            select(ResourceRow).where(ResourceRow.resource_type == resource_type,
+                                      ResourceRow.logical_id == resource_id)
+        ).scalar_one_or_none()
+
+    # --- history -------------------------------------------------------------------------------------------
+
+    def history(self, resource_type: str | None = None, resource_id: str | None = None, *,
+                since: datetime | None = None, count: int = 20, offset: int = 0) -> HistoryPage:
+        query = select(ResourceVersionRow)
+        if resource_type:
+            query = query.where(ResourceVersionRow.resource_type == resource_type)
+        if resource_id:
+            query = query.where(ResourceVersionRow.logical_id == resource_id)
+        if since:
+            query = query.where(ResourceVersionRow.last_updated >= since)
+        query = query.where(self.scope.condition(ResourceVersionRow))
+        total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = self.session.execute(
+            query.order_by(ResourceVersionRow.last_updated.desc(), ResourceVersionRow.version_id.desc())
+            .limit(count).offset(offset)
+        ).scalars()
+        return HistoryPage([_stored_version(r) for r in rows], total)
+
+    # --- search --------------------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        query = select(ResourceRow).where(ResourceRow.resource_type == request.resource_type,
+                                          ResourceRow.deleted.is_(False), self.scope.condition(ResourceRow))
+        for criterion in request.criteria:
+            query = query.where(criterion_condition(criterion, ResourceRow, self.scope))
+        total = None
+        if request.total != "none" or request.summary_count:
+            total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        if request.summary_count or request.count == 0:
+            return SearchResult([], [], total)
+        order = [sort_expression(p, ResourceRow, desc) for p, desc in request.sort]
+        order += [ResourceRow.last_updated.desc(), ResourceRow.pk.desc()]
+        rows = self.session.execute(query.order_by(*order).limit(request.count).offset(request.offset)).scalars()
+        matches = [_stored(r) for r in rows]
+        return SearchResult(matches, self._included(matches, request), total)
+
+    def search_all(self, request: SearchRequest, *, limit: int = 10_000) -> list[StoredResource]:
+        """Every match of a search (conditional create/update, internal lookups), bounded."""
+        request.count, request.offset, request.total = limit, 0, "none"
+        return self.search(request).matches
+
+    def _included(self, matches: list[StoredResource], request: SearchRequest) -> list[StoredResource]:
+        seen = {(m.resource_type, m.id) for m in matches}
+        included: list[StoredResource] = []
+        frontier = matches
+        for round_number in range(3):  # :iterate follows at most three hops
+            found: list[StoredResource] = []
+            for include in request.include:
+                if round_number == 0 or include.iterate:
+                    found += self._forward(frontier, include)
+            for include in request.revinclude:
+                if round_number == 0 or include.iterate:
+                    found += self._reverse(frontier, include)
+            frontier = [r for r in found if (r.resource_type, r.id) not in seen]
+            for r in frontier:
+                seen.add((r.resource_type, r.id))
+            included += frontier
+            if not frontier:
+                break
+        return included
+
+    def _forward(self, sources: list[StoredResource], include: Include) -> list[StoredResource]:
+        """`_include=Claim:patient`: the resources the sources point at through that parameter."""
+        ids = [s.id for s in sources if s.resource_type == include.source_type]
+        if not ids:
+            return []
+        source, target = aliased(ResourceRow), aliased(ResourceRow)
+        query = (
+            select(target).distinct()
+            .select_from(source)
+            .join(ReferenceIndex, ReferenceIndex.resource_pk == source.pk)
+            .join(target, (target.resource_type == ReferenceIndex.target_type)
+                  & (target.logical_id == ReferenceIndex.target_id))
+            .where(source.resource_type == include.source_type, source.logical_id.in_(ids),
+                   ReferenceIndex.param == include.param.name, target.deleted.is_(False),
+                   self.scope.condition(target))
+        )
+        if include.target_type:
+            query = query.where(target.resource_type == include.target_type)
+        return [_stored(r) for r in self.session.execute(query).scalars()]
+
+    def _reverse(self, targets: list[StoredResource], include: Include) -> list[StoredResource]:
+        """`_revinclude=ClaimResponse:request`: the resources that point at the targets through that parameter."""
+        keys = [(t.resource_type, t.id) for t in targets
+                if include.target_type in (None, t.resource_type)]
+        if not keys:
+            return []
+        pointer = aliased(ResourceRow)
+        query = (
+            select(pointer).distinct()
+            .join(ReferenceIndex, ReferenceIndex.resource_pk == pointer.pk)
+            .where(pointer.resource_type == include.source_type, ReferenceIndex.param == include.param.name,
+                   ReferenceIndex.target_id.in_([k[1] for k in keys]),
+                   ReferenceIndex.target_type.in_({k[0] for k in keys}),
+                   pointer.deleted.is_(False), self.scope.condition(pointer))
+        )
+        return [_stored(r) for r in self.session.execute(query).scalars()]
+
+
+def _version_conflict(resource_type: str, resource_id: str, expected: int, current: int | None) -> FhirError:
+    now = f" (current version is {current})" if current is not None else ""
+    return FhirError.of(412, "conflict", f"{resource_type}/{resource_id} has changed: If-Match version {expected} "
+                                         f"is not the current one{now}; read it again and re-apply your change")
+
+
+def _with_meta(resource: dict[str, Any], resource_id: str, version: int, when: datetime) -> dict[str, Any]:
+    content = dict(resource)
+    content["id"] = resource_id
+    meta = dict(content.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = dates.instant(when)
+    content["meta"] = meta
+    # keep resourceType, id and meta first, as FHIR servers render them
+    return {"resourceType": content.pop("resourceType"), "id": content.pop("id"), "meta": content.pop("meta"),
+            **content}
+
+
+def _same_content(current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    def strip(resource: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in resource.items() if k != "meta"}
+        meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
+        return {**body, "meta": meta} if meta else body
+    return current is not None and strip(current) == strip(new)
+
+
+def _stored(row: ResourceRow, content: dict[str, Any] | None | str = "row", method: str = "PUT",
+            author: str | None = None) -> StoredResource:
+    body = (_loads(row.content) if not row.deleted else None) if content == "row" else content
+    return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
+                          row.tenant, body, method, author)
+
+
+def _stored_version(row: ResourceVersionRow) -> StoredResource:
+    return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
+                          row.tenant, _loads(row.content), row.method, row.author)
+
+
+def _index_row(resource_pk: int, resource_type: str, entry: IndexEntry) -> dict[str, Any]:
+    common = {"resource_pk": resource_pk, "resource_type": resource_type, "param": entry.param}
+    if entry.kind == "token":
+        return {**common, "system": entry.system, "code": entry.code}
+    if entry.kind == "string":
+        return {**common, "normalised": entry.code, "exact": entry.text}
+    if entry.kind == "reference":
+        return {**common, "target_type": entry.text, "target_id": entry.code}
+    if entry.kind == "date":
+        return {**common, "low": entry.low, "high": entry.high}
+    if entry.kind == "number":
+        return {**common, "value": entry.number}
+    return {**common, "value": entry.number, "system": entry.system, "code": entry.code}
+
+
+def ids_of(stored: Iterable[StoredResource]) -> list[str]:
+    return [s.reference for s in stored]

@@ -1,0 +1,157 @@
+"""A parsed `SearchRequest` as SQL: one EXISTS over an index table per criterion.
+
+Values are bound parameters and LIKE patterns are escaped (`autoescape`), so `%`, `_` and quotes in a search
+value match themselves. Dates compare ranges: a resource value `[low, high)` against the searched `[low, high)`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy.orm import aliased
+
+from fhirclaim.fhir.search_request import Criterion, SearchValue
+from fhirclaim.store.models import (
+    DateIndex,
+    NumberIndex,
+    QuantityIndex,
+    ReferenceIndex,
+    ResourceRow,
+    StringIndex,
+    TokenIndex,
+)
+from fhirclaim.store.scope import Scope
+
+_DAY = timedelta(days=1)
+_TABLES = {"token": TokenIndex, "uri": TokenIndex, "string": StringIndex, "reference": ReferenceIndex,
+           "date": DateIndex, "number": NumberIndex, "quantity": QuantityIndex}
+
+
+def criterion_condition(criterion: Criterion, row, scope: Scope) -> ColumnElement[bool]:
+    """The condition on `row` (a ResourceRow or an alias of it) that `criterion` asks for."""
+    param = criterion.param
+    if param.name == "_id":
+        return _id_condition(criterion, row)
+    if param.name == "_lastUpdated":
+        return or_(*(_date_match(v, row.last_updated, row.last_updated) for v in criterion.values))
+    table = _TABLES[param.type]
+    base = [table.resource_pk == row.pk, table.param == param.name]
+    if criterion.missing is not None:
+        present = exists().where(*base)
+        return not_(present) if criterion.missing else present
+    if criterion.chain is not None:
+        return exists().where(*base, _chain_match(criterion, table, scope))
+    matches = or_(*(_value_match(param.type, criterion.modifier, v, table) for v in criterion.values))
+    if criterion.modifier == "not":
+        return not_(exists().where(*base, matches))
+    return exists().where(*base, matches)
+
+
+def _id_condition(criterion: Criterion, row) -> ColumnElement[bool]:
+    ids = [v.code for v in criterion.values if v.code]
+    if criterion.missing is not None:
+        return false() if criterion.missing else true()
+    condition = row.logical_id.in_(ids)
+    return not_(condition) if criterion.modifier == "not" else condition
+
+
+def _chain_match(criterion: Criterion, table, scope: Scope) -> ColumnElement[bool]:
+    target = aliased(ResourceRow)
+    inner = criterion_condition(criterion.chain, target, scope)
+    target_ids = select(target.logical_id).where(
+        target.resource_type == criterion.chain_type, target.deleted.is_(False), scope.condition(target), inner)
+    return and_(table.target_type == criterion.chain_type, table.target_id.in_(target_ids))
+
+
+def _value_match(kind: str, modifier: str | None, value: SearchValue, table) -> ColumnElement[bool]:
+    if kind in ("token", "uri"):
+        return _token_match(value, table, below=modifier == "below")
+    if kind == "string":
+        if modifier == "exact":
+            return table.exact == value.code
+        if modifier == "contains":
+            return table.normalised.contains(value.code, autoescape=True)
+        return table.normalised.startswith(value.code, autoescape=True)
+    if kind == "reference":
+        condition = table.target_id == value.code
+        return and_(condition, table.target_type == value.target_type) if value.target_type else condition
+    if kind == "date":
+        return _date_match(value, table.low, table.high)
+    condition = _number_match(value, table.value)
+    if kind == "quantity":
+        if value.system:
+            condition = and_(condition, table.system == value.system)
+        if value.code:
+            condition = and_(condition, table.code == value.code)
+    return condition
+
+
+def _token_match(value: SearchValue, table, *, below: bool = False) -> ColumnElement[bool]:
+    if below:
+        return table.code.startswith(value.code, autoescape=True)
+    conditions = []
+    if value.code is not None:
+        conditions.append(table.code == value.code)
+    if value.system == "":
+        conditions.append(table.system.is_(None))
+    elif value.system is not None:
+        conditions.append(table.system == value.system)
+    return and_(*conditions) if conditions else true()
+
+
+def _date_match(value: SearchValue, low, high) -> ColumnElement[bool]:
+    """Range semantics of R4 date search; the stored `high` and the searched `high` are exclusive."""
+    prefix = value.prefix
+    if prefix == "eq":
+        return and_(low >= value.low, high <= value.high)
+    if prefix == "ne":
+        return or_(low < value.low, high > value.high)
+    if prefix in ("lt", "eb"):
+        return low < value.low
+    if prefix in ("gt", "sa"):
+        return high > value.high
+    if prefix == "le":
+        return low < value.high
+    if prefix == "ge":
+        return high > value.low
+    # ap: within 10 % of the distance to now is the spec's suggestion; a day either side is ours
+    return and_(low < value.high + _DAY, high > value.low - _DAY)
+
+
+def _number_match(value: SearchValue, column) -> ColumnElement[bool]:
+    half = value.precision / 2
+    low, high = value.number - half, value.number + half
+    prefix = value.prefix
+    if prefix == "eq":
+        return and_(column >= low, column < high)
+    if prefix == "ne":
+        return or_(column < low, column >= high)
+    if prefix in ("lt", "eb"):
+        return column < value.number
+    if prefix in ("gt", "sa"):
+        return column > value.number
+    if prefix == "le":
+        return column <= value.number
+    if prefix == "ge":
+        return column >= value.number
+    return and_(column >= value.number * 0.9, column <= value.number * 1.1)
+
+
+def sort_expression(param, row, descending: bool):
+    """A correlated subquery giving each row's sort value for a parameter (or a column for _id/_lastUpdated)."""
+    if param.name == "_lastUpdated":
+        column = row.last_updated
+    elif param.name == "_id":
+        column = row.logical_id
+    else:
+        table = _TABLES[param.type]
+        value_column = {"date": table.low if not descending else table.high}.get(param.type)
+        if value_column is None:
+            value_column = {"string": getattr(table, "normalised", None), "token": getattr(table, "code", None)}.get(
+                param.type) or table.value
+        aggregate = func.max if descending else func.min
+        column = (select(aggregate(value_column)).where(table.resource_pk == row.pk, table.param == param.name)
+                  .scalar_subquery())
+    return column.desc().nulls_last() if descending else column.asc().nulls_last()
+
