@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     sandbox: bool = False
 
+    secret_key: str | None = Field(default=None, repr=False,
+                                   description="Fernet key for secrets at rest; default DATA_DIR/secret.key")
+
     # --- E-Klaim -------------------------------------------------------------------------------------------
     eklaim_url: str | None = Field(default=None, description="real E-Klaim ws.php; None = in-process emulator")
     eklaim_key: str | None = Field(default=None, repr=False, description="64 hex chars; never logged")

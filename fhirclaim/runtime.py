@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 from fhirclaim.config import Settings
 from fhirclaim.fhir import capability
-from fhirclaim.fhir.service import FhirService, ResourceListener, SearchOptions
+from fhirclaim.fhir.service import FhirService, ResourceInterceptor, ResourceListener, SearchOptions
 from fhirclaim.fhir.validation import STORED_TYPES
+from fhirclaim.secrets import SecretBox
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
@@ -27,14 +28,16 @@ class Runtime:
         self.database = Database(settings.resolved_database_url())
         self.database.migrate()
         self.store = Store(self.database, timezone_name=settings.timezone)
+        self.secrets = SecretBox.for_data_dir(self.data_dir, settings.secret_key)
         self.listeners: list[ResourceListener] = []
+        self.interceptors: list[ResourceInterceptor] = []
 
     def fhir_service(self, uow: UnitOfWork, *, author: str | None, lenient: bool = False,
                      listeners: Sequence[ResourceListener] | None = None) -> FhirService:
         options = SearchOptions(lenient=lenient, default_count=self.settings.default_page_size,
                                 max_count=self.settings.max_page_size)
         return FhirService(uow, author=author, listeners=self.listeners if listeners is None else listeners,
-                           timezone=self.settings.timezone, search_options=options)
+                           interceptors=self.interceptors, timezone=self.settings.timezone, search_options=options)
 
     def capability_statement(self, base: str) -> dict:
         validate = {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}

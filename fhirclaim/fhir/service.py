@@ -36,7 +36,15 @@ class ResourceChange:
 
 
 class ResourceListener(Protocol):
+    """Told of every stored change, inside the writing transaction (enqueue jobs, outbox rows, audit)."""
+
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None: ...
+
+
+class ResourceInterceptor(Protocol):
+    """Sees a valid resource before it is stored and returns what to store (e.g. moves a secret elsewhere)."""
+
+    def before_write(self, resource: dict[str, Any], uow: UnitOfWork) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -51,6 +59,7 @@ class FhirService:
     uow: UnitOfWork
     author: str | None = None
     listeners: Sequence[ResourceListener] = ()
+    interceptors: Sequence[ResourceInterceptor] = ()
     timezone: str = "UTC"
     search_options: SearchOptions = field(default_factory=SearchOptions)
     defer_reference_checks: bool = False  # transactions check references once every entry is written
@@ -100,7 +109,7 @@ class FhirService:
             existing = self._conditional_match(resource_type, if_none_exist)
             if existing is not None:
                 return existing, False
-        body = {k: v for k, v in resource.items() if k != "id"}  # POST ignores a client id (server assigns)
+        body = self._intercept({k: v for k, v in resource.items() if k != "id"})  # POST: the server assigns ids
         self._check_references(resource_type, body)
         stored = self.resources.create(body, author=self.author, resource_id=resource_id)
         self._notify("create", None, stored)
@@ -116,6 +125,7 @@ class FhirService:
         if body_id != resource_id:
             raise FhirError.of(400, "invalid", f"The body's id {body_id!r} is not the URL's id {resource_id!r}", "id")
         _check_id(resource_id)
+        resource = self._intercept(resource)
         self._check_references(resource_type, resource)
         before = self.resources.find(resource_type, resource_id)
         stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
@@ -220,6 +230,11 @@ class FhirService:
             raise FhirError.of(412, "multiple-matches",
                                f"The criteria {query!r} match more than one {resource_type}")
         return matches[0] if matches else None
+
+    def _intercept(self, resource: dict[str, Any]) -> dict[str, Any]:
+        for interceptor in self.interceptors:
+            resource = interceptor.before_write(resource, self.uow)
+        return resource
 
     def _notify(self, interaction: str, before: StoredResource | None, after: StoredResource) -> None:
         change = ResourceChange(interaction, before, after, self.author)
