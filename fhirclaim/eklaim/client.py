@@ -1,0 +1,246 @@
+"""The E-Klaim web service client: one method per method of the manual.
+
+Every call is `{"metadata": {"method": ...}, "data": {...}}`, encrypted with the hospital's key (or plain JSON in
+debug mode), POSTed to ws.php; the answer is decrypted and judged by `metadata.code`:
+200 → the parsed answer; anything else → `EKlaimError(error_no, message, payload)`. Failures that leave no business
+answer raise `EKlaimTransportError`; those are retried (a few times, with a short growing pause) only for calls
+that read and so are safe to repeat — never for calls that write, whose effect is then unknown to the caller.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from fhirclaim.eklaim import crypto
+from fhirclaim.eklaim.errors import EKlaimDebugModeRefused, EKlaimError, EKlaimTransportError
+from fhirclaim.eklaim.messages import (
+    ClaimDataUpdate,
+    ClaimRecord,
+    ClaimStatus,
+    DataCentreStatus,
+    Dateish,
+    GroupingResult,
+    NewClaim,
+    NewClaimResult,
+    PatientUpdate,
+    format_date,
+)
+from fhirclaim.eklaim.transport import Transport
+
+log = logging.getLogger(__name__)
+
+# Reads: repeating them changes nothing on the server (grouper recomputes and stores the same result).
+SAFE_TO_REPEAT = frozenset({"get_claim_data", "get_claim_status", "pull_claim", "claim_print", "grouper"})
+DEBUG_REFUSED = b"MODE DEBUG IS NOT ALLOWED"
+_REDACTED_FIELDS = frozenset({"nama_pasien"})  # patient names never reach the logs, even at DEBUG
+
+
+class EKlaimClient:
+    """A client for one E-Klaim ws.php.
+
+    `transport`: `HttpTransport(url, timeout)` for a real or standalone server, `InProcessTransport(app)` for the
+    embedded emulator. `key_hex`: the 64-hex key from E-Klaim's Setup → Integrasi SIMRS (never logged).
+    `debug`: plain JSON with `?mode=debug` (development only). `retries`/`backoff`: extra attempts and first pause
+    (seconds, doubled each time, at most 2 s) for transport failures of calls in `SAFE_TO_REPEAT`.
+    `grouper_name`: sent as `metadata.grouper` on grouper calls, for 5.10 servers that want `"inacbg"`.
+    """
+
+    def __init__(self, transport: Transport, key_hex: str, *, debug: bool = False, retries: int = 2,
+                 backoff: float = 0.2, grouper_name: str | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        crypto.encrypt(b"", key_hex)  # fail now, not at the first call, on a malformed key
+        self._transport = transport
+        self._key = key_hex
+        self.debug = debug
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.grouper_name = grouper_name
+        self._sleep = sleep
+
+    def __repr__(self) -> str:  # the key stays out of reprs and tracebacks
+        return f"EKlaimClient(transport={self._transport!r}, debug={self.debug})"
+
+    # --- patients and admissions ----------------------------------------------------------------------------
+
+    def new_claim(self, claim: NewClaim) -> NewClaimResult:
+        """Open a claim for a SEP (registering the patient if new). E2007 carries the `duplicate` list."""
+        answer = self.call("new_claim", claim.to_data())
+        return NewClaimResult.from_response(answer.get("response") or {})
+
+    def update_patient(self, nomor_rm: str, patient: PatientUpdate) -> None:
+        """Change a patient's data; `patient.nomor_rm` (if given) is the patient's new RM number."""
+        self.call("update_patient", patient.to_data(), metadata={"nomor_rm": nomor_rm})
+
+    def delete_patient(self, nomor_rm: str, coder_nik: str) -> None:
+        self.call("delete_patient", {"nomor_rm": nomor_rm, "coder_nik": coder_nik})
+
+    # --- claim data, grouping, final ------------------------------------------------------------------------
+
+    def set_claim_data(self, nomor_sep: str, update: ClaimDataUpdate) -> None:
+        """Fill or change the claim named by `nomor_sep`: only the fields set in `update` change."""
+        self.call("set_claim_data", update.to_data(), metadata={"nomor_sep": nomor_sep})
+
+    def grouper(self, nomor_sep: str, special_cmg: Sequence[str] = ()) -> GroupingResult:
+        """Stage 1, or stage 2 when `special_cmg` names options offered by stage 1 (e.g. `["RR04", "YY01"]`)."""
+        data: dict[str, Any] = {"nomor_sep": nomor_sep}
+        metadata: dict[str, Any] = {"stage": "2" if special_cmg else "1"}
+        if special_cmg:
+            data["special_cmg"] = "#".join(special_cmg)
+        if self.grouper_name:
+            metadata["grouper"] = self.grouper_name
+        return GroupingResult.from_answer(self.call("grouper", data, metadata=metadata))
+
+    def claim_final(self, nomor_sep: str, coder_nik: str) -> None:
+        self.call("claim_final", {"nomor_sep": nomor_sep, "coder_nik": coder_nik})
+
+    def reedit_claim(self, nomor_sep: str) -> None:
+        """Reopen a final claim for editing."""
+        self.call("reedit_claim", {"nomor_sep": nomor_sep})
+
+    def delete_claim(self, nomor_sep: str, coder_nik: str) -> None:
+        self.call("delete_claim", {"nomor_sep": nomor_sep, "coder_nik": coder_nik})
+
+    # --- data centre ----------------------------------------------------------------------------------------
+
+    def send_claim(self, start_dt: Dateish, stop_dt: Dateish, jenis_rawat: int | str,
+                   date_type: int | str | None = None) -> list[DataCentreStatus]:
+        """Send the final claims of a period to the data centre. `jenis_rawat`: 1 inap, 2 jalan (3 both on
+        servers that know it); `date_type`: 1 = by discharge date (default), 2 = by grouping date."""
+        data: dict[str, Any] = {"start_dt": format_date(start_dt), "stop_dt": format_date(stop_dt),
+                                "jenis_rawat": str(jenis_rawat)}
+        if date_type is not None:
+            data["date_type"] = str(date_type)
+        return _statuses(self.call("send_claim", data))
+
+    def send_claim_individual(self, nomor_sep: str) -> list[DataCentreStatus]:
+        return _statuses(self.call("send_claim_individual", {"nomor_sep": nomor_sep}))
+
+    def pull_claim(self, start_dt: Dateish, stop_dt: Dateish, jenis_rawat: int | str) -> str:
+        """The tab-separated TXT export of the final claims discharged in the period (see `parse_claim_txt`)."""
+        answer = self.call("pull_claim", {"start_dt": format_date(start_dt), "stop_dt": format_date(stop_dt),
+                                          "jenis_rawat": str(jenis_rawat)})
+        response = answer.get("response")
+        text = response.get("data") if isinstance(response, Mapping) else None
+        if not isinstance(text, str):
+            raise EKlaimTransportError("pull_claim answer has no TXT data")
+        return text
+
+    # --- reading --------------------------------------------------------------------------------------------
+
+    def get_claim_data(self, nomor_sep: str) -> ClaimRecord:
+        answer = self.call("get_claim_data", {"nomor_sep": nomor_sep})
+        return ClaimRecord.from_response(answer.get("response") or {})
+
+    def get_claim_status(self, nomor_sep: str) -> ClaimStatus:
+        """The BPJS status of the SEP (E-Klaim asks BPJS VClaim)."""
+        answer = self.call("get_claim_status", {"nomor_sep": nomor_sep})
+        return ClaimStatus.from_response(answer.get("response") or {})
+
+    def claim_print(self, nomor_sep: str) -> bytes:
+        """The claim form as PDF bytes."""
+        answer = self.call("claim_print", {"nomor_sep": nomor_sep})
+        encoded = answer.get("data")
+        if not isinstance(encoded, str):
+            raise EKlaimTransportError("claim_print answer has no data")
+        try:
+            pdf = base64.b64decode("".join(encoded.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise EKlaimTransportError("claim_print data is not base64") from exc
+        if not pdf.startswith(b"%PDF"):
+            raise EKlaimTransportError("claim_print data is not a PDF")
+        return pdf
+
+    # --- the wire -------------------------------------------------------------------------------------------
+
+    def call(self, method: str, data: Mapping[str, Any], *, metadata: Mapping[str, Any] | None = None
+             ) -> dict[str, Any]:
+        """One ws.php call; the whole decoded answer (metadata and all) when `metadata.code` is 200."""
+        message = {"metadata": {"method": method, **(metadata or {})}, "data": dict(data)}
+        attempts = 1 + (self.retries if method in SAFE_TO_REPEAT else 0)
+        for attempt in range(1, attempts + 1):
+            try:
+                answer = self._exchange(method, message)
+                break
+            except EKlaimTransportError as exc:
+                if attempt == attempts or not exc.retryable:
+                    log.warning("eklaim %s failed after %d attempt(s): %s", method, attempt, exc)
+                    raise
+                pause = min(self.backoff * 2 ** (attempt - 1), 2.0)
+                log.info("eklaim %s attempt %d failed (%s); retrying in %.2f s", method, attempt, exc, pause)
+                self._sleep(pause)
+        return _judge(method, answer)
+
+    def _exchange(self, method: str, message: Mapping[str, Any]) -> dict[str, Any]:
+        plaintext = json.dumps(message, ensure_ascii=False).encode("utf-8")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("eklaim request %s", _redacted(message))
+        body = plaintext if self.debug else crypto.encrypt(plaintext, self._key).encode("ascii")
+        started = time.perf_counter()
+        raw = self._transport.post(body, debug=self.debug)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        answer = self._decode(raw)
+        log.info("eklaim %s → %s in %.1f ms", method, answer.get("metadata", {}).get("code"), elapsed_ms)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("eklaim answer %s", _redacted(answer))
+        return answer
+
+    def _decode(self, raw: bytes) -> dict[str, Any]:
+        if self.debug:
+            if raw.strip() == DEBUG_REFUSED:
+                raise EKlaimDebugModeRefused()
+            plaintext = raw
+        else:
+            try:
+                plaintext = crypto.decrypt(raw, self._key)
+            except crypto.DecryptionError:
+                raise EKlaimTransportError(f"E-Klaim answer ({len(raw)} bytes) does not decrypt with this key"
+                                           ) from None
+        try:
+            answer = json.loads(plaintext)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise EKlaimTransportError("E-Klaim answer is not JSON") from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("metadata"), dict):
+            raise EKlaimTransportError("E-Klaim answer has no metadata")
+        return answer
+
+
+def _judge(method: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """200 → the answer; else EKlaimError. Real servers send the code as 200 or "200"; the 5.10 manual shows a
+    bare 2029 without error_no once, so the number falls back to E{code}."""
+    metadata = answer["metadata"]
+    code = str(metadata.get("code", "")).strip()
+    if code == "200":
+        return answer
+    error_no = str(metadata.get("error_no") or (f"E{code}" if code.isdigit() and len(code) == 4 else code))
+    message = str(metadata.get("message") or "")
+    log.info("eklaim %s refused: %s %s", method, error_no, message)
+    raise EKlaimError(error_no, message, answer)
+
+
+def _statuses(answer: Mapping[str, Any]) -> list[DataCentreStatus]:
+    response = answer.get("response")
+    items = response.get("data") if isinstance(response, Mapping) else None
+    return [DataCentreStatus.parse(item) for item in items or () if isinstance(item, Mapping)]
+
+
+def _redacted(message: Any) -> str:
+    """A message for DEBUG logs: patient names masked, long blobs (the claim_print PDF) shortened."""
+
+    def scrub(value: Any, key: str = "") -> Any:
+        if key in _REDACTED_FIELDS:
+            return "***"
+        if isinstance(value, dict):
+            return {k: scrub(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, str) and len(value) > 512:
+            return value[:64] + f"...({len(value)} chars)"
+        return value
+
+    return json.dumps(scrub(message), ensure_ascii=False)
