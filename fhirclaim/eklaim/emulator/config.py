@@ -1,0 +1,108 @@
+"""The emulator's one settings object, and the two things it plugs in: the INA-CBG grouper and the ICD code check.
+
+Both default to the project's own implementations (`fhirclaim.inacbg.grouper.Grouper`, `fhirclaim.terminology`),
+loaded once when the app is built; tests may hand in their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+try:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+except ImportError:  # pragma: no cover - Python < 3.9 is not supported anyway
+    ZoneInfo = None  # type: ignore[assignment,misc]
+
+WIB = timedelta(hours=7)
+
+
+class GrouperLike(Protocol):
+    """What the emulator needs of an INA-CBG grouper (fhirclaim.inacbg.grouper.Grouper)."""
+
+    version: str
+
+    def group(self, claim: Mapping[str, Any], special_cmg: Sequence[str] = ()) -> dict[str, Any]: ...
+
+
+class CodeChecker(Protocol):
+    """ICD validity as E-Klaim checks it: the normalised (dotted) code, or None if the code is not valid."""
+
+    def diagnosis(self, code: str) -> str | None: ...
+
+    def procedure(self, code: str) -> str | None: ...
+
+    def diagnosis_description(self, code: str) -> str | None: ...
+
+    def procedure_description(self, code: str) -> str | None: ...
+
+
+def wib_now() -> datetime:
+    """Now as a naive Western Indonesian Time timestamp, the way E-Klaim (a local PHP app) records time."""
+    if ZoneInfo is not None:
+        try:
+            return datetime.now(ZoneInfo("Asia/Jakarta")).replace(tzinfo=None, microsecond=0)
+        except ZoneInfoNotFoundError:
+            pass
+    return datetime.now(timezone(WIB)).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass
+class EmulatorConfig:
+    """Settings of one emulated E-Klaim installation.
+
+    `key_hex` is the encryption key of Setup → Integrasi SIMRS. `kode_rs`/`kelas_rs` are the hospital's code and
+    class (the manual's example hospital by default); an empty `kode_rs` is "not set up" (E2015). `kode_tarif`,
+    when set, is the tariff class the hospital is set up with: any other kode_tarif is E2014, and new claims start
+    with it. `hospital_registered=False` makes the data centre refuse sends (E2027); `bpjs_dc_enabled` also marks
+    sent claims as sent to the BPJS data centre.
+    """
+
+    key_hex: str
+    database_url: str = "sqlite://"
+    allow_debug: bool = True
+    coders: Sequence[tuple[str, str]] = ()
+    kode_rs: str = "3174282"
+    kelas_rs: str = "A"
+    kode_tarif: str | None = None
+    tariff_table: Path | None = None
+    hospital_registered: bool = True
+    bpjs_dc_enabled: bool = False
+    max_body_bytes: int = 4 * 1024 * 1024
+    grouper: GrouperLike | None = None
+    codes: CodeChecker | None = None
+    clock: Callable[[], datetime] = field(default=wib_now)
+
+    def __repr__(self) -> str:  # the key stays out of logs and tracebacks
+        return f"EmulatorConfig(database_url={self.database_url!r}, kode_rs={self.kode_rs!r}, ...)"
+
+
+class TerminologyCodes:
+    """The project's ICD-10 / ICD-9-CM tables (fhirclaim.terminology) as the emulator's code check."""
+
+    def __init__(self) -> None:
+        from fhirclaim.terminology import icd9cm, icd10
+
+        self._icd10 = icd10
+        self._icd9cm = icd9cm
+
+    def diagnosis(self, code: str) -> str | None:
+        return self._icd10.normalize(code) if self._icd10.is_valid(code) else None
+
+    def procedure(self, code: str) -> str | None:
+        return self._icd9cm.normalize(code) if self._icd9cm.is_valid(code) else None
+
+    def diagnosis_description(self, code: str) -> str | None:
+        return self._icd10.description(code)
+
+    def procedure_description(self, code: str) -> str | None:
+        return self._icd9cm.description(code)
+
+
+def default_grouper(tariff_table: Path | None) -> GrouperLike:
+    from fhirclaim.inacbg.grouper import Grouper
+
+    return Grouper(tariff_table)
