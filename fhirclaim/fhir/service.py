@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -109,7 +110,8 @@ class FhirService:
             existing = self._conditional_match(resource_type, if_none_exist)
             if existing is not None:
                 return existing, False
-        body = self._intercept({k: v for k, v in resource.items() if k != "id"})  # POST: the server assigns ids
+        resource_id = resource_id or str(uuid.uuid4())  # POST ignores a client id: the server assigns it
+        body = self._intercept({**resource, "id": resource_id})
         self._check_references(resource_type, body)
         stored = self.resources.create(body, author=self.author, resource_id=resource_id)
         self._notify("create", None, stored)
