@@ -1,0 +1,144 @@
+"""What a claim rests on, as plain FHIR JSON, and the tenant settings E-Klaim needs besides.
+
+The pipeline resolves the Claim's references (see `claim_references`) and hands the resources over in a
+`ClaimContext`; mapping and prechecks are pure functions of it, so they run the same in a request, a worker job
+or a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhirclaim.claims import systems
+
+Resource = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClaimContext:
+    """Every resource the claim rests on, as plain FHIR JSON dicts (None when absent or not resolvable)."""
+
+    claim: Resource
+    patient: Resource | None
+    encounter: Resource | None
+    coverage: Resource | None
+    practitioners: Mapping[str, Resource]  # by reference, "Practitioner/123"
+    invoice: Resource | None = None
+    account: Resource | None = None
+    organization: Resource | None = None  # the provider
+    # Claim.diagnosis[].diagnosisReference / Claim.procedure[].procedureReference targets, by reference.
+    conditions: Mapping[str, Resource] = field(default_factory=dict)
+    procedures: Mapping[str, Resource] = field(default_factory=dict)
+
+    def practitioner(self, reference: str | None) -> Resource | None:
+        return lookup(self.practitioners, reference)
+
+
+@dataclass(frozen=True)
+class TenantClaimSettings:
+    """Per-hospital E-Klaim values that are not in the FHIR data (SPEC §4 last row, §8)."""
+
+    kode_tarif: str = "BP"
+    payor_id: str = "3"
+    payor_cd: str = "JKN"
+    timezone: str = "Asia/Jakarta"
+
+
+@dataclass(frozen=True)
+class ClaimReferences:
+    """The references a Claim makes that the pipeline must resolve to build a `ClaimContext`."""
+
+    patient: str | None
+    encounter: str | None
+    coverage: str | None
+    invoice: str | None
+    organization: str | None
+    practitioners: tuple[str, ...]
+    conditions: tuple[str, ...]
+    procedures: tuple[str, ...]
+
+
+def lookup(resources: Mapping[str, Resource], reference: str | None) -> Resource | None:
+    """Find a referenced resource whether the reference is relative, absolute or a bare `Type/id` tail."""
+    if not reference:
+        return None
+    if reference in resources:
+        return resources[reference]
+    parts = reference.rstrip("/").split("/")
+    if len(parts) >= 2:
+        tail = "/".join(parts[-2:])
+        if tail in resources:
+            return resources[tail]
+        if len(parts) >= 4 and parts[-2] == "_history":
+            return resources.get("/".join(parts[-4:-2]))
+    return None
+
+
+def reference_of(value: Any) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+        return value["reference"]
+    return None
+
+
+def focal_insurance(claim: Resource) -> tuple[int, dict[str, Any]] | None:
+    """The insurance entry E-Klaim is billed to: the focal one, else the first (index kept for FHIRPath)."""
+    insurance = [i for i in claim.get("insurance") or [] if isinstance(i, dict)]
+    for index, entry in enumerate(insurance):
+        if entry.get("focal") is True:
+            return index, entry
+    return (0, insurance[0]) if insurance else None
+
+
+def encounter_reference(claim: Resource) -> str | None:
+    """SATUSEHAT names the Encounter in supportingInfo (category `encounter`); R4 also allows item.encounter."""
+    for info in claim.get("supportingInfo") or []:
+        for coding in (info.get("category") or {}).get("coding") or []:
+            if coding.get("system") == systems.KEMKES_INFO_CATEGORY and coding.get("code") == "encounter":
+                ref = reference_of(info.get("valueReference"))
+                if ref:
+                    return ref
+    for item in claim.get("item") or []:
+        for enc in item.get("encounter") or []:
+            ref = reference_of(enc)
+            if ref:
+                return ref
+    return None
+
+
+def invoice_reference(claim: Resource) -> str | None:
+    for info in claim.get("supportingInfo") or []:
+        for coding in (info.get("category") or {}).get("coding") or []:
+            if coding.get("system") == systems.KEMKES_INFO_CATEGORY and coding.get("code") == "invoice":
+                ref = reference_of(info.get("valueReference"))
+                if ref:
+                    return ref
+    return None
+
+
+def claim_references(claim: Resource, encounter: Resource | None = None) -> ClaimReferences:
+    """What to fetch for `ClaimContext`: each reference once, in the order the Claim names them.
+
+    Call it again with the fetched Encounter to add its participants: the attending doctor recorded there is the
+    DPJP when the Claim's careTeam names none.
+    """
+    insurance = focal_insurance(claim)
+    practitioners = [reference_of(member.get("provider")) for member in claim.get("careTeam") or []]
+    practitioners.append(reference_of(claim.get("enterer")))
+    if encounter:
+        practitioners.extend(reference_of(p.get("individual")) for p in encounter.get("participant") or [])
+    return ClaimReferences(
+        patient=reference_of(claim.get("patient")),
+        encounter=encounter_reference(claim),
+        coverage=reference_of(insurance[1].get("coverage")) if insurance else None,
+        invoice=invoice_reference(claim),
+        organization=reference_of(claim.get("provider")),
+        practitioners=_unique(r for r in practitioners if r and "Practitioner/" in r),
+        conditions=_unique(reference_of(d.get("diagnosisReference")) for d in claim.get("diagnosis") or []),
+        procedures=_unique(reference_of(p.get("procedureReference")) for p in claim.get("procedure") or []),
+    )
+
+
+def _unique(values: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
