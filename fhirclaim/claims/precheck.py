@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from fhirclaim.claims import systems, tables
 from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of
 from fhirclaim.claims.facts import ClaimFacts, read_facts
+from fhirclaim.claims.mapping import NEW_CLAIM_FIELDS, SET_CLAIM_DATA_FIELDS
 from fhirclaim.fhir.outcome import Issue
 from fhirclaim.terminology import icd10
 
@@ -48,15 +49,25 @@ class Finding:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+MAPPED_FIELDS = NEW_CLAIM_FIELDS + SET_CLAIM_DATA_FIELDS
+
 Rule = Callable[[ClaimFacts, dict[str, Any]], Iterable[Finding]]
 HistoryRule = Callable[[ClaimFacts, dict[str, Any], list[PastEpisode]], Iterable[Finding]]
 
 
 def precheck(ctx: ClaimContext, history: ClaimHistory | None = None,
-             settings: TenantClaimSettings | None = None) -> list[Issue]:
-    """Every finding of every rule, errors first; an empty list means the claim may go to E-Klaim."""
+             settings: TenantClaimSettings | None = None, *, with_mapping: bool = False) -> list[Issue]:
+    """Every finding of every rule, errors first; an empty list means the claim may go to E-Klaim.
+
+    `with_mapping` adds what would stop the E-Klaim payloads themselves (`mapping.mapping_issues`: a missing
+    card number, an unknown discharge code, ...) unless a rule already cites the same element, so one call tells
+    the hospital everything before the first web-service call.
+    """
     facts = read_facts(ctx, (settings or TenantClaimSettings()).timezone)
     issues = [issue for rule_id, rule in RULES.items() for issue in _run(rule_id, rule(facts, _params(rule_id)))]
+    if with_mapping:
+        cited = {expression for issue in issues for expression in issue.expression}
+        issues.extend(i for i in facts.issues_for(MAPPED_FIELDS) if not cited.intersection(i.expression))
     patient = reference_of(ctx.claim.get("patient"))
     if history is not None and patient and facts.admission and facts.discharge:
         # From the readmission window before admission to the end of the discharge day (same-day visits).

@@ -72,7 +72,26 @@ def _registry() -> Registry:
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, registry=_registry())
+    base = schema.get("$id", "")
+    return Draft202012Validator(_inline(schema, _registry().resolver(base_uri=base)), registry=_registry())
+
+
+def _inline(node: Any, resolver: Any) -> Any:  # a referencing Resolver (not exported by the package)
+    """`node` with every `$ref` replaced by what it points at, resolved once at load time.
+
+    Resolving references is a third of jsonschema's work per instance; the schemas are not recursive, so
+    inlining them (as `allOf`, which reports errors from the same subschema `$ref` does) does it once.
+    """
+    if isinstance(node, list):
+        return [_inline(item, resolver) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        resolved = resolver.lookup(node["$ref"])
+        target = _inline(resolved.contents, resolved.resolver)
+        siblings = {key: _inline(value, resolver) for key, value in node.items() if key != "$ref"}
+        return {"allOf": [target], **siblings} if siblings else target
+    return {key: value if key in ("const", "enum") else _inline(value, resolver) for key, value in node.items()}
 
 
 @lru_cache(maxsize=1)

@@ -291,3 +291,13 @@ def test_duplicate_diagnosis_is_sent_once():
     ctx = inpatient_case()
     ctx.claim["diagnosis"].append(icd10(4, "S72.0"))
     assert to_set_claim_data(ctx)["diagnosa"] == "S72.0#W19#I10"
+
+
+@pytest.mark.parametrize("start", ["2024-05", "2024-13-01T08:00:00+07:00", "yesterday"])
+def test_a_start_without_a_real_day_is_refused(start):
+    ctx = inpatient_case()
+    ctx.encounter["period"]["start"] = start
+    with pytest.raises(MappingError) as raised:
+        to_set_claim_data(ctx)
+    assert [(i.code, i.expression) for i in raised.value.issues] == [("value", ("Encounter.period.start",))]
+    assert repr(start) in raised.value.issues[0].text

@@ -237,3 +237,18 @@ def test_published_code_system_matches_the_rules():
                   for c in published["concept"]}
     assert set(severities) == set(rule_ids()) == set(table) == set(RULES) | set(HISTORY_RULES)
     assert severities == {code: rule["severity"] for code, rule in table.items()}
+
+
+def test_with_mapping_adds_what_the_payloads_lack_without_repeating_rules():
+    ctx = _no_sep(inpatient_case())
+    del ctx.coverage["subscriberId"]
+    ctx.coverage["identifier"] = []
+    ctx.encounter["hospitalization"]["dischargeDisposition"]["coding"][0]["code"] = "moved"
+    assert [i.details_code for i in precheck(ctx)] == ["PRECHECK-SEP-MISSING"]
+    issues = precheck(ctx, with_mapping=True)
+    assert [(i.details_code, i.code, i.expression) for i in issues] == [
+        ("PRECHECK-SEP-MISSING", "required", ("Claim.insurance[0].identifier.value",)),
+        (None, "required", ("Coverage.subscriberId",)),
+        (None, "code-invalid", ("Encounter.hospitalization.dischargeDisposition",)),
+    ]
+    assert precheck(inpatient_case(), with_mapping=True) == []
