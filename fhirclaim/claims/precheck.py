@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from fhirclaim.claims import systems, tables
 from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of
-from fhirclaim.claims.facts import ClaimFacts, read_facts
+from fhirclaim.claims.facts import ClaimFacts, Coded, read_facts
 from fhirclaim.claims.mapping import NEW_CLAIM_FIELDS, SET_CLAIM_DATA_FIELDS
 from fhirclaim.fhir.outcome import Issue
 from fhirclaim.terminology import icd10
@@ -300,7 +300,7 @@ HISTORY_RULES: dict[str, HistoryRule] = {
 }
 
 
-def _principal(facts: ClaimFacts):  # -> Coded | None
+def _principal(facts: ClaimFacts) -> Coded | None:
     return facts.diagnoses[0] if facts.diagnoses else None
 
 
