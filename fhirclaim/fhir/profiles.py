@@ -13,6 +13,7 @@ annotate a subschema with `description` (the human text), `x-issue-code` (the FH
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -116,6 +117,12 @@ def load_profiles() -> dict[str, Profile]:
 def list_profiles() -> list[dict[str, str]]:
     """url, name, resourceType and description of each profile (for the CapabilityStatement)."""
     return [profile.summary() for profile in load_profiles().values()]
+
+
+def conformance_resources() -> list[dict[str, Any]]:
+    """The FHIR conformance resources published in `profiles/` (the CodeSystems of `CodeSystem-*.json`), so the
+    server can answer `GET CodeSystem/{id}` with the very definitions its answers use."""
+    return [copy.deepcopy(doc) for name, doc in _files(".json") if name.startswith("CodeSystem-")]
 
 
 def profiles_for(resource: dict[str, Any]) -> list[Profile]:

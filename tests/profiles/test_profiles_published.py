@@ -87,3 +87,12 @@ def test_eklaim_error_code_system_covers_the_manual_table():
 def test_inacbg_error_groups_cover_seed_groups():
     codes = {c["code"] for c in _load("CodeSystem-inacbg-error-group.json")["concept"]}
     assert {"X-0-01-X", "X-0-13-X", "X-0-22-X", "X-0-94-X", "X-0-95-X", "X-0-96-X", "X-0-99-X", "X-0-00-X"} <= codes
+
+
+def test_conformance_resources_are_the_published_code_systems():
+    from fhirclaim.fhir.profiles import conformance_resources
+
+    published = conformance_resources()
+    assert sorted(f"CodeSystem-{r['id']}.json" for r in published) == _code_systems()
+    published[0]["concept"].clear()  # callers get copies
+    assert conformance_resources()[0]["concept"]
