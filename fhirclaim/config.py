@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     submit_wait_seconds: float = 15.0
 
+    # --- webhooks (fhirclaim/webhooks) -----------------------------------------------------------------------
+    webhook_max_attempts: int = Field(default=10, ge=1, description="attempts before a delivery is dead")
+    webhook_backoff_initial_seconds: float = Field(default=1.0, ge=0, description="delay after the 1st failure")
+    webhook_backoff_multiplier: float = Field(default=2.0, ge=1, description="each further delay grows by this")
+    webhook_backoff_max_seconds: float = Field(default=3600.0, ge=0, description="cap on one delay")
+    webhook_backoff_jitter: float = Field(default=0.1, ge=0, le=1, description="random spread, fraction of delay")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="connect and read timeout of one POST")
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, description="delivery worker's idle poll interval")
+
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()
 

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import fhirclaim.store.outbox  # noqa: F401  (webhook tables join Base.metadata)
 from fhirclaim.store.models import Base
 
 connection = context.config.attributes["connection"]
