@@ -187,3 +187,19 @@ def outcome_text(response) -> str:
     """All issue texts of an OperationOutcome answer, for assertions."""
     body = response.get_json() or {}
     return " | ".join((i.get("details") or {}).get("text", "") for i in body.get("issue", []))
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app served over real HTTP on a free local port (waitress, as `fhirclaim serve` does); yields the FHIR
+    base URL."""
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}/fhir"
+    server.close()
+    thread.join(timeout=5)

@@ -9,6 +9,7 @@ from flask import Blueprint, request
 
 from fhirclaim.api.context import fhir_service, runtime
 from fhirclaim.api.http import (
+    MERGE_PATCH_TYPES,
     PATCH_TYPES,
     Reply,
     base_url,
@@ -117,9 +118,12 @@ def update(resource_type: str, resource_id: str) -> Reply:
 
 @route(f"/{TYPE}/<resource_id>", ["PATCH"])
 def patch(resource_type: str, resource_id: str) -> Reply:
-    operations = json_body(accept=PATCH_TYPES)
+    document = json_body(accept=PATCH_TYPES + MERGE_PATCH_TYPES)
+    if (request.mimetype in PATCH_TYPES) != isinstance(document, list):
+        raise FhirError.of(400, "structure", "A JSON Patch (application/json-patch+json) is an array of operations; "
+                                             "a JSON merge patch is an object")
     with fhir_service(write=True) as service:
-        return stored_reply(service.patch(resource_type, resource_id, operations, if_match=if_match()), write=True)
+        return stored_reply(service.patch(resource_type, resource_id, document, if_match=if_match()), write=True)
 
 
 @route(f"/{TYPE}/<resource_id>", ["DELETE"])

@@ -18,6 +18,7 @@ from fhirclaim.store.repository import StoredResource
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
 PATCH_TYPES = ("application/json-patch+json",)
+MERGE_PATCH_TYPES = ("application/merge-patch+json",) + JSON_TYPES
 
 
 @dataclass
@@ -112,7 +113,7 @@ def json_body(*, accept: tuple[str, ...] = JSON_TYPES) -> Any:
     if not data.strip():
         raise FhirError.of(400, "required", "The request has no body")
     depth = current_app.config["FHIRCLAIM_SETTINGS"].max_json_depth
-    if accept == PATCH_TYPES:
+    if accept != JSON_TYPES:
         return jsonio.loads_value(data, max_depth=depth)
     return jsonio.loads(data, max_depth=depth)
 
@@ -121,8 +122,9 @@ def _check_content_type(accept: tuple[str, ...]) -> None:
     mimetype = (request.mimetype or "").lower()
     if not mimetype or mimetype in accept:
         return
-    if accept == PATCH_TYPES:
-        raise FhirError.of(415, "not-supported", f"PATCH takes application/json-patch+json, not {mimetype}")
+    if accept != JSON_TYPES:
+        raise FhirError.of(415, "not-supported", f"PATCH takes application/json-patch+json (or a JSON merge patch, "
+                                                 f"application/merge-patch+json), not {mimetype}")
     raise FhirError.of(415, "not-supported", f"This server reads FHIR JSON (application/fhir+json), not {mimetype}")
 
 

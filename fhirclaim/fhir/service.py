@@ -120,13 +120,13 @@ class FhirService:
     def update(self, resource_type: str, resource_id: str, resource: dict[str, Any], *,
                if_match: int | None = None, interaction: str = "update") -> tuple[StoredResource, bool]:
         """(stored, created): PUT, including update-as-create with a client-assigned id."""
+        _check_id(resource_id)
         self.validate_or_raise(resource, resource_type)
         body_id = resource.get("id")
         if body_id is None:
             raise FhirError.of(400, "required", "An update must carry the resource id in the body", "id")
         if body_id != resource_id:
             raise FhirError.of(400, "invalid", f"The body's id {body_id!r} is not the URL's id {resource_id!r}", "id")
-        _check_id(resource_id)
         resource = self._intercept(resource)
         self._check_references(resource_type, resource)
         before = self.resources.find(resource_type, resource_id)
@@ -151,12 +151,16 @@ class FhirService:
 
     def patch(self, resource_type: str, resource_id: str, operations: Any, *,
               if_match: int | None = None) -> StoredResource:
-        """JSON Patch (RFC 6902) on the current version, then the same checks as an update."""
+        """JSON Patch (RFC 6902, an array) or JSON Merge Patch (RFC 7386, an object) on the current version,
+        then the same checks as an update."""
         current = self.read(resource_type, resource_id)
         if if_match is not None and if_match != current.version_id:
             raise FhirError.of(412, "conflict", f"{resource_type}/{resource_id} is at version {current.version_id}, "
                                                 f"not {if_match}")
-        patched = apply_json_patch(current.content, operations)
+        if isinstance(operations, dict):
+            patched = apply_merge_patch(current.content, operations)
+        else:
+            patched = apply_json_patch(current.content, operations)
         if patched.get("resourceType") != resource_type or patched.get("id") != resource_id:
             raise FhirError.of(422, "business-rule", "A patch may not change resourceType or id")
         stored, _ = self.update(resource_type, resource_id, patched, if_match=current.version_id,
@@ -253,6 +257,20 @@ def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any
         raise FhirError.of(412, "conflict", f"JSON Patch test failed: {exc}") from None
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
         raise FhirError.of(422, "processing", f"JSON Patch cannot be applied: {exc}") from None
+
+
+def apply_merge_patch(document: Any, patch: Any) -> Any:
+    """RFC 7386 (what fhirpy and Aidbox clients send): objects merge, null removes, anything else replaces.
+    Twelve lines of the RFC's own pseudo-code; no maintained library is worth a dependency for it."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(document) if isinstance(document, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = apply_merge_patch(result.get(key), value)
+    return result
 
 
 def iter_references(value: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -156,7 +156,15 @@ class TestPatch:
         patient = fhir.create(PATIENT)
         response = fhir.request("PATCH", f"/Patient/{patient['id']}", [{"op": "remove", "path": "/gender"}],
                                 content_type="application/fhir+json")
-        assert response.status_code == 415
+        assert response.status_code == 400  # an array is a JSON Patch, which has its own content type
+
+    def test_json_merge_patch(self, fhir):
+        patient = fhir.create(PATIENT)
+        response = fhir.request("PATCH", f"/Patient/{patient['id']}", {"gender": "male", "birthDate": None},
+                                content_type="application/merge-patch+json")
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body["gender"] == "male" and "birthDate" not in body and body["name"] == PATIENT["name"]
 
     def test_patch_that_breaks_the_resource_is_refused(self, fhir):
         patient = fhir.create(PATIENT)
