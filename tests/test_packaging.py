@@ -1,0 +1,36 @@
+"""Packaging: every Python package of fhirclaim is listed in setup.cfg (the list is explicit because
+profiles/ maps into the package), and the data files the code loads are declared as package data."""
+
+from __future__ import annotations
+
+import configparser
+
+from setuptools import find_packages
+
+from conftest import REPO_ROOT
+
+
+def _setup_cfg() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser()
+    parser.read(REPO_ROOT / "setup.cfg")
+    return parser
+
+
+def test_every_package_is_listed():
+    listed = set(_setup_cfg()["options"]["packages"].split())
+    found = set(find_packages(str(REPO_ROOT), include=["fhirclaim*"]))
+    assert found - listed == set(), "add these to [options] packages in setup.cfg"
+    assert "fhirclaim.profiles" in listed
+
+
+def test_data_directories_are_package_data():
+    declared = _setup_cfg()["options.package_data"]["fhirclaim"].split()
+    data_dirs = {p.parent.relative_to(REPO_ROOT / "fhirclaim").as_posix()
+                 for p in (REPO_ROOT / "fhirclaim").rglob("*")
+                 if p.is_file() and p.suffix in (".json", ".csv", ".tsv", ".txt") and "__pycache__" not in p.parts}
+    for directory in data_dirs:
+        assert f"{directory}/*" in declared, f"{directory}/* missing from [options.package_data]"
+
+
+def test_console_script():
+    assert "fhirclaim = fhirclaim.cli:main" in _setup_cfg()["options.entry_points"]["console_scripts"]
