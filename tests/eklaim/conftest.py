@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from waitress import create_server
+from werkzeug.serving import make_server
 
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.client import EKlaimClient
 from fhirclaim.eklaim.emulator import EmulatorApp, EmulatorConfig, create_emulator_app
 from fhirclaim.eklaim.messages import ClaimDataUpdate, NewClaim
 from fhirclaim.eklaim.transport import HttpTransport, InProcessTransport
+from fhirclaim.inacbg.grouper import Grouper
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MANUAL = json.loads((FIXTURES / "manual_2017_requests.json").read_text(encoding="utf-8"))
@@ -40,19 +41,10 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def load_grouper() -> Any:
-    try:
-        from fhirclaim.inacbg.grouper import Grouper
-    except ImportError:  # the INA-CBG grouper is still being written: a tiny stand-in meanwhile
-        from tests.eklaim.standin_grouper import StandInGrouper
-
-        return StandInGrouper()
-    return Grouper()
-
-
 @pytest.fixture(scope="session")
-def grouper() -> Any:
-    return load_grouper()
+def grouper() -> Grouper:
+    """The project's INA-CBG grouper emulator, loaded once (the emulator would load the same by default)."""
+    return Grouper()
 
 
 @pytest.fixture
@@ -100,27 +92,41 @@ def debug_client(app, key) -> EKlaimClient:
 
 @pytest.fixture
 def serve() -> Iterator[Callable[[Any], str]]:
-    """Serve a WSGI app with waitress on a free local port; returns the ws.php URL."""
+    """Serve a WSGI app over real HTTP on a free local port (werkzeug's threaded server, which stops cleanly;
+    the standalone command's waitress is tested in test_server.py); returns the ws.php URL."""
     servers = []
 
     def start(app: Any) -> str:
-        server = create_server(app, host="127.0.0.1", port=0, threads=2)
-        thread = threading.Thread(target=server.run, daemon=True)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         servers.append((server, thread))
-        return f"http://127.0.0.1:{server.effective_port}/E-Klaim/ws.php"
+        return f"http://127.0.0.1:{server.server_port}/E-Klaim/ws.php"
 
     yield start
     for server, thread in servers:
-        server.close()
+        server.shutdown()
+        server.server_close()
         thread.join(5)
 
 
 @pytest.fixture
-def http_client(app, key, serve) -> Iterator[EKlaimClient]:
-    transport = HttpTransport(serve(app), timeout=10)
-    yield EKlaimClient(transport, key)
-    transport.close()
+def http_transport(serve) -> Iterator[Callable[..., HttpTransport]]:
+    """HttpTransport factory; its keep-alive sessions close before the servers stop."""
+    transports: list[HttpTransport] = []
+
+    def make(url: str, timeout: float = 10) -> HttpTransport:
+        transports.append(HttpTransport(url, timeout=timeout))
+        return transports[-1]
+
+    yield make
+    for transport in transports:
+        transport.close()
+
+
+@pytest.fixture
+def http_client(app, key, serve, http_transport) -> EKlaimClient:
+    return EKlaimClient(http_transport(serve(app)), key)
 
 
 # --- sample claims ---------------------------------------------------------------------------------------------

@@ -94,8 +94,8 @@ def _admission_lines(claim: Claim, call: Call) -> list[tuple[str, str]]:
         ("Jenis Kelamin", GENDER.get(patient.gender, "-")),
         ("Jenis Perawatan", JENIS_RAWAT.get(claim.jenis_rawat, "-")),
         ("Kelas Perawatan", f"Kelas {claim.kelas_rawat}" if claim.kelas_rawat else "-"),
-        ("Tanggal Masuk", claim.tgl_masuk or "-"),
-        ("Tanggal Pulang", claim.tgl_pulang or "-"),
+        ("Tanggal Masuk", _day_and_time(claim.tgl_masuk)),
+        ("Tanggal Pulang", _day_and_time(claim.tgl_pulang)),
         ("Lama Dirawat", f"{length_of_stay(claim.tgl_masuk, claim.tgl_pulang) or 0} hari"),
         ("Cara Pulang", CARA_PULANG.get(claim.discharge_status, "-")),
         ("DPJP", claim.nama_dokter or "-"),
@@ -136,6 +136,11 @@ def _grouping_lines(claim: Claim) -> list[tuple[str, str]]:
     lines.append(("Tarif Rumah Sakit", _rupiah(as_int(claim.tarif_rs) or 0)))
     lines.append(("Versi INA-CBG", str(response.get("inacbg_version") or "-")))
     return lines
+
+
+def _day_and_time(timestamp: str) -> str:
+    moment = parse_timestamp(timestamp)
+    return moment.strftime("%d/%m/%Y %H:%M") if moment else "-"
 
 
 def _rupiah(amount: int) -> str:
