@@ -33,13 +33,12 @@ from fhirclaim.eklaim import (
 from fhirclaim.eklaim.emulator import EmulatorApp, EmulatorConfig, create_emulator_app
 
 CODER = "123123123123"
-CLAIM = {"nomor_kartu": "233333", "tgl_masuk": "2016-10-26 12:55:00", "tgl_pulang": "2016-12-18 13:55:00",
+CLAIM = {"nomor_kartu": "233333", "tgl_masuk": "2016-10-26 12:55:00",
          "jenis_rawat": "1", "kelas_rawat": "1", "adl_sub_acute": "15", "adl_chronic": "12", "icu_indikator": "1",
          "icu_los": "2", "ventilator_hour": "5", "upgrade_class_ind": "1", "upgrade_class_class": "vip",
          "upgrade_class_los": "5", "add_payment_pct": "35", "birth_weight": "0", "discharge_status": "1",
          "diagnosa": "S71.0#A00.1", "procedure": "81.52#88.38", "tarif_rs": "80000000", "tarif_poli_eks": "100000",
          "nama_dokter": "RUDY, DR", "kode_tarif": "AP", "payor_id": "3", "payor_cd": "JKN"}
-DAY = "2016-12-18"
 
 
 def timed(label: str, calls: list[Callable[[], object]], results: dict[str, list[float]]) -> None:
@@ -51,16 +50,18 @@ def timed(label: str, calls: list[Callable[[], object]], results: dict[str, list
     results[label] = durations
 
 
-def scenario(client: EKlaimClient, app: EmulatorApp, n: int, n_bulk: int, prefix: str) -> dict[str, list[float]]:
-    """Every method, in the order a claim lives; each timed call on its own claim."""
+def scenario(client: EKlaimClient, app: EmulatorApp, n: int, n_bulk: int, prefix: str, day: str
+             ) -> dict[str, list[float]]:
+    """Every method, in the order a claim lives; each timed call on its own claim, all discharged on `day`."""
     seps = [f"{prefix}SEP-{i}" for i in range(n)]
+    claim = {**CLAIM, "tgl_pulang": f"{day} 13:55:00"}
     results: dict[str, list[float]] = {}
     timed("new_claim", [lambda s=s: client.new_claim(
         NewClaim(nomor_sep=s, nomor_rm=f"RM-{s}", nama_pasien="NAMA TEST PASIEN", tgl_lahir="1940-01-01 02:00:00",
                  gender=2, nomor_kartu="0000668870001")) for s in seps], results)
     timed("update_patient", [lambda s=s: client.update_patient(f"RM-{s}", PatientUpdate(nomor_kartu="0000668800001"))
                              for s in seps], results)
-    timed("set_claim_data", [lambda s=s: client.set_claim_data(s, ClaimDataUpdate(coder_nik=CODER, **CLAIM))
+    timed("set_claim_data", [lambda s=s: client.set_claim_data(s, ClaimDataUpdate(coder_nik=CODER, **claim))
                              for s in seps], results)
     timed("grouper stage 1", [lambda s=s: client.grouper(s) for s in seps], results)
     options = [option.code for option in client.grouper(seps[0]).special_cmg_option]
@@ -75,9 +76,9 @@ def scenario(client: EKlaimClient, app: EmulatorApp, n: int, n_bulk: int, prefix
     timed("reedit_claim", [lambda s=s: client.reedit_claim(s) for s in seps], results)
     for sep in seps:
         client.claim_final(sep, CODER)
-    timed(f"pull_claim ({n} rows)", [lambda: client.pull_claim(DAY, DAY, 1)] * n_bulk, results)
+    timed(f"pull_claim ({n} rows)", [lambda: client.pull_claim(day, day, 1)] * n_bulk, results)
     timed("send_claim_individual", [lambda s=s: client.send_claim_individual(s) for s in seps], results)
-    timed(f"send_claim ({n} claims)", [lambda: client.send_claim(DAY, DAY, 1)] * n_bulk, results)
+    timed(f"send_claim ({n} claims)", [lambda: client.send_claim(day, day, 1)] * n_bulk, results)
     doomed = [f"{prefix}DEL-{i}" for i in range(n)]
     for sep in doomed:
         client.new_claim(NewClaim(nomor_sep=sep, nomor_rm=f"RM-{sep}", nama_pasien="X", tgl_lahir="1950-01-01",
@@ -126,12 +127,12 @@ def main() -> None:
             thread.start()
             transport = HttpTransport(f"http://127.0.0.1:{server.effective_port}/E-Klaim/ws.php", timeout=30)
             print_table("over HTTP (requests → waitress, keep-alive)",
-                        scenario(EKlaimClient(transport, key), app, args.n, args.n_bulk, "H"))
-            transport.close()
-            server.close()
+                        scenario(EKlaimClient(transport, key), app, args.n, args.n_bulk, "H", "2016-12-18"))
+            transport.close()  # the server thread is a daemon: it ends with the process
         if not args.no_inprocess:
             print_table("in process (InProcessTransport → WSGI app)",
-                        scenario(EKlaimClient(InProcessTransport(app), key), app, args.n, args.n_bulk, "P"))
+                        scenario(EKlaimClient(InProcessTransport(app), key), app, args.n, args.n_bulk, "P",
+                                 "2016-12-19"))
         crypto_figures(key)
         app.close()
 

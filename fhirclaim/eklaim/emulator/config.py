@@ -11,11 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
-
-try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-except ImportError:  # pragma: no cover - Python < 3.9 is not supported anyway
-    ZoneInfo = None  # type: ignore[assignment,misc]
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WIB = timedelta(hours=7)
 
@@ -42,12 +38,11 @@ class CodeChecker(Protocol):
 
 def wib_now() -> datetime:
     """Now as a naive Western Indonesian Time timestamp, the way E-Klaim (a local PHP app) records time."""
-    if ZoneInfo is not None:
-        try:
-            return datetime.now(ZoneInfo("Asia/Jakarta")).replace(tzinfo=None, microsecond=0)
-        except ZoneInfoNotFoundError:
-            pass
-    return datetime.now(timezone(WIB)).replace(tzinfo=None, microsecond=0)
+    try:
+        zone: Any = ZoneInfo("Asia/Jakarta")
+    except ZoneInfoNotFoundError:  # no tz database on this machine: WIB has had no DST since 1964
+        zone = timezone(WIB)
+    return datetime.now(zone).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass

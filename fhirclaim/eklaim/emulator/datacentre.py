@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from fhirclaim.eklaim.emulator.answers import WsError, ok
 from fhirclaim.eklaim.emulator.claims import FINAL, SENT
@@ -83,8 +84,8 @@ def final_claims(call: Call, start: date, stop: date, jenis_rawat: tuple[str, ..
                  by_grouping_date: bool = False) -> list[Claim]:
     """Live final claims of the period, by discharge date (or by grouping date), oldest first."""
     first, last = datetime.combine(start, time.min), datetime.combine(stop, time.max).replace(microsecond=0)
-    query = select(Claim).where(Claim.deleted_at.is_(None), Claim.klaim_status_cd == FINAL,
-                                Claim.jenis_rawat.in_(jenis_rawat))
+    query = select(Claim).options(selectinload(Claim.patient)).where(
+        Claim.deleted_at.is_(None), Claim.klaim_status_cd == FINAL, Claim.jenis_rawat.in_(jenis_rawat))
     if by_grouping_date:
         query = query.where(Claim.grouped_at.between(first, last)).order_by(Claim.grouped_at, Claim.id)
     else:  # stored as YYYY-MM-DD HH:MM:SS, which sorts like the time it names
