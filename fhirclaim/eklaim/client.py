@@ -162,19 +162,23 @@ class EKlaimClient:
              ) -> dict[str, Any]:
         """One ws.php call; the whole decoded answer (metadata and all) when `metadata.code` is 200."""
         message = {"metadata": {"method": method, **(metadata or {})}, "data": dict(data)}
+        return _judge(method, self._send(method, message))
+
+    def _send(self, method: str, message: Mapping[str, Any]) -> dict[str, Any]:
+        """Exchange with E-Klaim; transport failures of calls safe to repeat are retried with growing pauses."""
         attempts = 1 + (self.retries if method in SAFE_TO_REPEAT else 0)
-        for attempt in range(1, attempts + 1):
+        attempt = 1
+        while True:
             try:
-                answer = self._exchange(method, message)
-                break
+                return self._exchange(method, message)
             except EKlaimTransportError as exc:
-                if attempt == attempts or not exc.retryable:
+                if attempt >= attempts or not exc.retryable:
                     log.warning("eklaim %s failed after %d attempt(s): %s", method, attempt, exc)
                     raise
                 pause = min(self.backoff * 2 ** (attempt - 1), 2.0)
                 log.info("eklaim %s attempt %d failed (%s); retrying in %.2f s", method, attempt, exc, pause)
                 self._sleep(pause)
-        return _judge(method, answer)
+                attempt += 1
 
     def _exchange(self, method: str, message: Mapping[str, Any]) -> dict[str, Any]:
         plaintext = json.dumps(message, ensure_ascii=False).encode("utf-8")
