@@ -1,1 +1,37 @@
-"""Webhooks: R4 Subscriptions, the durable outbox and its delivery worker."""
+"""Webhooks: R4 rest-hook Subscriptions, the durable outbox and its delivery worker (see README.md here).
+
+    interceptor  SubscriptionSecretInterceptor  validates Subscriptions, keeps their secret encrypted apart
+    listener     WebhookListener                one outbox row per (matching Subscription, change), same transaction
+    worker       WebhookDeliveryWorker          signed POSTs, backoff, dead letters, Subscription status error
+    admin        list_deliveries, dead_letters, get_delivery, replay
+"""
+
+from __future__ import annotations
+
+from fhirclaim.webhooks.admin import dead_letters, get_delivery, list_deliveries, replay
+from fhirclaim.webhooks.interceptor import SECRET_EXTENSION, SubscriptionSecretInterceptor
+from fhirclaim.webhooks.listener import WebhookListener
+from fhirclaim.webhooks.secret_store import SubscriptionSecrets
+from fhirclaim.webhooks.signature import sign, verify
+from fhirclaim.webhooks.subscriptions import SYSTEM_AUTHOR
+from fhirclaim.webhooks.worker import WebhookDeliveryWorker
+
+__all__ = [
+    "SECRET_EXTENSION", "SYSTEM_AUTHOR", "SubscriptionSecretInterceptor", "SubscriptionSecrets", "WebhookListener",
+    "WebhookDeliveryWorker", "dead_letters", "get_delivery", "install", "list_deliveries", "replay", "sign",
+    "verify",
+]
+
+
+def install(runtime, *, clock=None) -> WebhookDeliveryWorker:
+    """Add the interceptor and the listener to a Runtime (once) and return a worker for it, not started.
+
+    `clock` (tests): an aware-datetime callable shared by the listener (when rows are due) and the worker."""
+    timezone = runtime.settings.timezone
+    timing = {"clock": clock} if clock is not None else {}
+    if not any(isinstance(i, SubscriptionSecretInterceptor) for i in runtime.interceptors):
+        runtime.interceptors.append(SubscriptionSecretInterceptor(SubscriptionSecrets(runtime.secrets),
+                                                                  timezone=timezone))
+    if not any(isinstance(listener, WebhookListener) for listener in runtime.listeners):
+        runtime.listeners.append(WebhookListener(timezone=timezone, **timing))
+    return WebhookDeliveryWorker.for_runtime(runtime, **timing)

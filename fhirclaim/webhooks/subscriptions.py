@@ -1,0 +1,71 @@
+"""Reading and updating Subscription resources on behalf of the webhook machinery.
+
+Both run with the system scope on the caller's session: the listener must see every tenant's Subscriptions
+(each is then evaluated under its own tenant), and the worker records `status: error` whoever owns the
+Subscription. Status changes are written through the repository as author `system:webhooks`, a new version
+like any other, so the subscriber sees in history when and why its Subscription stopped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fhirclaim.fhir import dates
+from fhirclaim.fhir.search_request import parse_search
+from fhirclaim.store.repository import SqlResourceRepository, StoredResource
+from fhirclaim.store.scope import SYSTEM, Scope
+
+SYSTEM_AUTHOR = "system:webhooks"
+REST_HOOK = "rest-hook"
+
+
+def active_subscriptions(session: Session, resource_type: str, *, timezone: str,
+                         now: datetime) -> list[StoredResource]:
+    """Active rest-hook Subscriptions whose criteria name `resource_type` and whose `end` has not passed."""
+    repository = SqlResourceRepository(session, SYSTEM, timezone_name=timezone)
+    request = parse_search("Subscription", [("status", "active"), ("type", REST_HOOK),
+                                            ("criteria", resource_type)], timezone=timezone)
+    # `criteria` is a string (prefix) search: "Claim" also finds "ClaimResponse?...", so compare the type here
+    return [s for s in repository.search_all(request)
+            if s.content["criteria"].split("?", 1)[0].strip() == resource_type and not _ended(s.content, now)]
+
+
+def scope_of(subscription: StoredResource) -> Scope:
+    """The Subscription's own tenant scope: what its owner could read. No tenant = the system's, sees all."""
+    if subscription.tenant is None:
+        return SYSTEM
+    return Scope(tenant=subscription.tenant, all_tenants=False)
+
+
+def find_subscription(session: Session, subscription_id: str, *, timezone: str) -> StoredResource | None:
+    stored = SqlResourceRepository(session, SYSTEM, timezone_name=timezone).find("Subscription", subscription_id)
+    return None if stored is None or stored.deleted else stored
+
+
+def set_status(session: Session, subscription_id: str, status: str, error_text: str | None, *,
+               timezone: str) -> StoredResource | None:
+    """Write a new version with this status (and `error`, or without one); None if the Subscription is gone."""
+    repository = SqlResourceRepository(session, SYSTEM, timezone_name=timezone)
+    current = find_subscription(session, subscription_id, timezone=timezone)
+    if current is None:
+        return None
+    content: dict[str, Any] = {k: v for k, v in current.content.items() if k != "error"}
+    content["status"] = status
+    if error_text:
+        content["error"] = error_text
+    stored, _ = repository.update(content, if_match=current.version_id, author=SYSTEM_AUTHOR)
+    return stored
+
+
+def _ended(subscription: dict[str, Any], now: datetime) -> bool:
+    end = subscription.get("end")
+    if not isinstance(end, str):
+        return False
+    try:
+        _, high = dates.to_range(end)
+    except ValueError:
+        return False
+    return high <= now

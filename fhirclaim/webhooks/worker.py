@@ -1,0 +1,209 @@
+"""`WebhookDeliveryWorker`: sends due outbox rows, signed, with retries; at-least-once.
+
+A row is claimed in a short write transaction (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so several workers share
+the outbox; SQLite serialises writers anyway) by setting a lease; the POST happens outside any transaction; the
+outcome is recorded in a second one. A row is marked delivered only after a 2xx, so a worker that dies between
+the POST and the record leaves a leased row that is sent again once the lease runs out: a receiver may see a
+notification twice and recognises it by `X-Webhook-Id` (the envelope's transaction_id).
+
+Failures are retried on the `Backoff` schedule; after `webhook_max_attempts` the row is dead and its
+Subscription gets `status: error` with the reason (a new version by `system:webhooks`), until an admin replays.
+The clock and the random source are injectable, so tests step through the schedule without sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import requests
+from sqlalchemy import or_, select
+
+from fhirclaim.config import Settings
+from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.secrets import SecretBox, SecretError
+from fhirclaim.store.outbox import CANCELLED, DEAD, DELIVERED, PENDING, AttemptRow, DeliveryRow
+from fhirclaim.store.repository import StoredResource
+from fhirclaim.store.unit_of_work import Store
+from fhirclaim.webhooks import sender, subscriptions
+from fhirclaim.webhooks.backoff import Backoff
+from fhirclaim.webhooks.clock import Clock, naive_utc, utc_now
+from fhirclaim.webhooks.secret_store import SubscriptionSecrets
+from fhirclaim.webhooks.signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+log = logging.getLogger(__name__)
+
+_STATUS_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row this worker holds the lease on, with what sending it needs."""
+
+    id: int
+    transaction_id: str
+    subscription_id: str
+    body: bytes
+
+
+class WebhookDeliveryWorker:
+    def __init__(self, store: Store, secrets: SecretBox, settings: Settings, *, clock: Clock = utc_now,
+                 rng: random.Random | None = None, http: requests.Session | None = None,
+                 worker_id: str | None = None):
+        self.store = store
+        self.secrets = SubscriptionSecrets(secrets)
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not cryptography)
+        self.http = http or sender.new_session()
+        self.worker_id = worker_id or f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.backoff = Backoff(settings.webhook_backoff_initial_seconds, settings.webhook_backoff_multiplier,
+                               settings.webhook_backoff_max_seconds, settings.webhook_backoff_jitter)
+        # long enough for one POST with its connect and read timeouts; after that the row is anyone's again
+        self.lease = timedelta(seconds=3 * settings.webhook_timeout_seconds + 30)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_runtime(cls, runtime, **options) -> WebhookDeliveryWorker:
+        return cls(runtime.store, runtime.secrets, runtime.settings, **options)
+
+    # --- running -------------------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Send every row that is due now (one attempt each); the number of attempts made."""
+        attempts = 0
+        while not self._stop.is_set():
+            claim = self._claim()
+            if claim is None:
+                return attempts
+            self._deliver(claim)
+            attempts += 1
+        return attempts
+
+    def start(self) -> None:
+        """Deliver in a daemon thread until `stop()`."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="webhook-delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish the POST in flight (if any) and end the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout if timeout is not None else self.settings.webhook_timeout_seconds * 3 + 5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a database hiccup must not end deliveries for good; the next poll retries
+                log.exception("webhook delivery round failed")
+            self._stop.wait(self.settings.webhook_poll_seconds)
+
+    # --- one row -------------------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return naive_utc(self.clock())
+
+    def _claim(self) -> Claim | None:
+        now = self._now()
+        with self.store.database.session(write=True) as session:
+            row = session.scalars(
+                select(DeliveryRow)
+                .where(DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= now,
+                       or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now))
+                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)  # rendered on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
+            ).first()
+            if row is None:
+                return None
+            row.lease_until, row.leased_by = now + self.lease, self.worker_id
+            return Claim(row.id, row.transaction_id, row.subscription_id, row.body)
+
+    def _deliver(self, claim: Claim) -> None:
+        with self.store.database.session(write=False) as session:
+            subscription = subscriptions.find_subscription(session, claim.subscription_id,
+                                                           timezone=self.store.timezone)
+            try:
+                secret = self.secrets.get(session, claim.subscription_id) if subscription else None
+            except SecretError:
+                secret = None
+        if subscription is None or subscription.content.get("status") == "off":
+            self._record(claim, sender.Outcome(None, "the Subscription is off or deleted", 0), cancel=True)
+            return
+        if secret is None:
+            outcome = sender.Outcome(None, "no usable signing secret is stored for the Subscription", 0)
+        else:
+            outcome = sender.post(self.http, subscription.content["channel"]["endpoint"], claim.body,
+                                  self._headers(subscription, claim, secret), self.settings.webhook_timeout_seconds)
+        self._record(claim, outcome)
+
+    def _headers(self, subscription: StoredResource, claim: Claim, secret: str) -> dict[str, str]:
+        ours = {
+            "Content-Type": "application/json",
+            "User-Agent": sender.USER_AGENT,
+            SIGNATURE_HEADER: sign(secret, claim.body),
+            ID_HEADER: claim.transaction_id,
+            TIMESTAMP_HEADER: str(int(self.clock().timestamp())),
+        }
+        taken = {name.lower() for name in ours}
+        extra = {}
+        for line in subscription.content["channel"].get("header") or []:  # R4: headers the subscriber asked for
+            name, _, value = line.partition(":")
+            if name.strip().lower() not in taken:
+                extra[name.strip()] = value.strip()
+        return {**extra, **ours}
+
+    def _record(self, claim: Claim, outcome: sender.Outcome, *, cancel: bool = False) -> None:
+        now = self._now()
+        with self.store.database.session(write=True) as session:
+            row = session.get(DeliveryRow, claim.id, with_for_update=True)
+            if row is None:
+                return
+            if not cancel:
+                session.add(AttemptRow(delivery_id=row.id, attempted_at=now, status_code=outcome.status_code,
+                                       error=outcome.error, duration_ms=outcome.duration_ms))
+            if row.status != PENDING:  # finished meanwhile (by a worker that took over an expired lease)
+                return
+            row.lease_until = row.leased_by = None
+            row.last_status_code, row.last_error = outcome.status_code, outcome.error
+            if cancel:
+                row.status = CANCELLED
+            else:
+                self._advance(session, row, outcome, now)
+        log.info("webhook attempt", extra={"delivery": claim.id, "transaction_id": claim.transaction_id,
+                                           "status_code": outcome.status_code, "state": row.status})
+
+    def _advance(self, session, row: DeliveryRow, outcome: sender.Outcome, now: datetime) -> None:
+        row.attempts += 1
+        if outcome.delivered:
+            row.status, row.delivered_at = DELIVERED, now
+        elif row.attempts >= self.settings.webhook_max_attempts:
+            row.status = DEAD
+            self._mark_subscription_error(session, row, outcome)
+        else:
+            row.next_attempt_at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
+
+    def _mark_subscription_error(self, session, row: DeliveryRow, outcome: sender.Outcome) -> None:
+        text = (f"Notification {row.transaction_id} ({row.method} {row.resource_type}/{row.resource_id}) was not "
+                f"delivered after {row.attempts} attempts; last: {outcome.error}")
+        for _ in range(_STATUS_RETRIES):  # a concurrent edit of the Subscription: read it again and re-apply
+            try:
+                with session.begin_nested():
+                    subscriptions.set_status(session, row.subscription_id, "error", text,
+                                             timezone=self.store.timezone)
+                return
+            except FhirError:
+                continue
+        log.warning("could not set Subscription status error", extra={"subscription": row.subscription_id})

@@ -1,0 +1,50 @@
+"""Fixtures for the webhook tests: the webhook parts installed on the test Runtime, a receiver, a clock."""
+
+from __future__ import annotations
+
+import pytest
+from webhook_helpers import Clock, Receiver, seed_shared
+
+from fhirclaim import webhooks
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    """The shared settings, with no jitter so that the retry schedule is exact."""
+    from fhirclaim.config import Settings
+
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, run_worker=False,
+                    webhook_backoff_jitter=0, webhook_timeout_seconds=5)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def worker(runtime, clock) -> webhooks.WebhookDeliveryWorker:
+    return webhooks.install(runtime, clock=clock)
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def service(runtime, worker):
+    """A system-scope FHIR service in its own committed unit of work per call: `service(lambda s: ...)`."""
+    def run(action, scope=None):
+        from fhirclaim.store.scope import SYSTEM
+
+        with runtime.store.unit_of_work(scope or SYSTEM) as uow:
+            return action(runtime.fhir_service(uow, author="test"))
+    return run
+
+
+@pytest.fixture
+def shared(service):
+    service(seed_shared)
