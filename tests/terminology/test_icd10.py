@@ -75,5 +75,13 @@ def test_every_listed_asterisk_category_exists_and_reads_as_a_manifestation():
 
 def test_all_codes_counts_categories_and_subcategories():
     codes = icd10.all_codes()
-    assert len(codes) == 12246
+    assert len(codes) == 12246 + 2
     assert codes[:2] == ["A00", "A00.0"]
+
+
+@pytest.mark.parametrize(("code", "title"), [("A90", "Dengue fever [classical dengue]"),
+                                             ("A91", "Dengue haemorrhagic fever")])
+def test_the_2010_dengue_codes_e_klaim_uses_are_kept(code, title):
+    assert icd10.is_valid(code) and icd10.description(code) == title
+    assert (icd10.category(code), icd10.block(code), icd10.chapter(code)) == (code, "A90-A99", "I")
+    assert icd10.is_valid("A97.1")  # and the 2019 ones
