@@ -20,7 +20,7 @@ from fhirclaim.api.http import (
     render,
     stored_reply,
 )
-from fhirclaim.fhir import bundles, capability, dates, transaction
+from fhirclaim.fhir import bundles, dates, transaction
 from fhirclaim.fhir.outcome import FhirError, operation_outcome
 
 blueprint = Blueprint("fhir", __name__)

@@ -135,4 +135,5 @@ def check_format() -> None:
         raise FhirError.of(406, "not-supported", f"_format={wanted}: this server answers in JSON only")
     accept = request.headers.get("Accept", "")
     if accept and "xml" in accept and "json" not in accept and "*/*" not in accept:
-        raise FhirError.of(406, "not-supported", "This server answers in FHIR JSON only (Accept: application/fhir+json)")
+        raise FhirError.of(406, "not-supported",
+                           "This server answers in FHIR JSON only (Accept: application/fhir+json)")

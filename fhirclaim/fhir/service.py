@@ -24,7 +24,6 @@ from fhirclaim.fhir.search_request import SearchRequest, parse_search
 from fhirclaim.store.repository import HistoryPage, SearchResult, StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
 
-
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
@@ -211,17 +210,19 @@ class FhirService:
             raise FhirError(422, issues)
 
     def _reference_issues(self, resource_type: str, resource: dict[str, Any]) -> list[Issue]:
-        issues = []
+        issues, local = [], []
         for path, reference in iter_references(resource, resource_type):
-            if reference.startswith("urn:uuid:") or reference.startswith("urn:oid:"):
+            if reference.startswith(("urn:uuid:", "urn:oid:")):
                 issues.append(error("invalid", f"{path}: {reference} is only meaningful inside a transaction Bundle",
                                     path))
                 continue
             target = parse_reference(reference)
-            if target is None or target[0] not in validation.STORED_TYPES:
-                continue  # contained (#id), external or a type this server does not hold
-            if not self.resources.exists(*target):
-                issues.append(error("not-found", f"{path}: {reference} does not exist on this server", path))
+            if target is not None and target[0] in validation.STORED_TYPES:
+                local.append((path, reference, target))
+            # else: contained (#id), external, or a type this server does not hold
+        found = self.resources.existing(target for _, _, target in local)
+        issues += [error("not-found", f"{path}: {reference} does not exist on this server", path)
+                   for path, reference, target in local if target not in found]
         return issues
 
     # --- helpers -------------------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ class EntryRequest:
 def process(service: FhirService, bundle: dict[str, Any], base: str) -> dict[str, Any]:
     kind = bundle.get("type")
     if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
-        raise FhirError.of(400, "invalid", "POST to the base takes a Bundle of type transaction or batch", "Bundle.type")
+        raise FhirError.of(400, "invalid", "POST to the base takes a Bundle of type transaction or batch",
+                           "Bundle.type")
     if kind == "transaction":
         return _transaction(service, bundle, base)
     return _batch(service, bundle, base)

@@ -28,9 +28,9 @@ class Database:
         self.url = url
         self.engine = _create_engine(url, echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
+        self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
-        self._writes = sessionmaker(writer, expire_on_commit=False)
+        self._writes = sessionmaker(self._writer, expire_on_commit=False)
 
     @contextlib.contextmanager
     def session(self, *, write: bool) -> Iterator[Session]:
@@ -40,8 +40,8 @@ class Database:
             yield session
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration."""
-        with self.engine.connect() as connection:
+        """Bring the schema to the newest migration (processes starting together queue on a lock)."""
+        with self._writer.connect() as connection:
             if not self.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK})
             try:
@@ -70,7 +70,7 @@ def _create_engine(url: str, echo: bool) -> Engine:
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=60000"):
+        for pragma in ("busy_timeout=60000", "journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

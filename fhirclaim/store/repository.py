@@ -76,6 +76,9 @@ class ResourceRepository(Protocol):
     def referrers(self, resource_type: str, resource_id: str) -> list[str]: ...
 
 
+_RESOURCE = ResourceRow.__table__  # Core statements on the hot paths skip the ORM's per-statement work
+
+
 def _loads(text: str | None) -> dict[str, Any] | None:
     return simplejson.loads(text, use_decimal=True) if text else None
 
@@ -120,8 +123,20 @@ class SqlResourceRepository:
         return stored
 
     def exists(self, resource_type: str, resource_id: str) -> bool:
-        stored = self.find(resource_type, resource_id)
-        return stored is not None and not stored.deleted
+        return (resource_type, resource_id) in self.existing([(resource_type, resource_id)])
+
+    def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (type, id) are current, undeleted and visible: one query for a resource's references."""
+        keys = set(keys)
+        if not keys:
+            return set()
+        table = _RESOURCE.c
+        rows = self.session.execute(
+            select(table.resource_type, table.logical_id)
+            .where(table.logical_id.in_({k[1] for k in keys}), table.resource_type.in_({k[0] for k in keys}),
+                   table.deleted.is_(False), self.scope.condition(table))
+        )
+        return {(t, i) for t, i in rows} & keys
 
     def referrers(self, resource_type: str, resource_id: str) -> list[str]:
         """Current resources that point at this one (any tenant: integrity is global)."""
@@ -140,20 +155,21 @@ class SqlResourceRepository:
                resource_id: str | None = None) -> StoredResource:
         resource_type = resource["resourceType"]
         resource_id = resource_id or _new_id()
-        if self._row(resource_type, resource_id) is not None:
-            raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists")
         now = _now()
         content = _with_meta(resource, resource_id, 1, now)
-        row = ResourceRow(resource_type=resource_type, logical_id=resource_id, version_id=1, last_updated=now,
-                          deleted=False, tenant=self.scope.tenant, content=jsonio.dumps(content))
-        self.session.add(row)
+        text = jsonio.dumps(content)
         try:
-            self.session.flush()
-        except IntegrityError:  # a concurrent create of the same client id won the race
+            with self.session.begin_nested():  # a duplicate id fails this statement, not the caller's transaction
+                pk = self.session.execute(
+                    insert(_RESOURCE).values(resource_type=resource_type, logical_id=resource_id, version_id=1,
+                                             last_updated=now, deleted=False, tenant=self.scope.tenant,
+                                             content=text).returning(_RESOURCE.c.pk)
+                ).scalar_one()
+        except IntegrityError:
             raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
-        self._add_version(row, "POST", author)
-        self._write_index(row.pk, content)
-        return _stored(row, content, "POST", author)
+        self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, self.scope.tenant)
+        self._write_index(pk, content, fresh=True)
+        return StoredResource(resource_type, resource_id, 1, now, False, self.scope.tenant, content, "POST", author)
 
     def update(self, resource: dict[str, Any], *, if_match: int | None = None, author: str | None = None,
                method: str = "PUT") -> tuple[StoredResource, bool]:
@@ -187,42 +203,42 @@ class SqlResourceRepository:
 
     def _write_version(self, row: ResourceRow, resource: dict[str, Any] | None, method: str,
                        author: str | None) -> StoredResource:
+        resource_type, resource_id, tenant = row.resource_type, row.logical_id, row.tenant
         now = max(_now(), row.last_updated)
         version = row.version_id + 1
-        content = _with_meta(resource, row.logical_id, version, now) if resource is not None else None
+        content = _with_meta(resource, resource_id, version, now) if resource is not None else None
+        text = jsonio.dumps(content) if content is not None else None
         changed = self.session.execute(
-            update(ResourceRow)
-            .where(ResourceRow.pk == row.pk, ResourceRow.version_id == row.version_id)
+            update(_RESOURCE)
+            .where(_RESOURCE.c.pk == row.pk, _RESOURCE.c.version_id == row.version_id)
             .values(version_id=version, last_updated=now, deleted=content is None,
-                    content=jsonio.dumps(content) if content is not None else row.content)
-            .execution_options(synchronize_session=False)
+                    content=text if text is not None else row.content)
         ).rowcount
         if changed != 1:  # another transaction wrote this resource since we read it
-            raise _version_conflict(row.resource_type, row.logical_id, row.version_id, None)
+            raise _version_conflict(resource_type, resource_id, row.version_id, None)
         self.session.expire(row)
-        self._add_version(row, method, author, content)
+        self._insert_version(resource_type, resource_id, version, now, method, author, text, tenant)
         self._write_index(row.pk, content)
-        return StoredResource(row.resource_type, row.logical_id, version, now, content is None, row.tenant, content,
-                              method, author)
+        return StoredResource(resource_type, resource_id, version, now, content is None, tenant, content, method,
+                              author)
 
-    def _add_version(self, row: ResourceRow, method: str, author: str | None,
-                     content: dict[str, Any] | None | str = "row") -> None:
-        text = row.content if content == "row" else (jsonio.dumps(content) if content is not None else None)
-        self.session.execute(insert(ResourceVersionRow).values(
-            resource_type=row.resource_type, logical_id=row.logical_id, version_id=row.version_id,
-            last_updated=row.last_updated, deleted=text is None, method=method, author=author, tenant=row.tenant,
-            content=text))
+    def _insert_version(self, resource_type: str, resource_id: str, version: int, when: datetime, method: str,
+                        author: str | None, text: str | None, tenant: str | None) -> None:
+        self.session.execute(insert(ResourceVersionRow.__table__).values(
+            resource_type=resource_type, logical_id=resource_id, version_id=version, last_updated=when,
+            deleted=text is None, method=method, author=author, tenant=tenant, content=text))
 
-    def _write_index(self, resource_pk: int, content: dict[str, Any] | None) -> None:
-        for table in INDEX_TABLES.values():
-            self.session.execute(delete(table).where(table.resource_pk == resource_pk))
+    def _write_index(self, resource_pk: int, content: dict[str, Any] | None, *, fresh: bool = False) -> None:
+        if not fresh:  # a new resource has no index rows yet
+            for table in INDEX_TABLES.values():
+                self.session.execute(delete(table.__table__).where(table.__table__.c.resource_pk == resource_pk))
         if content is None:
             return
         rows: dict[str, list[dict[str, Any]]] = {}
         for entry in index_resource(content, self.timezone):
             rows.setdefault(entry.kind, []).append(_index_row(resource_pk, content["resourceType"], entry))
         for kind, values in rows.items():
-            self.session.execute(insert(INDEX_TABLES[kind]), values)
+            self.session.execute(insert(INDEX_TABLES[kind].__table__), values)
 
     def _row(self, resource_type: str, resource_id: str) -> ResourceRow | None:
         return self.session.execute(

@@ -122,4 +122,5 @@ def test_satusehat_transaction_response_shape(fhir):
 def test_bundle_must_be_transaction_or_batch(fhir):
     response = fhir.post("", {"resourceType": "Bundle", "type": "collection"})
     assert response.status_code == 400
-    assert fhir.post("", {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": {}}]}).status_code == 400
+    no_request = {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": {}}]}
+    assert fhir.post("", no_request).status_code == 400

@@ -65,7 +65,8 @@ def upgrade() -> None:
                  sa.Column("target_id", sa.String(64), nullable=False))
     op.create_index("ix_reference_lookup", "idx_reference", ["resource_type", "param", "target_type", "target_id"])
     op.create_index("ix_reference_target", "idx_reference", ["target_type", "target_id"])
-    _index_table("idx_date", sa.Column("low", sa.DateTime, nullable=False), sa.Column("high", sa.DateTime, nullable=False))
+    _index_table("idx_date", sa.Column("low", sa.DateTime, nullable=False),
+                 sa.Column("high", sa.DateTime, nullable=False))
     op.create_index("ix_date_lookup", "idx_date", ["resource_type", "param", "low", "high"])
     _index_table("idx_number", sa.Column("value", sa.Numeric(24, 6), nullable=False))
     op.create_index("ix_number_lookup", "idx_number", ["resource_type", "param", "value"])
