@@ -148,3 +148,9 @@ def claim_response(response_id: str, claim_id: str, requestor: str = "x") -> dic
     resource["request"] = {"reference": f"Claim/{claim_id}"}
     resource["requestor"] = {"reference": f"Organization/{requestor}"}
     return resource
+
+
+def outcome_text(response) -> str:
+    """All issue texts of an OperationOutcome answer."""
+    body = response.get_json() or {}
+    return " | ".join((i.get("details") or {}).get("text", "") for i in body.get("issue", []))
