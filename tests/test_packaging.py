@@ -7,7 +7,7 @@ import configparser
 
 from setuptools import find_packages
 
-from conftest import REPO_ROOT
+from testkit import REPO_ROOT
 
 
 def _setup_cfg() -> configparser.ConfigParser:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import outcome_text
+from testkit import outcome_text
 
 GOOD = {"resourceType": "Patient", "gender": "female"}
 
@@ -80,7 +80,7 @@ def test_oversized_body(tmp_path, database_url):
     from fhirclaim.app import create_app
     from fhirclaim.config import Settings
 
-    from conftest import FhirTestClient
+    from testkit import FhirTestClient
 
     app = create_app(Settings(data_dir=tmp_path / "small", database_url=database_url, max_body_bytes=2048))
     fhir = FhirTestClient(app.test_client())

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import REFERENCE
+from testkit import REFERENCE
 
 EXAMPLES = sorted((REFERENCE / "fhir" / "r4-examples").glob("*.json"))
 STORED = [p for p in EXAMPLES if not p.name.startswith("OperationOutcome")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import load_reference, outcome_text
+from testkit import load_reference, outcome_text
 
 PATIENT = {
     "resourceType": "Patient",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import load_reference, outcome_text
+from testkit import load_reference, outcome_text
 
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
