@@ -7,9 +7,10 @@ reaches which group is written beside each group in data/error_groups.csv.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,6 +22,7 @@ MIN_TARIF_RS = 15_000
 NEONATE_DAYS = 28
 KODE_TARIF = ("AP", "AS", "BP", "BS", "CP", "CS", "DP", "DS", "RSCM", "RSJP", "RSD", "RSAB")
 UPGRADE_CLASSES = ("kelas_1", "kelas_2", "vip")
+_DATE_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?: (?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?")
 
 
 class Ungroupable(Exception):  # noqa: N818 - a grouping outcome, not a failure of the program
@@ -67,7 +69,9 @@ class Episode:
 
 def text(value: Any) -> str:
     """A field as trimmed text; absent, null and non-scalar values read as ""."""
-    if isinstance(value, bool) or value is None or not isinstance(value, str | int | float | Decimal):
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return ""
     return str(value).strip()
 
@@ -91,14 +95,15 @@ def whole(value: Any) -> int | None:
 
 
 def day(value: Any) -> date | None:
-    """A date from "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD"."""
-    raw = text(value)
-    for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(raw, layout).date()
-        except ValueError:
-            continue
-    return None
+    """A date from "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD" (a regular expression: strptime
+    would be a third of the grouper's time)."""
+    found = _DATE_TIME.fullmatch(text(value))
+    if found is None:
+        return None
+    try:
+        return date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        return None
 
 
 def codes(value: Any) -> list[str]:

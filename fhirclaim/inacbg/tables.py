@@ -91,6 +91,7 @@ class Tables:
     errors: dict[str, str]
     specials: list[SpecialCmg]
     editions: list[Edition]
+    specials_by_cbg: dict[str | None, list[SpecialCmg]]  # eligible CBG code (None: any CBG) → rows, in file order
 
     @property
     def special_option_codes(self) -> frozenset[str]:
@@ -134,8 +135,9 @@ def load_tables() -> Tables:
         procedure_requirements=[(CodeSet.parse(row["codes"]), CodeSet.parse(row["codes_required"]))
                                 for row in rows("procedure_edits.csv")],
         errors={row["code"]: row["description"] for row in rows("error_groups.csv")},
-        specials=[_special(row) for row in rows("special_cmg.csv")],
+        specials=(specials := [_special(row) for row in rows("special_cmg.csv")]),
         editions=[_edition(row) for row in rows("tariff_editions.csv")],
+        specials_by_cbg=_by_cbg(specials),
     )
 
 
@@ -157,6 +159,14 @@ def _special(row: dict[str, str]) -> SpecialCmg:
         required_diags=CodeSet.parse(row["required_diags"]), primary_only=row["primary_only"] == "1",
         required_procs=CodeSet.parse(row["required_procs"]),
     )
+
+
+def _by_cbg(specials: list[SpecialCmg]) -> dict[str | None, list[SpecialCmg]]:
+    found: dict[str | None, list[SpecialCmg]] = defaultdict(list)
+    for special in specials:
+        for code in special.eligible_cbgs if special.eligible_cbgs is not None else (None,):
+            found[code].append(special)
+    return dict(found)
 
 
 def _edition(row: dict[str, str]) -> Edition:

@@ -24,7 +24,8 @@ def adl_description(score: int, episode: Episode) -> str:
 
 def special_options(episode: Episode, grouping: Grouping, edition: str, tables: Tables) -> list[SpecialCmg]:
     """The special CMG options this grouping qualifies for, in code order (as E-Klaim lists them)."""
-    return sorted((special for special in tables.specials if _qualifies(special, episode, grouping, edition)),
+    candidates = tables.specials_by_cbg.get(grouping.code, []) + tables.specials_by_cbg.get(None, [])
+    return sorted((special for special in candidates if _qualifies(special, episode, edition)),
                   key=lambda special: special.option_code)
 
 
@@ -34,10 +35,9 @@ def granted(options: list[SpecialCmg], chosen: tuple[str, ...]) -> list[SpecialC
     return sorted(picked, key=lambda option: SPECIAL_TYPES.index(option.type))
 
 
-def _qualifies(special: SpecialCmg, episode: Episode, grouping: Grouping, edition: str) -> bool:
+def _qualifies(special: SpecialCmg, episode: Episode, edition: str) -> bool:
+    """Edition, diagnoses and procedures (the eligible CBG was the index the candidate came from)."""
     if edition not in special.editions:
-        return False
-    if special.eligible_cbgs is not None and grouping.code not in special.eligible_cbgs:
         return False
     diagnoses = (episode.principal,) if special.primary_only else (episode.principal, *episode.secondaries)
     if special.required_diags and not special.required_diags.contains_any(diagnoses):
