@@ -2,7 +2,13 @@
 
 The checks run in a fixed order and the first failure names the answer, as a grouper's editor does: the stay's
 kind and dates, missing and invalid parameters, the codes, then the clinical edits of seed 004. Which input
-reaches which group is written beside each group in data/error_groups.csv.
+reaches which group is written beside each group in data/error_groups.csv. The order:
+
+    X-0-18-X jenis_rawat · X-0-17/19/20-X dates · X-0-94-X missing data · X-0-98-X parameters and special_cmg ·
+    X-0-03-X no principal · X-0-95/96-X unknown codes · X-0-08-X stay · X-0-04-X age · X-0-05-X gender ·
+    X-0-06-X discharge status · X-0-94/98-X upgrade fields · X-0-01/02/13/05/15-X principal edits ·
+    X-0-13-X caesarean without O82 · X-0-09-X inpatient procedure on an outpatient · X-0-07/10-X birth weight ·
+    then, in the grouper: X-0-21/22-X ADL scores · X-0-00-X no CBG · X-0-99-X no tariff.
 """
 
 from __future__ import annotations

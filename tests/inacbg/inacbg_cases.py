@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEEDS = SHARED / "seeds"
-REFERENCE = SHARED / "reference"
+from testkit import REFERENCE
+
+SEEDS = REFERENCE.parent / "seeds"
 
 # An ordinary inpatient stay under the 2023 tariffs: acute gastroenteritis, 4 days, kelas 3, class A hospital.
 BASE_CLAIM = {
