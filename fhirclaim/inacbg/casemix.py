@@ -16,6 +16,7 @@ A CBG code reads CMG-casetype-number-severity, e.g. M-1-04-II:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fhirclaim.inacbg.codeset import Specificity
@@ -88,7 +89,7 @@ def _best_rule(episode: Episode, cmg: str, case_type: str, procedures: list[str]
     return best[1]
 
 
-def _ranks(rule: CbgRule, episode: Episode, procedures: list[str]):
+def _ranks(rule: CbgRule, episode: Episode, procedures: list[str]) -> Iterator[tuple]:
     """Every way a rule fits the episode, as a sortable rank (higher is better)."""
     own = 0 if rule.wildcard else 1
     if rule.key == "px":

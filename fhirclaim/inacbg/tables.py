@@ -93,10 +93,6 @@ class Tables:
     editions: list[Edition]
     specials_by_cbg: dict[str | None, list[SpecialCmg]]  # eligible CBG code (None: any CBG) → rows, in file order
 
-    @property
-    def special_option_codes(self) -> frozenset[str]:
-        return frozenset(special.option_code for special in self.specials)
-
     def edition_for(self, discharged: date) -> Edition:
         for edition in self.editions:
             if edition.covers(discharged):
