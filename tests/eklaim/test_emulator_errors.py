@@ -121,11 +121,18 @@ def test_e2010_renaming_to_a_sep_in_use(client):
     refused("E2010", client.set_claim_data, SEP, ClaimDataUpdate(coder_nik=CODER_NIK, nomor_sep="OTHER-SEP"))
 
 
-def test_e2011_sent_claims_cannot_be_reedited_and_patients_with_claims_not_deleted(client):
+def test_e2011_patients_with_claims_cannot_be_deleted(client):
     finalised(client)
     refused("E2011", client.delete_patient, "123-45-67", CODER_NIK)
+
+
+def test_a_sent_claim_can_be_reedited_and_counts_as_unsent_again(client):
+    finalised(client)
     client.send_claim_individual(SEP)
-    refused("E2011", client.reedit_claim, SEP)
+    assert client.get_claim_data(SEP).kemenkes_dc_status_cd == "sent"
+    client.reedit_claim(SEP)
+    record = client.get_claim_data(SEP)
+    assert record.klaim_status_cd == "normal" and record.kemenkes_dc_status_cd == "unsent"
 
 
 def test_e2012_discharge_before_admission_changes_nothing(client):

@@ -51,8 +51,8 @@ def test_the_whole_flow_over_http(http_client, app):
         assert expected in page_text, expected
 
     with pytest.raises(EKlaimError) as caught:
-        client.reedit_claim(SEP)
-    assert caught.value.error_no == "E2011"
+        client.delete_claim(SEP, CODER_NIK)
+    assert caught.value.error_no == "E2009"  # a final claim must be re-edited before it can be deleted
 
 
 class Recorder:

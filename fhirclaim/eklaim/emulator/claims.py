@@ -1,7 +1,9 @@
 """set_claim_data, claim_final, reedit_claim, delete_claim, get_claim_data, get_claim_status.
 
 The claim's life: `normal` (editable; set_claim_data and grouper) → claim_final → `final` (read-only: E2009) →
-reedit_claim → `normal` again, unless it was already sent to the data centre (E2011). Changing claim data drops
+reedit_claim → `normal` again. A claim already sent to the data centre can be re-edited too (E-Klaim's screen
+keeps "Edit Ulang Klaim" after "Terkirim", seed 002): it then counts as not sent until it is sent again. Changing
+claim data drops
 the grouping result, so that a final always rests on a grouping of the data as they are (E2017 otherwise).
 """
 
@@ -19,7 +21,7 @@ from fhirclaim.eklaim.emulator.stay import length_of_stay
 from fhirclaim.eklaim.emulator.store import live_claims_by_sep, record_event
 from fhirclaim.eklaim.emulator.tables import tariff_classes
 
-FINAL, NORMAL, SENT = "final", "normal", "sent"
+FINAL, NORMAL, SENT, UNSENT = "final", "normal", "sent", "unsent"
 
 
 def set_claim_data(call: Call) -> dict[str, Any]:
@@ -85,13 +87,13 @@ def claim_final(call: Call) -> dict[str, Any]:
 
 
 def reedit_claim(call: Call) -> dict[str, Any]:
-    """Reopen a final claim (E2002 if it is not final; E2011 once it went to the data centre)."""
+    """Reopen a final claim (E2002 if it is not final); a sent claim must be sent again afterwards."""
     claim = one_claim(call, call.text("nomor_sep"))
     if claim.klaim_status_cd != FINAL:
         raise WsError("E2002")
-    if claim.kemenkes_dc_status_cd == SENT:
-        raise WsError("E2011")
     claim.klaim_status_cd, claim.final_at, claim.updated_at = NORMAL, None, call.now
+    if claim.kemenkes_dc_status_cd == SENT:
+        claim.kemenkes_dc_status_cd = UNSENT
     record_event(call.session, claim, "reedit_claim", call.now)
     return ok()
 

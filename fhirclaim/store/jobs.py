@@ -1,0 +1,157 @@
+"""The claim pipeline's durable queue: one job per client version of a Claim, and the record of its steps.
+
+A job is claimed with a lease (`locked_until`): a worker that dies leaves a job whose lease runs out, and the next
+worker picks it up and repeats only the steps not recorded as done. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets
+several workers share the queue; on SQLite the write transaction (BEGIN IMMEDIATE) serialises the claim.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from fhirclaim.store.models import Base
+
+QUEUED, RUNNING, DONE, FAILED, WAITING, SUPERSEDED = "queued", "running", "done", "failed", "waiting", "superseded"
+TERMINAL = (DONE, FAILED, WAITING, SUPERSEDED)
+
+
+class ClaimJobRow(Base):
+    __tablename__ = "claim_job"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "claim_version", name="uq_claim_job_version"),
+        Index("ix_claim_job_due", "status", "next_attempt_at"),
+        Index("ix_claim_job_claim", "claim_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    claim_id: Mapped[str] = mapped_column(String(64))
+    claim_version: Mapped[int] = mapped_column(Integer)
+    tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # submit | cancel
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ClaimJobStepRow(Base):
+    __tablename__ = "claim_job_step"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("claim_job.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(DateTime)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON the later steps read back
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    claim_id: str
+    claim_version: int
+    tenant: str | None
+    kind: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+
+    @classmethod
+    def of(cls, row: ClaimJobRow) -> Job:
+        return cls(row.id, row.claim_id, row.claim_version, row.tenant, row.kind, row.status, row.attempts,
+                   row.last_error, row.next_attempt_at)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class JobQueue:
+    """Queue operations on one session (the caller's unit of work decides when they commit)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def enqueue(self, claim_id: str, claim_version: int, tenant: str | None, kind: str) -> Job:
+        """A job for this Claim version; older jobs of the claim that have not started are superseded."""
+        now = utcnow()
+        self.session.execute(
+            update(ClaimJobRow).where(ClaimJobRow.claim_id == claim_id, ClaimJobRow.status == QUEUED)
+            .values(status=SUPERSEDED, updated_at=now))
+        row = ClaimJobRow(claim_id=claim_id, claim_version=claim_version, tenant=tenant, kind=kind, status=QUEUED,
+                          attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
+        self.session.add(row)
+        self.session.flush()
+        return Job.of(row)
+
+    def claim_next(self, worker: str, lease_seconds: float, *, job_id: int | None = None) -> Job | None:
+        """Take the next due job (or the given one) for `worker`, unless another live lease holds its claim."""
+        now = utcnow()
+        due = or_(and_(ClaimJobRow.status == QUEUED, ClaimJobRow.next_attempt_at <= now),
+                  and_(ClaimJobRow.status == RUNNING, ClaimJobRow.locked_until < now))
+        busy = select(ClaimJobRow.claim_id).where(ClaimJobRow.status == RUNNING, ClaimJobRow.locked_until >= now)
+        query = select(ClaimJobRow).where(due, ClaimJobRow.claim_id.not_in(busy))
+        if job_id is not None:
+            query = query.where(ClaimJobRow.id == job_id)
+        query = query.order_by(ClaimJobRow.next_attempt_at, ClaimJobRow.id).limit(1)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=ClaimJobRow)
+        row = self.session.execute(query).scalar_one_or_none()
+        if row is None:
+            return None
+        row.status, row.locked_by = RUNNING, worker
+        row.locked_until = now + timedelta(seconds=lease_seconds)
+        row.updated_at = now
+        self.session.flush()
+        return Job.of(row)
+
+    def get(self, job_id: int) -> Job | None:
+        row = self.session.get(ClaimJobRow, job_id)
+        return Job.of(row) if row else None
+
+    def latest_for_claim(self, claim_id: str) -> Job | None:
+        row = self.session.execute(select(ClaimJobRow).where(ClaimJobRow.claim_id == claim_id)
+                                   .order_by(ClaimJobRow.id.desc()).limit(1)).scalar_one_or_none()
+        return Job.of(row) if row else None
+
+    def is_superseded(self, job: Job) -> bool:
+        newer = self.session.execute(select(ClaimJobRow.id).where(
+            ClaimJobRow.claim_id == job.claim_id, ClaimJobRow.id > job.id).limit(1)).first()
+        return newer is not None
+
+    def renew(self, job: Job, worker: str, lease_seconds: float) -> None:
+        self.session.execute(update(ClaimJobRow).where(ClaimJobRow.id == job.id, ClaimJobRow.locked_by == worker)
+                             .values(locked_until=utcnow() + timedelta(seconds=lease_seconds)))
+
+    def steps(self, job_id: int) -> dict[str, Any]:
+        """The steps done so far and what each left for the next ones."""
+        rows = self.session.execute(select(ClaimJobStepRow).where(ClaimJobStepRow.job_id == job_id)).scalars()
+        return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
+
+    def record_step(self, job_id: int, step: str, detail: Any = None) -> None:
+        existing = self.session.get(ClaimJobStepRow, (job_id, step))
+        text = json.dumps(detail) if detail is not None else None
+        if existing:
+            existing.detail, existing.done_at = text, utcnow()
+        else:
+            self.session.add(ClaimJobStepRow(job_id=job_id, step=step, done_at=utcnow(), detail=text))
+
+    def finish(self, job: Job, status: str, error: str | None = None) -> None:
+        self._set(job, status=status, last_error=error, locked_until=None, locked_by=None)
+
+    def retry_later(self, job: Job, delay_seconds: float, error: str) -> None:
+        self._set(job, status=QUEUED, attempts=job.attempts + 1, last_error=error, locked_until=None,
+                  locked_by=None, next_attempt_at=utcnow() + timedelta(seconds=delay_seconds))
+
+    def _set(self, job: Job, **values: Any) -> None:
+        self.session.execute(update(ClaimJobRow).where(ClaimJobRow.id == job.id)
+                             .values(updated_at=utcnow(), **values))
