@@ -19,6 +19,7 @@ from fhirclaim.fhir import dates
 from fhirclaim.fhir.service import ResourceChange
 from fhirclaim.store.outbox import PENDING, DeliveryRow
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
+from fhirclaim.store.scope import Scope
 from fhirclaim.store.unit_of_work import UnitOfWork
 from fhirclaim.webhooks.clock import Clock, naive_utc, utc_now
 from fhirclaim.webhooks.criteria import UNWATCHABLE, parse_criteria
@@ -37,16 +38,23 @@ class WebhookListener:
                 or change.author == SYSTEM_AUTHOR):
             return
         now = naive_utc(self.clock())
+        verdicts: dict[tuple[str, Scope], bool] = {}  # Subscriptions with the same criteria and scope: one search
         for subscription in active_subscriptions(uow.session, changed.resource_type, timezone=self.timezone,
                                                  now=now):
-            if self._matches(subscription, changed, uow):
+            scope = scope_of(subscription)
+            if not scope.can_see(changed.tenant):  # another tenant's resource: no search can match it
+                continue
+            key = (str(subscription.content.get("criteria")), scope)
+            if key not in verdicts:
+                verdicts[key] = self._matches(key[0], scope, changed, uow)
+            if verdicts[key]:
                 uow.session.add(_delivery(subscription, changed, now))
 
-    def _matches(self, subscription: StoredResource, changed: StoredResource, uow: UnitOfWork) -> bool:
-        criteria, _ = parse_criteria(subscription.content.get("criteria"), self.timezone)
+    def _matches(self, criteria_text: str, scope: Scope, changed: StoredResource, uow: UnitOfWork) -> bool:
+        criteria, _ = parse_criteria(criteria_text, self.timezone)
         if criteria is None:  # stored before a parameter was withdrawn: it matches nothing rather than failing writes
             return False
-        repository = SqlResourceRepository(uow.session, scope_of(subscription), timezone_name=self.timezone)
+        repository = SqlResourceRepository(uow.session, scope, timezone_name=self.timezone)
         return bool(repository.search_all(criteria.search_for(changed.id, self.timezone), limit=1))
 
 

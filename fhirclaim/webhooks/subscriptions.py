@@ -30,7 +30,7 @@ def active_subscriptions(session: Session, resource_type: str, *, timezone: str,
                                             ("criteria", resource_type)], timezone=timezone)
     # `criteria` is a string (prefix) search: "Claim" also finds "ClaimResponse?...", so compare the type here
     return [s for s in repository.search_all(request)
-            if s.content["criteria"].split("?", 1)[0].strip() == resource_type and not _ended(s.content, now)]
+            if _criteria_type(s.content) == resource_type and not _ended(s.content, now)]
 
 
 def scope_of(subscription: StoredResource) -> Scope:
@@ -58,6 +58,10 @@ def set_status(session: Session, subscription_id: str, status: str, error_text: 
         content["error"] = error_text
     stored, _ = repository.update(content, if_match=current.version_id, author=SYSTEM_AUTHOR)
     return stored
+
+
+def _criteria_type(subscription: dict[str, Any]) -> str:
+    return str(subscription.get("criteria", "")).split("?", 1)[0].strip()
 
 
 def _ended(subscription: dict[str, Any], now: datetime) -> bool:

@@ -83,7 +83,11 @@ class WebhookDeliveryWorker:
             claim = self._claim()
             if claim is None:
                 return attempts
-            self._deliver(claim)
+            try:
+                self._deliver(claim)
+            except Exception as exc:  # a bug or a broken Subscription: counted as a failed attempt, not a stuck row
+                log.exception("webhook delivery failed inside the worker", extra={"delivery": claim.id})
+                self._record(claim, sender.Outcome(None, f"internal error: {type(exc).__name__}", 0))
             attempts += 1
         return attempts
 
@@ -142,11 +146,14 @@ class WebhookDeliveryWorker:
         if subscription is None or subscription.content.get("status") == "off":
             self._record(claim, sender.Outcome(None, "the Subscription is off or deleted", 0), cancel=True)
             return
+        endpoint = (subscription.content.get("channel") or {}).get("endpoint")
         if secret is None:
             outcome = sender.Outcome(None, "no usable signing secret is stored for the Subscription", 0)
+        elif not endpoint:
+            outcome = sender.Outcome(None, "the Subscription has no channel.endpoint", 0)
         else:
-            outcome = sender.post(self.http, subscription.content["channel"]["endpoint"], claim.body,
-                                  self._headers(subscription, claim, secret), self.settings.webhook_timeout_seconds)
+            outcome = sender.post(self.http, endpoint, claim.body, self._headers(subscription, claim, secret),
+                                  self.settings.webhook_timeout_seconds)
         self._record(claim, outcome)
 
     def _headers(self, subscription: StoredResource, claim: Claim, secret: str) -> dict[str, str]:
@@ -159,7 +166,8 @@ class WebhookDeliveryWorker:
         }
         taken = {name.lower() for name in ours}
         extra = {}
-        for line in subscription.content["channel"].get("header") or []:  # R4: headers the subscriber asked for
+        # R4 channel.header: headers the subscriber asked for, but never in place of ours
+        for line in (subscription.content.get("channel") or {}).get("header") or []:
             name, _, value = line.partition(":")
             if name.strip().lower() not in taken:
                 extra[name.strip()] = value.strip()

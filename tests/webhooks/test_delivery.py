@@ -151,3 +151,39 @@ def test_criteria_are_the_rest_search(fhir, shared, service, worker, receiver):
     assert [e["resource"]["id"] for e in found["entry"]] == ["r1"]
     worker.run_once()
     assert [r.envelope["data"]["fhir"]["id"] for r in receiver.received] == ["r1"]
+
+
+def test_a_claim_bundle_is_a_claimbundle_notification(fhir, shared, service, worker, receiver):
+    _subscribe(fhir, receiver, criteria="Bundle?type=collection")
+    collection = {"resourceType": "Bundle", "type": "collection", "timestamp": "2026-01-02T03:04:05+07:00",
+                  "entry": [{"fullUrl": "urn:uuid:5f1c3b0e-0d5e-4d8a-9c39-2a3c1f0e9b11",
+                             "resource": claim("c9", "x")}]}
+    stored = fhir.create(collection)
+    fhir.create({"resourceType": "Bundle", "type": "searchset"})  # not a collection: not notified
+    assert worker.run_once() == 1
+    [hit] = receiver.received
+    assert hit.envelope["meta"]["method"] == "claimBundle"
+    assert hit.envelope["data"]["fhir"]["id"] == stored["id"]
+
+
+def test_entries_of_a_transaction_are_notified(fhir, shared, service, worker, receiver):
+    _subscribe(fhir, receiver)
+    service(lambda s: s.update("Claim", "c1", claim("c1", "x")))
+    transaction = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": claim_response("r1", "c1"), "request": {"method": "PUT", "url": "ClaimResponse/r1"}},
+        {"resource": claim_response("r2", "c1"), "request": {"method": "PUT", "url": "ClaimResponse/r2"}}]}
+    response = fhir.post("", transaction)
+    assert response.status_code == 200, response.get_json()
+    assert worker.run_once() == 2
+    assert sorted(r.envelope["data"]["fhir"]["id"] for r in receiver.received) == ["r1", "r2"]
+
+
+def test_a_failed_transaction_leaves_no_outbox_row(fhir, shared, service, worker, receiver):
+    _subscribe(fhir, receiver)
+    service(lambda s: s.update("Claim", "c1", claim("c1", "x")))
+    transaction = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": claim_response("r1", "c1"), "request": {"method": "PUT", "url": "ClaimResponse/r1"}},
+        {"resource": claim_response("r2", "missing-claim"), "request": {"method": "PUT", "url": "ClaimResponse/r2"}}]}
+    assert fhir.post("", transaction).status_code >= 400
+    assert list_deliveries(worker.store) == []
+    assert worker.run_once() == 0

@@ -190,3 +190,17 @@ def test_replay_refuses_unknown_and_pending_deliveries(change, worker):
     with pytest.raises(FhirError) as unknown:
         replay(worker.store, 987654)
     assert unknown.value.status == 404
+
+
+def test_a_subscription_stored_without_a_secret_is_never_sent_unsigned(fhir, shared, service, runtime, worker,
+                                                                       receiver, clock):
+    """Written past the interceptor (e.g. before it was installed): the worker refuses to send it unsigned."""
+    raw = subscription(receiver.url, secret=None, status="active")
+    with runtime.store.unit_of_work() as uow:
+        uow.resources.create(raw, resource_id="unsigned")
+    service(lambda s: s.update("Claim", "c1", claim("c1", "x")))
+    service(lambda s: s.update("ClaimResponse", "r1", claim_response("r1", "c1")))
+    assert worker.run_once() == 1
+    [delivery] = list_deliveries(worker.store)
+    assert delivery["last_error"] == "no usable signing secret is stored for the Subscription"
+    assert receiver.received == []
