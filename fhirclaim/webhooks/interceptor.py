@@ -40,9 +40,9 @@ class SubscriptionSecretInterceptor:
         issues += channel_issues(resource) + parse_criteria(resource.get("criteria"), self.timezone)[1]
         status = resource.get("status")
         if status in _SIGNED and secret is None and not self.secrets.exists(uow.session, resource["id"]):
-            issues.append(error("required", f"An {status} rest-hook Subscription needs its signing secret in the "
-                                            f"extension {SECRET_EXTENSION} (valueString): every notification is "
-                                            f"signed with it", "Subscription.extension"))
+            issues.append(error("required", f"A rest-hook Subscription with status {status} needs its signing "
+                                            f"secret in the extension {SECRET_EXTENSION} (valueString): every "
+                                            f"notification is signed with it", "Subscription.extension"))
         if issues:
             raise FhirError(422, issues)
         if secret is not None:
