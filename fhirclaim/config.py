@@ -38,10 +38,20 @@ class Settings(BaseSettings):
     eklaim_timeout_seconds: float = 30.0
     timezone: str = "Asia/Jakarta"
 
+    kode_tarif: str = Field(default="BP", description="INA-CBG tariff class of the hospital (AP, BP, CS, ...)")
+    bpjs_organization_id: str = Field(default="100025555", description="id of the shared BPJS Kesehatan Organization")
+    send_to_data_centre: bool = True
+
     # --- pipeline / worker ---------------------------------------------------------------------------------
     run_worker: bool = True
     worker_poll_seconds: float = 0.5
     submit_wait_seconds: float = 15.0
+    job_lease_seconds: float = 120.0
+    job_backoff_initial_seconds: float = 2.0
+    job_backoff_max_seconds: float = 600.0
+
+    # --- signing -------------------------------------------------------------------------------------------
+    signing_alg: str = Field(default="RS256", pattern="^(RS256|ES256)$")
 
     # --- webhooks (fhirclaim/webhooks) -----------------------------------------------------------------------
     webhook_max_attempts: int = Field(default=10, ge=1, description="attempts before a delivery is dead")
@@ -54,6 +64,10 @@ class Settings(BaseSettings):
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()
+
+    def fhir_base_url(self) -> str:
+        """The FHIR base the server is known by outside a request (fullUrls of signed Bundles)."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}/fhir").rstrip("/")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

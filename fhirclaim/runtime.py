@@ -9,11 +9,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from fhirclaim import webhooks
+from fhirclaim.claims.context import TenantClaimSettings
+from fhirclaim.claims.gateway import EKlaimGateway
+from fhirclaim.claims.pipeline import PIPELINE_AUTHOR, ClaimPipeline, PipelineSettings
+from fhirclaim.claims.trigger import ClaimServerFields, PipelineTrigger
+from fhirclaim.claims.worker import PipelineWorker
 from fhirclaim.config import Settings
+from fhirclaim.eklaim import EKlaimClient, HttpTransport, InProcessTransport
 from fhirclaim.fhir import capability
 from fhirclaim.fhir.service import FhirService, ResourceInterceptor, ResourceListener, SearchOptions
 from fhirclaim.fhir.validation import STORED_TYPES
+from fhirclaim.sandbox import SandboxEKlaim
 from fhirclaim.secrets import SecretBox
+from fhirclaim.signing import SigningKeyStore, sign_bundle
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
@@ -29,15 +38,77 @@ class Runtime:
         self.database.migrate()
         self.store = Store(self.database, timezone_name=settings.timezone)
         self.secrets = SecretBox.for_data_dir(self.data_dir, settings.secret_key)
-        self.listeners: list[ResourceListener] = []
-        self.interceptors: list[ResourceInterceptor] = []
+        self.signing = SigningKeyStore(self.data_dir / "signing", alg=settings.signing_alg)
+        self.signing.load_or_create()
+        self.sandbox = SandboxEKlaim(self.data_dir)
+        self.pipeline = ClaimPipeline(
+            store=self.store, service=self._pipeline_service, gateway=self.eklaim_gateway,
+            tenant_settings=self.tenant_claim_settings, signer=self.sign_bundle,
+            settings=PipelineSettings(
+                send_to_data_centre=settings.send_to_data_centre, lease_seconds=settings.job_lease_seconds,
+                backoff_initial_seconds=settings.job_backoff_initial_seconds,
+                backoff_max_seconds=settings.job_backoff_max_seconds, base_url=settings.fhir_base_url(),
+                timezone=settings.timezone))
+        self.listeners: list[ResourceListener] = [PipelineTrigger(PIPELINE_AUTHOR)]
+        self.interceptors: list[ResourceInterceptor] = [ClaimServerFields()]
+        self.workers: list[PipelineWorker] = []
+        self.webhook_worker = webhooks.install(self)
+        self._seed_shared_resources()
 
     def fhir_service(self, uow: UnitOfWork, *, author: str | None, lenient: bool = False,
-                     listeners: Sequence[ResourceListener] | None = None) -> FhirService:
+                     interceptors: Sequence[ResourceInterceptor] | None = None) -> FhirService:
         options = SearchOptions(lenient=lenient, default_count=self.settings.default_page_size,
                                 max_count=self.settings.max_page_size)
-        return FhirService(uow, author=author, listeners=self.listeners if listeners is None else listeners,
-                           interceptors=self.interceptors, timezone=self.settings.timezone, search_options=options)
+        return FhirService(uow, author=author, listeners=self.listeners,
+                           interceptors=self.interceptors if interceptors is None else interceptors,
+                           timezone=self.settings.timezone, search_options=options)
+
+    def _pipeline_service(self, uow: UnitOfWork, author: str) -> FhirService:
+        """The pipeline writes the server's own fields, which client-side interceptors would strip."""
+        return self.fhir_service(uow, author=author, interceptors=())
+
+    def _seed_shared_resources(self) -> None:
+        """Resources every tenant refers to and none owns: the BPJS Kesehatan Organization (the insurer)."""
+        bpjs = {"resourceType": "Organization", "id": self.settings.bpjs_organization_id, "active": True,
+                "identifier": [{"system": "http://sys-ids.kemkes.go.id/organization",
+                                "value": self.settings.bpjs_organization_id}],
+                "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type",
+                                      "code": "ins", "display": "Insurance Company"}]}],
+                "name": "BPJS Kesehatan"}
+        with self.store.unit_of_work() as uow:
+            if uow.resources.find("Organization", bpjs["id"]) is None:
+                self.fhir_service(uow, author="system:seed").update("Organization", bpjs["id"], bpjs)
+
+    # --- E-Klaim, signing ----------------------------------------------------------------------------------
+
+    def eklaim_gateway(self, tenant: str | None) -> EKlaimGateway:
+        """The E-Klaim a tenant's claims go to: a configured real one, else the embedded sandbox."""
+        if self.settings.eklaim_url and self.settings.eklaim_key:
+            transport = HttpTransport(self.settings.eklaim_url, timeout=self.settings.eklaim_timeout_seconds)
+            return EKlaimGateway(EKlaimClient(transport, self.settings.eklaim_key))
+        client = EKlaimClient(InProcessTransport(self.sandbox.app), self.sandbox.key)
+        return EKlaimGateway(client, register_coder=self.sandbox.register_coder)
+
+    def tenant_claim_settings(self, tenant: str | None) -> TenantClaimSettings:
+        return TenantClaimSettings(kode_tarif=self.settings.kode_tarif, timezone=self.settings.timezone)
+
+    def sign_bundle(self, bundle: dict, who: dict) -> dict:
+        return sign_bundle(bundle, self.signing.current, who=who)
+
+    # --- background work -----------------------------------------------------------------------------------
+
+    def start_workers(self) -> None:
+        """The pipeline and webhook delivery threads of `fhirclaim serve` (and `fhirclaim worker`)."""
+        worker = PipelineWorker(self.pipeline, poll_seconds=self.settings.worker_poll_seconds)
+        worker.start()
+        self.workers.append(worker)
+        self.webhook_worker.start()
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers.clear()
+        self.webhook_worker.stop()
 
     def capability_statement(self, base: str) -> dict:
         validate = {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
@@ -45,4 +116,6 @@ class Runtime:
             t: [validate] for t in STORED_TYPES})
 
     def close(self) -> None:
+        self.stop_workers()
+        self.sandbox.close()
         self.database.dispose()

@@ -18,6 +18,8 @@ def serve_forever(settings: Settings) -> None:
     logging_setup.configure()
     runtime = Runtime(settings)
     app = create_app(settings, runtime)
+    if settings.run_worker:
+        runtime.start_workers()
     server = create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim")
     host, port = server.effective_host, server.effective_port
     shown = f"[{host}]" if ":" in str(host) else host

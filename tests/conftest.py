@@ -104,11 +104,23 @@ def database_url(tmp_path, _postgres, _sqlite_template) -> Iterator[str]:
 # --- the server ---------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def _signing_keys(tmp_path_factory) -> Path:
+    """One RSA key store for the session: generating a 3072-bit key per test would dominate the suite's time."""
+    from fhirclaim.signing import SigningKeyStore
+
+    directory = tmp_path_factory.mktemp("keys") / "signing"
+    SigningKeyStore(directory).load_or_create()
+    return directory
+
+
 @pytest.fixture
-def settings(tmp_path, database_url):
+def settings(tmp_path, database_url, _signing_keys):
     from fhirclaim.config import Settings
 
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, run_worker=False)
+    data_dir = tmp_path / "data"
+    shutil.copytree(_signing_keys, data_dir / "signing")
+    return Settings(data_dir=data_dir, database_url=database_url, run_worker=False)
 
 
 @pytest.fixture

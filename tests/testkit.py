@@ -9,6 +9,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+SEEDED_VERSIONS = 1  # the server seeds the shared BPJS Kesehatan Organization on start
 
 
 def load_reference(relative: str):
@@ -47,6 +48,11 @@ class FhirTestClient:
 
     def delete(self, path: str, **kw):
         return self.request("DELETE", path, **kw)
+
+    def writes(self) -> int:
+        """Versions written since the server started, the server's own seed data not counted."""
+        history = self.get("/_history?_count=0").get_json()
+        return history["total"] - SEEDED_VERSIONS
 
     def create(self, resource: dict[str, Any]) -> dict[str, Any]:
         """POST and return the stored resource; fails the test on anything but 201."""

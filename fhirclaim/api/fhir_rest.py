@@ -27,14 +27,20 @@ blueprint = Blueprint("fhir", __name__)
 TYPE = "<string(minlength=1):resource_type>"
 
 
-def route(rule: str, methods: list[str]) -> Callable:
-    def register(handler: Callable[..., Reply]) -> Callable:
-        def view(**kwargs):
-            check_format()
-            return render(handler(**kwargs))
-        blueprint.add_url_rule(rule, handler.__name__, view, methods=methods, strict_slashes=False)
-        return handler
-    return register
+def route_on(target: Blueprint) -> Callable:
+    """A decorator registering handlers that return a `Reply` on `target` (this module's and operations')."""
+    def route(rule: str, methods: list[str]) -> Callable:
+        def register(handler: Callable[..., Reply]) -> Callable:
+            def view(**kwargs):
+                check_format()
+                return render(handler(**kwargs))
+            target.add_url_rule(rule, handler.__name__, view, methods=methods, strict_slashes=False)
+            return handler
+        return register
+    return route
+
+
+route = route_on(blueprint)
 
 
 # --- route table ------------------------------------------------------------------------------------------

@@ -24,14 +24,15 @@ __all__ = [
 
 
 def install(runtime, *, clock=None) -> WebhookDeliveryWorker:
-    """Add the interceptor and the listener to a Runtime (once) and return a worker for it, not started.
+    """Put the interceptor and the listener on a Runtime (exactly one of each, replacing earlier ones) and return
+    a worker for it, not started.
 
     `clock` (tests): an aware-datetime callable shared by the listener (when rows are due) and the worker."""
     timezone = runtime.settings.timezone
     timing = {"clock": clock} if clock is not None else {}
-    if not any(isinstance(i, SubscriptionSecretInterceptor) for i in runtime.interceptors):
-        runtime.interceptors.append(SubscriptionSecretInterceptor(SubscriptionSecrets(runtime.secrets),
-                                                                  timezone=timezone))
-    if not any(isinstance(listener, WebhookListener) for listener in runtime.listeners):
-        runtime.listeners.append(WebhookListener(timezone=timezone, **timing))
+    runtime.interceptors[:] = [i for i in runtime.interceptors if not isinstance(i, SubscriptionSecretInterceptor)]
+    runtime.interceptors.append(SubscriptionSecretInterceptor(SubscriptionSecrets(runtime.secrets),
+                                                              timezone=timezone))
+    runtime.listeners[:] = [listener for listener in runtime.listeners if not isinstance(listener, WebhookListener)]
+    runtime.listeners.append(WebhookListener(timezone=timezone, **timing))
     return WebhookDeliveryWorker.for_runtime(runtime, **timing)

@@ -9,12 +9,9 @@ from fhirclaim import webhooks
 
 
 @pytest.fixture
-def settings(tmp_path, database_url):
+def settings(settings):
     """The shared settings, with no jitter so that the retry schedule is exact."""
-    from fhirclaim.config import Settings
-
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, run_worker=False,
-                    webhook_backoff_jitter=0, webhook_timeout_seconds=5)
+    return settings.model_copy(update={"webhook_backoff_jitter": 0, "webhook_timeout_seconds": 5})
 
 
 @pytest.fixture

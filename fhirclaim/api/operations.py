@@ -1,0 +1,112 @@
+"""FHIR operations of the claim facade: Claim/$submit (and its status), Claim/$precheck, Claim/{id}/$print,
+Bundle/$verify-signature, and the JWKS the signatures are checked with."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Blueprint, request
+
+from fhirclaim.api.context import fhir_service, runtime
+from fhirclaim.api.fhir_rest import route_on
+from fhirclaim.api.http import Reply, base_url, json_body
+from fhirclaim.claims import submission
+from fhirclaim.fhir import jsonio, transaction
+from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.signing import verify_bundle
+from fhirclaim.store import jobs
+
+blueprint = Blueprint("operations", __name__)
+route = route_on(blueprint)
+
+
+@route("/Claim/$submit", ["POST"])
+def submit() -> Reply:
+    """Store the Claim (or a transaction/collection Bundle holding it), run its job, answer within the limit."""
+    body = json_body()
+    with fhir_service(write=True) as service:
+        claim = _store_submission(service, body)
+        job = submission.latest_job(service.uow, claim["id"])
+    if job is not None and job.status not in jobs.TERMINAL:
+        _run_with_deadline(job.id, runtime().settings.submit_wait_seconds)
+    return _submission_reply(claim["id"])
+
+
+@route("/Claim/<claim_id>/$submit-status", ["GET"])
+def submit_status(claim_id: str) -> Reply:
+    return _submission_reply(claim_id)
+
+
+@route("/Claim/$precheck", ["POST"])
+def precheck() -> Reply:
+    claim = json_body()
+    with fhir_service(write=False) as service:
+        return Reply(200, submission.precheck_outcome(service.uow, claim, runtime().tenant_claim_settings(
+            service.uow.scope.tenant)))
+
+
+@route("/Claim/<claim_id>/$print", ["GET"])
+def print_claim(claim_id: str) -> Reply:
+    with fhir_service(write=False) as service:
+        claim = service.read("Claim", claim_id).content
+    pdf = submission.print_claim(runtime().eklaim_gateway(service.uow.scope.tenant), claim)
+    return Reply(200, body=pdf, content_type="application/pdf",
+                 headers={"Content-Disposition": f'inline; filename="klaim-{claim_id}.pdf"'})
+
+
+@route("/Bundle/$verify-signature", ["POST"])
+def verify_signature() -> Reply:
+    bundle = json_body()
+    if bundle.get("resourceType") == "Parameters":
+        bundle = next((p.get("resource") for p in bundle.get("parameter", []) if p.get("name") == "resource"), {})
+    result = verify_bundle(jsonio.plain(bundle), runtime().signing.jwks() if request.args.get("trusted") else None)
+    return Reply(200, result.to_operation_outcome())
+
+
+@route("/.well-known/jwks.json", ["GET"])
+def jwks() -> Reply:
+    return Reply(200, runtime().signing.jwks(), content_type="application/jwk-set+json")
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _store_submission(service, body: dict) -> dict:
+    if body.get("resourceType") == "Claim":
+        if body.get("id") and service.resources.find("Claim", body["id"]) is not None:
+            stored, _ = service.update("Claim", body["id"], body)
+        else:
+            stored, _ = service.create(body, expected_type="Claim")
+        return stored.content
+    if body.get("resourceType") == "Bundle" and body.get("type") in ("transaction", "collection"):
+        bundle = submission.as_transaction(body)
+        answer = transaction.process(service, bundle, base_url())
+        return submission.claim_of(service, answer)
+    raise FhirError.of(400, "invalid", "Claim/$submit takes a Claim, or a transaction or collection Bundle with one")
+
+
+def _run_with_deadline(job_id: int, seconds: float) -> None:
+    """Run the job in this process now; the answer waits at most `seconds` (then 202 and a status URL)."""
+    worker = threading.Thread(target=runtime().pipeline.run_next, args=(f"submit-{job_id}", job_id), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive() or _job_status(job_id) not in jobs.TERMINAL:
+        deadline = time.monotonic() + 0.1  # a background worker may hold the lease: one short look more
+        while time.monotonic() < deadline and _job_status(job_id) not in jobs.TERMINAL:
+            time.sleep(0.02)
+
+
+def _job_status(job_id: int) -> str | None:
+    with runtime().store.unit_of_work(write=False) as uow:
+        job = jobs.JobQueue(uow.session).get(job_id)
+    return job.status if job else None
+
+
+def _submission_reply(claim_id: str) -> Reply:
+    with fhir_service(write=False) as service:
+        outcome = submission.result(service, claim_id, base_url())
+    if outcome.pending:
+        status_url = f"{base_url()}/Claim/{claim_id}/$submit-status"
+        return Reply(202, outcome.body, headers={"Content-Location": status_url, "Retry-After": "2"})
+    return Reply(200, outcome.body)

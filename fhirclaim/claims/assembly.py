@@ -1,0 +1,108 @@
+"""What a Claim rests on, gathered from the store: the `ClaimContext` for mapping and prechecks, the patient's
+claim history for the pending-claim rules, and the resources the signed Bundle carries (SPEC §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from fhirclaim.claims.context import ClaimContext, claim_references, reference_of
+from fhirclaim.claims.facts import read_facts
+from fhirclaim.claims.precheck import PastEpisode
+from fhirclaim.fhir.indexing.reference import parse as parse_reference
+from fhirclaim.fhir.search_request import parse_search
+from fhirclaim.store.repository import SqlResourceRepository
+
+Resource = dict[str, Any]
+WITHDRAWN = ("cancelled", "entered-in-error")
+
+
+class ClaimAssembler:
+    """Reads, through one repository (and so within its tenant scope), everything a Claim points at."""
+
+    def __init__(self, resources: SqlResourceRepository, timezone: str):
+        self.resources = resources
+        self.timezone = timezone
+
+    def get(self, reference: str | None) -> Resource | None:
+        target = parse_reference(reference) if reference else None
+        if target is None:
+            return None
+        stored = self.resources.find(*target)
+        return stored.content if stored and not stored.deleted else None
+
+    def context(self, claim: Resource) -> ClaimContext:
+        refs = claim_references(claim)
+        encounter = self.get(refs.encounter)
+        refs = claim_references(claim, encounter)  # the Encounter's attending doctor may be the DPJP
+        invoice = self.get(refs.invoice)
+        accounts = (encounter or {}).get("account") or []
+        account_ref = reference_of(accounts[0]) if accounts else reference_of((invoice or {}).get("account"))
+        return ClaimContext(
+            claim=claim,
+            patient=self.get(refs.patient),
+            encounter=encounter,
+            coverage=self.get(refs.coverage),
+            practitioners=self._all(refs.practitioners),
+            invoice=invoice,
+            account=self.get(account_ref),
+            organization=self.get(refs.organization),
+            conditions=self._all(refs.conditions),
+            procedures=self._all(refs.procedures),
+        )
+
+    def charge_items(self, ctx: ClaimContext) -> list[Resource]:
+        """The ChargeItems billed: those the Invoice lists, and those booked on the Account."""
+        found: dict[str, Resource] = {}
+        for line in (ctx.invoice or {}).get("lineItem") or []:
+            reference = reference_of(line.get("chargeItemReference"))
+            item = self.get(reference)
+            if item:
+                found[f"ChargeItem/{item['id']}"] = item
+        if ctx.account:
+            request = parse_search("ChargeItem", [("account", f"Account/{ctx.account['id']}")])
+            for stored in self.resources.search_all(request, limit=5000):
+                found.setdefault(stored.reference, stored.content)
+        return list(found.values())
+
+    def bundle_resources(self, ctx: ClaimContext, claim_response: Resource | None) -> list[Resource]:
+        """Every resource the claim rests on, each once, the Claim first (SPEC §6)."""
+        resources: list[Resource | None] = [
+            ctx.claim, ctx.patient, ctx.coverage, ctx.account, ctx.encounter, *ctx.conditions.values(),
+            *ctx.procedures.values(), ctx.invoice, *self.charge_items(ctx), *ctx.practitioners.values(),
+            ctx.organization, claim_response,
+        ]
+        unique: dict[tuple[str, str], Resource] = {}
+        for resource in resources:
+            if resource:
+                unique.setdefault((resource["resourceType"], resource["id"]), resource)
+        return list(unique.values())
+
+    def _all(self, references: Iterable[str]) -> dict[str, Resource]:
+        found = {}
+        for reference in references:
+            resource = self.get(reference)
+            if resource:
+                found[reference] = resource
+        return found
+
+
+class StoreClaimHistory:
+    """The precheck's `ClaimHistory` over the store: the patient's other live claims as episodes."""
+
+    def __init__(self, assembler: ClaimAssembler):
+        self.assembler = assembler
+
+    def episodes(self, patient: str, *, start: datetime, end: datetime) -> Iterator[PastEpisode]:
+        request = parse_search("Claim", [("patient", patient), ("use", "claim")])
+        for stored in self.assembler.resources.search_all(request, limit=500):
+            if stored.content.get("status") in WITHDRAWN:
+                continue
+            facts = read_facts(self.assembler.context(stored.content), self.assembler.timezone)
+            if not (facts.nomor_sep and facts.admission and facts.discharge and facts.jenis_rawat):
+                continue
+            if facts.discharge < start or facts.admission > end:
+                continue
+            principal = next((d.code for d in facts.diagnoses if d.principal), None)
+            yield PastEpisode(facts.nomor_sep, facts.jenis_rawat, facts.admission, facts.discharge, principal)

@@ -1,0 +1,328 @@
+"""The claim pipeline: one durable job per client version of a Claim (SPEC §4).
+
+submit: precheck → new_claim → set_claim_data → grouper (stage 1, and 2 when a special CMG is chosen) →
+claim_final → send_claim_individual → sign → publish. `draft` claims stop after grouping (a preview); options
+offered with none chosen stop there too (outcome `partial`, the SIMRS names its choice and updates the Claim).
+cancel: reedit_claim if final, then delete_claim.
+
+Each step is recorded when done, in the same transaction as what it wrote, and skipped when the job runs again.
+E-Klaim is called outside any database transaction (a SQLite write lock is never held across the network). A
+transport error puts the job back in the queue with exponential backoff; an E-Klaim business error, a grouper
+error group or a precheck error ends it with an `error` ClaimResponse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from fhirclaim.claims import results
+from fhirclaim.claims.assembly import ClaimAssembler, StoreClaimHistory
+from fhirclaim.claims.context import ClaimContext, TenantClaimSettings
+from fhirclaim.claims.facts import read_facts
+from fhirclaim.claims.gateway import EKlaimGateway, SepConflict
+from fhirclaim.claims.mapping import MappingError, coder_nik, nomor_sep, special_cmg, to_new_claim, to_set_claim_data
+from fhirclaim.claims.precheck import PastEpisode, precheck
+from fhirclaim.claims.server_fields import with_processing
+from fhirclaim.eklaim import EKlaimError, EKlaimTransportError, GroupingResult
+from fhirclaim.fhir.outcome import Issue, error
+from fhirclaim.fhir.service import FhirService
+from fhirclaim.store import jobs
+from fhirclaim.store.jobs import Job, JobQueue
+from fhirclaim.store.scope import SYSTEM, Scope
+from fhirclaim.store.unit_of_work import Store, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+PIPELINE_AUTHOR = "system:pipeline"
+_IDS = uuid.UUID("6c4f1b9e-64c1-4f0e-9b59-2f2f8a6f1c11")  # namespace of the ids the pipeline derives
+
+
+def derived_id(kind: str, claim_id: str) -> str:
+    """The id of the grouping ClaimResponse or the signed Bundle of a Claim: stable, so each is versioned."""
+    return str(uuid.uuid5(_IDS, f"{kind}:{claim_id}"))
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    send_to_data_centre: bool = True
+    lease_seconds: float = 120.0
+    backoff_initial_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+    base_url: str = "http://127.0.0.1:8080/fhir"
+    timezone: str = "Asia/Jakarta"
+
+
+class JobEnded(Exception):
+    """A step ended the job (error, waiting for the SIMRS, draft preview done)."""
+
+    def __init__(self, status: str, note: str | None = None):
+        super().__init__(note or status)
+        self.status = status
+        self.note = note
+
+
+class ClaimPipeline:
+    def __init__(self, *, store: Store, service: Callable[[UnitOfWork, str], FhirService],
+                 gateway: Callable[[str | None], EKlaimGateway],
+                 tenant_settings: Callable[[str | None], TenantClaimSettings],
+                 signer: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]], settings: PipelineSettings):
+        self.store = store
+        self.service = service
+        self.gateway = gateway
+        self.tenant_settings = tenant_settings
+        self.sign = signer
+        self.settings = settings
+
+    # --- the queue ---------------------------------------------------------------------------------------------
+
+    def run_next(self, worker: str, job_id: int | None = None) -> Job | None:
+        """Claim and run one due job (or the given one); None when there is none for this worker."""
+        with self.store.unit_of_work(SYSTEM) as uow:
+            job = JobQueue(uow.session).claim_next(worker, self.settings.lease_seconds, job_id=job_id)
+        if job is None:
+            return None
+        self.run(job)
+        return job
+
+    def run(self, job: Job) -> str:
+        """Run the job's remaining steps; returns its new status."""
+        try:
+            status = self._run_steps(job)
+        except JobEnded as ended:
+            self._finish(job, ended.status, ended.note)
+            return ended.status
+        except EKlaimTransportError as failure:
+            delay = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** job.attempts)
+            log.warning("E-Klaim unreachable, job retried later",
+                        extra={"job": job.id, "claim": job.claim_id, "retry_in_s": delay, "error": str(failure)})
+            with self.store.unit_of_work(SYSTEM) as uow:
+                JobQueue(uow.session).retry_later(job, delay, f"E-Klaim unreachable: {failure}")
+            return jobs.QUEUED
+        self._finish(job, status)
+        return status
+
+    def _finish(self, job: Job, status: str, note: str | None = None) -> None:
+        with self.store.unit_of_work(SYSTEM) as uow:
+            JobQueue(uow.session).finish(job, status, note)
+        log.info("claim job ended", extra={"job": job.id, "claim": job.claim_id, "status": status})
+
+    # --- the steps ---------------------------------------------------------------------------------------------
+
+    def _run_steps(self, job: Job) -> str:
+        scope = Scope(tenant=job.tenant, all_tenants=False) if job.tenant else SYSTEM
+        with self.store.unit_of_work(scope, write=False) as uow:
+            queue = JobQueue(uow.session)
+            if queue.is_superseded(job):
+                return jobs.SUPERSEDED
+            done = queue.steps(job.id)
+            stored = uow.resources.find("Claim", job.claim_id)
+            if stored is None or stored.deleted:
+                return jobs.SUPERSEDED
+            assembler = ClaimAssembler(uow.resources, self.settings.timezone)
+            ctx = assembler.context(stored.content)
+            history = _MaterialisedHistory(StoreClaimHistory(assembler), ctx, self.settings.timezone)
+        run = _JobRun(self, job, scope, ctx, done, self.tenant_settings(job.tenant))
+        if job.kind == "cancel":
+            return run.withdraw()
+        return run.submit(history)
+
+    def write(self, scope: Scope, job: Job, step: str, detail: Any = None,
+              action: Callable[[FhirService, ClaimAssembler], None] | None = None) -> None:
+        """Record a step, and what it writes to FHIR, in one transaction."""
+        with self.store.unit_of_work(scope) as uow:
+            if action is not None:
+                action(self.service(uow, PIPELINE_AUTHOR), ClaimAssembler(uow.resources, self.settings.timezone))
+            JobQueue(uow.session).record_step(job.id, step, detail)
+
+
+class _MaterialisedHistory:
+    """The patient's episodes, read while the unit of work is open (the precheck runs after it closed)."""
+
+    WINDOW = timedelta(days=400)  # wider than any rule looks (readmission: 30 days)
+
+    def __init__(self, history: StoreClaimHistory, ctx: ClaimContext, zone: str):
+        self.known: list[PastEpisode] = []
+        facts = read_facts(ctx, zone)
+        patient = (ctx.claim.get("patient") or {}).get("reference")
+        if patient and facts.admission and facts.discharge:
+            self.known = list(history.episodes(patient, start=facts.admission - self.WINDOW,
+                                               end=facts.discharge + self.WINDOW))
+
+    def episodes(self, patient: str, *, start: datetime, end: datetime) -> list[PastEpisode]:
+        return [e for e in self.known if e.discharge >= start and e.admission <= end]
+
+
+class _JobRun:
+    """One run of one job: the steps of SPEC §4 over a fixed ClaimContext."""
+
+    def __init__(self, pipeline: ClaimPipeline, job: Job, scope: Scope, ctx: ClaimContext, done: dict[str, Any],
+                 tenant: TenantClaimSettings):
+        self.pipeline = pipeline
+        self.job = job
+        self.scope = scope
+        self.ctx = ctx
+        self.done = done
+        self.tenant = tenant
+        self.claim = ctx.claim
+        self.sep = nomor_sep(self.claim) or ""
+        self.gateway = pipeline.gateway(job.tenant)
+
+    # --- submit ----------------------------------------------------------------------------------------------
+
+    def submit(self, history) -> str:
+        warnings = self._precheck(history)
+        try:
+            new_claim, claim_data = to_new_claim(self.ctx, self.tenant), to_set_claim_data(self.ctx, self.tenant)
+        except MappingError as failed:
+            self._fail("precheck", failed.issues)
+        coder = coder_nik(self.ctx) or ""
+        coder_name = read_facts(self.ctx, self.tenant.timezone).dpjp_name or coder
+        self._step("new_claim", lambda: self._open(new_claim))
+        self._step("set_claim_data", lambda: self.gateway.set_claim_data(self.sep, claim_data, coder_name))
+        grouping = self._group(warnings)
+        if self.claim.get("status") == "draft":
+            return jobs.DONE  # a preview: grouped, never final
+        self._step("claim_final", lambda: self.gateway.finalise(self.sep, coder, coder_name))
+        if self.pipeline.settings.send_to_data_centre:
+            self._step("send_claim_individual", lambda: {"statuses": self.gateway.send(self.sep)})
+        if "publish" not in self.done:
+            self._sign_and_publish(grouping)
+        return jobs.DONE
+
+    def _open(self, new_claim: dict[str, str]) -> None:
+        self.gateway.open_claim(new_claim, reopen=True)  # an update of a final claim re-edits it first
+
+    def _precheck(self, history) -> list[Issue]:
+        if "precheck" in self.done:
+            return [_issue_of(i) for i in (self.done["precheck"] or {}).get("warnings", [])]
+        issues = precheck(self.ctx, history, self.tenant, with_mapping=True)
+        if any(i.is_error for i in issues):
+            self._fail("precheck", issues)
+        warnings = [i for i in issues if not i.is_error]
+        self.pipeline.write(self.scope, self.job, "precheck", {"warnings": [_issue_json(i) for i in warnings]})
+        return warnings
+
+    def _step(self, name: str, call: Callable[[], Any]) -> Any:
+        """Call E-Klaim for a step not yet done, then record it; business errors end the job."""
+        if name in self.done:
+            return self.done[name]
+        try:
+            detail = call()
+        except EKlaimError as refused:
+            self._fail(name, [results.eklaim_error_issue(refused.error_no, refused.message)])
+        except SepConflict as conflict:
+            self._fail(name, [error("conflict", str(conflict), "Claim.insurance.identifier",
+                                    details_code="E2007")])
+        self.pipeline.write(self.scope, self.job, name, detail)
+        self.done[name] = detail
+        return detail
+
+    def _group(self, warnings: list[Issue]) -> GroupingResult:
+        if "grouper" in self.done:
+            return GroupingResult.from_answer(self.done["grouper"]["answer"])
+        choice = [c for c in (special_cmg(self.claim) or "").split("#") if c]
+        try:
+            grouping = self.gateway.group(self.sep, choice)
+        except EKlaimError as refused:
+            self._fail("grouper", [results.eklaim_error_issue(refused.error_no, refused.message)])
+        answer = dict(grouping.raw)
+        issues = results.grouper_issues(answer)
+        outcome = results.grouping_outcome(answer, issues)
+        processing = {"error": "error", "partial": "awaiting-special-cmg"}.get(outcome, "grouped")
+
+        def write_results(service: FhirService, _: ClaimAssembler) -> None:
+            claim = with_processing(self.claim, processing)
+            if outcome != "error":
+                claim = results.with_package(claim, answer, self.tenant.kode_tarif)
+            self._put(service, claim)
+            self._put(service, self._claim_response(answer, warnings + issues, outcome))
+
+        self.pipeline.write(self.scope, self.job, "grouper", {"answer": answer}, write_results)
+        if outcome == "error":
+            raise JobEnded(jobs.FAILED, "; ".join(i.text for i in issues))
+        if outcome == "partial":
+            raise JobEnded(jobs.WAITING, "special CMG options offered; the Claim names no choice")
+        self.claim = with_processing(results.with_package(self.claim, answer, self.tenant.kode_tarif), processing)
+        return grouping
+
+    def _sign_and_publish(self, grouping: GroupingResult) -> None:
+        def publish(service: FhirService, assembler: ClaimAssembler) -> None:
+            claim = with_processing(self.claim, "signed")
+            claim_stored = self._put(service, claim)
+            response = assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
+            ctx = dataclasses.replace(self.ctx, claim=claim_stored)
+            bundle = self._bundle(assembler.bundle_resources(ctx, response))
+            signed = self.pipeline.sign(bundle, self.claim.get("provider") or {"display": "fhirclaim"})
+            self._put(service, signed)
+
+        self.pipeline.write(self.scope, self.job, "sign", {"cbg": grouping.cbg.code})
+        self.pipeline.write(self.scope, self.job, "publish", None, publish)
+
+    def _bundle(self, resources: list[dict[str, Any]]) -> dict[str, Any]:
+        base = self.pipeline.settings.base_url.rstrip("/")
+        sep_system = next((i.get("system") for i in self.claim.get("identifier") or []
+                           if i.get("value") == self.sep), None) or "http://sys-ids.kemkes.go.id/claim-number"
+        return {
+            "resourceType": "Bundle",
+            "id": derived_id("bundle", self.claim["id"]),
+            "identifier": {"system": sep_system, "value": self.sep},
+            "type": "collection",
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
+        }
+
+    # --- cancel ----------------------------------------------------------------------------------------------
+
+    def withdraw(self) -> str:
+        coder = coder_nik(self.ctx) or ""
+        coder_name = read_facts(self.ctx, self.tenant.timezone).dpjp_name or coder
+        if self.sep:
+            self._step("withdraw", lambda: {"existed": self.gateway.withdraw(self.sep, coder, coder_name)})
+
+        def mark_cancelled(service: FhirService, assembler: ClaimAssembler) -> None:
+            response = assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
+            if response and response.get("status") != "cancelled":
+                self._put(service, {**response, "status": "cancelled"})
+            self._put(service, with_processing(self.claim, "withdrawn"))
+
+        self.pipeline.write(self.scope, self.job, "withdrawn", None, mark_cancelled)
+        return jobs.DONE
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+
+    def _fail(self, step: str, issues: list[Issue]) -> None:
+        def write_error(service: FhirService, _: ClaimAssembler) -> None:
+            self._put(service, with_processing(self.claim, "error"))
+            self._put(service, self._claim_response(None, issues, "error"))
+
+        self.pipeline.write(self.scope, self.job, f"{step}-failed", {"issues": [_issue_json(i) for i in issues]},
+                            write_error)
+        raise JobEnded(jobs.FAILED, "; ".join(i.text for i in issues if i.is_error)[:2000])
+
+    def _claim_response(self, answer: dict[str, Any] | None, issues: list[Issue], outcome: str) -> dict[str, Any]:
+        response = results.grouping_claim_response(self.claim, grouping=answer, issues=issues, outcome=outcome,
+                                                   created=datetime.now(timezone.utc))
+        response["id"] = derived_id("grouping", self.claim["id"])
+        return response
+
+    def _put(self, service: FhirService, resource: dict[str, Any]) -> dict[str, Any]:
+        clean = {k: v for k, v in resource.items() if k != "meta"}
+        stored, _ = service.update(resource["resourceType"], resource["id"], clean)
+        return stored.content
+
+
+def _issue_json(issue: Issue) -> dict[str, Any]:
+    return {"severity": issue.severity, "code": issue.code, "text": issue.text, "expression": list(issue.expression),
+            "details_code": issue.details_code, "details_system": issue.details_system}
+
+
+def _issue_of(data: dict[str, Any]) -> Issue:
+    return Issue(data["severity"], data["code"], data["text"], tuple(data.get("expression") or ()),
+                 data.get("details_code"), data.get("details_system"))
+
