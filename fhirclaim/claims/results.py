@@ -262,7 +262,10 @@ def _add_money(response: dict[str, Any], result: Grouping, submitted: Decimal | 
         totals.insert(0, {"category": {"coding": [_coding(systems.ADJUDICATION, "submitted", "Submitted Amount")]},
                           "amount": _money(int(rupiah(submitted)))})
     # INA-CBG pays the stay as one package: the claim as a whole is item 1, each package line an addItem.
-    response["item"] = [{"itemSequence": 1, "adjudication": totals}]
+    # A class upgrade's add_payment_amt is the patient's share: `copay`, as SATUSEHAT carries the excess.
+    copay = [{"category": {"coding": [_coding(systems.ADJUDICATION, "copay", "CoPay")]},
+              "amount": _money(result.add_payment_amt)}] if result.add_payment_amt else []
+    response["item"] = [{"itemSequence": 1, "adjudication": [*totals, *copay]}]
     response["addItem"] = [
         {"productOrService": {"coding": [_coding(line.system, line.code, line.description)]},
          "net": _money(line.tariff),

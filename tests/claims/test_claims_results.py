@@ -132,7 +132,9 @@ def test_grouping_claim_response_partial_lists_the_options():
     assert (response["outcome"], response["created"]) == ("partial", "2024-05-06T10:30:00+07:00")
     assert [(t["category"]["coding"][0]["code"], t["amount"]["value"]) for t in response["total"]] == [
         ("submitted", 3500000), ("benefit", 47217700)]
-    assert response["item"] == [{"itemSequence": 1, "adjudication": response["total"]}]
+    copay = {"category": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/adjudication", "code": "copay",
+                                      "display": "CoPay"}]}, "amount": {"value": 18792000, "currency": "IDR"}}
+    assert response["item"] == [{"itemSequence": 1, "adjudication": [*response["total"], copay]}]
     assert [a["net"]["value"] for a in response["addItem"]] == [40388100, 5027400, 1802200]
     assert [e["valueCoding"]["code"] for e in response["extension"]] == ["RR04", "YY01"]
     assert any(n["text"].startswith("Pilih special CMG / choose special CMG") and "YY01" in n["text"]
