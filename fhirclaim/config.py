@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     job_backoff_initial_seconds: float = 2.0
     job_backoff_max_seconds: float = 600.0
 
+    # --- BPJS-K side (fhirclaim/bpjs) -----------------------------------------------------------------------
+    bpjs_simulator: bool = Field(default=False, description="answer published claims as BPJS-K would (sandbox); "
+                                                            "sandbox turns it on too")
+    purification_decision_timeout_hours: float = Field(
+        default=72.0, ge=0, description="hours a hospital has to answer a purification with a PurificationDecision; "
+                                        "after them BPJS-K may verify without it")
+
     # --- signing -------------------------------------------------------------------------------------------
     signing_alg: str = Field(default="RS256", pattern="^(RS256|ES256)$")
 
