@@ -187,9 +187,23 @@ EXTRA: dict[str, list[tuple]] = {
     ],
 }
 
-# The signed claim Bundle is found by the Claim it carries (SPEC §6); not an R4 parameter, ours.
+# Ours, not R4's. The signed claim Bundle is found by the Claim it carries (SPEC §6), and by the BPJS card number
+# of its Coverage (BPJS-K looks for a patient's other claims in every hospital's Bundles). PurificationDecision is
+# SATUSEHAT's non-FHIR resource (SPEC §7); its parameters are named after its elements.
 OWN = {
-    "Bundle": [("claim", "reference", ["Bundle.entry.resource.ofType(Claim)"], ["Claim"])],
+    "Bundle": [
+        ("claim", "reference", ["Bundle.entry.resource.ofType(Claim)"], ["Claim"]),
+        ("subscriber-id", "token", ["Bundle.entry.resource.ofType(Coverage).subscriberId",
+                                    "Bundle.entry.resource.ofType(Coverage).identifier"]),
+    ],
+    "PurificationDecision": [
+        ("identifier", "token", ["PurificationDecision.identifier"]),
+        ("claimResponse", "reference", ["PurificationDecision.claimResponse"], ["ClaimResponse"]),
+        ("status", "token", ["PurificationDecision.status"]),
+        ("created", "date", ["PurificationDecision.created"]),
+        ("insurer", "reference", ["PurificationDecision.insurer"], ["Organization"]),
+        ("provider", "reference", ["PurificationDecision.provider"], ["Organization"]),
+    ],
 }
 
 WHERE_RESOLVE = re.compile(r"^(?P<path>[\w.]+)\.where\(resolve\(\) is (?P<type>\w+)\)$")

@@ -1,7 +1,8 @@
 """Validation of incoming resources, as one stage with several checks, each reporting every issue it finds.
 
 1. shape: a JSON object with a `resourceType` this server stores;
-2. the base spec: the `fhir.resources` R4B model (cardinality, datatypes, unknown elements);
+2. the base spec: the `fhir.resources` R4B model (cardinality, datatypes, unknown elements) — or, for the non-FHIR
+   types SATUSEHAT defines (PurificationDecision), their marshmallow schema (`fhirclaim.fhir.nonfhir`);
 3. required bindings of `code` elements, which the models do not check;
 4. this server's profiles (`profiles/`, see `fhirclaim.fhir.profiles`).
 
@@ -18,12 +19,12 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from fhirclaim.fhir import profiles
+from fhirclaim.fhir import nonfhir, profiles
 from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.fhir.paths import evaluate
 
-# SPEC §3: the types this server stores.
-STORED_TYPES = (
+# SPEC §3: the types this server stores — the R4 ones, and SATUSEHAT's non-FHIR ones, stored and searched alike.
+FHIR_TYPES = (
     "Coverage", "Account", "ChargeItem", "Invoice", "Claim", "ClaimResponse",
     "CoverageEligibilityRequest", "CoverageEligibilityResponse",
     "Patient", "Encounter", "Condition", "Procedure", "Observation", "Practitioner", "PractitionerRole",
@@ -31,6 +32,7 @@ STORED_TYPES = (
     "DocumentReference",
     "Subscription", "Bundle", "AuditEvent", "Provenance",
 )
+STORED_TYPES = FHIR_TYPES + nonfhir.TYPES
 
 _PYDANTIC_CODES = {"extra_forbidden": "structure", "missing": "required"}
 
@@ -66,6 +68,8 @@ def raise_for_errors(issues: list[Issue], status: int = 422) -> None:
 
 
 def model_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
+    if resource_type in nonfhir.TYPES:
+        return nonfhir.model_issues(resource_type, resource)
     try:
         get_fhir_model_class(resource_type).model_validate(resource)
     except ValidationError as exc:

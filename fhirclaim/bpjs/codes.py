@@ -1,0 +1,73 @@
+"""The codes BPJS-K's answers speak (SATUSEHAT's where known, this server's where SATUSEHAT's are unknown), and
+small readers of them: which kind of BPJS-K answer a ClaimResponse is, what a PurificationDecision decided.
+
+Sources: reference/satusehat/terminology/financing-codes-and-systems.json and the reconstructed ClaimResponse
+examples. SATUSEHAT publishes no code for "Tidak Lolos Purifikasi" nor for a decision not to continue ("Batal"):
+those two live in this server's CodeSystems (profiles/CodeSystem-purification-result.json,
+profiles/CodeSystem-purification-decision-status.json) until SATUSEHAT's are known.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhirclaim.claims.systems import ADJUDICATION, FHIRCLAIM_BASE
+
+KEMKES = "http://terminology.kemkes.go.id"  # the bare terminology root SATUSEHAT uses as a system
+CLAIMRESPONSE_ADJUDICATION = "http://terminology.kemkes.go.id/CodeSystem/claimresponse-adjudication"
+SNOMED = "http://snomed.info/sct"
+CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
+PAYMENT_TYPE = "http://terminology.hl7.org/CodeSystem/ex-paymenttype"
+PURIFICATION_RESULT = f"{FHIRCLAIM_BASE}/CodeSystem/purification-result"
+DECISION_STATUS = f"{FHIRCLAIM_BASE}/CodeSystem/purification-decision-status"
+
+PURIFIKASI, VERIFIKASI = "purifikasi", "verifikasi"
+SUBTYPE_DISPLAY = {PURIFIKASI: "Purifikasi", VERIFIKASI: "Verifikasi"}
+
+STATUS_PURIFIKASI = {"system": KEMKES, "code": "TK000046", "display": "Status Purifikasi"}
+LOLOS_PURIFIKASI = {"system": KEMKES, "code": "TK000047", "display": "Lolos Purifikasi"}
+TIDAK_LOLOS_PURIFIKASI = {"system": PURIFICATION_RESULT, "code": "tidak-lolos-purifikasi",
+                          "display": "Tidak Lolos Purifikasi"}
+VERIFICATION_CATEGORY = {"system": SNOMED, "code": "309010003"}
+LAYAK = {"system": CLAIMRESPONSE_ADJUDICATION, "code": "CRA000001", "display": "Layak"}
+PAYMENT_COMPLETE = {"system": PAYMENT_TYPE, "code": "complete", "display": "Complete"}
+
+LANJUT, BATAL = "lanjut", "batal"
+# PurificationDecision.status codings this server understands, and what each decides.
+DECISIONS = {(KEMKES, "TK000049"): LANJUT, (DECISION_STATUS, "batal"): BATAL}
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
+    return {"system": system, "code": code, **({"display": display} if display else {})}
+
+
+def adjudication_category(code: str, display: str) -> dict[str, Any]:
+    """A `category` of HL7's adjudication codes (submitted, benefit, copay)."""
+    return {"coding": [coding(ADJUDICATION, code, display)]}
+
+
+def bpjs_subtype(resource: dict[str, Any] | None) -> str | None:
+    """`purifikasi` or `verifikasi` for BPJS-K's answers (SATUSEHAT's subType codes), else None."""
+    for item in ((resource or {}).get("subType") or {}).get("coding") or []:
+        if item.get("system") == KEMKES and item.get("code") in (PURIFIKASI, VERIFIKASI):
+            return item["code"]
+    return None
+
+
+def decision_of(decision: dict[str, Any] | None) -> str | None:
+    """`lanjut` or `batal` for a PurificationDecision whose status this server understands, else None."""
+    for item in ((decision or {}).get("status") or {}).get("coding") or []:
+        found = DECISIONS.get((item.get("system"), item.get("code")))
+        if found:
+            return found
+    return None
+
+
+def purification_passed(response: dict[str, Any]) -> bool:
+    """Whether a purification ClaimResponse says TK000047 'Lolos Purifikasi' in its status adjudication."""
+    for adjudication in response.get("adjudication") or []:
+        categories = (adjudication.get("category") or {}).get("coding") or []
+        if any(c.get("system") == KEMKES and c.get("code") == STATUS_PURIFIKASI["code"] for c in categories):
+            reasons = (adjudication.get("reason") or {}).get("coding") or []
+            return any(r.get("system") == KEMKES and r.get("code") == LOLOS_PURIFIKASI["code"] for r in reasons)
+    return False
