@@ -23,14 +23,15 @@ from typing import Any
 
 from fhirclaim.claims import results
 from fhirclaim.claims.assembly import ClaimAssembler, StoreClaimHistory
-from fhirclaim.claims.context import ClaimContext, TenantClaimSettings
+from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of
 from fhirclaim.claims.facts import read_facts
+from fhirclaim.claims.fhirvalues import human_name
 from fhirclaim.claims.gateway import EKlaimGateway, SepConflict
 from fhirclaim.claims.mapping import MappingError, coder_nik, nomor_sep, special_cmg, to_new_claim, to_set_claim_data
 from fhirclaim.claims.precheck import PastEpisode, precheck
-from fhirclaim.claims.server_fields import with_processing
+from fhirclaim.claims.server_fields import client_content, with_processing
 from fhirclaim.eklaim import EKlaimError, EKlaimTransportError, GroupingResult
-from fhirclaim.fhir.outcome import Issue, error
+from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.fhir.service import FhirService
 from fhirclaim.store import jobs
 from fhirclaim.store.jobs import Job, JobQueue
@@ -59,12 +60,19 @@ class PipelineSettings:
 
 
 class JobEnded(Exception):
-    """A step ended the job (error, waiting for the SIMRS, draft preview done)."""
+    """A step ended the job (error, waiting for the SIMRS, draft preview done, superseded by a newer version)."""
 
     def __init__(self, status: str, note: str | None = None):
         super().__init__(note or status)
         self.status = status
         self.note = note
+
+
+class LeaseLost(Exception):
+    """The job's lease ran out and another worker took it over: this run stops and writes nothing more."""
+
+
+SUPERSEDED_NOTE = "the Claim changed while the job ran; the job of its newer version takes over"
 
 
 class ClaimPipeline:
@@ -97,15 +105,27 @@ class ClaimPipeline:
         except JobEnded as ended:
             self._finish(job, ended.status, ended.note)
             return ended.status
+        except LeaseLost:
+            log.warning("claim job lease lost; another worker has it", extra={"job": job.id, "claim": job.claim_id})
+            return jobs.RUNNING
         except EKlaimTransportError as failure:
-            delay = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** job.attempts)
-            log.warning("E-Klaim unreachable, job retried later",
-                        extra={"job": job.id, "claim": job.claim_id, "retry_in_s": delay, "error": str(failure)})
-            with self.store.unit_of_work(SYSTEM) as uow:
-                JobQueue(uow.session).retry_later(job, delay, f"E-Klaim unreachable: {failure}")
-            return jobs.QUEUED
+            return self._retry_later(job, f"E-Klaim unreachable: {failure}")
+        except FhirError as failure:
+            if failure.status != 412:
+                raise
+            # another writer changed the Claim between our read and our write (a race the step's own check
+            # cannot close on PostgreSQL): run again soon, from the stored state
+            return self._retry_later(job, "the Claim was written concurrently")
         self._finish(job, status)
         return status
+
+    def _retry_later(self, job: Job, reason: str) -> str:
+        delay = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** job.attempts)
+        log.warning("claim job retried later",
+                    extra={"job": job.id, "claim": job.claim_id, "retry_in_s": delay, "error": reason})
+        with self.store.unit_of_work(SYSTEM) as uow:
+            JobQueue(uow.session).retry_later(job, delay, reason)
+        return jobs.QUEUED
 
     def _finish(self, job: Job, status: str, note: str | None = None) -> None:
         with self.store.unit_of_work(SYSTEM) as uow:
@@ -134,11 +154,17 @@ class ClaimPipeline:
 
     def write(self, scope: Scope, job: Job, step: str, detail: Any = None,
               action: Callable[[FhirService, ClaimAssembler], None] | None = None) -> None:
-        """Record a step, and what it writes to FHIR, in one transaction."""
+        """Record a step, and what it writes to FHIR, in one transaction — only while the job still holds its
+        lease (renewed here, so a long job keeps it) and no newer version of the Claim has a job of its own."""
         with self.store.unit_of_work(scope) as uow:
+            queue = JobQueue(uow.session)
+            if job.worker is not None and not queue.renew(job, self.settings.lease_seconds):
+                raise LeaseLost()
+            if queue.is_superseded(job):
+                raise JobEnded(jobs.SUPERSEDED, SUPERSEDED_NOTE)
             if action is not None:
                 action(self.service(uow, PIPELINE_AUTHOR), ClaimAssembler(uow.resources, self.settings.timezone))
-            JobQueue(uow.session).record_step(job.id, step, detail)
+            queue.record_step(job.id, step, detail)
 
 
 class _MaterialisedHistory:
@@ -181,14 +207,13 @@ class _JobRun:
             new_claim, claim_data = to_new_claim(self.ctx, self.tenant), to_set_claim_data(self.ctx, self.tenant)
         except MappingError as failed:
             self._fail("precheck", failed.issues)
-        coder = coder_nik(self.ctx) or ""
-        coder_name = read_facts(self.ctx, self.tenant.timezone).dpjp_name or coder
+        coder, name = self.coder
         self._step("new_claim", lambda: self._open(new_claim))
-        self._step("set_claim_data", lambda: self.gateway.set_claim_data(self.sep, claim_data, coder_name))
+        self._step("set_claim_data", lambda: self.gateway.set_claim_data(self.sep, claim_data, name))
         grouping = self._group(warnings)
         if self.claim.get("status") == "draft":
             return jobs.DONE  # a preview: grouped, never final
-        self._step("claim_final", lambda: self.gateway.finalise(self.sep, coder, coder_name))
+        self._step("claim_final", lambda: self.gateway.finalise(self.sep, coder, name))
         if self.pipeline.settings.send_to_data_centre:
             self._step("send_claim_individual", lambda: {"statuses": self.gateway.send(self.sep)})
         if "publish" not in self.done:
@@ -280,10 +305,9 @@ class _JobRun:
     # --- cancel ----------------------------------------------------------------------------------------------
 
     def withdraw(self) -> str:
-        coder = coder_nik(self.ctx) or ""
-        coder_name = read_facts(self.ctx, self.tenant.timezone).dpjp_name or coder
+        coder, name = self.coder
         if self.sep:
-            self._step("withdraw", lambda: {"existed": self.gateway.withdraw(self.sep, coder, coder_name)})
+            self._step("withdraw", lambda: {"existed": self.gateway.withdraw(self.sep, coder, name)})
 
         def mark_cancelled(service: FhirService, assembler: ClaimAssembler) -> None:
             response = assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
@@ -295,6 +319,16 @@ class _JobRun:
         return jobs.DONE
 
     # --- helpers ---------------------------------------------------------------------------------------------
+
+    @property
+    def coder(self) -> tuple[str, str]:
+        """The coder's NIK (Claim.enterer) and name: the embedded E-Klaim registers the coder under this name
+        (Personnel), and E-Klaim shows it as coder_nm — the enterer Practitioner's, not the doctor's."""
+        nik = coder_nik(self.ctx) or ""
+        enterer = self.claim.get("enterer") or {}
+        practitioner = self.ctx.practitioner(reference_of(enterer)) or {}
+        display = enterer.get("display") if isinstance(enterer.get("display"), str) else ""
+        return nik, human_name(practitioner.get("name")) or display.strip() or nik
 
     def _fail(self, step: str, issues: list[Issue]) -> None:
         def write_error(service: FhirService, _: ClaimAssembler) -> None:
@@ -313,7 +347,15 @@ class _JobRun:
 
     def _put(self, service: FhirService, resource: dict[str, Any]) -> dict[str, Any]:
         clean = {k: v for k, v in resource.items() if k != "meta"}
-        stored, _ = service.update(resource["resourceType"], resource["id"], clean)
+        if_match = None
+        if resource["resourceType"] == "Claim":
+            # The Claim is written as this job read it, plus the server's fields: only while the client's content
+            # is still what the job works on, or a client update made meanwhile would be written over.
+            current = service.resources.find("Claim", resource["id"])
+            if current is None or current.deleted or client_content(current.content) != client_content(resource):
+                raise JobEnded(jobs.SUPERSEDED, SUPERSEDED_NOTE)
+            if_match = current.version_id
+        stored, _ = service.update(resource["resourceType"], resource["id"], clean, if_match=if_match)
         return stored.content
 
 

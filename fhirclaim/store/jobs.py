@@ -64,11 +64,12 @@ class Job:
     attempts: int
     last_error: str | None
     next_attempt_at: datetime
+    worker: str | None = None  # who holds the lease, as claimed
 
     @classmethod
     def of(cls, row: ClaimJobRow) -> Job:
         return cls(row.id, row.claim_id, row.claim_version, row.tenant, row.kind, row.status, row.attempts,
-                   row.last_error, row.next_attempt_at)
+                   row.last_error, row.next_attempt_at, row.locked_by)
 
 
 def utcnow() -> datetime:
@@ -128,9 +129,14 @@ class JobQueue:
             ClaimJobRow.claim_id == job.claim_id, ClaimJobRow.id > job.id).limit(1)).first()
         return newer is not None
 
-    def renew(self, job: Job, worker: str, lease_seconds: float) -> None:
-        self.session.execute(update(ClaimJobRow).where(ClaimJobRow.id == job.id, ClaimJobRow.locked_by == worker)
-                             .values(locked_until=utcnow() + timedelta(seconds=lease_seconds)))
+    def renew(self, job: Job, lease_seconds: float) -> bool:
+        """Extend the lease of a job this worker holds; False when it lost it (the lease ran out and another worker
+        took the job over), and must then stop without writing anything more for it."""
+        changed = self.session.execute(
+            update(ClaimJobRow).where(ClaimJobRow.id == job.id, ClaimJobRow.status == RUNNING,
+                                      ClaimJobRow.locked_by == job.worker)
+            .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))).rowcount
+        return changed == 1
 
     def steps(self, job_id: int) -> dict[str, Any]:
         """The steps done so far and what each left for the next ones."""
@@ -153,5 +159,9 @@ class JobQueue:
                   locked_by=None, next_attempt_at=utcnow() + timedelta(seconds=delay_seconds))
 
     def _set(self, job: Job, **values: Any) -> None:
-        self.session.execute(update(ClaimJobRow).where(ClaimJobRow.id == job.id)
-                             .values(updated_at=utcnow(), **values))
+        """Change a job's row; a claimed job only while its worker still holds it (a worker whose lease ran out
+        must not overwrite what the worker that took over decided)."""
+        query = update(ClaimJobRow).where(ClaimJobRow.id == job.id)
+        if job.worker is not None:
+            query = query.where(ClaimJobRow.locked_by == job.worker)
+        self.session.execute(query.values(updated_at=utcnow(), **values))
