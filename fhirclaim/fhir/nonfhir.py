@@ -17,7 +17,6 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from fhirclaim.fhir import dates
-from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import Issue, error
 
 # marshmallow's own messages, and ours: the issue type of an error is found by its message.
@@ -30,7 +29,7 @@ NOT_A_LIST = "must be a JSON array"
 EMPTY = "must not be empty"
 NO_CODING = "needs at least one coding"
 NOT_A_DATETIME = "must be a FHIR dateTime with at least a day, e.g. 2026-07-27 or 2026-07-27T10:00:00+07:00"
-NOT_AN_ID = "must be a FHIR id ([A-Za-z0-9-.]{1,64})"
+NOT_AN_ID = "must be a FHIR id: 1 to 64 letters, digits, '-' or '.'"
 NOT_THIS_TYPE = "must be 'PurificationDecision'"
 
 _ISSUE_CODES = {
@@ -95,9 +94,8 @@ def _datetime(value: str) -> None:
 
 
 def _literal(value: dict[str, Any], resource_type: str) -> None:
-    """A reference naming its target as `Type/id` of the one type the element allows."""
-    target = parse_reference(value.get("reference", ""))
-    if target is None or target[0] != resource_type:
+    """A relative reference `Type/id` to the one type the element allows (as SATUSEHAT sends them)."""
+    if not re.fullmatch(rf"{resource_type}/{_ID[1:-1]}", value.get("reference", "")):
         raise ValidationError({"reference": [f"must be a reference of the form {resource_type}/{{id}}"]})
 
 
