@@ -57,11 +57,13 @@ def _rules() -> dict[str, dict[str, Any]]:
 
 
 def purify(claim: SubmittedClaim, others: Iterable[SubmittedClaim]) -> list[PurificationFinding]:
-    """Every reason `claim` does not pass purification, given the participant's other claims (any hospital);
-    an empty list means it passes. `others` may include `claim` itself or other versions of it: they are skipped."""
+    """Every reason `claim` does not pass purification, given other published claims (any hospital); an empty list
+    means it passes. Claims of other participants (card numbers) and `claim` itself (any version) are left out;
+    a claim with the same SEP is a duplicate, and not also judged as a stay."""
     others = [other for other in others if other.claim_id != claim.claim_id]
     findings = list(duplicate_sep(claim, others))
-    episodes = [e for other in others if other.sep != claim.sep and (e := other.episode) is not None]
+    episodes = [e for other in others if claim.card and other.card == claim.card and other.sep != claim.sep
+                and (e := other.episode) is not None]
     for code, rule in HISTORY_RULES.items():
         findings.extend(_finding(code, f.values, f.expression) for f in rule(claim.facts, _params(code), episodes))
     findings.extend(dpjp_missing(claim))
