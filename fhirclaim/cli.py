@@ -34,6 +34,17 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, database_ur
     serve_forever(_settings(host=host, port=port, data_dir=data_dir, database_url=database_url))
 
 
+@main.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="data directory [./fhirclaim-data]")
+@click.option("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
+@click.option("--once", is_flag=True, help="run every job that is due now, then exit")
+def worker(data_dir: Path | None, database_url: str | None, once: bool) -> None:
+    """Run the claim pipeline and webhook delivery workers without the HTTP server, until SIGTERM/SIGINT."""
+    from fhirclaim.worker_process import run_workers
+
+    run_workers(_settings(data_dir=data_dir, database_url=database_url), once=once, echo=click.echo)
+
+
 # --- the sandbox E-Klaim ------------------------------------------------------------------------------------
 
 

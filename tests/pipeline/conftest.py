@@ -3,13 +3,11 @@ emulated E-Klaim served over real HTTP on a local port, and E-Klaim's own record
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from pipeline_kit import CODER_NAME, CODER_NIK, EKlaimLedger, FlakyTransport
-from werkzeug.serving import make_server
+from pipeline_kit import CODER_NAME, CODER_NIK, EKlaimLedger, FlakyTransport, serve_wsgi
 
 from fhirclaim.claims.gateway import EKlaimGateway
 from fhirclaim.eklaim import EKlaimClient, InProcessTransport, crypto
@@ -37,20 +35,6 @@ def grouper():
     from fhirclaim.inacbg.grouper import Grouper
 
     return Grouper()
-
-
-def serve_wsgi(app) -> tuple[str, Callable[[], None]]:
-    """Serve a WSGI app on a free local port; the ws.php URL and a function stopping the server."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-    return f"http://127.0.0.1:{server.server_port}/E-Klaim/ws.php", stop
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import copy
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ import simplejson
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select, update
+from werkzeug.serving import make_server
 
 from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.eklaim import EKlaimTransportError, crypto
@@ -213,6 +215,22 @@ def time_passes(runtime, job_id: int) -> None:
 
 
 # --- E-Klaim's side ----------------------------------------------------------------------------------------------
+
+
+def serve_wsgi(app) -> tuple[str, Callable[[], None]]:
+    """Serve a WSGI app on a free local port; the ws.php URL and a function stopping the server."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+    return f"http://127.0.0.1:{server.server_port}/E-Klaim/ws.php", stop
+
+
 
 
 class EKlaimLedger:
