@@ -27,11 +27,84 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="port to listen on [8080]")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="data directory [./fhirclaim-data]")
 @click.option("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
-def serve(host: str | None, port: int | None, data_dir: Path | None, database_url: str | None) -> None:
+@click.option("--sandbox", is_flag=True, default=None,
+              help="create demo clients per role (DATA_DIR/sandbox-clients.json) and run the BPJS-K simulator")
+def serve(host: str | None, port: int | None, data_dir: Path | None, database_url: str | None,
+          sandbox: bool | None) -> None:
     """Serve the FHIR API at /fhir (SQLite + in-process E-Klaim emulator by default)."""
     from fhirclaim.server import serve_forever
 
-    serve_forever(_settings(host=host, port=port, data_dir=data_dir, database_url=database_url))
+    serve_forever(_settings(host=host, port=port, data_dir=data_dir, database_url=database_url, sandbox=sandbox))
+
+
+# --- OAuth2 clients -----------------------------------------------------------------------------------------
+
+_STORAGE = [
+    click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="data directory"),
+    click.option("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)"),
+]
+
+
+def _storage(command):
+    for option in reversed(_STORAGE):
+        command = option(command)
+    return command
+
+
+@main.group()
+def clients() -> None:
+    """Manage OAuth2 clients (client credentials)."""
+
+
+@clients.command("add")
+@click.option("--role", type=click.Choice(["facility", "eklaim", "bpjs", "admin"]), required=True)
+@click.option("--org", default=None, help="the organization (tenant) a facility or eklaim client acts for")
+@click.option("--name", default=None, help="a label for the client")
+@click.option("--json", "as_json", is_flag=True, help='print {"client_id": ..., "client_secret": ...}')
+@_storage
+def clients_add(role: str, org: str | None, name: str | None, as_json: bool, data_dir, database_url) -> None:
+    """Create a client; its secret is printed once and stored only as a hash."""
+    registry = _registry(data_dir, database_url)
+    try:
+        client_id, secret = registry.add_client(role, org, name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        click.echo(f"client_id:     {client_id}\nclient_secret: {secret}\n(the secret is not shown again)")
+
+
+@clients.command("list")
+@_storage
+def clients_list(data_dir, database_url) -> None:
+    """List clients (never their secrets)."""
+    for client in _registry(data_dir, database_url).list_clients():
+        state = "disabled" if client["disabled"] else "active"
+        click.echo(f"{client['client_id']}  {client['role']:<8} {client['org'] or '-':<12} {state}  "
+                   f"{client['name'] or ''}")
+
+
+@clients.command("disable")
+@click.argument("client_id")
+@_storage
+def clients_disable(client_id: str, data_dir, database_url) -> None:
+    """Disable a client and revoke its tokens."""
+    if not _registry(data_dir, database_url).disable(client_id):
+        raise click.ClickException(f"no client {client_id}")
+    click.echo(f"disabled {client_id}")
+
+
+def _registry(data_dir, database_url):
+    from fhirclaim.auth.clients import ClientRegistry
+    from fhirclaim.store.db import Database
+    from fhirclaim.store.unit_of_work import Store
+
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    settings.resolved_data_dir().mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url())
+    database.migrate()
+    return ClientRegistry(Store(database))
 
 
 @main.command()

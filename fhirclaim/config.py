@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     default_page_size: int = 20
     max_page_size: int = 500
     sandbox: bool = False
+    token_lifetime_seconds: int = 3600
 
     secret_key: str | None = Field(default=None, repr=False,
                                    description="Fernet key for secrets at rest; default DATA_DIR/secret.key")

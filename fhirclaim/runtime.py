@@ -6,10 +6,16 @@ databases, stores or listeners, so there are no module-level globals to reset be
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 
 from fhirclaim import webhooks
+from fhirclaim.auth.audit import AuditListener
+from fhirclaim.auth.clients import ClientRegistry
+from fhirclaim.auth.disclosure import DisclosureListener
+from fhirclaim.auth.policy import Authorizer, answered_claim_tenant
+from fhirclaim.auth.principal import BPJS, Principal
 from fhirclaim.claims.context import TenantClaimSettings
 from fhirclaim.claims.gateway import EKlaimGateway
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR, ClaimPipeline, PipelineSettings
@@ -25,6 +31,7 @@ from fhirclaim.secrets import SecretBox
 from fhirclaim.signing import SigningKeyStore, sign_bundle
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
+from fhirclaim.tenants import TenantSettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,8 @@ class Runtime:
         self.database.migrate()
         self.store = Store(self.database, timezone_name=settings.timezone)
         self.secrets = SecretBox.for_data_dir(self.data_dir, settings.secret_key)
+        self.clients = ClientRegistry(self.store, token_lifetime_seconds=settings.token_lifetime_seconds)
+        self.tenants = TenantSettingsStore(self.store, self.secrets)
         self.signing = SigningKeyStore(self.data_dir / "signing", alg=settings.signing_alg)
         self.signing.load_or_create()
         self.sandbox = SandboxEKlaim(self.data_dir)
@@ -49,19 +58,24 @@ class Runtime:
                 backoff_initial_seconds=settings.job_backoff_initial_seconds,
                 backoff_max_seconds=settings.job_backoff_max_seconds, base_url=settings.fhir_base_url(),
                 timezone=settings.timezone))
-        self.listeners: list[ResourceListener] = [PipelineTrigger(PIPELINE_AUTHOR)]
+        self.listeners: list[ResourceListener] = [PipelineTrigger(PIPELINE_AUTHOR), AuditListener(),
+                                                  DisclosureListener(PIPELINE_AUTHOR)]
         self.interceptors: list[ResourceInterceptor] = [ClaimServerFields()]
         self.workers: list[PipelineWorker] = []
         self.webhook_worker = webhooks.install(self)
         self._seed_shared_resources()
 
     def fhir_service(self, uow: UnitOfWork, *, author: str | None, lenient: bool = False,
-                     interceptors: Sequence[ResourceInterceptor] | None = None) -> FhirService:
+                     interceptors: Sequence[ResourceInterceptor] | None = None,
+                     principal: Principal | None = None) -> FhirService:
+        """The FHIR service on a unit of work; with a `principal`, its role's permissions apply."""
         options = SearchOptions(lenient=lenient, default_count=self.settings.default_page_size,
                                 max_count=self.settings.max_page_size)
         return FhirService(uow, author=author, listeners=self.listeners,
                            interceptors=self.interceptors if interceptors is None else interceptors,
-                           timezone=self.settings.timezone, search_options=options)
+                           timezone=self.settings.timezone, search_options=options,
+                           authorize=Authorizer(principal) if principal else None,
+                           write_tenant=answered_claim_tenant if principal and principal.role == BPJS else None)
 
     def _pipeline_service(self, uow: UnitOfWork, author: str) -> FhirService:
         """The pipeline writes the server's own fields, which client-side interceptors would strip."""
@@ -82,18 +96,32 @@ class Runtime:
     # --- E-Klaim, signing ----------------------------------------------------------------------------------
 
     def eklaim_gateway(self, tenant: str | None) -> EKlaimGateway:
-        """The E-Klaim a tenant's claims go to: a configured real one, else the embedded sandbox."""
-        if self.settings.eklaim_url and self.settings.eklaim_key:
-            transport = HttpTransport(self.settings.eklaim_url, timeout=self.settings.eklaim_timeout_seconds)
-            return EKlaimGateway(EKlaimClient(transport, self.settings.eklaim_key))
+        """The E-Klaim a tenant's claims go to: its own, else the server's configured one, else the sandbox."""
+        config = self.tenants.get(tenant)
+        url, key = (config.eklaim_url, config.eklaim_key) if config and config.eklaim_url else (
+            self.settings.eklaim_url, self.settings.eklaim_key)
+        if url and key:
+            transport = HttpTransport(url, timeout=self.settings.eklaim_timeout_seconds)
+            return EKlaimGateway(EKlaimClient(transport, key))
         client = EKlaimClient(InProcessTransport(self.sandbox.app), self.sandbox.key)
         return EKlaimGateway(client, register_coder=self.sandbox.register_coder)
 
     def tenant_claim_settings(self, tenant: str | None) -> TenantClaimSettings:
-        return TenantClaimSettings(kode_tarif=self.settings.kode_tarif, timezone=self.settings.timezone)
+        config = self.tenants.get(tenant)
+        defaults = TenantClaimSettings(kode_tarif=self.settings.kode_tarif, timezone=self.settings.timezone)
+        if config is None:
+            return defaults
+        return TenantClaimSettings(kode_tarif=config.kode_tarif or defaults.kode_tarif,
+                                   payor_id=config.payor_id or defaults.payor_id,
+                                   payor_cd=config.payor_cd or defaults.payor_cd, timezone=defaults.timezone)
 
     def sign_bundle(self, bundle: dict, who: dict) -> dict:
         return sign_bundle(bundle, self.signing.current, who=who)
+
+    def listening_on(self, base_url: str) -> None:
+        """The address the server really listens on (port 0 picks one), unless a public base is configured."""
+        if not self.settings.public_base_url:
+            self.pipeline.settings = dataclasses.replace(self.pipeline.settings, base_url=base_url)
 
     # --- background work -----------------------------------------------------------------------------------
 

@@ -1,14 +1,19 @@
-"""The embedded sandbox E-Klaim: the emulator, in this process, behind the very same encrypted protocol.
+"""The sandbox: the embedded E-Klaim (the emulator, in this process, behind the very same encrypted protocol) and
+the demo clients of `fhirclaim serve --sandbox`.
 
-It is what `fhirclaim serve` talks to when no real E-Klaim is configured, so a fresh install groups claims at once.
-Its key lives in `DATA_DIR/eklaim.key` (mode 0600) and its claims in `DATA_DIR/eklaim-emulator.db`.
+The embedded E-Klaim is what the server talks to when no real E-Klaim is configured, so a fresh install groups
+claims at once. Its key lives in `DATA_DIR/eklaim.key` (mode 0600) and its claims in `DATA_DIR/eklaim-emulator.db`.
+`--sandbox` also creates one client per role on first start and writes them to `DATA_DIR/sandbox-clients.json`
+(mode 0600: it holds secrets, which is acceptable for a sandbox and nowhere else).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from fhirclaim.eklaim.crypto import generate_key
 from fhirclaim.eklaim.emulator.app import EmulatorApp, create_emulator_app
@@ -50,3 +55,25 @@ class SandboxEKlaim:
     def close(self) -> None:
         if self._app is not None:
             self._app.close()
+
+
+DEMO_HOSPITAL = "10000004"  # the examples' hospital (SATUSEHAT organization id)
+SANDBOX_ROLES = ("facility", "eklaim", "bpjs", "admin")
+
+
+def sandbox_clients(registry, data_dir: Path, org: str = DEMO_HOSPITAL) -> dict[str, dict[str, Any]]:
+    """The sandbox's clients: read back from `sandbox-clients.json` when they still exist, else created."""
+    path = data_dir / "sandbox-clients.json"
+    if path.exists():
+        known = json.loads(path.read_text())
+        if all(registry.principal_of(known.get(role, {}).get("client_id", "")) for role in SANDBOX_ROLES):
+            return known
+    clients = {}
+    for role in SANDBOX_ROLES:
+        hospital = org if role in ("facility", "eklaim") else None
+        client_id, secret = registry.add_client(role, hospital, name=f"sandbox {role}")
+        clients[role] = {"client_id": client_id, "client_secret": secret, "org": hospital}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(clients, handle, indent=2)
+    return clients

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from testkit import REFERENCE, FhirTestClient, load_reference  # noqa: F401  (re-exported for older imports)
+from testkit import REFERENCE, FhirTestClient, authorized, load_reference  # noqa: F401  (re-exported)
 
 POSTGRES_URL = os.environ.get("FHIRCLAIM_DATABASE_URL", "")
 
@@ -141,7 +141,8 @@ def app(settings, runtime):
 
 @pytest.fixture
 def fhir(app) -> FhirTestClient:
-    return FhirTestClient(app.test_client())
+    """A facility client of the examples' hospital (tenant 10000004), authenticated."""
+    return authorized(app)
 
 
 @pytest.fixture

@@ -9,7 +9,31 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
-SEEDED_VERSIONS = 1  # the server seeds the shared BPJS Kesehatan Organization on start
+HOSPITAL = "10000004"  # the tenant the default test client acts for (the examples' hospital)
+OTHER_HOSPITAL = "10000099"
+
+
+def bearer(runtime, role: str = "facility", org: str | None = HOSPITAL, client_id: str | None = None) -> str:
+    """A live access token for a client of `role` (created on the spot, without the cost of hashing a secret:
+    the token is issued directly, as the token endpoint does after checking the secret)."""
+    from fhirclaim.auth.principal import HOSPITAL_ROLES, Principal
+    from fhirclaim.store.access import ClientRow
+
+    org = org if role in HOSPITAL_ROLES else None
+    client_id = client_id or f"test-{role}-{org or 'all'}"
+    with runtime.store.unit_of_work() as uow:
+        if uow.session.get(ClientRow, client_id) is None:
+            from datetime import datetime
+
+            uow.session.add(ClientRow(client_id=client_id, secret_hash="not-a-hash", role=role, org=org,
+                                      created_at=datetime.utcnow(), disabled=False))
+    return runtime.clients.issue(Principal(client_id, role, org)).access_token
+
+
+def authorized(app, role: str = "facility", org: str | None = HOSPITAL) -> FhirTestClient:
+    """A FHIR test client carrying a bearer token of `role` (for `org`)."""
+    token = bearer(app.extensions["fhirclaim"], role, org)
+    return FhirTestClient(app.test_client(), headers={"Authorization": f"Bearer {token}"})
 
 
 def load_reference(relative: str):
@@ -27,12 +51,14 @@ class FhirTestClient:
         self.headers = dict(headers or {})
 
     def request(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
-                content_type: str = "application/fhir+json", raw: bytes | None = None, **kwargs):
+                content_type: str = "application/fhir+json", raw: bytes | None = None, base: str | None = None,
+                **kwargs):
         all_headers = {**self.headers, **(headers or {})}
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         if data is not None:
             all_headers.setdefault("Content-Type", content_type)
-        return self.client.open(self.base + path, method=method, data=data, headers=all_headers, **kwargs)
+        prefix = self.base if base is None else base
+        return self.client.open(prefix + path, method=method, data=data, headers=all_headers, **kwargs)
 
     def get(self, path: str, **kw):
         return self.request("GET", path, **kw)
@@ -50,9 +76,17 @@ class FhirTestClient:
         return self.request("DELETE", path, **kw)
 
     def writes(self) -> int:
-        """Versions written since the server started, the server's own seed data not counted."""
-        history = self.get("/_history?_count=0").get_json()
-        return history["total"] - SEEDED_VERSIONS
+        """Versions written by clients and the pipeline: not the server's seed data, not the audit trail."""
+        from sqlalchemy import func, select
+
+        from fhirclaim.store.models import ResourceVersionRow
+
+        runtime = self.client.application.extensions["fhirclaim"]
+        with runtime.store.unit_of_work(write=False) as uow:
+            return uow.session.execute(
+                select(func.count()).select_from(ResourceVersionRow)
+                .where(ResourceVersionRow.resource_type != "AuditEvent",
+                       ResourceVersionRow.author.is_distinct_from("system:seed"))).scalar_one()
 
     def create(self, resource: dict[str, Any]) -> dict[str, Any]:
         """POST and return the stored resource; fails the test on anything but 201."""

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from flask import current_app, g
 
 from fhirclaim.api.http import lenient
+from fhirclaim.auth.principal import Principal
+from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.service import FhirService
 from fhirclaim.runtime import Runtime
 from fhirclaim.store.scope import SYSTEM, Scope
@@ -30,4 +32,15 @@ def fhir_service(*, write: bool) -> Iterator[FhirService]:
     """A FHIR service whose unit of work commits when the handler's block ends without an error."""
     rt = runtime()
     with rt.store.unit_of_work(caller_scope(), write=write) as uow:
-        yield rt.fhir_service(uow, author=caller_name(), lenient=lenient())
+        yield rt.fhir_service(uow, author=caller_name(), lenient=lenient(), principal=caller())
+
+
+def caller() -> Principal | None:
+    return getattr(g, "principal", None)
+
+
+def require_role(*roles: str) -> Principal:
+    principal = caller()
+    if principal is None or principal.role not in roles:
+        raise FhirError.of(403, "forbidden", f"Only {' or '.join(roles)} clients may do this")
+    return principal

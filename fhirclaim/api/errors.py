@@ -9,6 +9,7 @@ import logging
 from flask import Flask, Response, current_app, g
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from fhirclaim.api.auth import audit_forbidden
 from fhirclaim.api.http import error_response
 from fhirclaim.fhir.outcome import FhirError
 
@@ -25,6 +26,8 @@ def register(app: Flask) -> None:
 
 
 def _fhir_error(error: FhirError) -> Response:
+    if error.status == 403:
+        audit_forbidden(error)
     return error_response(error)
 
 

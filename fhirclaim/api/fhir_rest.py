@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, request
 
+from fhirclaim.api.auth import authenticate
 from fhirclaim.api.context import fhir_service, runtime
 from fhirclaim.api.http import (
     MERGE_PATCH_TYPES,
@@ -24,6 +25,7 @@ from fhirclaim.fhir import bundles, dates, transaction
 from fhirclaim.fhir.outcome import FhirError, operation_outcome
 
 blueprint = Blueprint("fhir", __name__)
+blueprint.before_request(authenticate)
 TYPE = "<string(minlength=1):resource_type>"
 
 

@@ -8,9 +8,11 @@ import time
 
 from flask import Blueprint, request
 
-from fhirclaim.api.context import fhir_service, runtime
+from fhirclaim.api.auth import authenticate
+from fhirclaim.api.context import fhir_service, require_role, runtime
 from fhirclaim.api.fhir_rest import route_on
 from fhirclaim.api.http import Reply, base_url, json_body
+from fhirclaim.auth.principal import HOSPITAL_ROLES
 from fhirclaim.claims import submission
 from fhirclaim.fhir import jsonio, transaction
 from fhirclaim.fhir.outcome import FhirError
@@ -18,12 +20,14 @@ from fhirclaim.signing import verify_bundle
 from fhirclaim.store import jobs
 
 blueprint = Blueprint("operations", __name__)
+blueprint.before_request(authenticate)
 route = route_on(blueprint)
 
 
 @route("/Claim/$submit", ["POST"])
 def submit() -> Reply:
     """Store the Claim (or a transaction/collection Bundle holding it), run its job, answer within the limit."""
+    require_role(*HOSPITAL_ROLES)
     body = json_body()
     with fhir_service(write=True) as service:
         claim = _store_submission(service, body)
@@ -35,11 +39,13 @@ def submit() -> Reply:
 
 @route("/Claim/<claim_id>/$submit-status", ["GET"])
 def submit_status(claim_id: str) -> Reply:
+    require_role(*HOSPITAL_ROLES)
     return _submission_reply(claim_id)
 
 
 @route("/Claim/$precheck", ["POST"])
 def precheck() -> Reply:
+    require_role(*HOSPITAL_ROLES)
     claim = json_body()
     with fhir_service(write=False) as service:
         return Reply(200, submission.precheck_outcome(service.uow, claim, runtime().tenant_claim_settings(
@@ -48,6 +54,7 @@ def precheck() -> Reply:
 
 @route("/Claim/<claim_id>/$print", ["GET"])
 def print_claim(claim_id: str) -> Reply:
+    require_role(*HOSPITAL_ROLES)
     with fhir_service(write=False) as service:
         claim = service.read("Claim", claim_id).content
     pdf = submission.print_claim(runtime().eklaim_gateway(service.uow.scope.tenant), claim)
@@ -74,7 +81,7 @@ def jwks() -> Reply:
 
 def _store_submission(service, body: dict) -> dict:
     if body.get("resourceType") == "Claim":
-        if body.get("id") and service.resources.find("Claim", body["id"]) is not None:
+        if body.get("id"):  # the SIMRS's own id is kept (update-as-create), as the Bundle form's PUT keeps it
             stored, _ = service.update("Claim", body["id"], body)
         else:
             stored, _ = service.create(body, expected_type="Claim")

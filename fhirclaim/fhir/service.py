@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
@@ -62,6 +62,10 @@ class FhirService:
     interceptors: Sequence[ResourceInterceptor] = ()
     timezone: str = "UTC"
     search_options: SearchOptions = field(default_factory=SearchOptions)
+    # The caller's permissions: raises FhirError 403 for (interaction, type, resource) it may not do.
+    authorize: Callable[[str, str, dict[str, Any] | None], None] | None = None
+    # Where a new resource lands, when not in the scope's tenant (BPJS-K's answers: the hospital's tenant).
+    write_tenant: Callable[[dict[str, Any], UnitOfWork], str | None] | None = None
     defer_reference_checks: bool = False  # transactions check references once every entry is written
     _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -72,17 +76,17 @@ class FhirService:
     # --- read ----------------------------------------------------------------------------------------------
 
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
-        _check_type(resource_type)
+        self._allowed("read", resource_type)
         return self.resources.read(resource_type, resource_id)
 
     def vread(self, resource_type: str, resource_id: str, version: str) -> StoredResource:
-        _check_type(resource_type)
+        self._allowed("vread", resource_type)
         if not version.isdigit():
             raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version!r}")
         return self.resources.vread(resource_type, resource_id, int(version))
 
     def search(self, resource_type: str, pairs: list[tuple[str, str]]) -> tuple[SearchRequest, SearchResult]:
-        _check_type(resource_type)
+        self._allowed("search", resource_type)
         request = self.parse_search(resource_type, pairs)
         return request, self.resources.search(request)
 
@@ -94,7 +98,7 @@ class FhirService:
     def history(self, resource_type: str | None, resource_id: str | None, *, since=None, count: int = 20,
                 offset: int = 0) -> HistoryPage:
         if resource_type:
-            _check_type(resource_type)
+            self._allowed("history", resource_type)
         if resource_type and resource_id and self.resources.find(resource_type, resource_id) is None:
             raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} is not known")
         return self.resources.history(resource_type, resource_id, since=since, count=count, offset=offset)
@@ -104,6 +108,7 @@ class FhirService:
     def create(self, resource: dict[str, Any], *, expected_type: str | None = None,
                if_none_exist: str | None = None, resource_id: str | None = None) -> tuple[StoredResource, bool]:
         """(stored, created). With If-None-Exist, an existing single match is returned instead (created False)."""
+        self._allowed("create", validation.check_resource_type(resource, expected_type), resource)
         resource_type = self.validate_or_raise(resource, expected_type)
         if if_none_exist:
             existing = self._conditional_match(resource_type, if_none_exist)
@@ -112,7 +117,7 @@ class FhirService:
         resource_id = resource_id or str(uuid.uuid4())  # POST ignores a client id: the server assigns it
         body = self._intercept({**resource, "id": resource_id})
         self._check_references(resource_type, body)
-        stored = self.resources.create(body, author=self.author, resource_id=resource_id)
+        stored = self.resources.create(body, author=self.author, resource_id=resource_id, **self._tenant(body))
         self._notify("create", None, stored)
         return stored, True
 
@@ -120,6 +125,8 @@ class FhirService:
                if_match: int | None = None, interaction: str = "update") -> tuple[StoredResource, bool]:
         """(stored, created): PUT, including update-as-create with a client-assigned id."""
         _check_id(resource_id)
+        self._allowed("patch" if interaction == "patch" else "update",
+                      validation.check_resource_type(resource, resource_type), resource)
         self.validate_or_raise(resource, resource_type)
         body_id = resource.get("id")
         if body_id is None:
@@ -130,7 +137,8 @@ class FhirService:
         self._check_references(resource_type, resource)
         before = self.resources.find(resource_type, resource_id)
         stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
-                                                method="PATCH" if interaction == "patch" else "PUT")
+                                                method="PATCH" if interaction == "patch" else "PUT",
+                                                **self._tenant(resource))
         if before is None or before.version_id != stored.version_id:
             self._notify("create" if created and before is None else interaction, before, stored)
         return stored, created
@@ -152,6 +160,7 @@ class FhirService:
               if_match: int | None = None) -> StoredResource:
         """JSON Patch (RFC 6902, an array) or JSON Merge Patch (RFC 7386, an object) on the current version,
         then the same checks as an update."""
+        self._allowed("patch", resource_type)
         current = self.read(resource_type, resource_id)
         if if_match is not None and if_match != current.version_id:
             raise FhirError.of(412, "conflict", f"{resource_type}/{resource_id} is at version {current.version_id}, "
@@ -167,7 +176,7 @@ class FhirService:
         return stored
 
     def delete(self, resource_type: str, resource_id: str) -> StoredResource:
-        _check_type(resource_type)
+        self._allowed("delete", resource_type)
         before = self.resources.find(resource_type, resource_id)
         stored = self.resources.delete(resource_type, resource_id, author=self.author)
         if before is not None and not before.deleted:
@@ -237,6 +246,14 @@ class FhirService:
             raise FhirError.of(412, "multiple-matches",
                                f"The criteria {query!r} match more than one {resource_type}")
         return matches[0] if matches else None
+
+    def _allowed(self, interaction: str, resource_type: str, resource: dict[str, Any] | None = None) -> None:
+        _check_type(resource_type)
+        if self.authorize is not None:
+            self.authorize(interaction, resource_type, resource)
+
+    def _tenant(self, resource: dict[str, Any]) -> dict[str, Any]:
+        return {"tenant": self.write_tenant(resource, self.uow)} if self.write_tenant else {}
 
     def _intercept(self, resource: dict[str, Any]) -> dict[str, Any]:
         for interceptor in self.interceptors:

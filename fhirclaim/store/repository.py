@@ -22,6 +22,7 @@ from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
 from fhirclaim.fhir.search_request import Include, SearchRequest
+from fhirclaim.store.access import DisclosureRow
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow
 from fhirclaim.store.scope import SYSTEM, Scope
 from fhirclaim.store.search_sql import criterion_condition, sort_expression
@@ -68,7 +69,7 @@ class ResourceRepository(Protocol):
     def create(self, resource: dict[str, Any], *, author: str | None = None,
                resource_id: str | None = None) -> StoredResource: ...
     def update(self, resource: dict[str, Any], *, if_match: int | None = None, author: str | None = None,
-               method: str = "PUT") -> tuple[StoredResource, bool]: ...
+               method: str = "PUT", tenant: str | None | _Default = ...) -> tuple[StoredResource, bool]: ...
     def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource: ...
     def history(self, resource_type: str | None = None, resource_id: str | None = None, *,
                 since: datetime | None = None, count: int = 20, offset: int = 0) -> HistoryPage: ...
@@ -76,6 +77,11 @@ class ResourceRepository(Protocol):
     def referrers(self, resource_type: str, resource_id: str) -> list[str]: ...
 
 
+class _Default:
+    """Marks 'not given' where None (no tenant) is a meaningful value."""
+
+
+_DEFAULT = _Default()
 _RESOURCE = ResourceRow.__table__  # Core statements on the hot paths skip the ORM's per-statement work
 
 
@@ -102,7 +108,7 @@ class SqlResourceRepository:
     def find(self, resource_type: str, resource_id: str) -> StoredResource | None:
         """The current version (deleted or not) if the scope may see it, else None."""
         row = self._row(resource_type, resource_id)
-        return _stored(row) if row is not None and self.scope.can_see(row.tenant) else None
+        return _stored(row) if row is not None and self._visible(row) else None
 
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         stored = self.find(resource_type, resource_id)
@@ -115,7 +121,7 @@ class SqlResourceRepository:
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
         row = self.session.get(ResourceVersionRow, (resource_type, resource_id, version_id))
-        if row is None or not self.scope.can_see(row.tenant):
+        if row is None or not self._visible(row):
             raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version_id}")
         stored = _stored_version(row)
         if stored.deleted:
@@ -139,12 +145,13 @@ class SqlResourceRepository:
         return {(t, i) for t, i in rows} & keys
 
     def referrers(self, resource_type: str, resource_id: str) -> list[str]:
-        """Current resources that point at this one (any tenant: integrity is global)."""
+        """Current resources that point at this one (any tenant: integrity is global). Audit trails do not count:
+        an AuditEvent names what it is about, deleted or not."""
         rows = self.session.execute(
             select(ResourceRow.resource_type, ResourceRow.logical_id).distinct()
             .join(ReferenceIndex, ReferenceIndex.resource_pk == ResourceRow.pk)
             .where(ReferenceIndex.target_type == resource_type, ReferenceIndex.target_id == resource_id,
-                   ResourceRow.deleted.is_(False))
+                   ResourceRow.deleted.is_(False), ResourceRow.resource_type != "AuditEvent")
             .where((ResourceRow.resource_type != resource_type) | (ResourceRow.logical_id != resource_id))
         )
         return [f"{t}/{i}" for t, i in rows]
@@ -152,7 +159,9 @@ class SqlResourceRepository:
     # --- writes --------------------------------------------------------------------------------------------
 
     def create(self, resource: dict[str, Any], *, author: str | None = None,
-               resource_id: str | None = None) -> StoredResource:
+               resource_id: str | None = None, tenant: str | None | _Default = _DEFAULT) -> StoredResource:
+        """Store version 1; `tenant` defaults to the scope's (BPJS-K's answers land in the hospital's tenant)."""
+        tenant = self.scope.tenant if isinstance(tenant, _Default) else tenant
         resource_type = resource["resourceType"]
         resource_id = resource_id or _new_id()
         now = _now()
@@ -162,26 +171,26 @@ class SqlResourceRepository:
             with self.session.begin_nested():  # a duplicate id fails this statement, not the caller's transaction
                 pk = self.session.execute(
                     insert(_RESOURCE).values(resource_type=resource_type, logical_id=resource_id, version_id=1,
-                                             last_updated=now, deleted=False, tenant=self.scope.tenant,
+                                             last_updated=now, deleted=False, tenant=tenant,
                                              content=text).returning(_RESOURCE.c.pk)
                 ).scalar_one()
         except IntegrityError:
             raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
-        self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, self.scope.tenant)
+        self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
         self._write_index(pk, content, fresh=True)
-        return StoredResource(resource_type, resource_id, 1, now, False, self.scope.tenant, content, "POST", author)
+        return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author)
 
     def update(self, resource: dict[str, Any], *, if_match: int | None = None, author: str | None = None,
-               method: str = "PUT") -> tuple[StoredResource, bool]:
+               method: str = "PUT", tenant: str | None | _Default = _DEFAULT) -> tuple[StoredResource, bool]:
         """Write a new version; (stored, created). An unchanged resend writes nothing (HAPI's no-op update)."""
         resource_type, resource_id = resource["resourceType"], resource["id"]
         row = self._row(resource_type, resource_id)
-        if row is not None and not self.scope.can_see(row.tenant):
-            raise FhirError.of(409, "conflict", f"{resource_type}/{resource_id} is not available to you")
+        if row is not None and not self._visible(row):  # another tenant's id reads, and writes, as unknown
+            raise not_found(resource_type, resource_id)
         if row is None:
             if if_match is not None:
                 raise FhirError.of(412, "conflict", f"If-Match given but {resource_type}/{resource_id} does not exist")
-            return self.create(resource, author=author, resource_id=resource_id), True
+            return self.create(resource, author=author, resource_id=resource_id, tenant=tenant), True
         if if_match is not None and if_match != row.version_id:
             raise _version_conflict(resource_type, resource_id, if_match, row.version_id)
         was_deleted = row.deleted
@@ -191,7 +200,7 @@ class SqlResourceRepository:
 
     def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource:
         row = self._row(resource_type, resource_id)
-        if row is None or not self.scope.can_see(row.tenant):
+        if row is None or not self._visible(row):
             raise not_found(resource_type, resource_id)
         if row.deleted:
             return _stored(row)
@@ -239,6 +248,11 @@ class SqlResourceRepository:
             rows.setdefault(entry.kind, []).append(_index_row(resource_pk, content["resourceType"], entry))
         for kind, values in rows.items():
             self.session.execute(insert(INDEX_TABLES[kind].__table__), values)
+
+    def _visible(self, row: ResourceRow | ResourceVersionRow) -> bool:
+        disclosed = self.scope.disclosed_only and self.session.get(
+            DisclosureRow, (row.resource_type, row.logical_id)) is not None
+        return self.scope.can_see(row.tenant, disclosed)
 
     def _row(self, resource_type: str, resource_id: str) -> ResourceRow | None:
         return self.session.execute(

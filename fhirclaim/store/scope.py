@@ -1,30 +1,42 @@
 """Which rows a caller may see and where its writes land: the tenant boundary, applied in SQL.
 
 The store never trusts a handler to filter: every read, search, include and history query of the repository
-adds `scope.condition(row)`. The system scope (the pipeline, the CLI, tests of the store itself) sees all.
+adds `scope.condition(row)`. The system scope (the pipeline, the CLI, tests of the store itself) sees all; a
+hospital sees its own tenant plus shared rows (no tenant: the BPJS Kesehatan Organization); BPJS-K sees what
+hospitals disclosed to it (`disclosure`) plus shared rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement, exists, or_, true
+
+from fhirclaim.store.access import DisclosureRow
 
 
 @dataclass(frozen=True)
 class Scope:
     tenant: str | None = None  # where writes land; None = no tenant (shared, e.g. the system's own)
     all_tenants: bool = True  # True: sees every tenant's rows
-    shared_visible: bool = True  # rows without a tenant (code systems, the BPJS organization...) are visible
+    shared_visible: bool = True  # rows without a tenant are visible
+    disclosed_only: bool = False  # BPJS-K: only disclosed rows (and shared ones)
 
     def condition(self, row) -> ColumnElement[bool]:
+        """`row`: the resource table, an alias of it, or the version table (same column names)."""
         if self.all_tenants:
             return true()
-        own = row.tenant == self.tenant
+        if self.disclosed_only:
+            own = exists().where(DisclosureRow.resource_type == row.resource_type,
+                                 DisclosureRow.resource_id == row.logical_id)
+        else:
+            own = row.tenant == self.tenant
         return or_(own, row.tenant.is_(None)) if self.shared_visible else own
 
-    def can_see(self, tenant: str | None) -> bool:
-        return self.all_tenants or tenant == self.tenant or (tenant is None and self.shared_visible)
+    def can_see(self, tenant: str | None, disclosed: bool = False) -> bool:
+        if self.all_tenants or (tenant is None and self.shared_visible):
+            return True
+        return disclosed if self.disclosed_only else tenant == self.tenant
 
 
 SYSTEM = Scope()

@@ -80,10 +80,10 @@ def test_oversized_body(tmp_path, database_url):
     from fhirclaim.app import create_app
     from fhirclaim.config import Settings
 
-    from testkit import FhirTestClient
+    from testkit import authorized
 
     app = create_app(Settings(data_dir=tmp_path / "small", database_url=database_url, max_body_bytes=2048))
-    fhir = FhirTestClient(app.test_client())
+    fhir = authorized(app)
     big = {**GOOD, "name": [{"text": "x" * 4096}]}
     _assert_refused(fhir, fhir.post("/Patient", big), 413, "larger than the limit of 2048 bytes")
     assert fhir.post("/Patient", GOOD).status_code == 201

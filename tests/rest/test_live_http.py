@@ -9,6 +9,8 @@ import pytest
 import requests
 from fhirpy import SyncFHIRClient
 
+from testkit import bearer
+
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 # A minimal valid instance of every type SPEC §3 lists (references filled in by the test).
@@ -60,9 +62,6 @@ MINIMAL = {
     "Subscription": {"status": "off", "reason": "test", "criteria": "Claim?status=active",
                      "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/hook"}},
     "Bundle": {"type": "collection", "entry": []},
-    "AuditEvent": {"type": {"code": "rest"}, "recorded": "2026-11-05T10:00:00Z",
-                   "agent": [{"requestor": True, "who": {"display": "test"}}],
-                   "source": {"observer": {"display": "x"}}},
     "Provenance": {"recorded": "2026-11-05T10:00:00Z", "target": [{"reference": "Patient/{Patient}"}],
                    "agent": [{"who": {"reference": "Practitioner/{Practitioner}"}}]},
 }
@@ -78,16 +77,19 @@ def _fill(template, ids):
     return template
 
 
-def test_every_type_through_an_outside_fhir_client(live_server):
+def test_every_type_through_an_outside_fhir_client(live_server, runtime):
     from fhirclaim.fhir.validation import STORED_TYPES
 
-    assert set(MINIMAL) == set(STORED_TYPES)
-    client = SyncFHIRClient(live_server, extra_headers={"Accept": "application/fhir+json"})
+    # the server writes the audit trail itself; a PurificationDecision answers BPJS-K (tests/bpjs)
+    assert set(MINIMAL) == set(STORED_TYPES) - {"AuditEvent", "PurificationDecision"}
+    auth = {"Authorization": f"Bearer {bearer(runtime)}"}
+    client = SyncFHIRClient(live_server, extra_headers={"Accept": "application/fhir+json", **auth})
     ids: dict[str, str] = {}
     for resource_type, template in MINIMAL.items():  # dict order puts targets before the resources that use them
         resource = client.resource(resource_type, **_fill(template, ids))
         if resource_type == "Bundle":  # fhirpy posts any Bundle to the base as a transaction; store it plainly
-            resource["id"] = requests.post(f"{live_server}/Bundle", json=resource.serialize(), timeout=10).json()["id"]
+            resource["id"] = requests.post(f"{live_server}/Bundle", json=resource.serialize(), headers=auth,
+                                           timeout=10).json()["id"]
         else:
             resource.save()
         ids[resource_type] = resource.id
@@ -100,16 +102,21 @@ def test_every_type_through_an_outside_fhir_client(live_server):
         assert client.reference(resource_type, resource.id).to_resource()["meta"]["versionId"] == "2"
         patched = client.patch(resource_type, resource.id, language="en")
         assert patched["language"] == "en" and patched["meta"]["versionId"] == "3"
+    audit = client.resources("AuditEvent").search(entity=f"Patient/{ids['Patient']}").fetch_all()
+    assert {e["subtype"][0]["code"] for e in audit} == {"create", "update", "patch"}
+    refused = requests.post(f"{live_server}/AuditEvent", json=dict(audit[0]), headers=auth, timeout=10)
+    assert refused.status_code == 403
     for resource_type in reversed(list(MINIMAL)):  # referrers first, so integrity allows each delete
         client.delete(resource_type, ids[resource_type])
-        response = requests.get(f"{live_server}/{resource_type}/{ids[resource_type]}", timeout=10)
+        response = requests.get(f"{live_server}/{resource_type}/{ids[resource_type]}", headers=auth, timeout=10)
         assert response.status_code == 410, resource_type
 
 
 @pytest.mark.parametrize("writers", [8])
-def test_concurrent_updates_with_one_if_match_exactly_one_wins(live_server, writers):
+def test_concurrent_updates_with_one_if_match_exactly_one_wins(live_server, runtime, writers):
+    auth = {"Authorization": f"Bearer {bearer(runtime)}"}
     created = requests.post(f"{live_server}/Patient", json={"resourceType": "Patient", "gender": "female"},
-                            timeout=10).json()
+                            headers=auth, timeout=10).json()
     url = f"{live_server}/Patient/{created['id']}"
     barrier = threading.Barrier(writers)
     statuses: list[int] = []
@@ -117,7 +124,7 @@ def test_concurrent_updates_with_one_if_match_exactly_one_wins(live_server, writ
     def write(n: int) -> None:
         body = {**created, "name": [{"text": f"writer {n}"}]}
         barrier.wait()
-        response = requests.put(url, json=body, headers={"If-Match": 'W/"1"'}, timeout=30)
+        response = requests.put(url, json=body, headers={"If-Match": 'W/"1"', **auth}, timeout=30)
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
@@ -126,7 +133,7 @@ def test_concurrent_updates_with_one_if_match_exactly_one_wins(live_server, writ
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200] + [412] * (writers - 1)
-    final = requests.get(url, timeout=10).json()
+    final = requests.get(url, headers=auth, timeout=10).json()
     assert final["meta"]["versionId"] == "2"
-    history = requests.get(f"{url}/_history", timeout=10).json()
+    history = requests.get(f"{url}/_history", headers=auth, timeout=10).json()
     assert history["total"] == 2

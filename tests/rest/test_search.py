@@ -212,7 +212,7 @@ class TestResultParameters:
         assert _ids(invoices, "include") == {"acc"}
 
     def test_post_search_with_form_body(self, data):
-        response = data.client.post("/fhir/Claim/_search", data={"patient": "Patient/budi"})
+        response = data.client.post("/fhir/Claim/_search", data={"patient": "Patient/budi"}, headers=data.headers)
         assert response.status_code == 200 and _ids(response.get_json()) == {"c3"}
 
     def test_summary_count_and_total_none(self, data):

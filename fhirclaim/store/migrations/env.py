@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import fhirclaim.store.access  # noqa: F401  (auth, tenants, disclosures join Base.metadata)
 import fhirclaim.store.jobs  # noqa: F401  (pipeline tables join Base.metadata)
 import fhirclaim.store.outbox  # noqa: F401  (webhook tables join Base.metadata)
 from fhirclaim.store.models import Base

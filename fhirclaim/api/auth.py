@@ -1,0 +1,103 @@
+"""OAuth2 at /oauth2/v1 (SATUSEHAT's client credentials shape) and the bearer-token check every other endpoint
+passes. The caller becomes `g.principal`; its scope and permissions reach the FHIR service via api.context."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
+
+from fhirclaim.api.context import runtime
+from fhirclaim.api.http import error_response
+from fhirclaim.auth.audit import record_denied
+from fhirclaim.auth.clients import AuthError
+from fhirclaim.auth.policy import scope_for
+from fhirclaim.fhir.outcome import FhirError
+
+blueprint = Blueprint("oauth2", __name__)
+
+# Endpoints anyone may call: the CapabilityStatement (FHIR clients read it first) and the public keys of
+# the Bundle signatures.
+PUBLIC = {("GET", "/fhir/metadata"), ("GET", "/fhir/.well-known/jwks.json")}
+
+
+@blueprint.post("/accesstoken")
+def access_token() -> Response:
+    if request.args.get("grant_type", request.form.get("grant_type")) != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+    client_id, secret = request.form.get("client_id", ""), request.form.get("client_secret", "")
+    if request.authorization and request.authorization.type == "basic":  # RFC 6749 §2.3.1 also allows Basic
+        client_id, secret = request.authorization.username or "", request.authorization.password or ""
+    try:
+        issued = runtime().clients.request_token(client_id, secret, request.remote_addr or "-")
+    except AuthError as refused:
+        if refused.retry_after:
+            response = _oauth_error(429, refused.error, refused.description)
+            response.headers["Retry-After"] = str(refused.retry_after)
+            return response
+        _audit_denied(None, "operation", 401, f"token request for client {client_id[:64]!r} refused")
+        return _oauth_error(401, refused.error, refused.description)
+    principal = issued.principal
+    return jsonify({
+        "access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in,
+        "issued_at": str(int(issued.issued_at.timestamp() * 1000)), "client_id": principal.client_id,
+        "role": principal.role, "organization_id": principal.org, "status": "approved",
+    })
+
+
+@blueprint.post("/revoke")
+def revoke() -> Response:
+    """RFC 7009: a client revokes one of its tokens (always 200, so tokens cannot be probed)."""
+    token = request.form.get("token", "")
+    principal, _ = runtime().clients.resolve(token)
+    if principal is not None:
+        runtime().clients.revoke(token)
+    return Response(b"", 200)
+
+
+def authenticate() -> Response | None:
+    """before_request of every protected blueprint: a live bearer token, or 401 with WWW-Authenticate."""
+    if (request.method, request.path.rstrip("/")) in PUBLIC:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _unauthorized("invalid_request", "This endpoint needs 'Authorization: Bearer <token>' "
+                                                "(POST /oauth2/v1/accesstoken to get one)")
+    principal, why = runtime().clients.resolve(token.strip())
+    if principal is None:
+        return _unauthorized("invalid_token", why or "The access token is not valid")
+    g.principal = principal
+    g.scope = scope_for(principal)
+    g.caller = principal.name
+    return None
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(blueprint, url_prefix="/oauth2/v1")
+
+
+INTERACTIONS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def audit_forbidden(error: FhirError) -> None:
+    if error.status == 403:
+        _audit_denied(g.get("principal"), INTERACTIONS.get(request.method, "operation"), 403,
+                      "; ".join(i.text for i in error.issues))
+
+
+def _unauthorized(code: str, text: str) -> Response:
+    _audit_denied(None, INTERACTIONS.get(request.method, "operation"), 401, f"{request.method} {request.path}: {text}")
+    response = error_response(FhirError.of(401, "login", text))
+    response.headers["WWW-Authenticate"] = f'Bearer realm="fhirclaim", error="{code}"'
+    return response
+
+
+def _audit_denied(principal, interaction: str, status: int, text: str) -> None:
+    record_denied(runtime().store, who=principal.name if principal else None,
+                  tenant=principal.tenant if principal else None, interaction=interaction, status=status,
+                  description=text, address=request.remote_addr)
+
+
+def _oauth_error(status: int, code: str, description: str) -> Response:
+    response = jsonify({"error": code, "error_description": description})
+    response.status_code = status
+    return response

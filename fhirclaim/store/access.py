@@ -1,0 +1,72 @@
+"""Who may call the server and on whose behalf: OAuth2 clients, their tokens, failed attempts, tenant settings,
+and what hospitals disclosed to BPJS-K.
+
+Client secrets and tokens are stored only as hashes; a tenant's E-Klaim key only encrypted (`SecretBox`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fhirclaim.store.models import Base
+
+
+class ClientRow(Base):
+    __tablename__ = "oauth_client"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # facility | eklaim | bpjs | admin
+    org: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the tenant of facility/eklaim clients
+    name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TokenRow(Base):
+    __tablename__ = "oauth_token"
+    __table_args__ = (Index("ix_oauth_token_client", "client_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the bearer token
+    client_id: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FailedLoginRow(Base):
+    """Failed token requests per key (client id or remote address), for slowing repeated failures down."""
+
+    __tablename__ = "oauth_failure"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TenantSettingsRow(Base):
+    __tablename__ = "tenant_settings"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    eklaim_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    eklaim_key_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    kode_tarif: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    hospital_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    payor_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    payor_cd: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DisclosureRow(Base):
+    """A resource a hospital disclosed to BPJS-K: it is in a published claim Bundle (or answers one)."""
+
+    __tablename__ = "disclosure"
+
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disclosed_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,83 @@
+"""Per-hospital settings (SPEC §8): its E-Klaim endpoint and key (the key encrypted at rest), kode_tarif,
+hospital code and payor. A tenant with none of its own uses the server's defaults (and the sandbox E-Klaim)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.secrets import SecretBox
+from fhirclaim.store.access import TenantSettingsRow
+from fhirclaim.store.unit_of_work import Store
+
+KODE_TARIF = ("AP", "AS", "BP", "BS", "CP", "CS", "DP", "DS", "RSCM", "RSJP", "RSD", "RSAB")
+EDITABLE = ("eklaim_url", "eklaim_key", "kode_tarif", "hospital_code", "payor_id", "payor_cd")
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    tenant: str
+    eklaim_url: str | None = None
+    eklaim_key: str | None = None  # decrypted; never rendered
+    kode_tarif: str | None = None
+    hospital_code: str | None = None
+    payor_id: str | None = None
+    payor_cd: str | None = None
+
+    def __repr__(self) -> str:
+        return f"TenantConfig(tenant={self.tenant!r}, eklaim_url={self.eklaim_url!r}, kode_tarif={self.kode_tarif!r})"
+
+    def public(self) -> dict[str, Any]:
+        """What an admin reads back: whether a key is set, never the key."""
+        return {"tenant": self.tenant, "eklaim_url": self.eklaim_url, "eklaim_key_set": bool(self.eklaim_key),
+                "kode_tarif": self.kode_tarif, "hospital_code": self.hospital_code, "payor_id": self.payor_id,
+                "payor_cd": self.payor_cd}
+
+
+class TenantSettingsStore:
+    def __init__(self, store: Store, secrets: SecretBox):
+        self.store = store
+        self.secrets = secrets
+
+    def get(self, tenant: str | None) -> TenantConfig | None:
+        if not tenant:
+            return None
+        with self.store.unit_of_work(write=False) as uow:
+            row = uow.session.get(TenantSettingsRow, tenant)
+            if row is None:
+                return None
+            key = self.secrets.decrypt(row.eklaim_key_encrypted) if row.eklaim_key_encrypted else None
+            return TenantConfig(tenant, row.eklaim_url, key, row.kode_tarif, row.hospital_code, row.payor_id,
+                                row.payor_cd)
+
+    def put(self, tenant: str, values: dict[str, Any]) -> TenantConfig:
+        """Set the given fields (absent = unchanged, null = cleared), validated."""
+        unknown = set(values) - set(EDITABLE)
+        if unknown:
+            raise FhirError.of(400, "structure", f"Unknown tenant setting(s): {', '.join(sorted(unknown))}")
+        _validate(values)
+        with self.store.unit_of_work() as uow:
+            row = uow.session.get(TenantSettingsRow, tenant) or TenantSettingsRow(tenant=tenant)
+            for name, value in values.items():
+                if name == "eklaim_key":
+                    row.eklaim_key_encrypted = self.secrets.encrypt(value) if value else None
+                else:
+                    setattr(row, name, value)
+            row.updated_at = datetime.now(timezone.utc).replace(tzinfo=None)
+            uow.session.merge(row)
+        return self.get(tenant)
+
+
+def _validate(values: dict[str, Any]) -> None:
+    key = values.get("eklaim_key")
+    if key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", str(key)):
+        raise FhirError.of(400, "value", "eklaim_key must be the 64 hex characters E-Klaim shows", "eklaim_key")
+    url = values.get("eklaim_url")
+    if url is not None and not re.match(r"^https?://", str(url)):
+        raise FhirError.of(400, "value", "eklaim_url must be the http(s) URL of E-Klaim's ws.php", "eklaim_url")
+    kode = values.get("kode_tarif")
+    if kode is not None and kode not in KODE_TARIF:
+        raise FhirError.of(400, "value", f"kode_tarif must be one of {', '.join(KODE_TARIF)}", "kode_tarif")
