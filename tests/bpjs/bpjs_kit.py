@@ -115,6 +115,12 @@ def answers(runtime, claim_id: str, subtype: str) -> list[StoredResource]:
     return [r for r in found if any(c.get("code") == subtype for c in r.content.get("subType", {}).get("coding", []))]
 
 
+def author_of(runtime, resource: StoredResource) -> str | None:
+    """Who wrote this version (the history keeps it; a search result does not)."""
+    with runtime.store.unit_of_work(SYSTEM, write=False) as uow:
+        return uow.resources.vread(resource.resource_type, resource.id, resource.version_id).author
+
+
 def grouping_of(runtime, claim_id: str) -> dict[str, Any]:
     return stored(runtime, "ClaimResponse", derived_id("grouping", claim_id)).content
 
