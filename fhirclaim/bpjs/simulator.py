@@ -93,8 +93,8 @@ class BpjsSimulator:
             log.info("bpjs simulator: purification not passed, no verification",
                      extra={"claim_response": purification.id})
             return None
-        claim_id = purification.content["request"]["reference"].split("/")[-1]
-        bundle = lookups.published_bundle(hospital, claim_id)
+        purified = parse_reference(purification.content["request"]["reference"])
+        bundle = lookups.published_bundle(hospital, purified[1]) if purified else None
         if bundle is None:
             return None
         claim = read_submission(bundle.content, self.timezone)

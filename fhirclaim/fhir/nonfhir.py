@@ -85,12 +85,13 @@ class ReferenceSchema(_Element):
 
 
 def _datetime(value: str) -> None:
-    try:
-        valid = bool(_DATETIME.match(value)) and dates.to_range(value) is not None
-    except dates.DateFormatError:
-        valid = False
-    if not valid:
+    """The pattern, and a real calendar day (2026-02-30 matches the pattern)."""
+    if not _DATETIME.match(value):
         raise ValidationError(NOT_A_DATETIME)
+    try:
+        dates.to_range(value)
+    except dates.DateFormatError:
+        raise ValidationError(NOT_A_DATETIME) from None
 
 
 def _literal(value: dict[str, Any], resource_type: str) -> None:
