@@ -10,7 +10,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 
-from fhirclaim import webhooks
+from fhirclaim import bpjs, webhooks
 from fhirclaim.auth.audit import AuditListener
 from fhirclaim.auth.clients import ClientRegistry
 from fhirclaim.auth.disclosure import DisclosureListener
@@ -63,6 +63,7 @@ class Runtime:
         self.interceptors: list[ResourceInterceptor] = [ClaimServerFields()]
         self.workers: list[PipelineWorker] = []
         self.webhook_worker = webhooks.install(self)
+        self.bpjs_simulator = bpjs.install(self)  # on with --sandbox (or FHIRCLAIM_BPJS_SIMULATOR)
         self._seed_shared_resources()
 
     def fhir_service(self, uow: UnitOfWork, *, author: str | None, lenient: bool = False,
