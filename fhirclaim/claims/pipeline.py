@@ -31,7 +31,7 @@ from fhirclaim.claims.mapping import MappingError, coder_nik, nomor_sep, special
 from fhirclaim.claims.precheck import PastEpisode, precheck
 from fhirclaim.claims.server_fields import client_content, with_processing
 from fhirclaim.eklaim import EKlaimError, EKlaimTransportError, GroupingResult
-from fhirclaim.fhir.outcome import FhirError, Issue, error
+from fhirclaim.fhir.outcome import FhirError, Issue, error, warning
 from fhirclaim.fhir.service import FhirService
 from fhirclaim.store import jobs
 from fhirclaim.store.jobs import Job, JobQueue
@@ -112,12 +112,20 @@ class ClaimPipeline:
             return self._retry_later(job, f"E-Klaim unreachable: {failure}")
         except FhirError as failure:
             if failure.status != 412:
-                raise
+                return self._internal_error(job, failure)
             # another writer changed the Claim between our read and our write (a race the step's own check
             # cannot close on PostgreSQL): run again soon, from the stored state
             return self._retry_later(job, "the Claim was written concurrently")
+        except Exception as failure:  # a bug must not leave the job silently leased, retried unseen
+            return self._internal_error(job, failure)
         self._finish(job, status)
         return status
+
+    def _internal_error(self, job: Job, failure: Exception) -> str:
+        """A failure that is neither E-Klaim's nor the claim's (a bug, the database): keep the job, count the
+        attempt, show what broke in its last_error ($submit-status), and try again after the backoff."""
+        log.exception("claim job failed unexpectedly", extra={"job": job.id, "claim": job.claim_id})
+        return self._retry_later(job, f"internal error: {type(failure).__name__}: {failure}"[:2000])
 
     def _retry_later(self, job: Job, reason: str) -> str:
         delay = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** job.attempts)
@@ -257,7 +265,7 @@ class _JobRun:
         except EKlaimError as refused:
             self._fail("grouper", [results.eklaim_error_issue(refused.error_no, refused.message)])
         answer = dict(grouping.raw)
-        issues = results.grouper_issues(answer)
+        issues = results.grouper_issues(answer) + _choices_not_offered(choice, answer)
         outcome = results.grouping_outcome(answer, issues)
         processing = {"error": "error", "partial": "awaiting-special-cmg"}.get(outcome, "grouped")
 
@@ -357,6 +365,18 @@ class _JobRun:
             if_match = current.version_id
         stored, _ = service.update(resource["resourceType"], resource["id"], clean, if_match=if_match)
         return stored.content
+
+
+def _choices_not_offered(choice: list[str], answer: dict[str, Any]) -> list[Issue]:
+    """A special CMG the Claim names that E-Klaim did not offer is ignored by E-Klaim: say so, or the SIMRS gets
+    the same `partial` answer again with no hint why."""
+    offered = [option["code"] for option in results.read_grouping(answer).special_cmg_options]
+    ignored = [code for code in choice if code not in offered]
+    if not ignored:
+        return []
+    return [warning("business-rule", f"Special CMG {', '.join(ignored)} named in supportingInfo special-cmg is not "
+                                     f"among the options E-Klaim offered ({', '.join(offered) or 'none'}) and was "
+                                     f"not applied", "Claim.supportingInfo")]
 
 
 def _issue_json(issue: Issue) -> dict[str, Any]:

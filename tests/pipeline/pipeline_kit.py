@@ -255,9 +255,10 @@ class EKlaimLedger:
 class FlakyTransport:
     """E-Klaim going down and coming back (the one allowed stand-in: a failure we inject).
 
-    From the `n`th call of `method` (counted from `down_at`) on, every call fails with EKlaimTransportError until
-    `restore()`: `lost="request"` — the request never reaches E-Klaim; `lost="answer"` — E-Klaim does the work and
-    the answer is lost on the way back. Every call is counted by method (the body is decrypted with the key to read it).
+    From the `n`th call of `method` (counted from `down_at`) on, every call fails until `restore()`:
+    `lost="request"` — EKlaimTransportError, the request never reached E-Klaim; `lost="answer"` — E-Klaim did the
+    work and the answer was lost on the way back; `lost="bug"` — our own code fails (RuntimeError), not E-Klaim.
+    Every call is counted by method (the body is decrypted with the key to read it).
     """
 
     def __init__(self, inner, key_hex: str) -> None:
@@ -274,7 +275,7 @@ class FlakyTransport:
 
     def down_at(self, method: str, n: int = 1, lost: str = "request") -> None:
         """E-Klaim goes down at the `n`th call of `method` from now on."""
-        assert lost in ("request", "answer")
+        assert lost in ("request", "answer", "bug")
         with self._lock:
             self._trigger = (method, self.calls[method] + n, lost)
 
@@ -307,6 +308,9 @@ class FlakyTransport:
             self.holding.clear()
         if lost == "answer":
             self.inner.post(body, debug=debug)
+        if lost == "bug":
+            self.failed.append(method)
+            raise RuntimeError(f"injected: a bug while calling {method}")
         if lost:
             self.failed.append(method)
             raise EKlaimTransportError(f"injected: E-Klaim unreachable ({method}, {lost} lost)", retryable=True)

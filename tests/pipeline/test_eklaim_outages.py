@@ -166,3 +166,24 @@ def test_the_backoff_doubles_while_e_klaim_stays_down(runtime, flaky, ledger):
     flaky.restore()
     run_jobs(runtime)
     assert (jobs_of(runtime, case.claim_id)[-1].status, ledger.events(case.sep).count("new_claim")) == ("done", 1)
+
+
+def test_an_unexpected_failure_is_retried_with_backoff_and_shown(runtime, flaky, ledger):
+    """Not E-Klaim's fault nor the claim's: a bug. The job is not left leased and silent: it is queued again with
+    the attempt counted and what broke in last_error, and completes once the failure is gone."""
+    case = load_case(OUTPATIENT)
+    post_transaction(runtime, case.transaction)
+    flaky.down_at("set_claim_data", lost="bug")
+
+    [job] = run_jobs(runtime)
+
+    row = jobs_of(runtime, case.claim_id)[-1]
+    assert (row.status, row.attempts, row.locked_by) == ("queued", 1, None)
+    assert row.last_error == "internal error: RuntimeError: injected: a bug while calling set_claim_data"
+    assert row.next_attempt_at > utcnow()
+    flaky.restore()
+    time_passes(runtime, job.id)
+    run_jobs(runtime)
+    assert jobs_of(runtime, case.claim_id)[-1].status == "done"
+    assert steps_of(runtime, job.id) == SUBMIT_STEPS
+    assert ledger.events(case.sep).count("new_claim") == 1

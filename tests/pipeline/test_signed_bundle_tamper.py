@@ -37,7 +37,7 @@ def _rejected(bundle: dict) -> bool:
     result = verify_bundle(bundle)
     try:
         verify_independently(bundle)
-    except Exception:  # noqa: BLE001 - any refusal of the independent implementation counts
+    except Exception:  # any refusal of the independent implementation counts
         independent = False
     else:
         independent = True

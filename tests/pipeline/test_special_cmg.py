@@ -87,6 +87,27 @@ def test_a_choice_that_was_not_offered_keeps_the_claim_waiting(runtime, ledger):
     run_jobs(runtime)
 
     assert jobs_of(runtime, case.claim_id)[-1].status == "waiting"
-    assert grouping_response(runtime, case.claim_id)["outcome"] == "partial"
+    response = grouping_response(runtime, case.claim_id)
+    assert response["outcome"] == "partial"
+    assert ("warning: Special CMG DD01 named in supportingInfo special-cmg is not among the options E-Klaim offered "
+            "(RR04Hip, RR04Knee, YY01) and was not applied [Claim.supportingInfo]") in [
+        note["text"] for note in response["processNote"]]
     assert ledger.claims(case.sep)[0].grouping_stage == 1
     assert signed_bundle(runtime, case.claim_id) is None
+
+
+def test_a_choice_partly_offered_applies_what_was_offered_and_says_what_was_not(runtime, ledger):
+    case = _hip_without_choice(runtime)
+    run_jobs(runtime)
+
+    put(runtime, special_cmg_choice(read(runtime, "Claim", case.claim_id), "RR04Hip#DD01"))
+    run_jobs(runtime)
+
+    assert jobs_of(runtime, case.claim_id)[-1].status == "done"
+    assert package(read(runtime, "Claim", case.claim_id))["additional"] == [("RR-04-III-Hip", 18_000_000)]
+    response = grouping_response(runtime, case.claim_id)
+    assert response["outcome"] == "complete"
+    assert [n["text"] for n in response["processNote"] if "DD01" in n["text"]] == [
+        "warning: Special CMG DD01 named in supportingInfo special-cmg is not among the options E-Klaim offered "
+        "(RR04Hip, RR04Knee, YY01) and was not applied [Claim.supportingInfo]"]
+    assert ledger.claims(case.sep)[0].special_cmg == "RR04Hip"

@@ -1,0 +1,230 @@
+"""End-to-end claim pipeline: claims per second and latency from the Claim write to its signed Bundle.
+
+    python benchmarks/pipeline.py [--claims 1000] [--workers 2] [--producers 4] [--modes in-process,http]
+                                  [--database-url URL]
+
+Each claim is one of the example cases 01–04 (outpatient, hip replacement with special CMG stage 2, class
+upgrade, newborn; round robin) with its own patient, encounter, claim ids and SEP, written as a SIMRS writes it:
+one transaction Bundle through the FHIR service (validation, the pipeline trigger, webhooks listener). Producer
+threads each write a claim and wait until its job has ended (closed loop), `--producers` at a time, while
+`--workers` pipeline worker threads (as in `fhirclaim serve`) run precheck → new_claim → set_claim_data → grouper
+→ claim_final → send_claim_individual → sign → publish. Latency = from the write's commit to the commit of the
+signed Bundle; claims/s = claims / wall time of the whole run (writes included).
+
+Modes: `in-process` — the embedded sandbox E-Klaim (same process, the real encrypted protocol, no socket);
+`http` — `fhirclaim eklaim-emulator` started as its own process (waitress) and reached over HTTP, as a hospital's
+E-Klaim would be. SQLite in a temporary directory unless --database-url names an empty database (the modes use
+different ids, so they can share it). One warm-up claim per mode is not counted. Prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from fhirclaim.claims.pipeline import derived_id
+from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.config import Settings
+from fhirclaim.eklaim import crypto
+from fhirclaim.fhir import transaction
+from fhirclaim.runtime import Runtime
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+CASES = ("01-outpatient-visit", "02-hip-replacement-special-cmg", "03-class-upgrade", "04-newborn")
+CODER = "3171012345670001:Ani Rahmawati, A.Md.RMIK"  # Practitioner/coder-ani, the examples' enterer
+BASE = "http://bench.local/fhir"
+
+
+def claim_bundle(number: int) -> tuple[dict, str]:
+    """Case `number % 4` as a transaction for patient and SEP `number`; (bundle, claim id)."""
+    name = CASES[number % len(CASES)]
+    text = (EXAMPLES / name / "transaction.json").read_text(encoding="utf-8")
+    bundle = json.loads(text)
+    claim = bundle["entry"][-1]["resource"]
+    sep = claim["identifier"][0]["value"]
+    prefix = claim["id"].split("-", 1)[0] + "-"
+    text = text.replace(prefix, f"{prefix}b{number}-").replace(sep, sep[:-7] + f"{number:07d}")
+    bundle = json.loads(text)
+    return bundle, bundle["entry"][-1]["resource"]["id"]
+
+
+class Completions:
+    """The pipeline seen by the workers: the real one, telling the waiting producer when its claim's job ended."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline = pipeline
+        self.done: dict[str, tuple[threading.Event, list[float]]] = {}
+        self._lock = threading.Lock()
+
+    def expect(self, claim_id: str) -> tuple[threading.Event, list[float]]:
+        with self._lock:
+            return self.done.setdefault(claim_id, (threading.Event(), []))
+
+    def run_next(self, worker: str, job_id: int | None = None):
+        job = self.pipeline.run_next(worker, job_id)
+        if job is not None:
+            event, ended = self.expect(job.claim_id)
+            ended.append(time.perf_counter())
+            event.set()
+        return job
+
+
+@dataclass
+class Result:
+    mode: str
+    claims: int
+    wall: float
+    latencies: list[float] = field(default_factory=list)
+    failed: int = 0
+
+
+class EmulatorProcess:
+    """`fhirclaim eklaim-emulator` on a free port, with its own key and data directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.key = crypto.generate_key()
+        key_file = directory / "eklaim.key"
+        key_file.write_text(self.key)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fhirclaim.cli", "eklaim-emulator", "--port", "0", "--key-file", str(key_file),
+             "--data-dir", str(directory / "eklaim"), "--coder", CODER],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(5):
+            line = self.process.stdout.readline()
+            found = re.search(r"(http://\S+/E-Klaim/ws\.php)", line)
+            if found:
+                self.url = found.group(1)
+                return
+        raise RuntimeError("the E-Klaim emulator did not start: " + self.process.stderr.read())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.communicate(timeout=30)
+
+
+def run_mode(mode: str, offset: int, args, console: Console) -> Result:
+    with tempfile.TemporaryDirectory() as directory:
+        emulator = EmulatorProcess(Path(directory)) if mode == "http" else None
+        settings = Settings(data_dir=Path(directory) / "data", database_url=args.database_url, run_worker=False,
+                            public_base_url=BASE,
+                            **({"eklaim_url": emulator.url, "eklaim_key": emulator.key} if emulator else {}))
+        runtime = Runtime(settings)
+        try:
+            return measure(mode, offset, runtime, args, console)
+        finally:
+            runtime.close()
+            if emulator:
+                emulator.stop()
+
+
+def write_claim(runtime: Runtime, bundle: dict) -> None:
+    with runtime.store.unit_of_work() as uow:
+        transaction.process(runtime.fhir_service(uow, author="bench:simrs"), bundle, BASE)
+
+
+def measure(mode: str, offset: int, runtime: Runtime, args, console: Console) -> Result:
+    completions = Completions(runtime.pipeline)
+    workers = [PipelineWorker(completions, poll_seconds=0.05, name=f"bench-{n}") for n in range(args.workers)]
+    for worker in workers:
+        worker.start()
+    result = Result(mode, args.claims, 0.0)
+    numbers = iter(range(offset + 1, offset + args.claims + 1))
+    lock = threading.Lock()
+
+    def one(number: int) -> float:
+        bundle, claim_id = claim_bundle(number)
+        event, ended = completions.expect(claim_id)
+        write_claim(runtime, bundle)
+        written = time.perf_counter()
+        for worker in workers:
+            worker.wake()
+        if not event.wait(300):
+            raise RuntimeError(f"claim {claim_id} was not processed within 300 s")
+        return ended[0] - written
+
+    try:
+        one(offset)  # warm-up: the grouper tables, the emulator, the connection pools
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{mode}: {args.claims} claims", total=args.claims)
+
+            def producer() -> None:
+                while True:
+                    with lock:
+                        number = next(numbers, None)
+                    if number is None:
+                        return
+                    latency = one(number)
+                    with lock:
+                        result.latencies.append(latency)
+                    progress.advance(task)
+
+            started = time.perf_counter()
+            threads = [threading.Thread(target=producer) for _ in range(args.producers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            result.wall = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.stop()
+    result.failed = count_unsigned(runtime, offset, args.claims)
+    return result
+
+
+def count_unsigned(runtime: Runtime, offset: int, claims: int) -> int:
+    """Claims of the run that did not end with a signed Bundle (the benchmark's own sanity check)."""
+    missing = 0
+    with runtime.store.unit_of_work(write=False) as uow:
+        for number in range(offset + 1, offset + claims + 1):
+            _, claim_id = claim_bundle(number)
+            if uow.resources.find("Bundle", derived_id("bundle", claim_id)) is None:
+                missing += 1
+    return missing
+
+
+def report(results: list[Result], args, console: Console) -> None:
+    table = Table(title=f"Claim pipeline end to end: Claim write → signed Bundle ({args.workers} workers, "
+                        f"{args.producers} producers, {'PostgreSQL' if args.database_url else 'SQLite'})")
+    for column in ("E-Klaim", "claims", "wall s", "claims/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "unsigned"):
+        table.add_column(column, justify="left" if column == "E-Klaim" else "right")
+    for result in results:
+        ms = sorted(latency * 1000 for latency in result.latencies)
+        cuts = statistics.quantiles(ms, n=100, method="inclusive")
+        table.add_row(result.mode, str(result.claims), f"{result.wall:.1f}", f"{result.claims / result.wall:.1f}",
+                      f"{cuts[49]:.0f}", f"{cuts[89]:.0f}", f"{cuts[98]:.0f}", f"{ms[-1]:.0f}", str(result.failed))
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2, help="pipeline worker threads")
+    parser.add_argument("--producers", type=int, default=4, help="claims written and awaited at a time")
+    parser.add_argument("--modes", default="in-process,http")
+    parser.add_argument("--database-url", default=None, help="an empty database (default: SQLite in a temp dir)")
+    args = parser.parse_args()
+    console = Console(width=132)
+    results = []
+    for index, mode in enumerate(m.strip() for m in args.modes.split(",")):
+        if mode not in ("in-process", "http"):
+            parser.error(f"unknown mode {mode!r}")
+        results.append(run_mode(mode, index * (args.claims + 1) + 1, args, console))
+    report(results, args, console)
+
+
+if __name__ == "__main__":
+    main()
