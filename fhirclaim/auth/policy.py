@@ -14,7 +14,7 @@ from typing import Any
 from fhirclaim.auth.principal import ADMIN, BPJS, HOSPITAL_ROLES, Principal
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError
-from fhirclaim.store.scope import Scope
+from fhirclaim.store.scope import BPJS_TENANT, Scope, tenant_scope
 
 READS = frozenset({"read", "vread", "search", "history", "validate"})
 WRITES = frozenset({"create", "update", "patch", "delete"})
@@ -30,7 +30,7 @@ def scope_for(principal: Principal) -> Scope:
     if principal.role in HOSPITAL_ROLES:
         return Scope(tenant=principal.org, all_tenants=False)
     if principal.role == BPJS:
-        return Scope(tenant=None, all_tenants=False, disclosed_only=True)
+        return tenant_scope(BPJS_TENANT)
     return Scope(tenant=None, all_tenants=True)  # admin
 
 
@@ -68,14 +68,19 @@ class Authorizer:
         if role == BPJS:
             if resource_type == "ClaimResponse" and subtype in BPJS_SUBTYPES and interaction in ("create", "update"):
                 return None
-            return "write only ClaimResponses of subType purifikasi or verifikasi"
+            if resource_type == "Subscription":  # its webhooks (claimBundle ...), matched in its own view
+                return None
+            return "write only ClaimResponses of subType purifikasi or verifikasi, and their Subscriptions"
         if role == ADMIN and resource_type in ADMIN_WRITABLE:
             return None
         return f"cannot {interaction} {resource_type}"
 
 
 def answered_claim_tenant(resource: dict[str, Any], uow) -> str | None:
-    """Where a BPJS-K write lands: the tenant of the Claim its ClaimResponse answers (which must be disclosed)."""
+    """Where a BPJS-K write lands: a ClaimResponse in the tenant of the Claim it answers (which must be
+    disclosed); anything else (its Subscriptions) under BPJS-K's own tenant."""
+    if resource.get("resourceType") != "ClaimResponse":
+        return BPJS_TENANT
     reference = (resource.get("request") or {}).get("reference") or ""
     target = parse_reference(reference)
     if target is None or target[0] != "Claim":

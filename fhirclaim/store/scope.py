@@ -26,21 +26,27 @@ class Scope:
         """`row`: the resource table, an alias of it, or the version table (same column names)."""
         if self.all_tenants:
             return true()
+        own = row.tenant == self.tenant
         if self.disclosed_only:
-            own = exists().where(DisclosureRow.resource_type == row.resource_type,
-                                 DisclosureRow.resource_id == row.logical_id)
-        else:
-            own = row.tenant == self.tenant
+            own = or_(own, exists().where(DisclosureRow.resource_type == row.resource_type,
+                                          DisclosureRow.resource_id == row.logical_id))
         return or_(own, row.tenant.is_(None)) if self.shared_visible else own
 
     def can_see(self, tenant: str | None, disclosed: bool = False) -> bool:
-        if self.all_tenants or (tenant is None and self.shared_visible):
+        if self.all_tenants or (tenant is None and self.shared_visible) or tenant == self.tenant:
             return True
-        return disclosed if self.disclosed_only else tenant == self.tenant
+        return self.disclosed_only and disclosed
 
 
 SYSTEM = Scope()
+# BPJS-K's own rows (its Subscriptions) live under this tenant, which no hospital organization id can be.
+BPJS_TENANT = "@bpjs"
 
 
-def tenant_scope(tenant: str) -> Scope:
+def tenant_scope(tenant: str | None) -> Scope:
+    """What the owner of rows of `tenant` may see: all (no tenant: the system), BPJS-K's view, or one hospital."""
+    if tenant is None:
+        return SYSTEM
+    if tenant == BPJS_TENANT:
+        return Scope(tenant=BPJS_TENANT, all_tenants=False, disclosed_only=True)
     return Scope(tenant=tenant, all_tenants=False)

@@ -42,7 +42,7 @@ class WebhookListener:
         for subscription in active_subscriptions(uow.session, changed.resource_type, timezone=self.timezone,
                                                  now=now):
             scope = scope_of(subscription)
-            if not scope.can_see(changed.tenant):  # another tenant's resource: no search can match it
+            if not scope.disclosed_only and not scope.can_see(changed.tenant):  # another tenant's: cannot match
                 continue
             key = (str(subscription.content.get("criteria")), scope)
             if key not in verdicts:

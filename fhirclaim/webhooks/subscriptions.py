@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
-from fhirclaim.store.scope import SYSTEM, Scope
+from fhirclaim.store.scope import SYSTEM, Scope, tenant_scope
 
 SYSTEM_AUTHOR = "system:webhooks"
 REST_HOOK = "rest-hook"
@@ -34,10 +34,9 @@ def active_subscriptions(session: Session, resource_type: str, *, timezone: str,
 
 
 def scope_of(subscription: StoredResource) -> Scope:
-    """The Subscription's own tenant scope: what its owner could read. No tenant = the system's, sees all."""
-    if subscription.tenant is None:
-        return SYSTEM
-    return Scope(tenant=subscription.tenant, all_tenants=False)
+    """The Subscription's own tenant scope: what its owner could read (a hospital its tenant, BPJS-K what was
+    disclosed to it). No tenant = the system's, sees all."""
+    return tenant_scope(subscription.tenant)
 
 
 def find_subscription(session: Session, subscription_id: str, *, timezone: str) -> StoredResource | None:

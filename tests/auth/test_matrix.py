@@ -45,7 +45,7 @@ MATRIX = [
      [{"op": "replace", "path": "/gender", "value": "unknown"}], (200, 200, 404, 403, 403, 401)),
     ("create AuditEvent", "POST", "/AuditEvent", {"resourceType": "AuditEvent"}, (403, 403, 403, 403, 403, 401)),
     ("purification ClaimResponse", "POST", "/ClaimResponse", "purification", (403, 403, 403, 201, 403, 401)),
-    ("subscription", "POST", "/Subscription", SUBSCRIPTION, (201, 201, 201, 403, 201, 401)),
+    ("subscription", "POST", "/Subscription", SUBSCRIPTION, (201, 201, 201, 201, 201, 401)),
     ("verify a signature", "POST", "/Bundle/$verify-signature", {"resourceType": "Bundle", "type": "collection"},
      (200, 200, 200, 200, 200, 401)),
     ("precheck", "POST", "/Claim/$precheck", "claim", (200, 200, 200, 403, 403, 401)),
