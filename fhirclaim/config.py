@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # --- BPJS-K side (fhirclaim/bpjs) -----------------------------------------------------------------------
     bpjs_simulator: bool = Field(default=False, description="answer published claims as BPJS-K would (sandbox); "
                                                             "sandbox turns it on too")
+    bpjs_simulator_delay_seconds: float = Field(
+        default=10.0, ge=0, description="the simulator answers only what no BPJS-K client answered within this many "
+                                        "seconds (of a publication, a decision, the decision period's end)")
     purification_decision_timeout_hours: float = Field(
         default=72.0, ge=0, description="hours a hospital has to answer a purification with a PurificationDecision; "
                                         "after them BPJS-K may verify without it")

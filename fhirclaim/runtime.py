@@ -61,7 +61,7 @@ class Runtime:
         self.listeners: list[ResourceListener] = [PipelineTrigger(PIPELINE_AUTHOR), AuditListener(),
                                                   DisclosureListener(PIPELINE_AUTHOR)]
         self.interceptors: list[ResourceInterceptor] = [ClaimServerFields()]
-        self.workers: list[PipelineWorker] = []
+        self.workers: list[PipelineWorker | bpjs.SimulatorWorker] = []
         self.webhook_worker = webhooks.install(self)
         self.bpjs_simulator = bpjs.install(self)  # on with --sandbox (or FHIRCLAIM_BPJS_SIMULATOR)
         self._seed_shared_resources()
@@ -132,6 +132,10 @@ class Runtime:
         worker.start()
         self.workers.append(worker)
         self.webhook_worker.start()
+        if self.bpjs_simulator is not None:  # --sandbox: BPJS-K's answers that no BPJS-K client gave in time
+            simulator = bpjs.SimulatorWorker(self.bpjs_simulator, self.store)
+            simulator.start()
+            self.workers.append(simulator)
 
     def stop_workers(self) -> None:
         for worker in self.workers:

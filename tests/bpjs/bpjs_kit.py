@@ -181,7 +181,7 @@ def hospital_update(runtime, resource: dict[str, Any], tenant: str = HOSPITAL, *
 
 
 class Clock:
-    """A settable aware clock for the decision period."""
+    """A settable aware clock for the decision period and the simulator's grace period."""
 
     def __init__(self, start: datetime | None = None):
         self.now = start or datetime.now(timezone.utc)
@@ -191,6 +191,19 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+    def catch_up(self, **delta: float) -> None:
+        """`delta` after the real time (back, if this clock was further ahead): the store stamps writes with the
+        real time, so what was written so far is then `delta` old on this clock."""
+        self.now = datetime.now(timezone.utc) + timedelta(**delta)
+
+
+def simulate(runtime, clock: Clock, **after: float) -> int:
+    """One pass of the runtime's BPJS-K simulator once its grace period (or `after`) has passed for everything
+    written so far; how many answers it wrote."""
+    simulator = runtime.bpjs_simulator
+    clock.catch_up(**(after or {"seconds": simulator.delay.total_seconds() + 1}))
+    return simulator.run_due(runtime.store)
 
 
 def _fill(value: Any, values: dict[str, str]) -> Any:

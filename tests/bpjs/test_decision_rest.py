@@ -4,7 +4,7 @@ search by each parameter (GET and POST _search), errors as OperationOutcomes, th
 from __future__ import annotations
 
 import pytest
-from bpjs_kit import BATAL, LANJUT, OTHER_HOSPITAL, answers, claim_of, decision, example
+from bpjs_kit import BATAL, LANJUT, OTHER_HOSPITAL, answers, claim_of, decision, example, simulate
 
 from fhirclaim.claims.worker import PipelineWorker
 
@@ -15,11 +15,12 @@ PD = "/PurificationDecision"
 
 
 @pytest.fixture
-def purification(simulator, runtime, fhir) -> str:
+def purification(simulator, runtime, fhir, clock) -> str:
     """The id of the simulator's purification of the hospital's published outpatient claim."""
     case = example("01-outpatient-visit")
     assert fhir.post("", case).status_code == 200
     PipelineWorker(runtime.pipeline).run_until_idle()
+    assert simulate(runtime, clock) == 1
     [found] = answers(runtime, claim_of(case)["id"], "purifikasi")
     return found.id
 

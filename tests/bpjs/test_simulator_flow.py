@@ -1,8 +1,12 @@
 """The BPJS-K simulator on the example cases, end to end: the hospital's transaction, the claim pipeline to the
-signed Bundle, purification, the hospital's decision, verification with the excess — and the claims BPJS-K sends
-back: a readmission, a double claim in another hospital, the same SEP twice."""
+signed Bundle, purification, the hospital's decision, verification with the excess — the claims BPJS-K sends
+back: a readmission, a double claim in another hospital, the same SEP twice — and the simulator itself: it answers
+only what no BPJS-K client answered within its grace period, once, and contains its failures. Its clock is the
+test's (`clock`): nothing sleeps."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from bpjs_kit import (
@@ -20,8 +24,10 @@ from bpjs_kit import (
     grouping_of,
     hospital_write,
     publish,
+    reference_answer,
     renamed,
     resource_of,
+    simulate,
     with_card,
     with_principal,
     with_sep,
@@ -30,9 +36,8 @@ from bpjs_kit import (
 
 from fhirclaim import bpjs
 from fhirclaim.bpjs import codes
-from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
-from fhirclaim.fhir.service import ResourceChange
-from fhirclaim.store.scope import tenant_scope
+from fhirclaim.config import Settings
+from fhirclaim.runtime import Runtime
 
 GROUPED = ["01-outpatient-visit", "02-hip-replacement-special-cmg", "03-class-upgrade", "04-newborn"]
 
@@ -47,9 +52,10 @@ def findings(purification) -> list[str]:
 
 
 @pytest.mark.parametrize("name", GROUPED)
-def test_claim_purification_decision_verification(simulator, runtime, name):
+def test_claim_purification_decision_verification(simulator, runtime, clock, name):
     case = example(name)
     claim_id = publish(runtime, case)
+    assert simulate(runtime, clock) == 1
     purification = the_purification(runtime, claim_id)
     assert (author_of(runtime, purification), purification.tenant, purification.version_id) == (
         bpjs.SIMULATOR_AUTHOR, HOSPITAL, 1)
@@ -57,6 +63,7 @@ def test_claim_purification_decision_verification(simulator, runtime, name):
     assert answers(runtime, claim_id, "verifikasi") == []  # the hospital has not decided yet
 
     hospital_write(runtime, decision(purification.id))
+    assert simulate(runtime, clock) == 1
 
     [verification] = answers(runtime, claim_id, "verifikasi")
     response, grouping = verification.content, grouping_of(runtime, claim_id)
@@ -70,9 +77,11 @@ def test_claim_purification_decision_verification(simulator, runtime, name):
     assert response["adjudication"][0]["reason"]["coding"][0]["code"] == "CRA000001"
 
 
-def test_the_class_upgrade_case_in_figures(simulator, runtime):
+def test_the_class_upgrade_case_in_figures(simulator, runtime, clock):
     claim_id = publish(runtime, example("03-class-upgrade"))
+    simulate(runtime, clock)
     hospital_write(runtime, decision(the_purification(runtime, claim_id).id))
+    simulate(runtime, clock)
     [verification] = answers(runtime, claim_id, "verifikasi")
     assert (amount(verification.content, "submitted"), amount(verification.content, "benefit"),
             copay(verification.content)) == (3_650_000, 3_701_100, 314_500)
@@ -80,109 +89,191 @@ def test_the_class_upgrade_case_in_figures(simulator, runtime):
         "Layak: INA-CBG Rp 3,701,100, selisih biaya (excess) pasien Rp 314,500")
 
 
-def test_special_cmg_packages_are_part_of_the_benefit(simulator, runtime):
+def test_special_cmg_packages_are_part_of_the_benefit(simulator, runtime, clock):
     claim_id = publish(runtime, example("02-hip-replacement-special-cmg"))
+    simulate(runtime, clock)
     hospital_write(runtime, decision(the_purification(runtime, claim_id).id))
+    simulate(runtime, clock)
     [verification] = answers(runtime, claim_id, "verifikasi")
     packages = [a["net"]["value"] for a in grouping_of(runtime, claim_id)["addItem"]]
     assert len(packages) > 1 and amount(verification.content, "benefit") == sum(packages)
 
 
-def test_a_claim_stopped_before_e_klaim_reaches_no_bpjs(simulator, runtime):
+def test_a_claim_stopped_before_e_klaim_reaches_no_bpjs(simulator, runtime, clock):
     claim_id = publish(runtime, example("05-precheck-rejected"))
+    assert simulate(runtime, clock) == 0
     assert bundle_of(runtime, claim_id) is None and answers(runtime, claim_id, "purifikasi") == []
 
 
-def test_batal_is_not_verified(simulator, runtime):
+def test_batal_is_not_verified(simulator, runtime, clock):
     claim_id = publish(runtime, example("01-outpatient-visit"))
+    simulate(runtime, clock)
     hospital_write(runtime, decision(the_purification(runtime, claim_id).id, status=BATAL))
+    assert simulate(runtime, clock) == 0
     assert answers(runtime, claim_id, "verifikasi") == []
 
 
 # --- claims BPJS-K sends back ----------------------------------------------------------------------------------------
 
-def test_a_readmission_does_not_pass_and_is_not_verified(simulator, runtime):
+def test_a_readmission_does_not_pass_and_is_not_verified(simulator, runtime, clock):
     publish(runtime, example("03-class-upgrade"))  # J18.9, discharged 2026-10-14
+    simulate(runtime, clock)
     again = with_principal(with_stay(with_sep(renamed(example("03-class-upgrade"), "re-"), "0301R0011126V000302"),
                                      "2026-11-01T09:00:00+07:00", "2026-11-04T10:00:00+07:00"),
                            "J18.0", "Bronchopneumonia, unspecified")
     claim_id = publish(runtime, again)
+    assert simulate(runtime, clock) == 1
     purification = the_purification(runtime, claim_id)
     assert not codes.purification_passed(purification.content)
     assert findings(purification) == ["readmission"]
     assert purification.content["processNote"][0]["text"].startswith(
         "Readmisi: pasien pulang 18 hari sebelumnya (SEP 0301R0011026V000301) dengan diagnosis utama kategori J18")
     hospital_write(runtime, decision(purification.id))
+    assert simulate(runtime, clock) == 0
     assert answers(runtime, claim_id, "verifikasi") == []
 
 
-def test_an_outpatient_claim_in_another_hospital_during_the_stay_is_a_double_claim(simulator, runtime):
+def test_an_outpatient_claim_in_another_hospital_during_the_stay_is_a_double_claim(simulator, runtime, clock):
     publish(runtime, example("03-class-upgrade"))  # inpatient 2026-10-10 – 2026-10-14, card 0001234567003
     visit = with_stay(with_card(renamed(example("01-outpatient-visit"), "rs2-", organization=OTHER_HOSPITAL),
                                 "0001234567003"), "2026-10-12T09:00:00+07:00", "2026-10-12T10:30:00+07:00")
     claim_id = publish(runtime, visit, OTHER_HOSPITAL)
+    assert simulate(runtime, clock) == 2
     purification = the_purification(runtime, claim_id)
     assert (purification.tenant, findings(purification)) == (OTHER_HOSPITAL, ["double-rjtl-ritl"])
     assert resource_of(visit, "Claim")["provider"]["reference"] == f"Organization/{OTHER_HOSPITAL}"
 
 
-def test_the_same_sep_claimed_by_another_hospital(simulator, runtime):
+def test_the_same_sep_claimed_by_another_hospital(simulator, runtime, clock):
     publish(runtime, example("03-class-upgrade"))
     claim_id = publish(runtime, renamed(example("03-class-upgrade"), "rs2-", organization=OTHER_HOSPITAL),
                        OTHER_HOSPITAL)
+    simulate(runtime, clock)
     assert findings(the_purification(runtime, claim_id)) == ["duplicate-sep"]
+
+
+# --- the grace period: BPJS-K clients answer first -------------------------------------------------------------------
+
+def test_nothing_is_answered_before_the_grace_period_ends(simulator, runtime, clock):
+    assert simulator.delay.total_seconds() == 10  # the settings' default
+    claim_id = publish(runtime, example("01-outpatient-visit"))
+    assert simulate(runtime, clock, seconds=9) == 0
+    assert answers(runtime, claim_id, "purifikasi") == []
+    assert simulate(runtime, clock, seconds=11) == 1
+    hospital_write(runtime, decision(the_purification(runtime, claim_id).id))
+    assert simulate(runtime, clock, seconds=9) == 0  # 9 s after the decision
+    assert answers(runtime, claim_id, "verifikasi") == []
+    assert simulate(runtime, clock, seconds=11) == 1
+
+
+def test_a_bpjs_clients_answers_within_the_grace_period_are_left_alone(simulator, runtime, clock):
+    claim = claim_of(example("01-outpatient-visit"))
+    publish(runtime, example("01-outpatient-visit"))
+    own = hospital_write(runtime, reference_answer("purifikasi", claim), author="bpjs:test")
+    assert simulate(runtime, clock) == 0  # purified by BPJS-K: nothing to add
+    hospital_write(runtime, decision(own.id))
+    hospital_write(runtime, reference_answer("verifikasi", claim), author="bpjs:test")
+    assert simulate(runtime, clock) == 0 and simulate(runtime, clock, hours=80) == 0
+    assert [author_of(runtime, r) for r in answers(runtime, claim["id"], "purifikasi")] == ["bpjs:test"]
+    assert [author_of(runtime, r) for r in answers(runtime, claim["id"], "verifikasi")] == ["bpjs:test"]
+
+
+def test_a_decision_on_a_bpjs_clients_purification_left_unverified_is_verified(simulator, runtime, clock):
+    claim = claim_of(example("03-class-upgrade"))
+    publish(runtime, example("03-class-upgrade"))
+    own = hospital_write(runtime, reference_answer("purifikasi", claim), author="bpjs:test")
+    hospital_write(runtime, decision(own.id))
+    assert simulate(runtime, clock) == 1
+    [verification] = answers(runtime, claim["id"], "verifikasi")
+    assert author_of(runtime, verification) == bpjs.SIMULATOR_AUTHOR and copay(verification.content) == 314_500
 
 
 # --- the simulator itself ---------------------------------------------------------------------------------------------
 
-def test_answers_once_and_never_to_itself(simulator, runtime):
+def test_answers_once_however_often_it_runs(simulator, runtime, clock):
     claim_id = publish(runtime, example("01-outpatient-visit"))
-    bundle = bundle_of(runtime, claim_id)
-    with runtime.store.unit_of_work(tenant_scope(HOSPITAL)) as uow:  # the same publication told again
-        simulator.resource_changed(ResourceChange("update", None, bundle, PIPELINE_AUTHOR), uow)
+    assert simulate(runtime, clock) == 1
+    assert simulate(runtime, clock) == 0
+    forgetful = bpjs.install(runtime, simulator=True, clock=clock)  # a restarted server: no memory of its passes
+    assert simulate(runtime, clock) == 0 and forgetful is runtime.bpjs_simulator
     purification = the_purification(runtime, claim_id)
-    assert purification.version_id == 1
-    with runtime.store.unit_of_work(tenant_scope(HOSPITAL)) as uow:  # its own answer does not trigger it
-        simulator.resource_changed(ResourceChange("create", None, purification, bpjs.SIMULATOR_AUTHOR), uow)
-    assert len(answers(runtime, claim_id, "purifikasi")) == 1 and answers(runtime, claim_id, "verifikasi") == []
+    assert purification.version_id == 1 and answers(runtime, claim_id, "verifikasi") == []
 
 
-def test_a_bundle_a_client_stores_is_not_a_publication(simulator, runtime):
+def test_a_bundle_a_client_stores_is_not_a_publication(simulator, runtime, clock):
     claim_id = publish(runtime, example("01-outpatient-visit"))
     copy_ = {**bundle_of(runtime, claim_id).content, "id": "client-copy"}
     del copy_["meta"]
     hospital_write(runtime, copy_)
+    assert simulate(runtime, clock) == 1
     assert len(answers(runtime, claim_id, "purifikasi")) == 1
 
 
 def test_undecided_purifications_are_verified_after_the_decision_period(simulator, runtime, clock):
     claim_id = publish(runtime, example("01-outpatient-visit"))
+    assert simulate(runtime, clock) == 1
     clock.advance(hours=71)
     assert simulator.verify_overdue(runtime.store) == 0
-    clock.advance(hours=1, seconds=1)
+    clock.advance(hours=1, seconds=11)  # the decision period, then the grace period
     assert simulator.verify_overdue(runtime.store) == 1
     [verification] = answers(runtime, claim_id, "verifikasi")
     assert verification.tenant == HOSPITAL
-    assert simulator.verify_overdue(runtime.store) == 0  # verified once
+    assert simulator.run_due(runtime.store) == 0  # verified once
 
 
-def test_a_failing_simulator_never_stops_the_publication(simulator, runtime, monkeypatch, caplog):
-    def broken(*args, **kwargs):
-        raise RuntimeError("simulated BPJS-K outage")
+def test_a_failing_answer_is_contained_and_retried_a_few_times(simulator, runtime, clock, monkeypatch, caplog):
+    good = publish(runtime, example("01-outpatient-visit"))
+    failing = claim_of(example("04-newborn"))["id"]
+    publish(runtime, example("04-newborn"))
+    real = bpjs.simulator.purify
+
+    def broken(claim, others):
+        if claim.claim_id == failing:
+            raise RuntimeError("simulated BPJS-K outage")
+        return real(claim, others)
 
     monkeypatch.setattr("fhirclaim.bpjs.simulator.purify", broken)
-    claim_id = publish(runtime, example("01-outpatient-visit"))
-    assert bundle_of(runtime, claim_id) is not None
-    assert answers(runtime, claim_id, "purifikasi") == []
+    assert simulate(runtime, clock) == 1  # the other claim is answered
+    assert [len(answers(runtime, c, "purifikasi")) for c in (good, failing)] == [1, 0]
+    assert bundle_of(runtime, failing) is not None
     assert "bpjs simulator could not purify" in caplog.text
+    for _ in range(4):
+        simulate(runtime, clock)
+    assert caplog.text.count("bpjs simulator could not purify") == bpjs.simulator.MAX_ATTEMPTS
+    monkeypatch.setattr("fhirclaim.bpjs.simulator.purify", real)
+    bpjs.install(runtime, simulator=True, clock=clock)  # a restart tries again
+    assert simulate(runtime, clock) == 1
 
 
 def test_install_follows_the_settings_and_replaces_itself(runtime):
-    assert bpjs.install(runtime) is None  # neither bpjs_simulator nor sandbox
+    assert bpjs.install(runtime) is None and runtime.bpjs_simulator is None  # neither bpjs_simulator nor sandbox
     first = bpjs.install(runtime, simulator=True)
     second = bpjs.install(runtime, simulator=True)
     assert [type(i).__name__ for i in runtime.interceptors].count("ClaimResponseOrder") == 1
-    assert [listener for listener in runtime.listeners if isinstance(listener, bpjs.BpjsSimulator)] == [second]
-    assert first is not second
+    assert runtime.bpjs_simulator is second and first is not second
+    assert not any(isinstance(listener, bpjs.BpjsSimulator) for listener in runtime.listeners)  # a poller now
     runtime.settings.bpjs_simulator = True
-    assert bpjs.install(runtime) is not None
+    runtime.settings.bpjs_simulator_delay_seconds = 2.5
+    assert bpjs.install(runtime).delay.total_seconds() == 2.5
+
+
+def test_the_server_runs_it_in_a_worker_thread(tmp_path, database_url):
+    """`start_workers` (serve --sandbox, fhirclaim worker) polls the simulator; `stop_workers` ends the thread."""
+    settings = Settings(data_dir=tmp_path / "sandbox", database_url=database_url, sandbox=True,
+                        bpjs_simulator_delay_seconds=0)
+    runtime = Runtime(settings)
+    try:
+        runtime.start_workers()
+        [worker] = [w for w in runtime.workers if isinstance(w, bpjs.SimulatorWorker)]
+        assert worker.poll_seconds == 0.2 and worker._thread.is_alive()
+        claim_id = publish(runtime, example("01-outpatient-visit"))
+        deadline = time.monotonic() + 30
+        while not answers(runtime, claim_id, "purifikasi") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [purification] = answers(runtime, claim_id, "purifikasi")
+        assert author_of(runtime, purification) == bpjs.SIMULATOR_AUTHOR
+        thread = worker._thread
+        runtime.stop_workers()
+        assert not thread.is_alive() and runtime.workers == []
+    finally:
+        runtime.close()
