@@ -164,6 +164,20 @@ def group(input_path: Path, output_path: Path | None, tariff_table: Path | None)
     run_batch(input_path, output_path, tariff_table=tariff_table)
 
 
+# --- the demo -----------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--examples", "examples_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="the example cases [examples/ of the source checkout]")
+def demo(examples_dir: Path | None) -> None:
+    """Run the whole Klaim BPJS flow for the example cases on an embedded sandbox, step by step; exit 1 when a
+    case does not end as examples/expected-results.json documents."""
+    from fhirclaim.demo import run_demo
+
+    sys.exit(0 if run_demo(examples_dir) else 1)
+
+
 # --- signatures ---------------------------------------------------------------------------------------------
 
 
