@@ -70,7 +70,8 @@ def test_each_file_is_valid_and_stored_one_by_one_in_file_order(fhir, case):
 def test_each_transaction_is_stored_whole(fhir, case):
     answer = fhir.post("", transaction(case))
     assert answer.status_code == 200, answer.get_data(as_text=True)
-    assert [e["response"]["status"][:3] for e in answer.get_json()["entry"]] == ["201"] * len(transaction(case)["entry"])
+    statuses = [e["response"]["status"][:3] for e in answer.get_json()["entry"]]
+    assert statuses == ["201"] * len(transaction(case)["entry"])
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -80,7 +81,8 @@ def test_each_case_ends_in_the_pipeline_as_documented(fhir, case):
     assert answer.status_code == 200, answer.get_data(as_text=True)
     grouping = answer.get_json()["entry"][0]["resource"]
     assert grouping["outcome"] == expected["outcome"]
-    assert grouping["identifier"][0]["value"] == expected["sep"] == claim_of(transaction(case))["identifier"][0]["value"]
+    sep = claim_of(transaction(case))["identifier"][0]["value"]
+    assert grouping["identifier"][0]["value"] == expected["sep"] == sep
     packages = {a["productOrService"]["coding"][0]["code"]: a["net"]["value"] for a in grouping.get("addItem", [])}
     assert packages == expected["packages"]
     if expected["outcome"] == "error":
