@@ -8,7 +8,12 @@ cancel: reedit_claim if final, then delete_claim.
 Each step is recorded when done, in the same transaction as what it wrote, and skipped when the job runs again.
 E-Klaim is called outside any database transaction (a SQLite write lock is never held across the network). A
 transport error puts the job back in the queue with exponential backoff; an E-Klaim business error, a grouper
-error group or a precheck error ends it with an `error` ClaimResponse.
+error group or a precheck error ends it with an `error` ClaimResponse; anything else (a bug) is retried like a
+transport error, with the failure in the job's last_error.
+
+Each step's transaction first renews the job's lease and checks that no newer client version of the Claim has a job
+of its own: a worker that lost its lease, or a job overtaken by a client update, stops without writing (the newer
+job redoes what is needed), so the server never writes an older Claim content back over a client's update.
 """
 
 from __future__ import annotations

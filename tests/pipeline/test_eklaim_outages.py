@@ -5,6 +5,7 @@ once."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -187,3 +188,19 @@ def test_an_unexpected_failure_is_retried_with_backoff_and_shown(runtime, flaky,
     assert jobs_of(runtime, case.claim_id)[-1].status == "done"
     assert steps_of(runtime, job.id) == SUBMIT_STEPS
     assert ledger.events(case.sep).count("new_claim") == 1
+
+
+def test_the_backoff_stops_growing_at_its_maximum(runtime, flaky):
+    runtime.pipeline.settings = dataclasses.replace(runtime.pipeline.settings, backoff_initial_seconds=2,
+                                                    backoff_max_seconds=5)
+    case = load_case(OUTPATIENT)
+    post_transaction(runtime, case.transaction)
+    flaky.down_at("get_claim_data")
+
+    delays = []
+    for _ in range(4):
+        started = utcnow()
+        [job] = run_jobs(runtime)
+        delays.append(round((jobs_of(runtime, case.claim_id)[-1].next_attempt_at - started).total_seconds()))
+        time_passes(runtime, job.id)
+    assert delays == [2, 4, 5, 5]
