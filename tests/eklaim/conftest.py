@@ -3,29 +3,20 @@ clock), clients over the in-process transport and over real HTTP (waitress on a 
 
 from __future__ import annotations
 
-import copy
-import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from eklaim_kit import CODER_NAME, CODER_NIK, START  # noqa: F401  (re-exported for fixtures)
 from werkzeug.serving import make_server
 
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.client import EKlaimClient
 from fhirclaim.eklaim.emulator import EmulatorApp, EmulatorConfig, create_emulator_app
-from fhirclaim.eklaim.messages import ClaimDataUpdate, NewClaim
 from fhirclaim.eklaim.transport import HttpTransport, InProcessTransport
 from fhirclaim.inacbg.grouper import Grouper
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-MANUAL = json.loads((FIXTURES / "manual_2017_requests.json").read_text(encoding="utf-8"))
-CODER_NIK = "123123123123"
-CODER_NAME = "INACBG"
-START = datetime(2024, 11, 10, 9, 30, 0)
 
 
 class Clock:
@@ -127,34 +118,3 @@ def http_transport(serve) -> Iterator[Callable[..., HttpTransport]]:
 @pytest.fixture
 def http_client(app, key, serve, http_transport) -> EKlaimClient:
     return EKlaimClient(http_transport(serve(app)), key)
-
-
-# --- sample claims ---------------------------------------------------------------------------------------------
-
-
-def manual_request(method: str) -> dict[str, Any]:
-    return copy.deepcopy(MANUAL[method])
-
-
-def new_claim_from_manual(nomor_sep: str = "1710R01011160000249", nomor_rm: str = "123-45-67") -> NewClaim:
-    data = MANUAL["new_claim"]["data"]
-    return NewClaim(nomor_sep=nomor_sep, nomor_rm=nomor_rm, nama_pasien=data["nama_pasien"],
-                    tgl_lahir=data["tgl_lahir"], gender=data["gender"], nomor_kartu=data["nomor_kartu"])
-
-
-def manual_claim_data(**changes: Any) -> ClaimDataUpdate:
-    """The manual's set_claim_data example as a ClaimDataUpdate (without its data.nomor_sep)."""
-    data = {k: v for k, v in MANUAL["set_claim_data"]["data"].items() if k != "nomor_sep"}
-    data.update(changes)
-    return ClaimDataUpdate(**data)
-
-
-def outpatient_claim_data(**changes: Any) -> ClaimDataUpdate:
-    """A small, plain outpatient visit (no ICU, no class upgrade)."""
-    data: dict[str, Any] = {"coder_nik": CODER_NIK, "nomor_kartu": "0000668870001",
-                            "tgl_masuk": "2024-11-09 08:55:00", "tgl_pulang": "2024-11-09 10:10:00",
-                            "jenis_rawat": "2", "kelas_rawat": "3", "discharge_status": "1",
-                            "diagnosa": "J06.9", "procedure": "#", "tarif_rs": "250000",
-                            "nama_dokter": "DR. ERNA", "kode_tarif": "AP", "payor_id": "3", "payor_cd": "JKN"}
-    data.update(changes)
-    return ClaimDataUpdate(**data)

@@ -9,14 +9,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from eklaim_kit import CODER_NIK, new_claim_from_manual, outpatient_claim_data
 
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.client import EKlaimClient
 from fhirclaim.eklaim.errors import EKlaimDebugModeRefused, EKlaimError, EKlaimTransportError
 from fhirclaim.eklaim.messages import ClaimDataUpdate, ClaimRecord, GroupingResult, NewClaim, PatientUpdate
 from fhirclaim.eklaim.transport import InProcessTransport
-from tests.conftest import load_reference
-from tests.eklaim.conftest import CODER_NIK, new_claim_from_manual, outpatient_claim_data
+
+from testkit import load_reference
 
 SEP = "1710R01011160000249"
 POSTMAN = load_reference("eklaim/postman_E-KLAIM_IDRG.postman_collection.json")

@@ -11,7 +11,8 @@ import re
 import pytest
 
 from fhirclaim.eklaim import crypto
-from tests.conftest import load_reference
+
+from testkit import load_reference
 
 VECTORS = load_reference("eklaim/eklaim_crypto_test_vectors.json")["vectors"]
 KEY = VECTORS[0]["key_hex"]

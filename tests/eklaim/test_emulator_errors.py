@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 
 import pytest
+from eklaim_kit import CODER_NIK, manual_claim_data, new_claim_from_manual, outpatient_claim_data
 
 from fhirclaim.eklaim.client import EKlaimClient
 from fhirclaim.eklaim.errors import EKlaimError
 from fhirclaim.eklaim.messages import ClaimDataUpdate, NewClaim, PatientUpdate
 from fhirclaim.eklaim.transport import InProcessTransport
-from tests.conftest import REFERENCE
-from tests.eklaim.conftest import CODER_NIK, manual_claim_data, new_claim_from_manual, outpatient_claim_data
+
+from testkit import REFERENCE
 
 SEP = "1710R01011160000249"
 REFERENCE_TEXTS = {row["code"]: row["message"]

@@ -6,13 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from fhirclaim.eklaim.emulator.grouping import grouper_input
-from fhirclaim.eklaim.emulator.models import Claim
-from fhirclaim.eklaim.errors import EKlaimError
-from fhirclaim.eklaim.messages import ClaimDataUpdate, PatientUpdate, parse_claim_txt
-from tests.conftest import load_reference
-from tests.eklaim.conftest import (
+from eklaim_kit import (
     CODER_NAME,
     CODER_NIK,
     MANUAL,
@@ -20,6 +14,13 @@ from tests.eklaim.conftest import (
     new_claim_from_manual,
     outpatient_claim_data,
 )
+
+from fhirclaim.eklaim.emulator.grouping import grouper_input
+from fhirclaim.eklaim.emulator.models import Claim
+from fhirclaim.eklaim.errors import EKlaimError
+from fhirclaim.eklaim.messages import ClaimDataUpdate, PatientUpdate, parse_claim_txt
+
+from testkit import load_reference
 
 SEP = "1710R01011160000249"
 

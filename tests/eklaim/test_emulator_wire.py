@@ -7,11 +7,11 @@ import json
 import re
 
 import pytest
+from eklaim_kit import MANUAL
 from werkzeug.test import Client
 
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.errors import error_message
-from tests.eklaim.conftest import MANUAL
 
 ARMOUR = re.compile(r"\A----BEGIN ENCRYPTED DATA----\r\n((?:[A-Za-z0-9+/=]{1,76}\r\n)+)"
                     r"----END ENCRYPTED DATA----\r\n\Z")

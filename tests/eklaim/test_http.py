@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from eklaim_kit import CODER_NIK, MANUAL, manual_claim_data, new_claim_from_manual
 from pypdf import PdfReader
 
 from fhirclaim.eklaim import crypto
@@ -17,7 +18,6 @@ from fhirclaim.eklaim.client import EKlaimClient
 from fhirclaim.eklaim.errors import EKlaimDebugModeRefused, EKlaimError, EKlaimTransportError
 from fhirclaim.eklaim.messages import parse_claim_txt
 from fhirclaim.eklaim.transport import HttpTransport
-from tests.eklaim.conftest import CODER_NIK, MANUAL, manual_claim_data, new_claim_from_manual
 
 SEP = "1710R01011160000249"
 

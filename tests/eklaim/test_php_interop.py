@@ -11,9 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from eklaim_kit import CODER_NIK, MANUAL
 
 from fhirclaim.eklaim import crypto
-from tests.eklaim.conftest import CODER_NIK, MANUAL
 
 PHP_CLIENT = Path(__file__).resolve().parent / "php" / "eklaim_manual_client.php"
 

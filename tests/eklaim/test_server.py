@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from eklaim_kit import new_claim_from_manual, outpatient_claim_data
 
 from fhirclaim.cli import main
 from fhirclaim.eklaim import crypto
@@ -19,7 +20,6 @@ from fhirclaim.eklaim.client import EKlaimClient
 from fhirclaim.eklaim.emulator.server import ensure_key_file, parse_coder, read_key
 from fhirclaim.eklaim.errors import EKlaimDebugModeRefused, EKlaimError
 from fhirclaim.eklaim.transport import HttpTransport
-from tests.eklaim.conftest import new_claim_from_manual, outpatient_claim_data
 
 
 def test_keys_eklaim_prints_a_fresh_key():
