@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Sequence
 
 from fhirclaim import bpjs, webhooks
@@ -50,6 +51,8 @@ class Runtime:
         self.signing = SigningKeyStore(self.data_dir / "signing", alg=settings.signing_alg)
         self.signing.load_or_create()
         self.sandbox = SandboxEKlaim(self.data_dir)
+        self._transports: dict[str, HttpTransport] = {}
+        self._transport_lock = threading.Lock()
         self.pipeline = ClaimPipeline(
             store=self.store, service=self._pipeline_service, gateway=self.eklaim_gateway,
             tenant_settings=self.tenant_claim_settings, signer=self.sign_bundle,
@@ -102,10 +105,16 @@ class Runtime:
         url, key = (config.eklaim_url, config.eklaim_key) if config and config.eklaim_url else (
             self.settings.eklaim_url, self.settings.eklaim_key)
         if url and key:
-            transport = HttpTransport(url, timeout=self.settings.eklaim_timeout_seconds)
-            return EKlaimGateway(EKlaimClient(transport, key))
+            return EKlaimGateway(EKlaimClient(self._http_transport(url), key))
         client = EKlaimClient(InProcessTransport(self.sandbox.app), self.sandbox.key)
         return EKlaimGateway(client, register_coder=self.sandbox.register_coder)
+
+    def _http_transport(self, url: str) -> HttpTransport:
+        """One HTTP transport (a pooled `requests` session) per E-Klaim URL, kept for the process's life."""
+        with self._transport_lock:
+            if url not in self._transports:
+                self._transports[url] = HttpTransport(url, timeout=self.settings.eklaim_timeout_seconds)
+            return self._transports[url]
 
     def tenant_claim_settings(self, tenant: str | None) -> TenantClaimSettings:
         config = self.tenants.get(tenant)
@@ -150,5 +159,7 @@ class Runtime:
 
     def close(self) -> None:
         self.stop_workers()
+        for transport in self._transports.values():
+            transport.close()
         self.sandbox.close()
         self.database.dispose()
