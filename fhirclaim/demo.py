@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +47,15 @@ Resource = dict[str, Any]
 # --- the embedded sandbox ----------------------------------------------------------------------------------
 
 
+class DemoSettings(Settings):
+    """The embedded defaults, whatever `FHIRCLAIM_*` the shell holds (a PostgreSQL URL, a real E-Klaim, another
+    kode_tarif): the demo runs on its own temporary sandbox and shows the documented figures."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, *sources, **named_sources):
+        return (init_settings,)
+
+
 class DemoSandbox:
     """The server in this process, reached over its HTTP API, one bearer token per role."""
 
@@ -52,7 +63,7 @@ class DemoSandbox:
         from fhirclaim.app import create_app
         from fhirclaim.runtime import Runtime
 
-        settings = Settings(data_dir=data_dir, sandbox=True, run_worker=False, bpjs_simulator_delay_seconds=0)
+        settings = DemoSettings(data_dir=data_dir, sandbox=True, run_worker=False, bpjs_simulator_delay_seconds=0)
         self.runtime = Runtime(settings)
         self.http = create_app(settings, self.runtime).test_client()
         clients = sandbox_clients(self.runtime.clients, self.runtime.data_dir)
@@ -327,13 +338,13 @@ def summary_table(results: list[CaseResult]) -> Table:
     return table
 
 
-class _quiet_server_logs:
+@contextmanager
+def _quiet_server_logs() -> Iterator[None]:
     """The server's own log lines (JSON, for operators) would interleave with the demo's steps: only errors show."""
-
-    def __enter__(self) -> None:
-        self.logger = logging.getLogger("fhirclaim")
-        self.level = self.logger.level
-        self.logger.setLevel(logging.ERROR)
-
-    def __exit__(self, *exc: object) -> None:
-        self.logger.setLevel(self.level)
+    logger = logging.getLogger("fhirclaim")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -98,11 +98,8 @@ class BpjsSimulator:
             return None  # purified since this version was published (by a BPJS-K client, or by an earlier pass)
         return self._purify(bundle, claim, uow)
 
-    def purify(self, bundle: StoredResource, uow: UnitOfWork) -> StoredResource:
-        """Purify the claim of a published Bundle version now, due or not: one purification per version."""
-        return self._purify(bundle, read_submission(bundle.content, self.timezone), uow)
-
     def _purify(self, bundle: StoredResource, claim: SubmittedClaim, uow: UnitOfWork) -> StoredResource:
+        """The purification of a published Bundle version (its id derived from the version: one per version)."""
         everyone = lookups.bpjs_view(uow)
         others = [read_submission(b.content, self.timezone)
                   for b in lookups.published_claims_of(everyone, card=claim.card, sep=claim.sep) if b.id != bundle.id]

@@ -110,3 +110,16 @@ def test_without_example_cases_it_says_where_it_looked(tmp_path):
     result = run_demo("--examples", str(tmp_path))
     assert result.exit_code == 1
     assert f"No example cases at {tmp_path}" in " ".join(result.output.split())
+
+
+def test_the_shells_fhirclaim_settings_do_not_reach_the_demo(tmp_path, monkeypatch):
+    """A FHIRCLAIM_DATABASE_URL (CI's PostgreSQL run), a real E-Klaim or another tariff class in the environment
+    would change the figures or write elsewhere: the demo keeps to its own sandbox."""
+    monkeypatch.setenv("FHIRCLAIM_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("FHIRCLAIM_EKLAIM_URL", "http://127.0.0.1:1/E-Klaim/ws.php")
+    monkeypatch.setenv("FHIRCLAIM_EKLAIM_KEY", "0" * 64)
+    monkeypatch.setenv("FHIRCLAIM_KODE_TARIF", "AP")
+    result = run_demo("--examples", str(cases_copy(tmp_path, "03-class-upgrade")))
+    assert result.exit_code == 0, result.output
+    row = summary(result.output)["03-class-upgrade"]
+    assert (row["CBG"], row["INA-CBG tariff"], row["copay"]) == ("J-4-10-II", "Rp 3,701,100", "Rp 314,500")
