@@ -75,11 +75,11 @@ class BpjsSimulator:
     def run_due(self, store: Store) -> int:
         """One pass over everything due: purifications, then verifications; returns how many answers it wrote."""
         with self._lock:
-            return self.purify_due(store) + self.verify_decided_due(store) + self._verify_overdue(store)
+            return self._purify_due(store) + self._verify_decided_due(store) + self._verify_overdue(store)
 
     # --- purification ------------------------------------------------------------------------------------------
 
-    def purify_due(self, store: Store) -> int:
+    def _purify_due(self, store: Store) -> int:
         """Purify every published claim Bundle version nobody purified within the delay."""
         bundles = self._candidates(store, "purify", "Bundle", self.delay)
         return sum(self._answer(store, "purify", bundle, lambda uow, b=bundle: self._purify_if_unanswered(b, uow))
@@ -109,7 +109,7 @@ class BpjsSimulator:
 
     # --- verification --------------------------------------------------------------------------------------------
 
-    def verify_decided_due(self, store: Store) -> int:
+    def _verify_decided_due(self, store: Store) -> int:
         """Verify after every hospital's 'Lanjut' that no BPJS-K client answered with a verification in the delay."""
         decisions = self._candidates(store, "verify", "PurificationDecision", self.delay)
         return sum(self._answer(store, "verify", decision, lambda uow, d=decision: self._verify_decided(d, uow))
@@ -156,8 +156,9 @@ class BpjsSimulator:
                uow: UnitOfWork) -> StoredResource | None:
         """Verify a purified claim now: None when the purification did not pass (BPJS-K verifies only what did)."""
         if not codes.purification_passed(purification.content):
-            log.info("bpjs simulator: purification not passed, no verification",
-                     extra={"claim_response": purification.id})
+            # debug: every pass within RESCAN looks at the decision again and comes to the same end
+            log.debug("bpjs simulator: purification not passed, no verification",
+                      extra={"claim_response": purification.id})
             return None
         purified = parse_reference(purification.content["request"]["reference"])
         bundle = lookups.published_bundle(hospital, purified[1]) if purified else None
