@@ -19,8 +19,13 @@ log = logging.getLogger("fhirclaim.access")
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """The app on a given Runtime (the caller owns its threads), or on its own Runtime — the gunicorn case — which
+    then also runs the pipeline, webhook and simulator threads unless `run_worker` is off."""
     settings = settings or (runtime.settings if runtime else Settings())
-    runtime = runtime or Runtime(settings)
+    if runtime is None:
+        runtime = Runtime(settings)
+        if settings.run_worker:
+            runtime.start_workers()
     app = Flask(__name__)
     app.config["FHIRCLAIM_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

@@ -31,6 +31,9 @@ def serve_forever(settings: Settings) -> None:
         runtime.start_workers()
     if settings.sandbox:
         _announce_sandbox(runtime)
+    elif not runtime.clients.list_clients():
+        print("no OAuth2 clients yet: create one with `fhirclaim clients add --role facility --org <ORG_ID>`, "
+              "or start with --sandbox for one per role", flush=True)
     server = create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim")
     host, port = server.effective_host, server.effective_port
     shown = f"[{host}]" if ":" in str(host) else host
