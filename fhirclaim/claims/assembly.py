@@ -4,7 +4,7 @@ claim history for the pending-claim rules, and the resources the signed Bundle c
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fhirclaim.claims.context import ClaimContext, claim_references, reference_of
@@ -106,3 +106,21 @@ class StoreClaimHistory:
                 continue
             principal = next((d.code for d in facts.diagnoses if d.principal), None)
             yield PastEpisode(facts.nomor_sep, facts.jenis_rawat, facts.admission, facts.discharge, principal)
+
+
+class RecentEpisodes:
+    """The patient's episodes around a claim, read while a unit of work is open, for a precheck that runs after it
+    closed (the pipeline calls E-Klaim outside any transaction)."""
+
+    WINDOW = timedelta(days=400)  # wider than any rule looks (readmission: 30 days)
+
+    def __init__(self, history: StoreClaimHistory, ctx: ClaimContext, zone: str):
+        self.known: list[PastEpisode] = []
+        facts = read_facts(ctx, zone)
+        patient = (ctx.claim.get("patient") or {}).get("reference")
+        if patient and facts.admission and facts.discharge:
+            self.known = list(history.episodes(patient, start=facts.admission - self.WINDOW,
+                                               end=facts.discharge + self.WINDOW))
+
+    def episodes(self, patient: str, *, start: datetime, end: datetime) -> list[PastEpisode]:
+        return [e for e in self.known if e.discharge >= start and e.admission <= end]

@@ -23,17 +23,16 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from fhirclaim.claims import results
-from fhirclaim.claims.assembly import ClaimAssembler, StoreClaimHistory
+from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory
 from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of
-from fhirclaim.claims.facts import read_facts
 from fhirclaim.claims.fhirvalues import human_name
 from fhirclaim.claims.gateway import EKlaimGateway, SepConflict
 from fhirclaim.claims.mapping import MappingError, coder_nik, nomor_sep, special_cmg, to_new_claim, to_set_claim_data
-from fhirclaim.claims.precheck import PastEpisode, precheck
+from fhirclaim.claims.precheck import precheck
 from fhirclaim.claims.server_fields import client_content, with_processing
 from fhirclaim.eklaim import EKlaimError, EKlaimTransportError, GroupingResult
 from fhirclaim.fhir.outcome import FhirError, Issue, error, warning
@@ -159,7 +158,7 @@ class ClaimPipeline:
                 return jobs.SUPERSEDED
             assembler = ClaimAssembler(uow.resources, self.settings.timezone)
             ctx = assembler.context(stored.content)
-            history = _MaterialisedHistory(StoreClaimHistory(assembler), ctx, self.settings.timezone)
+            history = RecentEpisodes(StoreClaimHistory(assembler), ctx, self.settings.timezone)
         run = _JobRun(self, job, scope, ctx, done, self.tenant_settings(job.tenant))
         if job.kind == "cancel":
             return run.withdraw()
@@ -178,23 +177,6 @@ class ClaimPipeline:
             if action is not None:
                 action(self.service(uow, PIPELINE_AUTHOR), ClaimAssembler(uow.resources, self.settings.timezone))
             queue.record_step(job.id, step, detail)
-
-
-class _MaterialisedHistory:
-    """The patient's episodes, read while the unit of work is open (the precheck runs after it closed)."""
-
-    WINDOW = timedelta(days=400)  # wider than any rule looks (readmission: 30 days)
-
-    def __init__(self, history: StoreClaimHistory, ctx: ClaimContext, zone: str):
-        self.known: list[PastEpisode] = []
-        facts = read_facts(ctx, zone)
-        patient = (ctx.claim.get("patient") or {}).get("reference")
-        if patient and facts.admission and facts.discharge:
-            self.known = list(history.episodes(patient, start=facts.admission - self.WINDOW,
-                                               end=facts.discharge + self.WINDOW))
-
-    def episodes(self, patient: str, *, start: datetime, end: datetime) -> list[PastEpisode]:
-        return [e for e in self.known if e.discharge >= start and e.admission <= end]
 
 
 class _JobRun:

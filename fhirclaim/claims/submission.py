@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fhirclaim.claims.assembly import ClaimAssembler, StoreClaimHistory
+from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory
 from fhirclaim.claims.context import TenantClaimSettings
 from fhirclaim.claims.gateway import EKlaimGateway
 from fhirclaim.claims.mapping import nomor_sep
-from fhirclaim.claims.pipeline import _MaterialisedHistory, derived_id
+from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.claims.precheck import precheck
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome, warning
@@ -80,7 +80,7 @@ def precheck_outcome(uow: UnitOfWork, claim: dict[str, Any], tenant: TenantClaim
         raise FhirError.of(400, "invalid", "Claim/$precheck takes a Claim", "resourceType")
     assembler = ClaimAssembler(uow.resources, tenant.timezone)
     ctx = assembler.context(claim)
-    history = _MaterialisedHistory(StoreClaimHistory(assembler), ctx, tenant.timezone)
+    history = RecentEpisodes(StoreClaimHistory(assembler), ctx, tenant.timezone)
     return operation_outcome(precheck(ctx, history, tenant, with_mapping=True))
 
 
