@@ -94,14 +94,17 @@ def _store_submission(service, body: dict) -> dict:
 
 
 def _run_with_deadline(job_id: int, seconds: float) -> None:
-    """Run the job in this process now; the answer waits at most `seconds` (then 202 and a status URL)."""
-    worker = threading.Thread(target=runtime().pipeline.run_next, args=(f"submit-{job_id}", job_id), daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive() or _job_status(job_id) not in jobs.TERMINAL:
-        deadline = time.monotonic() + 0.1  # a background worker may hold the lease: one short look more
-        while time.monotonic() < deadline and _job_status(job_id) not in jobs.TERMINAL:
-            time.sleep(0.02)
+    """Run the job here unless a worker has it already, and wait at most `seconds` for it to end (the answer is
+    then 202 with a status URL). A job put back for a later retry (E-Klaim unreachable) is not waited for."""
+    deadline = time.monotonic() + seconds
+    here = threading.Thread(target=runtime().pipeline.run_next, args=(f"submit-{job_id}", job_id), daemon=True)
+    here.start()
+    here.join(seconds)
+    while time.monotonic() < deadline:
+        status = _job_status(job_id)
+        if status in jobs.TERMINAL or (status == jobs.QUEUED and not here.is_alive()):
+            return
+        time.sleep(0.05)  # another worker holds the job
 
 
 def _job_status(job_id: int) -> str | None:
