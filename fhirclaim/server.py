@@ -15,12 +15,15 @@ from fhirclaim.sandbox import sandbox_clients
 log = logging.getLogger(__name__)
 
 
-def _announce_sandbox(runtime: Runtime) -> None:
+def _sandbox_lines(runtime: Runtime) -> list[str]:
+    """The sandbox clients (created on first start, before the server says it listens, so that a script waiting
+    for that line finds sandbox-clients.json complete)."""
     clients = sandbox_clients(runtime.clients, runtime.data_dir)
-    print(f"sandbox clients (also in {runtime.data_dir / 'sandbox-clients.json'}):", flush=True)
+    lines = [f"sandbox clients (also in {runtime.data_dir / 'sandbox-clients.json'}):"]
     for role, client in clients.items():
         org = f"  org {client['org']}" if client.get("org") else ""
-        print(f"  {role:<9} client_id={client['client_id']}  client_secret={client['client_secret']}{org}", flush=True)
+        lines.append(f"  {role:<9} client_id={client['client_id']}  client_secret={client['client_secret']}{org}")
+    return lines
 
 
 def serve_forever(settings: Settings) -> None:
@@ -29,17 +32,18 @@ def serve_forever(settings: Settings) -> None:
     app = create_app(settings, runtime)
     if settings.run_worker:
         runtime.start_workers()
-    if settings.sandbox:
-        _announce_sandbox(runtime)
-    elif not runtime.clients.list_clients():
-        print("no OAuth2 clients yet: create one with `fhirclaim clients add --role facility --org <ORG_ID>`, "
-              "or start with --sandbox for one per role", flush=True)
+    notes = _sandbox_lines(runtime) if settings.sandbox else []
+    if not settings.sandbox and not runtime.clients.list_clients():
+        notes.append("no OAuth2 clients yet: create one with `fhirclaim clients add --role facility --org <ORG_ID>`, "
+                     "or start with --sandbox for one per role")
     server = create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim")
     host, port = server.effective_host, server.effective_port
     shown = f"[{host}]" if ":" in str(host) else host
     runtime.listening_on(f"http://{shown}:{port}/fhir")
+    # the first line is the base URL, once the server listens (scripts wait for it)
     print(f"fhirclaim serving FHIR R4 at http://{shown}:{port}/fhir", flush=True)
-    print(f"  data dir: {runtime.data_dir}", flush=True)
+    for line in [f"  data dir: {runtime.data_dir}", *notes]:
+        print(line, flush=True)
     try:
         server.run()
     except KeyboardInterrupt:

@@ -25,6 +25,8 @@ def _start(tmp_path, database_url, *args: str) -> tuple[subprocess.Popen, str, l
         lines.append(line)
         match = re.search(r"serving FHIR R4 at (http://127\.0\.0\.1:\d+/fhir)", line)
         if match:
+            assert len(lines) == 1, "the base URL is the server's first line"
+            lines += [process.stdout.readline() for _ in range(6 if "--sandbox" in args else 1)]
             return process, match.group(1), lines
     raise AssertionError("".join(lines) + process.stderr.read())
 

@@ -85,8 +85,10 @@ def _serve(settings, eklaim_url: str, key: str) -> subprocess.Popen:
         [sys.executable, "-m", "fhirclaim.cli", "serve", "--port", "0", "--data-dir", str(settings.data_dir),
          "--database-url", settings.resolved_database_url()],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    line = process.stdout.readline()
-    assert re.search(r"http://127\.0\.0\.1:\d+/fhir", line), line + process.stderr.read()
+    line = process.stdout.readline()  # the server's first line is its base URL, once it listens
+    if not re.search(r"http://127\.0\.0\.1:\d+/fhir", line):
+        process.kill()  # so that reading its stderr cannot wait forever
+        raise AssertionError(line + process.communicate(timeout=30)[1])
     return process
 
 
