@@ -76,17 +76,20 @@ def test_pathological_nesting_does_not_crash(fhir):
     assert response.status_code == 400
 
 
-def test_oversized_body(tmp_path, database_url):
+def test_oversized_body(settings):
     from fhirclaim.app import create_app
-    from fhirclaim.config import Settings
+    from fhirclaim.runtime import Runtime
 
     from testkit import authorized
 
-    app = create_app(Settings(data_dir=tmp_path / "small", database_url=database_url, max_body_bytes=2048))
-    fhir = authorized(app)
-    big = {**GOOD, "name": [{"text": "x" * 4096}]}
-    _assert_refused(fhir, fhir.post("/Patient", big), 413, "larger than the limit of 2048 bytes")
-    assert fhir.post("/Patient", GOOD).status_code == 201
+    runtime = Runtime(settings.model_copy(update={"max_body_bytes": 2048}))
+    try:
+        fhir = authorized(create_app(runtime=runtime))
+        big = {**GOOD, "name": [{"text": "x" * 4096}]}
+        _assert_refused(fhir, fhir.post("/Patient", big), 413, "larger than the limit of 2048 bytes")
+        assert fhir.post("/Patient", GOOD).status_code == 201
+    finally:
+        runtime.close()
 
 
 def test_wrong_content_type_and_format(fhir):
