@@ -1,8 +1,9 @@
 """Store throughput through the whole FHIR REST stack (validation, index, SQL), in-process WSGI.
 
 Loads N Claims (default 10,000) for N/10 patients and prints creates/s, reads/s and searches/s by identifier and
-by patient, on SQLite and — with --postgres URL — on PostgreSQL. The pipeline worker is off: this measures the
-FHIR store, not E-Klaim.
+by patient, on SQLite and — with --postgres URL — on PostgreSQL, as an authenticated facility client (so the
+audit trail and the tenant scope are in every figure). The pipeline worker is off: the Claims are generic R4 ones
+(no SEP), this measures the FHIR store, not E-Klaim.
 
     python benchmarks/store_throughput.py [--claims 10000] [--postgres postgresql+psycopg://u@host:port/db]
 """
@@ -24,6 +25,7 @@ from sqlalchemy import create_engine, text
 
 from fhirclaim.app import create_app
 from fhirclaim.config import Settings
+from fhirclaim.runtime import Runtime
 
 console = Console(stderr=True)
 SYSTEM = "http://hospital.example/claim"
@@ -45,9 +47,12 @@ def claim(n: int, patient: str) -> dict:
 
 def run(label: str, database_url: str, claims: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as data_dir:
-        app = create_app(Settings(data_dir=Path(data_dir), database_url=database_url, run_worker=False))
-        client = app.test_client()
-        headers = {"Content-Type": "application/fhir+json"}
+        runtime = Runtime(Settings(data_dir=Path(data_dir), database_url=database_url, run_worker=False))
+        client = create_app(runtime=runtime).test_client()
+        client_id, _ = runtime.clients.add_client("facility", "10000004", "benchmark")
+        token = runtime.clients.issue(runtime.clients.principal_of(client_id)).access_token
+        headers = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {token}"}
+        read = {"Authorization": f"Bearer {token}"}
 
         def put(resource):
             response = client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", data=json.dumps(resource),
@@ -75,12 +80,12 @@ def run(label: str, database_url: str, claims: int) -> dict[str, float]:
 
         rng = random.Random(7)
         samples = min(2000, claims)
-        reads = _rate(samples, lambda: client.get(f"/fhir/Claim/{rng.choice(ids)}"))
+        reads = _rate(samples, lambda: client.get(f"/fhir/Claim/{rng.choice(ids)}", headers=read))
         by_identifier = _rate(samples, lambda: client.get(
-            f"/fhir/Claim?identifier={SYSTEM}|CLM-{rng.randrange(claims):06d}"), expect_total=1)
-        by_patient = _rate(samples, lambda: client.get(f"/fhir/Claim?patient=Patient/{rng.choice(patients)}"),
-                           expect_total=10 if claims >= 10 else None)
-        app.extensions["fhirclaim"].close()
+            f"/fhir/Claim?identifier={SYSTEM}|CLM-{rng.randrange(claims):06d}", headers=read), expect_total=1)
+        by_patient = _rate(samples, lambda: client.get(f"/fhir/Claim?patient=Patient/{rng.choice(patients)}",
+                                                       headers=read), expect_total=10 if claims >= 10 else None)
+        runtime.close()
         return {"creates/s": creates, "reads/s": reads, "search by identifier/s": by_identifier,
                 "search by patient/s": by_patient}
 
