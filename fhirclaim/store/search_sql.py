@@ -1,4 +1,8 @@
-"""A parsed `SearchRequest` as SQL: one EXISTS over an index table per criterion.
+"""A parsed `SearchRequest` as SQL: per criterion, `pk IN (the index rows that match)`.
+
+The IN form lets the database start from the index (`ix_token_lookup` and its kin: type, parameter, value) and
+look the few matching resources up by primary key; a correlated EXISTS would walk every resource of the type
+first, which SQLite does (PostgreSQL turns either into a semi-join).
 
 Values are bound parameters and LIKE patterns are escaped (`autoescape`), so `%`, `_` and quotes in a search
 value match themselves. Dates compare ranges: a resource value `[low, high)` against the searched `[low, high)`.
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
 from fhirclaim.fhir.search_request import Criterion, SearchValue
@@ -36,16 +40,17 @@ def criterion_condition(criterion: Criterion, row, scope: Scope) -> ColumnElemen
     if param.name == "_lastUpdated":
         return or_(*(_date_match(v, row.last_updated, row.last_updated) for v in criterion.values))
     table = _TABLES[param.type]
-    base = [table.resource_pk == row.pk, table.param == param.name]
+
+    def indexed(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+        return row.pk.in_(select(table.resource_pk).where(
+            table.resource_type == param.resource_type, table.param == param.name, *conditions))
+
     if criterion.missing is not None:
-        present = exists().where(*base)
-        return not_(present) if criterion.missing else present
+        return not_(indexed()) if criterion.missing else indexed()
     if criterion.chain is not None:
-        return exists().where(*base, _chain_match(criterion, table, scope))
+        return indexed(_chain_match(criterion, table, scope))
     matches = or_(*(_value_match(param.type, criterion.modifier, v, table) for v in criterion.values))
-    if criterion.modifier == "not":
-        return not_(exists().where(*base, matches))
-    return exists().where(*base, matches)
+    return not_(indexed(matches)) if criterion.modifier == "not" else indexed(matches)
 
 
 def _id_condition(criterion: Criterion, row) -> ColumnElement[bool]:
