@@ -18,6 +18,7 @@ WORKDIR /app
 COPY setup.cfg pyproject.toml README.md ./
 COPY fhirclaim ./fhirclaim
 COPY profiles ./profiles
+COPY examples ./examples
 RUN pip install ".[production]"
 
 USER fhirclaim

@@ -169,7 +169,7 @@ def group(input_path: Path, output_path: Path | None, tariff_table: Path | None)
 
 @main.command()
 @click.option("--examples", "examples_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="the example cases [examples/ of the source checkout]")
+              default=None, help="the example cases [the ones shipped with fhirclaim]")
 def demo(examples_dir: Path | None) -> None:
     """Run the whole Klaim BPJS flow for the example cases on an embedded sandbox, step by step; exit 1 when a
     case does not end as examples/expected-results.json documents."""

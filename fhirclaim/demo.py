@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -37,7 +38,8 @@ from fhirclaim.bpjs import codes
 from fhirclaim.config import Settings
 from fhirclaim.sandbox import DEMO_HOSPITAL, sandbox_clients
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"  # the source checkout's (pip install -e .)
+# examples/ ships as the package fhirclaim.examples; pip installs unpack it, so it is a real directory
+EXAMPLES = Path(str(resources.files("fhirclaim.examples")))
 EXPECTED = "expected-results.json"
 KEMKES = codes.KEMKES
 PRECHECK_RULES = "https://fhirclaim.org/fhir/CodeSystem/precheck-rule"
@@ -284,8 +286,8 @@ def run_demo(examples_dir: Path | None = None, console: Console | None = None) -
         console.width = max(console.width, 160)  # CI logs and pipes: keep the table's rows on one line each
     examples_dir = examples_dir or EXAMPLES
     if not (examples_dir / EXPECTED).exists():
-        console.print(f"[red]No example cases at {examples_dir}[/]: run from a source checkout "
-                      "(pip install -e .) or pass --examples DIR")
+        console.print(f"[red]No example cases at {examples_dir}[/]: pass --examples DIR "
+                      "(the examples/ folder of the source)")
         return False
     expected = json.loads((examples_dir / EXPECTED).read_text(encoding="utf-8"))
     cases = [examples_dir / name for name in expected["cases"]]

@@ -4,6 +4,7 @@ profiles/ maps into the package), and the data files the code loads are declared
 from __future__ import annotations
 
 import configparser
+from pathlib import PurePosixPath
 
 from setuptools import find_packages
 
@@ -34,3 +35,22 @@ def test_data_directories_are_package_data():
 
 def test_console_script():
     assert "fhirclaim = fhirclaim.cli:main" in _setup_cfg()["options.entry_points"]["console_scripts"]
+
+
+def test_every_example_file_ships_as_package_data():
+    """`fhirclaim demo` reads the installed fhirclaim.examples; a case file no pattern covers would be missing from
+    a wheel or the Docker image while the demo still passes from a source checkout."""
+    patterns = _setup_cfg()["options.package_data"]["fhirclaim.examples"].split()
+    examples = REPO_ROOT / "examples"
+    for path in examples.rglob("*"):
+        if path.is_file() and path.suffix != ".py" and "__pycache__" not in path.parts:
+            relative = PurePosixPath(path.relative_to(examples).as_posix())
+            assert any(relative.match(pattern) and len(relative.parts) == len(PurePosixPath(pattern).parts)
+                       for pattern in patterns), f"examples/{relative}: no fhirclaim.examples package data covers it"
+
+
+def test_demo_reads_the_installed_examples():
+    from fhirclaim import demo
+
+    assert (demo.EXAMPLES / demo.EXPECTED).is_file()
+    assert demo.EXAMPLES.resolve() == (REPO_ROOT / "examples").resolve()  # editable install: the checkout's own
