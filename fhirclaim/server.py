@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 from waitress.server import create_server
 
@@ -26,6 +27,14 @@ def _sandbox_lines(runtime: Runtime) -> list[str]:
     return lines
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) both end `server.run()` through KeyboardInterrupt, so the
+    workers finish the step in hand and the database closes. Set explicitly: SIGTERM would otherwise kill the process
+    outright, and a shell starting the server in the background hands it SIGINT ignored."""
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.default_int_handler)
+
+
 def serve_forever(settings: Settings) -> None:
     logging_setup.configure()
     runtime = Runtime(settings)
@@ -40,13 +49,16 @@ def serve_forever(settings: Settings) -> None:
     host, port = server.effective_host, server.effective_port
     shown = f"[{host}]" if ":" in str(host) else host
     runtime.listening_on(f"http://{shown}:{port}/fhir")
-    # the first line is the base URL, once the server listens (scripts wait for it)
-    print(f"fhirclaim serving FHIR R4 at http://{shown}:{port}/fhir", flush=True)
-    for line in [f"  data dir: {runtime.data_dir}", *notes]:
-        print(line, flush=True)
+    _stop_on_signals()  # before the first line: whoever reads it may signal at once
     try:
-        server.run()
+        # the first line is the base URL, once the server listens (scripts wait for it)
+        print(f"fhirclaim serving FHIR R4 at http://{shown}:{port}/fhir", flush=True)
+        for line in [f"  data dir: {runtime.data_dir}", *notes]:
+            print(line, flush=True)
+        server.run()  # returns when a signal stops it: waitress takes the KeyboardInterrupt and ends its loop
     except KeyboardInterrupt:
-        pass
+        pass  # the signal came just outside waitress's loop
     finally:
+        log.info("stopping: finishing the jobs in hand")
+        server.close()
         runtime.close()

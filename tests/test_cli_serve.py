@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from fhirclaim.cli import main
 
 
-def _start(tmp_path, database_url, *args: str) -> tuple[subprocess.Popen, str, list[str]]:
+def _start(tmp_path, database_url, *args: str, preexec_fn=None) -> tuple[subprocess.Popen, str, list[str]]:
     env = {**os.environ, "FHIRCLAIM_DATABASE_URL": database_url}
     process = subprocess.Popen(
         [sys.executable, "-m", "fhirclaim.cli", "serve", "--port", "0", "--data-dir", str(tmp_path / "d"), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=preexec_fn)
     lines = []
     for line in process.stdout:
         lines.append(line)
@@ -31,9 +31,9 @@ def _start(tmp_path, database_url, *args: str) -> tuple[subprocess.Popen, str, l
     raise AssertionError("".join(lines) + process.stderr.read())
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=15)
+def _stop(process: subprocess.Popen, number: int = signal.SIGINT) -> None:
+    process.send_signal(number)
+    assert process.wait(timeout=15) == 0, "a signalled server stops cleanly"
 
 
 def test_sandbox_serve_prints_clients_and_serves_fhir_with_tokens(tmp_path, database_url):
@@ -62,12 +62,19 @@ def test_sandbox_serve_prints_clients_and_serves_fhir_with_tokens(tmp_path, data
         assert requests.get(created.headers["Location"], headers=headers, timeout=10).json()["gender"] == "male"
     finally:
         _stop(process)
-    # a restart keeps the same sandbox clients
+    # a restart keeps the same sandbox clients; SIGTERM (docker stop, systemd) stops it as cleanly as Ctrl-C
     process, _, _ = _start(tmp_path, database_url, "--sandbox")
     try:
         assert json.loads((tmp_path / "d" / "sandbox-clients.json").read_text()) == clients
     finally:
-        _stop(process)
+        _stop(process, signal.SIGTERM)
+    assert "stopping: finishing the jobs in hand" in process.stderr.read()
+
+
+def test_serve_stops_on_sigint_even_when_started_with_sigint_ignored(tmp_path, database_url):
+    """A shell's background job (`fhirclaim serve &` in a script) inherits SIGINT ignored."""
+    process, _, _ = _start(tmp_path, database_url, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    _stop(process, signal.SIGINT)
 
 
 def test_clients_add_json_contract(tmp_path, database_url):
