@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 
 from waitress.server import create_server
 
@@ -12,6 +11,7 @@ from fhirclaim.app import create_app
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.sandbox import sandbox_clients
+from fhirclaim.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +25,6 @@ def _sandbox_lines(runtime: Runtime) -> list[str]:
         org = f"  org {client['org']}" if client.get("org") else ""
         lines.append(f"  {role:<9} client_id={client['client_id']}  client_secret={client['client_secret']}{org}")
     return lines
-
-
-def _stop_on_signals() -> None:
-    """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) both end `server.run()` through KeyboardInterrupt, so the
-    workers finish the step in hand and the database closes. Set explicitly: SIGTERM would otherwise kill the process
-    outright, and a shell starting the server in the background hands it SIGINT ignored."""
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, signal.default_int_handler)
 
 
 def serve_forever(settings: Settings) -> None:
@@ -49,7 +41,7 @@ def serve_forever(settings: Settings) -> None:
     host, port = server.effective_host, server.effective_port
     shown = f"[{host}]" if ":" in str(host) else host
     runtime.listening_on(f"http://{shown}:{port}/fhir")
-    _stop_on_signals()  # before the first line: whoever reads it may signal at once
+    stop_on_signals()  # before the first line: whoever reads it may signal at once
     try:
         # the first line is the base URL, once the server listens (scripts wait for it)
         print(f"fhirclaim serving FHIR R4 at http://{shown}:{port}/fhir", flush=True)

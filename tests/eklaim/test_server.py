@@ -97,7 +97,7 @@ def test_the_standalone_emulator_serves_ws_php_with_a_generated_key(tmp_path):
         transport.close()
     finally:
         process.terminate()
-        process.wait(10)
+        assert process.wait(10) == 0, "SIGTERM stops the emulator cleanly"
     assert (tmp_path / "data" / "eklaim-emulator.db").is_file()
 
 
@@ -116,4 +116,4 @@ def test_the_standalone_emulator_with_a_key_file_and_no_debug_mode(tmp_path):
         transport.close()
     finally:
         process.terminate()
-        process.wait(10)
+        assert process.wait(10) == 0, "SIGTERM stops the emulator cleanly"

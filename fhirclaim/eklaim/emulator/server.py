@@ -16,6 +16,7 @@ from waitress import create_server
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.emulator.app import WS_PATH, create_emulator_app
 from fhirclaim.eklaim.emulator.config import EmulatorConfig
+from fhirclaim.signals import stop_on_signals
 
 KEY_FILE_NAME = "eklaim.key"
 DATABASE_FILE_NAME = "eklaim-emulator.db"
@@ -32,9 +33,10 @@ def serve_emulator(host: str, port: int, key_file: Path | None, data_dir: Path, 
                             tariff_table=tariff_table)
     app = create_emulator_app(config)
     server = create_server(app, host=host, port=port)
-    click.echo(f"E-Klaim emulator listening at http://{host}:{server.effective_port}{WS_PATH}"
-               + ("" if allow_debug else " (mode=debug refused)"))
+    stop_on_signals()  # before the line a script waits for
     try:
+        click.echo(f"E-Klaim emulator listening at http://{host}:{server.effective_port}{WS_PATH}"
+                   + ("" if allow_debug else " (mode=debug refused)"))
         server.run()
     except KeyboardInterrupt:
         pass
