@@ -1,5 +1,6 @@
-"""Packaging: every Python package of fhirclaim is listed in setup.cfg (the list is explicit because
-profiles/ maps into the package), and the data files the code loads are declared as package data."""
+"""Packaging: every Python package of fhirclaim is listed in setup.cfg (the list is explicit because profiles/ and
+examples/ map into the packages fhirclaim.profiles and fhirclaim.examples), and the files the code loads are declared
+as package data."""
 
 from __future__ import annotations
 
