@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fhirclaim.signing import SigningKeyStore, canonical_bytes, sign_bundle, verify_bundle
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "fhir" / "r4-examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "fhir" / "r4-examples"
 CASE = ("Claim-100150.json", "ClaimResponse-R3500.json", "Coverage-7546D.json", "Account-example.json",
         "Invoice-example.json")
 

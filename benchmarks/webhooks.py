@@ -29,7 +29,7 @@ from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.store.scope import SYSTEM, Scope
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "fhir" / "r4-examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "fhir" / "r4-examples"
 SECRET = "benchmark-secret-0123456789"  # noqa: S105
 
 

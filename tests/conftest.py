@@ -1,8 +1,9 @@
 """Shared pytest fixtures.
 
-Reference data lives at ../shared/reference (beside the checkout). The database is SQLite in a temporary
-directory, or — when FHIRCLAIM_DATABASE_URL names a PostgreSQL server, as CI's second run does — a fresh
-database per test, cloned from a migrated template so that every test starts empty.
+Test data lives in tests/fixtures, inside the repository (tests/fixtures/SOURCES.md says where each file came
+from). The database is SQLite in a temporary directory, or — when FHIRCLAIM_DATABASE_URL names a PostgreSQL
+server, as CI's second run does — a fresh database per test, cloned from a migrated template so that every test
+starts empty.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from testkit import REFERENCE, FhirTestClient, authorized, load_reference  # noqa: F401  (re-exported)
+from testkit import FIXTURES, FhirTestClient, authorized, load_fixture  # noqa: F401  (re-exported)
 
 POSTGRES_URL = os.environ.get("FHIRCLAIM_DATABASE_URL", "")
 
 
 @pytest.fixture(scope="session")
-def reference_dir() -> Path:
-    return REFERENCE
+def fixtures_dir() -> Path:
+    return FIXTURES
 
 
 # --- databases --------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"  # the test data, with where each file came from in SOURCES.md
 HOSPITAL = "10000004"  # the tenant the default test client acts for (the examples' hospital)
 OTHER_HOSPITAL = "10000099"
 
@@ -36,9 +36,9 @@ def authorized(app, role: str = "facility", org: str | None = HOSPITAL) -> FhirT
     return FhirTestClient(app.test_client(), headers={"Authorization": f"Bearer {token}"})
 
 
-def load_reference(relative: str):
-    """Parse a JSON file of ../shared/reference."""
-    return json.loads((REFERENCE / relative).read_text(encoding="utf-8"))
+def load_fixture(relative: str):
+    """Parse a JSON file of tests/fixtures (`relative` to it, e.g. "fhir/r4-examples/Claim-100150.json")."""
+    return json.loads((FIXTURES / relative).read_text(encoding="utf-8"))
 
 
 class FhirTestClient:

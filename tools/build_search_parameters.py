@@ -1,23 +1,33 @@
 """Build fhirclaim/fhir/data/search-parameters.json.
 
-The financing types come from the official R4 SearchParameter definitions in
-../shared/reference/fhir/r4-core-defs/; the medical-record and system types, which that folder does not hold,
-from the table below (the R4 parameters of those types that SIMRS queries use). FHIRPath expressions are
-reduced to what the indexer evaluates: dotted paths (choice types resolved by prefix), plus a reference target
-filter for `.where(resolve() is X)`.
+    python tools/build_search_parameters.py DEFINITIONS_DIR [--out FILE]
 
-    python tools/build_search_parameters.py
+DEFINITIONS_DIR holds the official FHIR R4 (4.0.1) SearchParameter definitions, in either form HL7 publishes:
+`search-parameters.json`, the Bundle of every R4 SearchParameter in the FHIR R4 definitions download
+(https://hl7.org/fhir/R4/definitions.json.zip, unzipped), or one `SearchParameter-<Type>-<code>.json` file per
+parameter, as in the `package/` folder of the hl7.fhir.r4.core 4.0.1 NPM package. Nothing else is read.
+
+The financing types (FROM_DEFINITIONS) come from those definitions; the medical-record and system types from the
+table below (the R4 parameters of those types that SIMRS queries use). FHIRPath expressions are reduced to what
+the indexer evaluates: dotted paths (choice types resolved by prefix), plus a reference target filter for
+`.where(resolve() is X)`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFS = ROOT.parent / "shared" / "reference" / "fhir" / "r4-core-defs"
 OUT = ROOT / "fhirclaim" / "fhir" / "data" / "search-parameters.json"
+
+# The types whose parameters are taken from the R4 definitions (the common `Resource` ones are columns, handled by
+# the search engine itself, and every other type is either in EXTRA or not stored).
+FROM_DEFINITIONS = frozenset({"Account", "Bundle", "ChargeItem", "Claim", "ClaimResponse", "Coverage", "Invoice"})
 
 # name, type, paths, reference targets (None = any)
 EXTRA: dict[str, list[tuple]] = {
@@ -187,9 +197,9 @@ EXTRA: dict[str, list[tuple]] = {
     ],
 }
 
-# Ours, not R4's. The signed claim Bundle is found by the Claim it carries (SPEC §6), and by the BPJS card number
-# of its Coverage (BPJS-K looks for a patient's other claims in every hospital's Bundles). PurificationDecision is
-# SATUSEHAT's non-FHIR resource (SPEC §7); its parameters are named after its elements.
+# Ours, not R4's. The signed claim Bundle is found by the Claim it carries, and by the BPJS card number of its
+# Coverage (BPJS-K looks for a patient's other claims in every hospital's Bundles). PurificationDecision is
+# SATUSEHAT's non-FHIR resource; its parameters are named after its elements.
 OWN = {
     "Bundle": [
         ("claim", "reference", ["Bundle.entry.resource.ofType(Claim)"], ["Claim"]),
@@ -226,22 +236,46 @@ def simplify(expression: str) -> tuple[list[str], list[str] | None] | None:
     return paths, target
 
 
-def main() -> None:
+def definitions(folder: Path) -> Iterator[dict]:
+    """The SearchParameter resources of `folder` (see the module docstring for the two forms)."""
+    bundle = folder / "search-parameters.json"
+    if bundle.is_file():
+        for entry in json.loads(bundle.read_text(encoding="utf-8")).get("entry", []):
+            resource = entry.get("resource", {})
+            if resource.get("resourceType") == "SearchParameter":
+                yield resource
+        return
+    files = sorted(folder.glob("SearchParameter-*.json"))
+    if not files:
+        raise SystemExit(f"{folder}: neither search-parameters.json nor SearchParameter-*.json files "
+                         "(the FHIR R4 definitions are expected; see the docstring)")
+    for path in files:
+        yield json.loads(path.read_text(encoding="utf-8"))
+
+
+def own_part(expression: str, base: str) -> str:
+    """The part of a parameter's expression about `base` (a parameter of several types joins one per type)."""
+    return " | ".join(part.strip() for part in expression.split("|")
+                      if part.strip().lstrip("(").startswith(f"{base}."))
+
+
+def build(folder: Path) -> dict[str, dict[str, dict]]:
     table: dict[str, dict[str, dict]] = {}
-    for path in sorted(DEFS.glob("SearchParameter-*.json")):
-        definition = json.loads(path.read_text())
-        base = definition["base"][0]
-        if base == "Resource":
-            continue  # the common parameters are columns, handled by the search engine itself
-        simplified = simplify(definition.get("expression") or "")
-        if simplified is None:
-            continue
-        paths, target = simplified
-        table.setdefault(base, {})[definition["code"]] = {
-            "type": definition["type"], "paths": paths,
-            "targets": target or definition.get("target"),
-            "url": definition.get("url"),
-        }
+    for definition in definitions(folder):
+        bases = definition.get("base", [])
+        for base in (b for b in bases if b in FROM_DEFINITIONS):
+            expression = definition.get("expression") or ""
+            simplified = simplify(own_part(expression, base) if len(bases) > 1 else expression)
+            if simplified is None:
+                continue
+            paths, target = simplified
+            table.setdefault(base, {})[definition["code"]] = {
+                "type": definition["type"], "paths": paths,
+                "targets": target or definition.get("target"),
+                "url": definition.get("url"),
+            }
+    if missing := FROM_DEFINITIONS - set(table):
+        raise SystemExit(f"{folder}: no R4 search parameter for {', '.join(sorted(missing))}")
     for group in (EXTRA, OWN):
         for base, params in group.items():
             for name, kind, paths, *targets in params:
@@ -253,13 +287,25 @@ def main() -> None:
         for name, spec in table[base].items():
             if spec["url"] is None:
                 spec["url"] = f"https://fhirclaim.org/fhir/SearchParameter/{base}-{name}"
-    OUT.write_text(json.dumps({
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("definitions", type=Path,
+                        help="folder with the FHIR R4 definitions: search-parameters.json or SearchParameter-*.json")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where to write (default: {OUT.relative_to(ROOT)})")
+    args = parser.parse_args(argv)
+    if not args.definitions.is_dir():
+        parser.error(f"{args.definitions} is not a folder")
+    table = build(args.definitions)
+    args.out.write_text(json.dumps({
         "_source": "R4 SearchParameter definitions (hl7.fhir.r4.core 4.0.1) for the financing types; "
                    "tools/build_search_parameters.py for the rest",
         "parameters": table,
     }, indent=1, sort_keys=True) + "\n")
-    print(f"{sum(len(v) for v in table.values())} parameters for {len(table)} types → {OUT}")
+    print(f"{sum(len(v) for v in table.values())} parameters for {len(table)} types → {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

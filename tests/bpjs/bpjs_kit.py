@@ -1,5 +1,5 @@
 """Helpers of the BPJS-K side tests: the example cases written as a hospital would (in its tenant), the pipeline run
-to publication, BPJS-K's answers as SATUSEHAT shapes them (reference/satusehat/examples-derived), decisions."""
+to publication, BPJS-K's answers as SATUSEHAT shapes them (tests/fixtures/satusehat/examples-derived), decisions."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.scope import SYSTEM, tenant_scope
 
-from testkit import REFERENCE, REPO_ROOT
+from testkit import FIXTURES, REPO_ROOT
 
 HOSPITAL = "10000004"  # the examples' hospital (Organization/10000004), one tenant
 OTHER_HOSPITAL = "10000099"  # another hospital, another tenant
@@ -146,7 +146,7 @@ def copay(response: dict[str, Any]) -> int:
 def reference_answer(kind: str, claim: dict[str, Any], *, created: str = "2026-10-20T09:00:00+07:00",
                      batch: str = "B2026100001") -> dict[str, Any]:
     """reconstructed_claimresponse-<kind>.json filled for `claim`: what a BPJS-K client POSTs."""
-    path = REFERENCE / "satusehat" / "examples-derived" / f"reconstructed_claimresponse-{kind}.json"
+    path = FIXTURES / "satusehat" / "examples-derived" / f"reconstructed_claimresponse-{kind}.json"
     values = {"{{Org_BPJS}}": BPJS_ORG, "{{No_Batch}}": batch, "{{No_SEP}}": claim["identifier"][0]["value"],
               "{{Patient_id}}": claim["patient"]["reference"].split("/")[1],
               "{{Org_id}}": claim["provider"]["reference"].split("/")[1], "{{Claim_id}}": claim["id"],
@@ -155,7 +155,7 @@ def reference_answer(kind: str, claim: dict[str, Any], *, created: str = "2026-1
 
 
 def decision(purification_id: str, status: dict[str, str] = LANJUT, **elements: Any) -> dict[str, Any]:
-    """A PurificationDecision as reference/satusehat/examples-derived/purification-decision.json shapes it."""
+    """A PurificationDecision as fixtures/satusehat/examples-derived/purification-decision.json shapes it."""
     body = {
         "resourceType": "PurificationDecision",
         "identifier": [{"system": f"http://sys-ids.kemkes.go.id/purificationdecision/{HOSPITAL}",

@@ -13,13 +13,13 @@ from fhirclaim.fhir.nonfhir import model_issues
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.profiles import check_schema
 
-from testkit import load_reference
+from testkit import load_fixture
 
 PD = "PurificationDecision"
 
 
 def test_the_satusehat_shape_is_valid():
-    reference = load_reference("satusehat/examples-derived/purification-decision.json")
+    reference = load_fixture("satusehat/examples-derived/purification-decision.json")
     assert set(decision("cr-1")) == {k for k in reference if not k.startswith("_")}
     assert model_issues(PD, decision("cr-1")) == []
     assert validation.validate(decision("cr-1")) == []

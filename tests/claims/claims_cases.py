@@ -1,6 +1,6 @@
 """Whole claim cases as a hospital would send them: an inpatient stay and an executive-clinic outpatient visit.
 
-Built on the SATUSEHAT Claim and Coverage shapes (reference/satusehat/examples-derived), completed with the
+Built on the SATUSEHAT Claim and Coverage shapes (tests/fixtures/satusehat/examples-derived), completed with the
 Patient, Encounter and Practitioners the claim rests on.
 """
 

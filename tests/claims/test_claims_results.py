@@ -11,7 +11,7 @@ import pytest
 from claims_cases import SEP, inpatient_case
 from fhir.resources.R4B.claim import Claim
 from fhir.resources.R4B.claimresponse import ClaimResponse
-from satusehat_examples import ORG_BPJS, REFERENCE
+from satusehat_examples import FIXTURES, ORG_BPJS
 
 from fhirclaim.claims.results import (
     eklaim_error_issue,
@@ -31,7 +31,7 @@ PACKAGE = "https://fhir.kemkes.go.id/r4/StructureDefinition/Package"
 
 
 def _answer_5_10(section, caption):
-    sections = json.loads((REFERENCE / "eklaim" / "eklaim_5.10_manual_examples.json").read_text())["sections"]
+    sections = json.loads((FIXTURES / "eklaim" / "eklaim_5.10_manual_examples.json").read_text())["sections"]
     return next(e["json"] for e in sections[section]["examples"] if e["caption"] == caption)
 
 

@@ -17,11 +17,11 @@ from fhirclaim.eklaim.errors import EKlaimDebugModeRefused, EKlaimError, EKlaimT
 from fhirclaim.eklaim.messages import ClaimDataUpdate, ClaimRecord, GroupingResult, NewClaim, PatientUpdate
 from fhirclaim.eklaim.transport import InProcessTransport
 
-from testkit import load_reference
+from testkit import load_fixture
 
 SEP = "1710R01011160000249"
-POSTMAN = load_reference("eklaim/postman_E-KLAIM_IDRG.postman_collection.json")
-PDF_EXAMPLES = load_reference("eklaim/eklaim_5.10_manual_pdf_examples.json")["sections"]
+POSTMAN = load_fixture("eklaim/postman_E-KLAIM_IDRG.postman_collection.json")
+PDF_EXAMPLES = load_fixture("eklaim/eklaim_5.10_manual_pdf_examples.json")["sections"]
 
 
 def postman_answer(item_prefix: str, outcome: str) -> dict:

@@ -12,9 +12,9 @@ import pytest
 
 from fhirclaim.eklaim import crypto
 
-from testkit import load_reference
+from testkit import load_fixture
 
-VECTORS = load_reference("eklaim/eklaim_crypto_test_vectors.json")["vectors"]
+VECTORS = load_fixture("eklaim/eklaim_crypto_test_vectors.json")["vectors"]
 KEY = VECTORS[0]["key_hex"]
 
 

@@ -13,11 +13,11 @@ from fhirclaim.eklaim.errors import EKlaimError
 from fhirclaim.eklaim.messages import ClaimDataUpdate, NewClaim, PatientUpdate
 from fhirclaim.eklaim.transport import InProcessTransport
 
-from testkit import REFERENCE
+from testkit import FIXTURES
 
 SEP = "1710R01011160000249"
 REFERENCE_TEXTS = {row["code"]: row["message"]
-                   for row in csv.DictReader((REFERENCE / "eklaim" / "eklaim_error_codes.csv").open(encoding="utf-8"))
+                   for row in csv.DictReader((FIXTURES / "eklaim" / "eklaim_error_codes.csv").open(encoding="utf-8"))
                    if row["code"] != "E2050"}
 
 

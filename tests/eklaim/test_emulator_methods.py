@@ -20,7 +20,7 @@ from fhirclaim.eklaim.emulator.models import Claim
 from fhirclaim.eklaim.errors import EKlaimError
 from fhirclaim.eklaim.messages import ClaimDataUpdate, PatientUpdate, parse_claim_txt
 
-from testkit import load_reference
+from testkit import load_fixture
 
 SEP = "1710R01011160000249"
 
@@ -44,7 +44,7 @@ def test_new_claim_registers_the_patient_and_numbers_admissions(client):
 
 def test_new_claim_accepts_the_reference_request_bodies(client):
     """The 5.10 manual's example (gender as a number) is accepted like the 2017 one (gender as a string)."""
-    example = load_reference("eklaim/eklaim_5.10_manual_examples.json")["sections"]["01-new-claim.md"]
+    example = load_fixture("eklaim/eklaim_5.10_manual_examples.json")["sections"]["01-new-claim.md"]
     answer = client.call("new_claim", example["examples"][0]["json"]["data"])
     assert answer["metadata"] == {"code": 200, "message": "Ok"}
     assert set(answer["response"]) == {"patient_id", "admission_id", "hospital_admission_id"}

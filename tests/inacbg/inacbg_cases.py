@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date, timedelta
 
-from testkit import REFERENCE
+from testkit import FIXTURES, load_fixture
 
-SEEDS = REFERENCE.parent / "seeds"
+INACBG = FIXTURES / "inacbg"
+
+
+def manual_5_1() -> dict:
+    """The facts of the INA-CBG v5 / E-Klaim 5.1 manual the tests check (its set_claim_data example, grouper answers,
+    pull_claim TXT row and failure codes), each under the manual section it comes from."""
+    return load_fixture("inacbg/inacbg_5.1_manual_facts.json")
+
+
+def slide_error_groups() -> dict[str, str]:
+    """The error groups X-0-01-X … X-0-22-X with their descriptions as the casemix slides print them (typos kept)."""
+    with open(INACBG / "inacbg_error_groups_slides.csv", encoding="utf-8") as handle:
+        return {row["group"]: row["description"] for row in csv.DictReader(handle)}
 
 # An ordinary inpatient stay under the 2023 tariffs: acute gastroenteritis, 4 days, kelas 3, class A hospital.
 BASE_CLAIM = {

@@ -1,11 +1,11 @@
-"""Every case-mix main group of seed 004 / inacbg_cmg_list.csv is reachable, with the case type the input implies."""
+"""Every case-mix main group of inacbg_cmg_list.csv is reachable, with the case type the input implies."""
 
 from __future__ import annotations
 
 import csv
 
 import pytest
-from inacbg_cases import REFERENCE, cbg, claim, neonate, outpatient, stay_2016
+from inacbg_cases import INACBG, cbg, claim, neonate, outpatient, stay_2016
 
 from fhirclaim.inacbg.tables import load_tables
 
@@ -46,14 +46,14 @@ TOP_UPS = {  # CMG → (claim, stage-2 choice, expected top-up code)
 
 
 def reference_cmgs() -> list[str]:
-    with open(REFERENCE / "inacbg" / "inacbg_cmg_list.csv", encoding="utf-8") as handle:
+    with open(INACBG / "inacbg_cmg_list.csv", encoding="utf-8") as handle:
         return [row["cmg_code"] for row in csv.DictReader(handle)]
 
 
 def test_the_cases_cover_every_cmg_of_the_reference_list():
     covered = set(ACUTE) | set(TOP_UPS) | {"SA", "CD", "X"}
     assert covered == set(reference_cmgs())
-    assert len(covered) == 32  # seed 004 says "31 CMGs" but lists 32 codes
+    assert len(covered) == 32  # the casemix slides say "31 CMGs" but list 32 codes
     assert set(load_tables().cmg_names) == covered
 
 

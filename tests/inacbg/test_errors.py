@@ -6,7 +6,7 @@ import itertools
 import re
 
 import pytest
-from inacbg_cases import BASE_CLAIM, SEEDS, cbg, claim, neonate, outpatient
+from inacbg_cases import BASE_CLAIM, cbg, claim, manual_5_1, neonate, outpatient, slide_error_groups
 
 from fhirclaim.inacbg.grouper import Grouper
 from fhirclaim.inacbg.tables import load_tables, rows
@@ -73,34 +73,25 @@ def test_every_error_group_of_the_table_is_reached_or_excused():
     assert listed == set(REACHED_BY) | {"X-0-99-X"} | set(NOT_REACHABLE)
 
 
-def seed_004_error_groups() -> dict[str, str]:
-    text = " ".join((SEEDS / "004_88edee7ba1dc1127.txt").read_text(encoding="utf-8").split())
-    section = text[text.index("X-0-01-X"):text.index("PERBEDAAN SOFTWARE")]
-    parts = re.split(r"(X-0-\d\d-X)", section)[1:]
-    return {code: description.strip() for code, description in zip(parts[::2], parts[1::2], strict=True)}
-
-
-def test_the_error_groups_of_seed_004_carry_its_descriptions():
-    seed = seed_004_error_groups()
-    assert sorted(seed) == ["X-0-01-X", "X-0-02-X", "X-0-03-X", "X-0-04-X", "X-0-05-X", "X-0-06-X", "X-0-07-X",
-                            "X-0-08-X", "X-0-09-X", "X-0-10-X", "X-0-13-X", "X-0-15-X", "X-0-17-X", "X-0-18-X",
-                            "X-0-19-X", "X-0-20-X", "X-0-21-X", "X-0-22-X"]
+def test_the_error_groups_of_the_casemix_slides_carry_their_descriptions():
+    slides = slide_error_groups()
+    assert sorted(slides) == ["X-0-01-X", "X-0-02-X", "X-0-03-X", "X-0-04-X", "X-0-05-X", "X-0-06-X", "X-0-07-X",
+                              "X-0-08-X", "X-0-09-X", "X-0-10-X", "X-0-13-X", "X-0-15-X", "X-0-17-X", "X-0-18-X",
+                              "X-0-19-X", "X-0-20-X", "X-0-21-X", "X-0-22-X"]
     errors = load_tables().errors
-    for code, description in seed.items():
+    for code, description in slides.items():
         expected = description.replace("LAMA RAWT", "LAMA RAWAT").replace("RAWAT ANAP", "RAWAT INAP")  # typos
-        if code == "X-0-01-X":  # the slide wraps the word UTAMA onto the next code's line
-            expected += " UTAMA"
-        assert errors[code] == expected.replace(" UTAMA UTAMA", " UTAMA")
+        assert errors[code] == expected
 
 
-def test_seed_002_descriptions_of_the_grouper_failures():
-    seed = (SEEDS / "002_ec35b7de2ce7d63a.txt").read_text(encoding="utf-8")
+def test_the_manuals_descriptions_of_the_grouper_failures():
+    manual = manual_5_1()["grouper_failures"]["codes"]
     errors = load_tables().errors
     for code, words in (("X-0-94-X", "DATA TIDAK LENGKAP"), ("X-0-95-X", "KODE DIAGNOSIS TIDAK BERLAKU"),
                         ("X-0-96-X", "KODE PROSEDUR TIDAK BERLAKU"), ("X-0-98-X", "INVALID PARAMETER")):
-        assert f"{code} : GAGAL : " in seed
+        assert manual[code].startswith("GAGAL : ") and manual[code].endswith(f" : {words}")
         assert errors[code].endswith(words)
-    assert errors["X-0-99-X"] == "FAILED: EMPTY RESPONSE" and "X-0-99-X FAILED: EMPTY RESPONSE" in seed
+    assert errors["X-0-99-X"] == manual["X-0-99-X"] == "FAILED: EMPTY RESPONSE"
 
 
 def test_each_error_row_says_which_input_reaches_it():

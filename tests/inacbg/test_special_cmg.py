@@ -6,27 +6,21 @@ import json
 import re
 
 import pytest
-from inacbg_cases import REFERENCE, SEEDS, cbg, claim, outpatient, stay_2016
+from inacbg_cases import cbg, claim, manual_5_1, outpatient, stay_2016
 
 from fhirclaim.inacbg.tables import load_tables
+
+from testkit import load_fixture
 
 HIP_2016 = stay_2016(kelas_rawat="2", diagnosa="S71.0#A00.1", procedure="81.52#88.38")
 
 
 def manual_answer(stage: int) -> dict:
-    """The manual's grouper answer of stage 1 or 2 (seed 002) without metadata, sub_acute and chronic.
-    The transcription splits the JSON across code fences, so each top-level value is decoded on its own."""
-    text = (SEEDS / "002_ec35b7de2ce7d63a.txt").read_text(encoding="utf-8")
-    start = text.index("5. Grouping Stage 1:") if stage == 1 else text.index("6. Grouping Stage 2:")
-    end = text.index("6. Grouping Stage 2:") if stage == 1 else text.index("7. Untuk finalisasi klaim")
-    section = text[start:end].replace("```", "")
-    section = section[section.index('"metadata": {\n    "code"'):]
-    decoder, answer = json.JSONDecoder(), {}
-    for key in ("response", "special_cmg_option", "tarif_alt"):
-        at = section.index(f'"{key}":') + len(key) + 3
-        answer[key], _ = decoder.raw_decode(section, at + len(section[at:]) - len(section[at:].lstrip()))
-    answer["response"].pop("sub_acute", None)
-    answer["response"].pop("chronic", None)
+    """The manual's grouper answer of stage 1 or 2 without metadata, sub_acute and chronic."""
+    answer = manual_5_1()[f"grouper_stage{stage}"]["answer"]
+    answer = {key: answer[key] for key in ("response", "special_cmg_option", "tarif_alt")}
+    answer["response"] = {key: value for key, value in answer["response"].items()
+                          if key not in ("sub_acute", "chronic")}
     return answer
 
 
@@ -67,7 +61,7 @@ def test_the_manuals_value_types(grouper):
 
 
 def real_5_10_answers() -> list[dict]:
-    collection = json.loads((REFERENCE / "eklaim" / "postman_E-KLAIM_IDRG.postman_collection.json").read_text())
+    collection = load_fixture("eklaim/postman_E-KLAIM_IDRG.postman_collection.json")
     found = []
 
     def walk(items):

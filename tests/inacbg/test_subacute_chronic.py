@@ -5,25 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from inacbg_cases import SEEDS, cbg, claim, outpatient
+from inacbg_cases import cbg, claim, manual_5_1, outpatient
 
 from fhirclaim.inacbg.batch import claim_total
 
 
 def manual_txt_row() -> dict[str, str]:
-    """The one data row of the manual's pull_claim example (seed 002), keyed by the TXT header.
-    The transcription wraps lines mid-token and lost the tabs between the three dates."""
-    text = (SEEDS / "002_ec35b7de2ce7d63a.txt").read_text(encoding="utf-8")
-    blob = text[text.index("KODE_RS\\tKELAS_RS"):text.index("12. Untuk mengambil data detail")]
-    blob = "".join(blob.replace("```", "").split("\n"))
-    header, data = blob.split("\\n")[:2]
-    fields = []
-    for token in data.split("\\t"):
-        parts = token.split("\\")
-        fields += ["/".join(parts[i:i + 3]) for i in range(0, 9, 3)] if len(parts) == 9 else [token]
-    columns = header.split("\\t")
-    assert len(columns) == len(fields)
-    return dict(zip(columns, fields, strict=True))
+    """The one data row of the manual's pull_claim example, keyed by the TXT header."""
+    return manual_5_1()["pull_claim_txt"]["row"]
 
 
 def txt_claim(row: dict[str, str]) -> dict:

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from click.testing import CliRunner
-from inacbg_cases import REFERENCE, cbg, claim, outpatient, stay_2016, stay_2022
+from inacbg_cases import INACBG, cbg, claim, outpatient, stay_2016, stay_2022
 
 from fhirclaim.cli import main
 from fhirclaim.inacbg import tablegen
@@ -78,7 +78,7 @@ OPTION_OF = {"YY-01-II": ["YY01"], "RR-04-III-Hip": ["RR04Hip"], "RR-04-III-Knee
 
 
 def observed_rows() -> list[dict]:
-    with open(REFERENCE / "inacbg" / "inacbg_observed_tariff_points.csv", encoding="utf-8") as handle:
+    with open(INACBG / "inacbg_observed_tariff_points.csv", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 

@@ -6,7 +6,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from inacbg_cases import SEEDS, cbg, claim, outpatient
+from inacbg_cases import cbg, claim, manual_5_1, outpatient
 
 from fhirclaim.inacbg.upgrade import round100
 
@@ -65,9 +65,15 @@ def test_the_manuals_example_figure_is_out_of_reach_of_its_inputs():
     """The manual shows add_payment_amt 18,792,000 for M-1-04-II (47,119,400 / 40,388,100 / 33,656,700 plus
     top-ups 13,099,000 and 26,197,900); its set_claim_data example sends vip, 5 days, 35 %, a 54-day stay.
     No formula of this family reaches the figure, so the emulator follows the regulation instead."""
-    seed = (SEEDS / "002_ec35b7de2ce7d63a.txt").read_text(encoding="utf-8")
-    assert '"add_payment_amt": 18792000' in seed and '"upgrade_class_los": "5"' in seed
+    manual = manual_5_1()
+    sent = manual["set_claim_data"]["request"]["data"]
+    answer = manual["grouper_stage2"]["answer"]
+    assert answer["response"]["add_payment_amt"] == 18_792_000 and answer["response"]["cbg"]["code"] == "M-1-04-II"
+    assert (sent["upgrade_class_class"], sent["upgrade_class_los"], sent["add_payment_pct"]) == ("vip", "5", "35")
+    assert (sent["tgl_masuk"][:10], sent["tgl_pulang"][:10]) == ("2016-10-26", "2016-12-18")  # 53 nights, 54 days
     tariffs = {"k1": 47_119_400, "k2": 40_388_100, "k3": 33_656_700}
+    assert [(alt["kelas"], int(alt["tarif_inacbg"]), alt["tarif_sp"], alt["tarif_sr"]) for alt in answer["tarif_alt"]] \
+        == [(f"kelas_{k[1]}", tariff, 13_099_000, 26_197_900) for k, tariff in tariffs.items()]
     top_ups = [0, 13_099_000, 26_197_900, 13_099_000 + 26_197_900]
     bases = [tariffs["k1"], tariffs["k1"] - tariffs["k2"], tariffs["k1"] - tariffs["k3"]]
     shares = [Decimal(1), Decimal(5) / 54, Decimal(5) / 53]

@@ -1,7 +1,7 @@
-"""The SATUSEHAT example shapes of ../shared/reference/satusehat/examples-derived with realistic values.
+"""The SATUSEHAT example shapes of tests/fixtures/satusehat/examples-derived with realistic values.
 
-The reference files hold placeholders (`{{No_SEP}}`); tests need resources a hospital would really send. Every
-placeholder used is named in VALUES, so a new placeholder in the reference data fails loudly instead of leaking
+The fixture files hold placeholders (`{{No_SEP}}`); tests need resources a hospital would really send. Every
+placeholder used is named in VALUES, so a new placeholder in the fixtures fails loudly instead of leaking
 `{{…}}` into a fixture. Keys starting with `_` (the files' provenance notes) are dropped.
 """
 
@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
-EXAMPLES = REFERENCE / "satusehat" / "examples-derived"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+EXAMPLES = FIXTURES / "satusehat" / "examples-derived"
 
 ORG_RS = "10000004"  # the hospital's SATUSEHAT organization id
 ORG_BPJS = "100025555"  # BPJS Kesehatan's organization id
@@ -75,8 +75,8 @@ def example(name: str) -> dict[str, Any]:
 
 
 def r4_example(name: str) -> dict[str, Any]:
-    return json.loads((REFERENCE / "fhir" / "r4-examples" / f"{name}.json").read_text(encoding="utf-8"))
+    return json.loads((FIXTURES / "fhir" / "r4-examples" / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def r4_examples() -> list[Path]:
-    return sorted((REFERENCE / "fhir" / "r4-examples").glob("*.json"))
+    return sorted((FIXTURES / "fhir" / "r4-examples").glob("*.json"))

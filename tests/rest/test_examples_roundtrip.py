@@ -1,4 +1,4 @@
-"""Every official R4 example of ../shared/reference/fhir/r4-examples round-trips: create, read, equal apart
+"""Every official R4 example of tests/fixtures/fhir/r4-examples round-trips: create, read, equal apart
 from meta. Referenced resources that are not among the examples are created first as minimal stubs, since
 this server enforces referential integrity."""
 
@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from testkit import REFERENCE
+from testkit import FIXTURES
 
-EXAMPLES = sorted((REFERENCE / "fhir" / "r4-examples").glob("*.json"))
+EXAMPLES = sorted((FIXTURES / "fhir" / "r4-examples").glob("*.json"))
 STORED = [p for p in EXAMPLES if not p.name.startswith("OperationOutcome")]
 
 STUBS = [
@@ -88,7 +88,7 @@ def test_decimal_precision_survives_the_round_trip(fhir):
     _load_all(fhir)
     response = fhir.get("/Claim/100151")
     text = response.get_data(as_text=True)
-    source = (REFERENCE / "fhir" / "r4-examples" / "Claim-100151.json").read_text()
+    source = (FIXTURES / "fhir" / "r4-examples" / "Claim-100151.json").read_text()
     for literal in ("105.00", "1050.00", "1400.00"):
         if literal in source:
             assert literal in text, literal

@@ -1,11 +1,11 @@
-"""Each REST interaction of SPEC §3, one class per interaction, asserting status, headers and bodies."""
+"""Each REST interaction of architecture §3, one class per interaction, asserting status, headers and bodies."""
 
 from __future__ import annotations
 
 import base64
 import json
 
-from testkit import load_reference, outcome_text
+from testkit import load_fixture, outcome_text
 
 PATIENT = {
     "resourceType": "Patient",
@@ -140,8 +140,8 @@ class TestPatch:
         encounter = fhir.create(_encounter(patient["id"]))
         account = fhir.create({"resourceType": "Account", "status": "active",
                                "subject": [{"reference": f"Patient/{patient['id']}"}]})
-        # the shape of reference/satusehat/examples-derived/khanza_encounter-patch-account.json
-        operations = load_reference("satusehat/examples-derived/khanza_encounter-patch-account.json")
+        # the shape of tests/fixtures/satusehat/examples-derived/khanza_encounter-patch-account.json
+        operations = load_fixture("satusehat/examples-derived/khanza_encounter-patch-account.json")
         operations = json.loads(json.dumps(operations).replace("{{Account_id}}", account["id"]))
         operations = operations["body"] if isinstance(operations, dict) and "body" in operations else operations
         response = fhir.patch(f"/Encounter/{encounter['id']}", operations, headers={"If-Match": 'W/"1"'})

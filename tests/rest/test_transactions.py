@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from testkit import load_reference, outcome_text
+from testkit import load_fixture, outcome_text
 
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
@@ -110,7 +110,7 @@ def test_batch_reports_each_entry_and_keeps_the_good_ones(fhir):
 
 
 def test_satusehat_transaction_response_shape(fhir):
-    sample = load_reference("satusehat/api-official-postman/bundle-transaction-response.sample.json")
+    sample = load_fixture("satusehat/api-official-postman/bundle-transaction-response.sample.json")
     body = fhir.post("", _case_bundle()).get_json()
     # SATUSEHAT answers a transaction with a response per entry carrying status, location and etag, as we do
     sample_entry = next(e for e in sample.get("entry", []) if "response" in e) if "entry" in sample else None

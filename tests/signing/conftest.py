@@ -17,8 +17,8 @@ SIGNER = {"reference": "Organization/rs-sehat", "display": "RS Sehat Selalu"}
 
 
 @pytest.fixture(scope="session")
-def vector_text(reference_dir: Path) -> str:
-    return (reference_dir / VECTOR).read_text(encoding="utf-8")
+def vector_text(fixtures_dir: Path) -> str:
+    return (fixtures_dir / VECTOR).read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -28,8 +28,8 @@ def vector(vector_text: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def _claim_bundle(reference_dir: Path) -> dict:
-    examples = reference_dir / "fhir" / "r4-examples"
+def _claim_bundle(fixtures_dir: Path) -> dict:
+    examples = fixtures_dir / "fhir" / "r4-examples"
     entries = []
     for name in CLAIM_CASE:
         resource = json.loads((examples / name).read_text(encoding="utf-8"))

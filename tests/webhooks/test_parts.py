@@ -9,14 +9,14 @@ import random
 from decimal import Decimal
 
 import pytest
-from webhook_helpers import load_reference
+from webhook_helpers import load_fixture
 
 from fhirclaim.webhooks.backoff import Backoff
 from fhirclaim.webhooks.criteria import parse_criteria
 from fhirclaim.webhooks.envelope import envelope_body, method_for
 from fhirclaim.webhooks.signature import sign, verify
 
-CATALOGUE = load_reference("satusehat/examples-derived/webhook-envelope.json")
+CATALOGUE = load_fixture("satusehat/examples-derived/webhook-envelope.json")
 
 
 @pytest.mark.parametrize(("resource", "method"), [

@@ -19,11 +19,11 @@ from fhirclaim.webhooks import SECRET_EXTENSION
 SECRET = "s3cret-for-tests-0123456789abcdef"  # noqa: S105 (test value)
 OTHER_SECRET = "another-secret-for-tests-98765"  # noqa: S105
 CRITERIA_X = "ClaimResponse?request.provider=Organization/x"
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-def load_reference(relative: str) -> Any:
-    return json.loads((REFERENCE / relative).read_text(encoding="utf-8"))
+def load_fixture(relative: str) -> Any:
+    return json.loads((FIXTURES / relative).read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class Clock:
 
 def subscription(endpoint: str, criteria: str = CRITERIA_X, secret: str | None = SECRET, **changes) -> dict:
     """The R4 example Subscription, made a rest-hook to `endpoint` with our secret extension."""
-    resource = load_reference("fhir/r4-examples/Subscription-example.json")
+    resource = load_fixture("fhir/r4-examples/Subscription-example.json")
     for key in ("id", "text", "end"):
         resource.pop(key, None)
     resource["criteria"] = criteria
@@ -136,14 +136,14 @@ def seed_shared(service) -> None:
 
 
 def claim(claim_id: str, provider: str) -> dict:
-    resource = load_reference("fhir/r4-examples/Claim-100150.json")
+    resource = load_fixture("fhir/r4-examples/Claim-100150.json")
     resource["id"] = claim_id
     resource["provider"] = {"reference": f"Organization/{provider}"}
     return resource
 
 
 def claim_response(response_id: str, claim_id: str, requestor: str = "x") -> dict:
-    resource = load_reference("fhir/r4-examples/ClaimResponse-R3500.json")
+    resource = load_fixture("fhir/r4-examples/ClaimResponse-R3500.json")
     resource["id"] = response_id
     resource["request"] = {"reference": f"Claim/{claim_id}"}
     resource["requestor"] = {"reference": f"Organization/{requestor}"}
