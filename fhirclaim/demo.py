@@ -100,7 +100,8 @@ class DemoSandbox:
 class CaseResult:
     name: str
     outcome: str | None = None  # the grouping ClaimResponse's: complete, partial, error
-    cbg: str | None = None
+    cbg: str | None = None  # the base CBG
+    special_cmgs: list[str] = field(default_factory=list)  # the additional packages (special CMGs) grouped with it
     tariff: int | None = None  # INA-CBG: the CBG tariff plus every additional package
     rules: list[str] = field(default_factory=list)  # precheck rules whose errors stopped the claim
     signature: str | None = None  # "valid" or why not
@@ -113,6 +114,11 @@ class CaseResult:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def grouping(self) -> str | None:
+        """The whole grouping as E-Klaim gives it: `M-1-04-I + YY-01-II + RR-04-III-Hip` (base CBG + special CMGs)."""
+        return " + ".join([self.cbg, *self.special_cmgs]) if self.cbg else None
 
 
 class Step(Protocol):
@@ -169,8 +175,8 @@ class CaseRun:
             return
         packages = [(a["productOrService"]["coding"][0]["code"], a["net"]["value"]) for a in grouping["addItem"]]
         result.cbg, result.tariff = packages[0][0], sum(value for _, value in packages)
-        extra = "".join(f" + {code}" for code, _ in packages[1:])
-        self.step(f"E-Klaim: grouped {result.cbg}{extra}, INA-CBG {rupiah(result.tariff)}")
+        result.special_cmgs = [code for code, _ in packages[1:]]
+        self.step(f"E-Klaim: grouped {result.grouping}, INA-CBG {rupiah(result.tariff)}")
 
     def check_signature(self) -> None:
         status, found = self.sandbox.call("bpjs", "GET", f"/Bundle?claim=Claim/{self.claim_id}")
@@ -268,6 +274,8 @@ def differences(result: CaseResult, expected: dict[str, Any]) -> list[str]:
               "rules": expected.get("precheck_errors", []), "copay": expected.get("copay")}
     if expected.get("outcome") != "error":
         wanted |= {"signature": "valid", "purification": "Lolos Purifikasi", "decision": "Lanjut"}
+    if "packages" in expected:  # the CBG's package first, then the special CMGs'
+        wanted["special_cmgs"] = [code for code in expected["packages"] if code != expected.get("cbg")]
     return [f"{name}: {getattr(result, name)!r}, documented {value!r}" for name, value in wanted.items()
             if getattr(result, name) != value]
 
@@ -283,7 +291,7 @@ def run_demo(examples_dir: Path | None = None, console: Console | None = None) -
     """Run every example case; print each step and a summary table. True when every case ended as documented."""
     console = console or Console()
     if not console.is_terminal:
-        console.width = max(console.width, 160)  # CI logs and pipes: keep the table's rows on one line each
+        console.width = max(console.width, 180)  # CI logs and pipes: keep the table's rows on one line each
     examples_dir = examples_dir or EXAMPLES
     if not (examples_dir / EXPECTED).exists():
         console.print(f"[red]No example cases at {examples_dir}[/]: pass --examples DIR "
@@ -329,12 +337,12 @@ def _run_cases(sandbox: DemoSandbox, cases: list[Path], expected: dict[str, Any]
 
 def summary_table(results: list[CaseResult]) -> Table:
     table = Table(title="fhirclaim demo: the Klaim BPJS flow per example case")
-    for column in ("case", "outcome", "CBG", "INA-CBG tariff", "signature", "purification", "decision", "copay",
+    for column in ("case", "outcome", "grouping", "INA-CBG tariff", "signature", "purification", "decision", "copay",
                    "as documented"):
         table.add_column(column)
     for r in results:
-        cbg = r.cbg or (f"precheck: {len(r.rules)} errors" if r.rules else "-")
-        table.add_row(r.name, r.outcome or "-", cbg, rupiah(r.tariff),
+        grouping = r.grouping or (f"precheck: {len(r.rules)} errors" if r.rules else "-")
+        table.add_row(r.name, r.outcome or "-", grouping, rupiah(r.tariff),
                       r.signature or "-", r.purification or "-", r.decision or "-", rupiah(r.copay),
                       "[green]yes[/]" if r.ok else "[red]NO[/]")
     return table

@@ -19,8 +19,15 @@ blueprint = Blueprint("oauth2", __name__)
 PUBLIC = {("GET", "/fhir/metadata"), ("GET", "/fhir/.well-known/jwks.json")}
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 @blueprint.post("/accesstoken")
 def access_token() -> Response:
+    if not _form_encoded():  # refused before any credential is looked at: no failure counted, none cleared
+        return _oauth_error(400, "invalid_request", "The token request body must be application/x-www-form-urlencoded "
+                                                    "(client_id=...&client_secret=..., RFC 6749 §4.4.2; grant_type "
+                                                    "may be in the query string), not JSON")
     if request.args.get("grant_type", request.form.get("grant_type")) != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
     client_id, secret = request.form.get("client_id", ""), request.form.get("client_secret", "")
@@ -41,6 +48,16 @@ def access_token() -> Response:
         "issued_at": str(int(issued.issued_at.timestamp() * 1000)), "client_id": principal.client_id,
         "role": principal.role, "organization_id": principal.org, "status": "approved",
     })
+
+
+def _form_encoded() -> bool:
+    """An empty body (credentials in Basic authentication) or a form; not a JSON body, whatever its declared type
+    (`curl -d '{...}'` declares a form)."""
+    if not request.content_length and not request.headers.get("Transfer-Encoding"):
+        return True
+    if (request.mimetype or "").lower() not in FORM_TYPES:
+        return False
+    return not any(key.lstrip().startswith(("{", "[")) for key in request.form)
 
 
 @blueprint.post("/revoke")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from flask import current_app, g
+from flask import current_app, g, request
 
-from fhirclaim.api.http import lenient
+from fhirclaim.api.http import base_url, lenient
 from fhirclaim.auth.principal import Principal
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.service import FhirService
@@ -32,7 +32,15 @@ def fhir_service(*, write: bool) -> Iterator[FhirService]:
     """A FHIR service whose unit of work commits when the handler's block ends without an error."""
     rt = runtime()
     with rt.store.unit_of_work(caller_scope(), write=write) as uow:
-        yield rt.fhir_service(uow, author=caller_name(), lenient=lenient(), principal=caller())
+        service = rt.fhir_service(uow, author=caller_name(), lenient=lenient(), principal=caller())
+        service.base_urls = server_bases()
+        yield service
+
+
+def server_bases() -> tuple[str, ...]:
+    """This server's FHIR bases, under which an absolute reference is local: the configured public base and the
+    one this request came to."""
+    return tuple(dict.fromkeys((base_url(), request.host_url.rstrip("/") + "/fhir")))
 
 
 def caller() -> Principal | None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from fhirclaim.fhir import dates
+from fhirclaim.fhir.indexing.reference import external_key, is_absolute, localise, named
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.indexing.string import normalise
 from fhirclaim.fhir.outcome import FhirError
@@ -81,11 +82,14 @@ class SearchRequest:
 
 
 def parse_search(resource_type: str, pairs: list[tuple[str, str]], *, lenient: bool = False,
-                 default_count: int = 20, max_count: int = 500, timezone: str = "UTC") -> SearchRequest:
+                 default_count: int = 20, max_count: int = 500, timezone: str = "UTC",
+                 base_urls: tuple[str, ...] = ()) -> SearchRequest:
+    """`base_urls`: this server's FHIR bases; a reference value under one of them means the local resource, any
+    other absolute URL another server's (as the service stores and indexes them)."""
     request = SearchRequest(resource_type, count=default_count)
     for key, value in pairs:
         try:
-            _parse_pair(request, key, value, max_count, timezone)
+            _parse_pair(request, key, value, max_count, timezone, base_urls)
         except _Unknown as exc:
             if not lenient:
                 raise FhirError.of(400, "not-supported", f"{exc} (send 'Prefer: handling=lenient' to ignore it)",
@@ -100,12 +104,13 @@ class _Unknown(Exception):
     pass
 
 
-def _parse_pair(request: SearchRequest, key: str, value: str, max_count: int, timezone: str) -> None:
+def _parse_pair(request: SearchRequest, key: str, value: str, max_count: int, timezone: str,
+                base_urls: tuple[str, ...]) -> None:
     name = key.split(":", 1)[0]
     if name in RESULT_PARAMETERS:
         _parse_result_parameter(request, key, value, max_count)
     else:
-        request.criteria.append(_criterion(request.resource_type, key, value, timezone))
+        request.criteria.append(_criterion(request.resource_type, key, value, timezone, base_urls))
 
 
 def _parse_result_parameter(request: SearchRequest, key: str, value: str, max_count: int) -> None:
@@ -158,7 +163,7 @@ def _include(value: str, iterate: bool) -> Include:
     return Include(parts[0], param, parts[2] if len(parts) == 3 else None, iterate)
 
 
-def _criterion(resource_type: str, key: str, value: str, timezone: str) -> Criterion:
+def _criterion(resource_type: str, key: str, value: str, timezone: str, base_urls: tuple[str, ...] = ()) -> Criterion:
     key, _, chain = key.partition(".")
     name, _, modifier = key.partition(":")
     param = registry().get(resource_type, name)
@@ -166,7 +171,7 @@ def _criterion(resource_type: str, key: str, value: str, timezone: str) -> Crite
         raise _Unknown(f"Unknown search parameter {name!r} for {resource_type}")
     modifier = modifier or None
     if chain:
-        return _chained(param, modifier, chain, value, timezone)
+        return _chained(param, modifier, chain, value, timezone, base_urls)
     if modifier == "missing":
         if value not in ("true", "false"):
             raise FhirError.of(400, "value", f"{key} takes true or false", key)
@@ -177,20 +182,21 @@ def _criterion(resource_type: str, key: str, value: str, timezone: str) -> Crite
             target_type = modifier
         else:
             raise _Unknown(f"Modifier :{modifier} is not supported on the {param.type} parameter {name}")
-    values = tuple(_value(param, raw, modifier, target_type, timezone) for raw in split_values(value))
+    values = tuple(_value(param, raw, modifier, target_type, timezone, base_urls) for raw in split_values(value))
     if not values:
         raise FhirError.of(400, "value", f"The search parameter {name} has no value", key)
     return Criterion(param, modifier if target_type is None else None, values)
 
 
-def _chained(param: SearchParameter, modifier: str | None, chain: str, value: str, timezone: str) -> Criterion:
+def _chained(param: SearchParameter, modifier: str | None, chain: str, value: str, timezone: str,
+             base_urls: tuple[str, ...]) -> Criterion:
     if param.type != "reference":
         raise FhirError.of(400, "invalid", f"Only reference parameters can be chained; {param.name} is a {param.type}")
     targets = [modifier] if modifier else list(param.targets or [])
     if len(targets) != 1:
         raise FhirError.of(400, "invalid", f"Chain {param.name}.{chain}: name the target type, e.g. "
                                            f"{param.name}:{(param.targets or ['Type'])[0]}.{chain}")
-    inner = _criterion(targets[0], chain, value, timezone)
+    inner = _criterion(targets[0], chain, value, timezone, base_urls)
     return Criterion(param, None, chain=inner, chain_type=targets[0])
 
 
@@ -213,7 +219,7 @@ def split_values(text: str) -> list[str]:
 
 
 def _value(param: SearchParameter, raw: str, modifier: str | None, target_type: str | None,
-           timezone: str) -> SearchValue:
+           timezone: str, base_urls: tuple[str, ...] = ()) -> SearchValue:
     kind = param.type
     if kind == "token":
         return _token(raw)
@@ -222,7 +228,7 @@ def _value(param: SearchParameter, raw: str, modifier: str | None, target_type: 
     if kind == "string":
         return SearchValue(raw, code=raw if modifier == "exact" else normalise(raw))
     if kind == "reference":
-        return _reference(param, raw, target_type)
+        return _reference(param, raw, target_type, base_urls)
     prefix, rest = _prefix(raw)
     if kind == "date":
         try:
@@ -243,8 +249,14 @@ def _token(raw: str) -> SearchValue:
     return SearchValue(raw, system=None, code=raw)
 
 
-def _reference(param: SearchParameter, raw: str, target_type: str | None) -> SearchValue:
-    parsed = parse_reference(raw)
+def _reference(param: SearchParameter, raw: str, target_type: str | None,
+               base_urls: tuple[str, ...] = ()) -> SearchValue:
+    if is_absolute(raw) and localise(raw, base_urls) is None:  # another server's resource, indexed by its URL
+        external = named(raw)
+        if target_type and external and external[0] != target_type:
+            raise FhirError.of(400, "value", f"{param.name}:{target_type} cannot match {raw}", param.name)
+        return SearchValue(raw, target_type=external[0] if external else target_type, code=external_key(raw))
+    parsed = parse_reference(localise(raw, base_urls) or raw)
     if parsed:
         if target_type and parsed[0] != target_type:
             raise FhirError.of(400, "value", f"{param.name}:{target_type} cannot match {raw}", param.name)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 import jsonpatch
 
 from fhirclaim.fhir import profiles, validation
+from fhirclaim.fhir.indexing.reference import is_absolute, localise
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.fhir.search_request import SearchRequest, parse_search
@@ -25,6 +26,7 @@ from fhirclaim.store.repository import HistoryPage, SearchResult, StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+PROCESSED_BUNDLE_TYPES = ("transaction", "batch")  # posted to the base to be processed, never stored as such
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class FhirService:
     # Where a new resource lands, when not in the scope's tenant (BPJS-K's answers: the hospital's tenant).
     write_tenant: Callable[[dict[str, Any], UnitOfWork], str | None] | None = None
     defer_reference_checks: bool = False  # transactions check references once every entry is written
+    # This server's FHIR bases (the request's, the configured public one): an absolute reference under one of them
+    # is local, must resolve and is stored relative; any other absolute reference is another server's, stored as
+    # sent and not resolved.
+    base_urls: tuple[str, ...] = ()
     _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
@@ -93,7 +99,7 @@ class FhirService:
     def parse_search(self, resource_type: str, pairs: list[tuple[str, str]]) -> SearchRequest:
         options = self.search_options
         return parse_search(resource_type, pairs, lenient=options.lenient, default_count=options.default_count,
-                            max_count=options.max_count, timezone=self.timezone)
+                            max_count=options.max_count, timezone=self.timezone, base_urls=self.base_urls)
 
     def history(self, resource_type: str | None, resource_id: str | None, *, since=None, count: int = 20,
                 offset: int = 0) -> HistoryPage:
@@ -110,12 +116,13 @@ class FhirService:
         """(stored, created). With If-None-Exist, an existing single match is returned instead (created False)."""
         self._allowed("create", validation.check_resource_type(resource, expected_type), resource)
         resource_type = self.validate_or_raise(resource, expected_type)
+        _check_storable(resource_type, resource)
         if if_none_exist:
             existing = self._conditional_match(resource_type, if_none_exist)
             if existing is not None:
                 return existing, False
         resource_id = resource_id or str(uuid.uuid4())  # POST ignores a client id: the server assigns it
-        body = self._intercept({**resource, "id": resource_id})
+        body = self._intercept(self._localise(resource_type, {**resource, "id": resource_id}))
         self._check_references(resource_type, body)
         stored = self.resources.create(body, author=self.author, resource_id=resource_id, **self._tenant(body))
         self._notify("create", None, stored)
@@ -128,12 +135,13 @@ class FhirService:
         self._allowed("patch" if interaction == "patch" else "update",
                       validation.check_resource_type(resource, resource_type), resource)
         self.validate_or_raise(resource, resource_type)
+        _check_storable(resource_type, resource)
         body_id = resource.get("id")
         if body_id is None:
             raise FhirError.of(400, "required", "An update must carry the resource id in the body", "id")
         if body_id != resource_id:
             raise FhirError.of(400, "invalid", f"The body's id {body_id!r} is not the URL's id {resource_id!r}", "id")
-        resource = self._intercept(resource)
+        resource = self._intercept(self._localise(resource_type, resource))
         self._check_references(resource_type, resource)
         before = self.resources.find(resource_type, resource_id)
         stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
@@ -225,14 +233,22 @@ class FhirService:
                 issues.append(error("invalid", f"{path}: {reference} is only meaningful inside a transaction Bundle",
                                     path))
                 continue
-            target = parse_reference(reference)
+            target = parse_reference(localise(reference, self.base_urls) or reference)
             if target is not None and target[0] in validation.STORED_TYPES:
                 local.append((path, reference, target))
-            # else: contained (#id), external, or a type this server does not hold
+            # else: contained (#id), another server's (absolute), or a type this server does not hold
         found = self.resources.existing(target for _, _, target in local)
         issues += [error("not-found", f"{path}: {reference} does not exist on this server", path)
                    for path, reference, target in local if target not in found]
         return issues
+
+    def _localise(self, resource_type: str, resource: dict[str, Any]) -> dict[str, Any]:
+        """The resource with its absolute references to this server made relative (`http://host/fhir/Patient/1` →
+        `Patient/1`): stored content then does not depend on the address a client used, and an absolute URL in
+        it always names another server's resource. A Bundle is stored as sent: its signature covers its bytes."""
+        if resource_type == "Bundle" or not self.base_urls:
+            return resource
+        return _localised(resource, self.base_urls)
 
     # --- helpers -------------------------------------------------------------------------------------------
 
@@ -240,7 +256,7 @@ class FhirService:
         pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
         if not pairs:
             raise FhirError.of(400, "invalid", "A conditional request needs search criteria")
-        request = parse_search(resource_type, pairs, timezone=self.timezone)
+        request = parse_search(resource_type, pairs, timezone=self.timezone, base_urls=self.base_urls)
         matches = self.resources.search_all(request, limit=2)
         if len(matches) > 1:
             raise FhirError.of(412, "multiple-matches",
@@ -302,6 +318,23 @@ def iter_references(value: Any, path: str) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for index, child in enumerate(value):
             yield from iter_references(child, f"{path}[{index}]")
+
+
+def _localised(value: Any, bases: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: ((localise(v, bases) or v) if k == "reference" and is_absolute(v) else _localised(v, bases))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_localised(v, bases) for v in value]
+    return value
+
+
+def _check_storable(resource_type: str, resource: dict[str, Any]) -> None:
+    """A transaction or batch Bundle is a request to process, at the base; stored, it would silently do nothing."""
+    kind = resource.get("type")
+    if resource_type == "Bundle" and kind in PROCESSED_BUNDLE_TYPES:
+        raise FhirError.of(400, "invalid", f"A Bundle of type {kind} is processed, not stored: POST it to the FHIR "
+                                           f"base (POST /fhir), not to /fhir/Bundle", "Bundle.type")
 
 
 def _check_type(resource_type: str) -> None:

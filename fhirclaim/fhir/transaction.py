@@ -40,6 +40,7 @@ def process(service: FhirService, bundle: dict[str, Any], base: str) -> dict[str
     if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
         raise FhirError.of(400, "invalid", "POST to the base takes a Bundle of type transaction or batch",
                            "Bundle.type")
+    service.base_urls = tuple(dict.fromkeys((*service.base_urls, base)))  # the base the Bundle was posted to
     if kind == "transaction":
         return _transaction(service, bundle, base)
     return _batch(service, bundle, base)

@@ -111,3 +111,69 @@ def test_public_endpoints_need_no_token(app):
     client = app.test_client()
     assert client.get("/fhir/metadata").status_code == 200
     assert client.get("/fhir/.well-known/jwks.json").get_json()["keys"][0]["kty"] in ("RSA", "EC")
+
+
+# --- the body of a token request: a form, never JSON ---------------------------------------------------------------
+
+
+def _json_token(app, client_id, secret, **body):
+    return app.test_client().post("/oauth2/v1/accesstoken?grant_type=client_credentials",
+                                  json={"client_id": client_id, "client_secret": secret, **body})
+
+
+def _failures(runtime) -> dict[str, int]:
+    from fhirclaim.store.access import FailedLoginRow
+
+    with runtime.store.unit_of_work(write=False) as uow:
+        return {row.key: row.failures for row in uow.session.query(FailedLoginRow)}
+
+
+def test_a_json_body_is_a_400_invalid_request_saying_the_body_must_be_a_form(app, credentials):
+    response = _json_token(app, *credentials)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_request"
+    assert "body must be application/x-www-form-urlencoded" in body["error_description"]
+    assert "access_token" not in body
+
+
+def test_json_sent_under_a_form_content_type_is_recognised_too(app, credentials):
+    """`curl -d '{"client_id": ...}'` declares application/x-www-form-urlencoded."""
+    raw = f'{{"client_id": "{credentials[0]}", "client_secret": "{credentials[1]}"}}'
+    response = app.test_client().post("/oauth2/v1/accesstoken?grant_type=client_credentials", data=raw,
+                                      content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+
+
+def test_grant_type_in_a_json_body_is_the_same_400(app, credentials):
+    response = app.test_client().post("/oauth2/v1/accesstoken", json={"grant_type": "client_credentials",
+                                                                      "client_id": credentials[0]})
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+
+
+def test_json_attempts_do_not_count_as_failures_nor_lock_the_client_out(app, runtime, credentials):
+    for _ in range(10):  # far past the free failures
+        assert _json_token(app, *credentials).status_code == 400
+    assert _failures(runtime) == {}
+    assert _token(app, *credentials).status_code == 200  # the same client, now with a form
+
+
+def test_json_attempts_do_not_clear_a_slow_down_either(app, runtime, credentials):
+    for _ in range(4):
+        assert _token(app, credentials[0], "typo").status_code == 401
+    assert _token(app, *credentials).status_code == 429
+    counted = _failures(runtime)
+    assert _json_token(app, *credentials).status_code == 400
+    assert _failures(runtime) == counted  # neither cleared nor counted
+    assert _token(app, *credentials).status_code == 429
+
+
+def test_form_and_basic_requests_are_unchanged(app, credentials):
+    assert _token(app, *credentials).status_code == 200
+    multipart = app.test_client().post("/oauth2/v1/accesstoken?grant_type=client_credentials",
+                                       data={"client_id": credentials[0], "client_secret": credentials[1]},
+                                       content_type="multipart/form-data")
+    assert multipart.status_code == 200
+    basic = app.test_client().post("/oauth2/v1/accesstoken?grant_type=client_credentials", auth=credentials,
+                                   content_type="application/json")  # no body: the declared type does not matter
+    assert basic.status_code == 200

@@ -3,6 +3,8 @@ listener of the runtime) in each writer's tenant: what may answer what, in which
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 import pytest
 from bpjs_kit import (
     BATAL,
@@ -84,6 +86,15 @@ def test_an_unknown_or_invisible_claim_is_not_found(rules, claim):
     # another hospital's writer does not see this hospital's claim at all
     other = refused(as_bpjs, rules, reference_answer("purifikasi", claim), OTHER_HOSPITAL)
     assert issue(other) == (422, "not-found", ("ClaimResponse.request",))
+
+
+def test_another_servers_claim_is_not_answered_even_when_its_id_names_a_published_one(rules, claim):
+    """An absolute URL names a resource of the server at that base; only its own base would mean this server."""
+    answer = reference_answer("purifikasi", claim)
+    answer["request"] = {"reference": f"http://other-server.example/fhir/Claim/{claim['id']}"}
+    error = refused(as_bpjs, rules, answer)
+    assert issue(error)[:2] == (422, "required")
+    assert "must reference the Claim it answers" in error.issues[0].text
 
 
 def test_a_purification_with_money_or_without_status_is_refused(rules, claim):
@@ -190,9 +201,12 @@ def test_batal_means_no_verification(rules, claim, purification):
 
 
 def test_without_a_decision_verification_waits_for_the_decision_period(rules, claim, purification, clock):
-    clock.advance(hours=71, minutes=59)
+    # The period runs from the purification's lastUpdated, which the store stamps with the real time: the clock is
+    # set from that stamp, not moved on from its own start (publishing the claim before takes a while under load).
+    stamped = purification.last_updated.replace(tzinfo=timezone.utc)
+    clock.now = stamped + timedelta(hours=71, minutes=59, seconds=59)
     assert issue(refused(as_bpjs, rules, reference_answer("verifikasi", claim)))[:2] == (409, "conflict")
-    clock.advance(minutes=1, seconds=1)
+    clock.now = stamped + timedelta(hours=72, seconds=1)
     assert as_bpjs(rules, reference_answer("verifikasi", claim)).version_id == 1
 
 

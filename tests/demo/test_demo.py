@@ -14,7 +14,7 @@ from fhirclaim.cli import main
 from testkit import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
-COLUMNS = ["case", "outcome", "CBG", "INA-CBG tariff", "signature", "purification", "decision", "copay",
+COLUMNS = ["case", "outcome", "grouping", "INA-CBG tariff", "signature", "purification", "decision", "copay",
            "as documented"]
 
 
@@ -53,9 +53,9 @@ def test_every_case_ends_as_documented(demo_run):
     assert demo_run.exit_code == 0, demo_run.output
     assert "Every case ended as documented." in demo_run.output
     rows = summary(demo_run.output)
-    assert [(r["case"], r["outcome"], r["CBG"], r["INA-CBG tariff"], r["copay"]) for r in rows.values()] == [
+    assert [(r["case"], r["outcome"], r["grouping"], r["INA-CBG tariff"], r["copay"]) for r in rows.values()] == [
         ("01-outpatient-visit", "complete", "Q-5-42-0", "Rp 325,400", "Rp 0"),
-        ("02-hip-replacement-special-cmg", "complete", "M-1-04-I", "Rp 62,503,200", "Rp 0"),
+        ("02-hip-replacement-special-cmg", "complete", "M-1-04-I + YY-01-II + RR-04-III-Hip", "Rp 62,503,200", "Rp 0"),
         ("03-class-upgrade", "complete", "J-4-10-II", "Rp 3,701,100", "Rp 314,500"),
         ("04-newborn", "complete", "P-8-11-II", "Rp 6,109,400", "Rp 0"),
         ("05-precheck-rejected", "error", "precheck: 3 errors", "-", "-"),
@@ -106,6 +106,26 @@ def test_a_step_the_server_refuses_stops_the_case_and_says_why(tmp_path):
     assert "01-outpatient-visit did not end as documented: transaction answered 422" in result.output
 
 
+def test_the_summary_shows_the_whole_grouping_as_the_progress_line_does(demo_run):
+    """Base CBG and special CMGs, in E-Klaim's order, in the summary row as in the step that grouped the case."""
+    row = summary(demo_run.output)["02-hip-replacement-special-cmg"]
+    assert row["grouping"] == "M-1-04-I + YY-01-II + RR-04-III-Hip"
+    assert f"✓ E-Klaim: grouped {row['grouping']}, INA-CBG {row['INA-CBG tariff']}" in demo_run.output
+
+
+def test_special_cmgs_other_than_documented_fail_the_demo(tmp_path):
+    def other_special_cmg(expected, _):
+        expected["cases"]["02-hip-replacement-special-cmg"]["packages"] = {"M-1-04-I": 31404200, "YY-01-II": 13099000}
+
+    result = run_demo("--examples", str(cases_copy(tmp_path, "02-hip-replacement-special-cmg",
+                                                   change=other_special_cmg)))
+    assert result.exit_code == 1
+    row = summary(result.output)["02-hip-replacement-special-cmg"]
+    assert (row["grouping"], row["as documented"]) == ("M-1-04-I + YY-01-II + RR-04-III-Hip", "NO")
+    assert ("special_cmgs: ['YY-01-II', 'RR-04-III-Hip'], documented ['YY-01-II']"
+            in " ".join(result.output.split()))
+
+
 def test_without_example_cases_it_says_where_it_looked(tmp_path):
     result = run_demo("--examples", str(tmp_path))
     assert result.exit_code == 1
@@ -122,4 +142,4 @@ def test_the_shells_fhirclaim_settings_do_not_reach_the_demo(tmp_path, monkeypat
     result = run_demo("--examples", str(cases_copy(tmp_path, "03-class-upgrade")))
     assert result.exit_code == 0, result.output
     row = summary(result.output)["03-class-upgrade"]
-    assert (row["CBG"], row["INA-CBG tariff"], row["copay"]) == ("J-4-10-II", "Rp 3,701,100", "Rp 314,500")
+    assert (row["grouping"], row["INA-CBG tariff"], row["copay"]) == ("J-4-10-II", "Rp 3,701,100", "Rp 314,500")
