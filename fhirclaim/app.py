@@ -11,7 +11,7 @@ import uuid
 
 from flask import Flask, g, request
 
-from fhirclaim.api import admin, auth, errors, fhir_rest, operations
+from fhirclaim.api import admin, auth, discovery, errors, fhir_rest, operations, surface
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 
@@ -32,8 +32,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["fhirclaim"] = runtime
     errors.register(app)
     auth.register(app)
-    app.register_blueprint(operations.blueprint, url_prefix="/fhir")
-    app.register_blueprint(fhir_rest.blueprint, url_prefix="/fhir")
+    app.register_blueprint(discovery.blueprint)  # public: landing page, OpenAPI, Swagger UI, OperationDefinitions
+    app.register_blueprint(operations.blueprint, url_prefix=surface.FHIR_BASE)
+    app.register_blueprint(fhir_rest.blueprint, url_prefix=surface.FHIR_BASE)
     app.register_blueprint(admin.blueprint, url_prefix="/admin")
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -2,6 +2,11 @@
 
 Each command parses its options and hands over to one function of the package that owns the concern; no
 command holds domain logic of its own. Imports sit inside the commands so that `fhirclaim --help` stays fast.
+
+A process that cannot start for a reason the user can fix (port taken, database URL malformed or database
+unreachable, data dir not writable, key file missing or damaged) raises `StartupError` where the problem is found;
+`FhirclaimGroup.invoke`, the one place that knows, prints it as one line on stderr and exits with status 2.
+Every other exception keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,8 +17,21 @@ from pathlib import Path
 
 import click
 
+from fhirclaim.startup import StartupError
 
-@click.group()
+
+class FhirclaimGroup(click.Group):
+    """The `fhirclaim` command group: a StartupError from any command becomes `Error: <message>` and exit 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StartupError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=FhirclaimGroup)
 @click.version_option(package_name="fhirclaim")
 def main() -> None:
     """FHIR-native claim facade for JKN / BPJS Kesehatan (FHIR R4 → E-Klaim / INA-CBG → signed Bundle)."""
@@ -40,7 +58,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, database_ur
 # --- OAuth2 clients -----------------------------------------------------------------------------------------
 
 _STORAGE = [
-    click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="data directory"),
+    click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                 help="the server's data directory [FHIRCLAIM_DATA_DIR, else ./fhirclaim-data]"),
     click.option("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)"),
 ]
 
@@ -63,8 +82,12 @@ def clients() -> None:
 @click.option("--json", "as_json", is_flag=True, help='print {"client_id": ..., "client_secret": ...}')
 @_storage
 def clients_add(role: str, org: str | None, name: str | None, as_json: bool, data_dir, database_url) -> None:
-    """Create a client; its secret is printed once and stored only as a hash."""
-    registry = _registry(data_dir, database_url)
+    """Create a client; its secret is printed once and stored only as a hash.
+
+    Creates the database when there is none yet (a first client before the first `fhirclaim serve`); stderr says
+    which data dir and database it used.
+    """
+    registry = _registry(data_dir, database_url, create=True)
     try:
         client_id, secret = registry.add_client(role, org, name)
     except ValueError as exc:
@@ -78,8 +101,8 @@ def clients_add(role: str, org: str | None, name: str | None, as_json: bool, dat
 @clients.command("list")
 @_storage
 def clients_list(data_dir, database_url) -> None:
-    """List clients (never their secrets)."""
-    for client in _registry(data_dir, database_url).list_clients():
+    """List clients (never their secrets); stderr says which data dir and database were read."""
+    for client in _registry(data_dir, database_url, create=False).list_clients():
         state = "disabled" if client["disabled"] else "active"
         click.echo(f"{client['client_id']}  {client['role']:<8} {client['org'] or '-':<12} {state}  "
                    f"{client['name'] or ''}")
@@ -90,20 +113,34 @@ def clients_list(data_dir, database_url) -> None:
 @_storage
 def clients_disable(client_id: str, data_dir, database_url) -> None:
     """Disable a client and revoke its tokens."""
-    if not _registry(data_dir, database_url).disable(client_id):
+    if not _registry(data_dir, database_url, create=False).disable(client_id):
         raise click.ClickException(f"no client {client_id}")
     click.echo(f"disabled {client_id}")
 
 
-def _registry(data_dir, database_url):
+def _registry(data_dir, database_url, *, create: bool):
+    """The client registry on the configured database. Without `create`, a SQLite database that does not exist is
+    refused rather than made empty (a command reading clients from the wrong data dir would find none)."""
     from fhirclaim.auth.clients import ClientRegistry
-    from fhirclaim.store.db import Database
+    from fhirclaim.startup import ensure_directory
+    from fhirclaim.store.db import Database, describe_url, sqlite_path
     from fhirclaim.store.unit_of_work import Store
 
     settings = _settings(data_dir=data_dir, database_url=database_url)
-    settings.resolved_data_dir().mkdir(parents=True, exist_ok=True)
-    database = Database(settings.resolved_database_url())
+    directory, url = settings.resolved_data_dir(), settings.resolved_database_url()
+    database_file = sqlite_path(url)
+    new = database_file is not None and not database_file.exists()
+    if new and not create:
+        raise StartupError(f"no fhirclaim database at {database_file} (data dir {directory}): point --data-dir / "
+                           "FHIRCLAIM_DATA_DIR at the server's data dir, or --database-url / FHIRCLAIM_DATABASE_URL "
+                           "at its database")
+    if create:
+        ensure_directory(directory, what="data dir", fix="point --data-dir / FHIRCLAIM_DATA_DIR at a writable "
+                                                         "directory")
+    database = Database(url, connect_timeout=settings.database_connect_timeout_seconds)
     database.migrate()
+    click.echo(f"fhirclaim clients: database {describe_url(url)}{' (new)' if new else ''}, data dir {directory}",
+               err=True)
     return ClientRegistry(Store(database))
 
 
@@ -151,14 +188,60 @@ def keys_eklaim() -> None:
     click.echo(generate_key())
 
 
-@main.command()
-@click.option("--input", "input_path", required=True, type=click.Path(exists=True, path_type=Path),
-              help="JSON lines, one set_claim_data object per line")
+class _GroupCommand(click.Command):
+    """`fhirclaim group`: its help ends with where the example input is installed (looked up only for --help)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from importlib import resources
+
+        example = resources.files("fhirclaim.examples") / "group-input.jsonl"
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(f"Example (examples/group-input.jsonl in the repository): fhirclaim group --input "
+                                 f"{example}")
+
+
+@main.command(cls=_GroupCommand)
+@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path),
+              help="JSON lines, one set_claim_data object per line (format above)")
 @click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
               help="JSON lines of grouper results [stdout]")
-@click.option("--tariff-table", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option("--tariff-table", type=click.Path(path_type=Path), default=None,
+              help="the hospital's own INA-CBG tariffs instead of the packaged ones: CSV with the header "
+                   "edition,kode_tarif,cbg_code,kelas,tariff (edition 2016 or 2023, kelas kelas_1..kelas_3, "
+                   "tariff in whole rupiah; one row per CBG or top-up group and class; further columns ignored)")
 def group(input_path: Path, output_path: Path | None, tariff_table: Path | None) -> None:
-    """Group many claims with the INA-CBG grouper emulator (batch grouper)."""
+    """Group many claims with the INA-CBG grouper emulator (batch grouper).
+
+    \b
+    Input: JSON lines, one set_claim_data object per line, with E-Klaim's
+    field names and string values, plus the patient's tgl_lahir and gender:
+      nomor_sep              copied to the output, to match answers to claims
+      tgl_masuk, tgl_pulang  "YYYY-MM-DD hh:mm:ss" (discharge picks the
+                             tariff edition)
+      tgl_lahir, gender      birth date, same format; 1 male, 2 female
+      jenis_rawat            1 inpatient, 2 outpatient
+      kelas_rawat            1, 2 or 3
+      diagnosa               ICD-10 codes joined by #, principal first
+      procedure              ICD-9-CM codes joined by #; "#" for none
+      tarif_rs               the hospital's bill in rupiah (15000 or more)
+      kode_tarif             the hospital's tariff class: AP, AS, BP, BS, CP,
+                             CS, DP, DS, RSCM, RSJP, RSD or RSAB
+      discharge_status       1-5 (1: discharged on the doctor's advice)
+      optional               icu_los, ventilator_hour, adl_sub_acute,
+                             adl_chronic, birth_weight (grams),
+                             upgrade_class_ind/_class/_los, add_payment_pct,
+                             special_cmg ("RR04#YY01" or a list: stage 2)
+
+    A missing or invalid field gives an error group (X-0-nn-X), as E-Klaim does;
+    a line that is not a JSON object is reported on stderr with its number and
+    skipped.
+
+    \b
+    Output: JSON lines {"line", "nomor_sep", "response", "special_cmg_option",
+    "tarif_alt"}, response as E-Klaim's grouper answers it; progress and a
+    summary (claims per CMG, error groups, total tariff) go to stderr.
+    """
     from fhirclaim.inacbg.batch import run_batch
 
     run_batch(input_path, output_path, tariff_table=tariff_table)
@@ -204,9 +287,9 @@ def verify_bundle(bundle_file: Path, jwks: Path | None) -> None:
 
 
 def _settings(**overrides):
-    from fhirclaim.config import Settings
+    from fhirclaim.config import load_settings
 
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,14 +2,18 @@
 
 Values come from keyword arguments (the CLI), then `FHIRCLAIM_*` environment variables, then the defaults
 below. Nothing else in the code base reads the environment: the settings object is passed down.
+`load_settings` is how the command line builds it: a value that does not validate is a `StartupError` naming the
+setting, not a pydantic traceback.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fhirclaim.startup import StartupError
 
 
 class Settings(BaseSettings):
@@ -18,10 +22,12 @@ class Settings(BaseSettings):
     # --- storage -------------------------------------------------------------------------------------------
     data_dir: Path = Field(default=Path("fhirclaim-data"), description="keys, SQLite file, emulator state")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    database_connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="give up connecting to PostgreSQL after this long (start fails fast)")
 
     # --- HTTP ----------------------------------------------------------------------------------------------
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(default=8080, ge=0, le=65535)
     public_base_url: str | None = Field(default=None, description="external FHIR base, e.g. behind a proxy")
     max_body_bytes: int = 10 * 1024 * 1024
     max_json_depth: int = 64
@@ -84,3 +90,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.resolved_data_dir() / 'fhirclaim.db'}"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from `overrides` (the command line's options), the environment and the defaults; StartupError
+    naming the first setting that does not validate (never its value: it may be a key)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = error.errors()
+        first = problems[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        source = f"--{name.replace('_', '-')}" if name in overrides else f"FHIRCLAIM_{name.upper()}"
+        raise StartupError(f"invalid setting {source}: {first['msg']}{more}; fix it or leave it unset for the "
+                           f"default") from None

@@ -26,7 +26,6 @@ from fhirclaim.config import Settings
 from fhirclaim.eklaim import EKlaimClient, HttpTransport, InProcessTransport
 from fhirclaim.fhir import capability
 from fhirclaim.fhir.service import FhirService, ResourceInterceptor, ResourceListener, SearchOptions
-from fhirclaim.fhir.validation import STORED_TYPES
 from fhirclaim.sandbox import SandboxEKlaim
 from fhirclaim.secrets import SecretBox
 from fhirclaim.signing import SigningKeyStore, sign_bundle
@@ -39,17 +38,28 @@ log = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(self, settings: Settings):
+        from fhirclaim.signing import SigningKeyError
+        from fhirclaim.startup import StartupError, ensure_directory
+
+        # What a user can get wrong is checked first, each a StartupError with its fix: the data dir, the database
+        # URL, the secret key, the first connection (migrate), then the signing keys (whose creation logs a line).
         self.settings = settings
-        self.data_dir = settings.resolved_data_dir()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.database = Database(settings.resolved_database_url())
+        self.data_dir = ensure_directory(settings.resolved_data_dir(), what="data dir",
+                                         fix="point --data-dir / FHIRCLAIM_DATA_DIR at a writable directory")
+        self.database = Database(settings.resolved_database_url(),
+                                 connect_timeout=settings.database_connect_timeout_seconds)
+        self.secrets = SecretBox.for_data_dir(self.data_dir, settings.secret_key)
         self.database.migrate()
         self.store = Store(self.database, timezone_name=settings.timezone)
-        self.secrets = SecretBox.for_data_dir(self.data_dir, settings.secret_key)
         self.clients = ClientRegistry(self.store, token_lifetime_seconds=settings.token_lifetime_seconds)
         self.tenants = TenantSettingsStore(self.store, self.secrets)
         self.signing = SigningKeyStore(self.data_dir / "signing", alg=settings.signing_alg)
-        self.signing.load_or_create()
+        try:
+            self.signing.load_or_create()
+        except (SigningKeyError, OSError) as exc:
+            self.database.dispose()
+            fix = "" if "backup" in str(exc) else f" — restore {self.signing.directory} from a backup of the data dir"
+            raise StartupError(f"cannot load the signing keys: {exc}{fix}") from exc
         self.sandbox = SandboxEKlaim(self.data_dir)
         self._transports: dict[str, HttpTransport] = {}
         self._transport_lock = threading.Lock()
@@ -152,10 +162,9 @@ class Runtime:
         self.workers.clear()
         self.webhook_worker.stop()
 
-    def capability_statement(self, base: str) -> dict:
-        validate = {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
-        return capability.capability_statement(base, operations=[], type_operations={
-            t: [validate] for t in STORED_TYPES})
+    def capability_statement(self, base: str, surface: capability.RestSurface) -> dict:
+        """The CapabilityStatement of what the HTTP layer routes (`surface`, from its route table)."""
+        return capability.capability_statement(base, surface, sandbox=self.settings.sandbox)
 
     def close(self) -> None:
         self.stop_workers()

@@ -12,8 +12,10 @@ from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.sandbox import sandbox_clients
 from fhirclaim.signals import stop_on_signals
+from fhirclaim.startup import check_can_listen, listen_error
 
 log = logging.getLogger(__name__)
+_LISTEN_OPTIONS = "--host / --port, FHIRCLAIM_HOST / FHIRCLAIM_PORT"
 
 
 def _sandbox_lines(runtime: Runtime) -> list[str]:
@@ -27,22 +29,34 @@ def _sandbox_lines(runtime: Runtime) -> list[str]:
     return lines
 
 
+def _listen(app, settings: Settings):
+    try:
+        return create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim")
+    except OSError as exc:  # the port was taken since check_can_listen
+        raise listen_error(settings.host, settings.port, exc, options=_LISTEN_OPTIONS) from None
+
+
 def serve_forever(settings: Settings) -> None:
     logging_setup.configure()
+    # a port that is taken fails the start at once, before the database is migrated or a key is made
+    check_can_listen(settings.host, settings.port, options=_LISTEN_OPTIONS)
     runtime = Runtime(settings)
-    app = create_app(settings, runtime)
-    if settings.run_worker:
-        runtime.start_workers()
-    notes = _sandbox_lines(runtime) if settings.sandbox else []
-    if not settings.sandbox and not runtime.clients.list_clients():
-        notes.append("no OAuth2 clients yet: create one with `fhirclaim clients add --role facility --org <ORG_ID>`, "
-                     "or start with --sandbox for one per role")
-    server = create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim")
-    host, port = server.effective_host, server.effective_port
-    shown = f"[{host}]" if ":" in str(host) else host
-    runtime.listening_on(f"http://{shown}:{port}/fhir")
-    stop_on_signals()  # before the first line: whoever reads it may signal at once
     try:
+        server = _listen(create_app(settings, runtime), settings)
+    except BaseException:
+        runtime.close()
+        raise
+    try:
+        if settings.run_worker:
+            runtime.start_workers()
+        notes = _sandbox_lines(runtime) if settings.sandbox else []
+        if not settings.sandbox and not runtime.clients.list_clients():
+            notes.append("no OAuth2 clients yet: create one with `fhirclaim clients add --role facility --org "
+                         "<ORG_ID>`, or start with --sandbox for one per role")
+        host, port = server.effective_host, server.effective_port
+        shown = f"[{host}]" if ":" in str(host) else host
+        runtime.listening_on(f"http://{shown}:{port}/fhir")
+        stop_on_signals()  # before the first line: whoever reads it may signal at once
         # the first line is the base URL, once the server listens (scripts wait for it)
         print(f"fhirclaim serving FHIR R4 at http://{shown}:{port}/fhir", flush=True)
         for line in [f"  data dir: {runtime.data_dir}", *notes]:

@@ -82,7 +82,7 @@ def test_clients_add_json_contract(tmp_path, database_url):
     result = runner.invoke(main, ["clients", "add", "--role", "facility", "--org", "RS-1", "--data-dir",
                                   str(tmp_path / "d"), "--database-url", database_url, "--json"])
     assert result.exit_code == 0, result.output
-    created = json.loads(result.output)
+    created = json.loads(result.stdout)  # stderr says which database was used; stdout is the JSON alone
     assert set(created) == {"client_id", "client_secret"} and len(created["client_secret"]) >= 40
     listed = runner.invoke(main, ["clients", "list", "--data-dir", str(tmp_path / "d"), "--database-url",
                                   database_url])

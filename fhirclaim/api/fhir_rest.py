@@ -1,12 +1,14 @@
-"""The FHIR REST surface at /fhir. The route table below is the whole of it; each handler is a few lines that
-call the FHIR service and return a `Reply`."""
+"""The FHIR REST surface at /fhir. Each handler is registered by its key in the route table (`api.surface`, which
+says its method, path, interaction and types) and is a few lines that call the FHIR service and return a `Reply`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import Blueprint, request
 
+from fhirclaim.api import surface
 from fhirclaim.api.auth import authenticate
 from fhirclaim.api.context import fhir_service, runtime
 from fhirclaim.api.http import (
@@ -26,58 +28,80 @@ from fhirclaim.fhir.outcome import FhirError, operation_outcome
 
 blueprint = Blueprint("fhir", __name__)
 blueprint.before_request(authenticate)
-TYPE = "<string(minlength=1):resource_type>"
+
+
+def reply_view(handler: Callable[..., Reply]) -> Callable:
+    """A Flask view of a handler returning a `Reply`: the format check, then the rendered answer."""
+    def view(**kwargs):
+        check_format()
+        return render(handler(**kwargs))
+    return view
 
 
 def route_on(target: Blueprint) -> Callable:
-    """A decorator registering handlers that return a `Reply` on `target` (this module's and operations')."""
+    """A decorator registering handlers that return a `Reply` on `target` by rule and methods (admin's)."""
     def route(rule: str, methods: list[str]) -> Callable:
         def register(handler: Callable[..., Reply]) -> Callable:
-            def view(**kwargs):
-                check_format()
-                return render(handler(**kwargs))
-            target.add_url_rule(rule, handler.__name__, view, methods=methods, strict_slashes=False)
+            target.add_url_rule(rule, handler.__name__, reply_view(handler), methods=methods, strict_slashes=False)
             return handler
         return register
     return route
 
 
-route = route_on(blueprint)
+def add_endpoint(target: Blueprint, key: str, view: Callable, mount: str) -> None:
+    """Register `view` on `target` (mounted at `mount`) as the route table's entry `key`: its path and method."""
+    entry = surface.endpoint(key)
+    target.add_url_rule(entry.flask_rule(mount), key, view, methods=[entry.method], strict_slashes=False)
 
 
-# --- route table ------------------------------------------------------------------------------------------
+def serve_on(target: Blueprint, mount: str = surface.FHIR_BASE) -> Callable:
+    """A decorator registering a handler that returns a `Reply` as the route table's entry `key`."""
+    def serve(key: str) -> Callable:
+        def register(handler: Callable[..., Reply]) -> Callable:
+            add_endpoint(target, key, reply_view(handler), mount)
+            return handler
+        return register
+    return serve
 
 
-@route("/metadata", ["GET"])
+serve = serve_on(blueprint)
+
+
+# --- handlers, by their key in the route table -------------------------------------------------------------
+
+
+@serve("capabilities")
 def capabilities() -> Reply:
-    return Reply(200, runtime().capability_statement(base_url()))
+    root = server_root()
+    return Reply(200, runtime().capability_statement(base_url(), surface.rest_surface(
+        root + surface.TOKEN_PATH, root + surface.REVOKE_PATH)))
 
 
-@route("/", ["POST"])
+@serve("batch_or_transaction")
 def batch_or_transaction() -> Reply:
     bundle = json_body()
     with fhir_service(write=True) as service:
         return Reply(200, transaction.process(service, bundle, base_url()))
 
 
-@route("/_history", ["GET"])
+@serve("history_system")
 def history_system() -> Reply:
     return _history(None, None)
 
 
-@route(f"/{TYPE}", ["GET"])
+@serve("search")
 def search(resource_type: str) -> Reply:
     with fhir_service(write=False) as service:
         search_request, result = service.search(resource_type, query_pairs())
     return Reply(200, bundles.searchset(base_url(), search_request, result))
 
 
-@route(f"/{TYPE}/_search", ["POST"])
+@serve("search_post")
 def search_post(resource_type: str) -> Reply:
     return search(resource_type)
 
 
-@route(f"/{TYPE}", ["POST"])
+@serve("create")
 def create(resource_type: str) -> Reply:
     resource = json_body()
     with fhir_service(write=True) as service:
@@ -86,7 +110,7 @@ def create(resource_type: str) -> Reply:
     return stored_reply(stored, 201 if created else 200, write=True)
 
 
-@route(f"/{TYPE}", ["PUT"])
+@serve("conditional_update")
 def conditional_update(resource_type: str) -> Reply:
     resource = json_body()
     with fhir_service(write=True) as service:
@@ -95,28 +119,28 @@ def conditional_update(resource_type: str) -> Reply:
     return stored_reply(stored, 201 if created else 200, write=True)
 
 
-@route(f"/{TYPE}/_history", ["GET"])
+@serve("history_type")
 def history_type(resource_type: str) -> Reply:
     return _history(resource_type, None)
 
 
-@route(f"/{TYPE}/$validate", ["POST"])
+@serve("validate_type")
 def validate_type(resource_type: str) -> Reply:
     return _validate(resource_type)
 
 
-@route(f"/{TYPE}/<resource_id>/$validate", ["POST"])
+@serve("validate_instance")
 def validate_instance(resource_type: str, resource_id: str) -> Reply:
     return _validate(resource_type)
 
 
-@route(f"/{TYPE}/<resource_id>", ["GET"])
+@serve("read")
 def read(resource_type: str, resource_id: str) -> Reply:
     with fhir_service(write=False) as service:
         return stored_reply(service.read(resource_type, resource_id))
 
 
-@route(f"/{TYPE}/<resource_id>", ["PUT"])
+@serve("update")
 def update(resource_type: str, resource_id: str) -> Reply:
     resource = json_body()
     with fhir_service(write=True) as service:
@@ -124,7 +148,7 @@ def update(resource_type: str, resource_id: str) -> Reply:
     return stored_reply(stored, 201 if created else 200, write=True)
 
 
-@route(f"/{TYPE}/<resource_id>", ["PATCH"])
+@serve("patch")
 def patch(resource_type: str, resource_id: str) -> Reply:
     document = json_body(accept=PATCH_TYPES + MERGE_PATCH_TYPES)
     if (request.mimetype in PATCH_TYPES) != isinstance(document, list):
@@ -134,25 +158,35 @@ def patch(resource_type: str, resource_id: str) -> Reply:
         return stored_reply(service.patch(resource_type, resource_id, document, if_match=if_match()), write=True)
 
 
-@route(f"/{TYPE}/<resource_id>", ["DELETE"])
+@serve("delete")
 def delete(resource_type: str, resource_id: str) -> Reply:
     with fhir_service(write=True) as service:
         stored = service.delete(resource_type, resource_id)
     return Reply(200, operation_outcome([]), headers={"ETag": stored.etag})
 
 
-@route(f"/{TYPE}/<resource_id>/_history", ["GET"])
+@serve("history_instance")
 def history_instance(resource_type: str, resource_id: str) -> Reply:
     return _history(resource_type, resource_id)
 
 
-@route(f"/{TYPE}/<resource_id>/_history/<version>", ["GET"])
+@serve("vread")
 def vread(resource_type: str, resource_id: str, version: str) -> Reply:
     with fhir_service(write=False) as service:
         return stored_reply(service.vread(resource_type, resource_id, version))
 
 
 # --- shared by several routes -----------------------------------------------------------------------------
+
+
+def server_root() -> str:
+    """The server's root URL, where /oauth2 and /docs are: the FHIR base without its /fhir (or, for a public base
+    of another shape, its scheme and host)."""
+    base = base_url()
+    if base.endswith(surface.FHIR_BASE):
+        return base[:-len(surface.FHIR_BASE)]
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _history(resource_type: str | None, resource_id: str | None) -> Reply:

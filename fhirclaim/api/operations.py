@@ -1,5 +1,6 @@
 """FHIR operations of the claim facade: Claim/$submit (and its status), Claim/$precheck, Claim/{id}/$print,
-Bundle/$verify-signature, and the JWKS the signatures are checked with."""
+Bundle/$verify-signature, and the JWKS the signatures are checked with. Each is registered by its key in the route
+table (`api.surface`); their OperationDefinitions are `fhirclaim/fhir/data/operations/*.json`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import Blueprint, request
 
 from fhirclaim.api.auth import authenticate
 from fhirclaim.api.context import fhir_service, require_role, runtime
-from fhirclaim.api.fhir_rest import route_on
+from fhirclaim.api.fhir_rest import serve_on
 from fhirclaim.api.http import Reply, base_url, json_body
 from fhirclaim.auth.principal import HOSPITAL_ROLES
 from fhirclaim.claims import submission
@@ -21,10 +22,10 @@ from fhirclaim.store import jobs
 
 blueprint = Blueprint("operations", __name__)
 blueprint.before_request(authenticate)
-route = route_on(blueprint)
+serve = serve_on(blueprint)
 
 
-@route("/Claim/$submit", ["POST"])
+@serve("submit")
 def submit() -> Reply:
     """Store the Claim (or a transaction/collection Bundle holding it), run its job, answer within the limit."""
     require_role(*HOSPITAL_ROLES)
@@ -37,13 +38,13 @@ def submit() -> Reply:
     return _submission_reply(claim["id"])
 
 
-@route("/Claim/<claim_id>/$submit-status", ["GET"])
+@serve("submit_status")
 def submit_status(claim_id: str) -> Reply:
     require_role(*HOSPITAL_ROLES)
     return _submission_reply(claim_id)
 
 
-@route("/Claim/$precheck", ["POST"])
+@serve("precheck")
 def precheck() -> Reply:
     require_role(*HOSPITAL_ROLES)
     claim = json_body()
@@ -52,7 +53,7 @@ def precheck() -> Reply:
             service.uow.scope.tenant)))
 
 
-@route("/Claim/<claim_id>/$print", ["GET"])
+@serve("print_claim")
 def print_claim(claim_id: str) -> Reply:
     require_role(*HOSPITAL_ROLES)
     with fhir_service(write=False) as service:
@@ -62,21 +63,34 @@ def print_claim(claim_id: str) -> Reply:
                  headers={"Content-Disposition": f'inline; filename="klaim-{claim_id}.pdf"'})
 
 
-@route("/Bundle/$verify-signature", ["POST"])
+@serve("verify_signature")
 def verify_signature() -> Reply:
     bundle = json_body()
+    trusted = _boolean("trusted", request.args.get("trusted"))
     if bundle.get("resourceType") == "Parameters":
-        bundle = next((p.get("resource") for p in bundle.get("parameter", []) if p.get("name") == "resource"), {})
-    result = verify_bundle(jsonio.plain(bundle), runtime().signing.jwks() if request.args.get("trusted") else None)
+        parameters = bundle.get("parameter") or []
+        bundle = next((p.get("resource") for p in parameters if p.get("name") == "resource"), {})
+        given = next((p for p in parameters if p.get("name") == "trusted"), None)
+        if given is not None:
+            trusted = given.get("valueBoolean") is True
+    result = verify_bundle(jsonio.plain(bundle), runtime().signing.jwks() if trusted else None)
     return Reply(200, result.to_operation_outcome())
 
 
-@route("/.well-known/jwks.json", ["GET"])
+@serve("jwks")
 def jwks() -> Reply:
-    return Reply(200, runtime().signing.jwks(), content_type="application/jwk-set+json")
+    return Reply(200, body=jsonio.dumps(runtime().signing.jwks()).encode(), content_type="application/jwk-set+json")
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _boolean(name: str, value: str | None) -> bool:
+    if value in (None, "", "false"):
+        return False
+    if value == "true":
+        return True
+    raise FhirError.of(400, "value", f"{name} must be true or false, not {value[:32]!r}", name)
 
 
 def _store_submission(service, body: dict) -> dict:

@@ -5,10 +5,15 @@ an optional `special_cmg` ("RR04#YY01" or a list) asks for stage 2. Each output 
 `{"line": n, "nomor_sep": …, "response": …, "special_cmg_option": …, "tarif_alt": …}`. A line that is not a JSON
 object is reported on stderr with its number, counted, and skipped; blank lines are ignored. Progress and the
 closing summary (claims per CMG, error groups, total tariff) go to stderr, so stdout stays pure JSON lines.
+examples/group-input.jsonl (shipped in fhirclaim.examples) is a small input.
+
+An input that cannot be read, an output that cannot be written and a tariff table that does not load are
+`StartupError`s (one line and exit 2 from the command line); bad lines are not, as the batch goes on without them.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections import Counter
@@ -23,8 +28,11 @@ from rich.table import Table
 
 from fhirclaim.inacbg.grouper import Grouper
 from fhirclaim.inacbg.tables import load_tables
+from fhirclaim.inacbg.tariffs import COLUMNS
+from fhirclaim.startup import StartupError
 
 _PROGRESS_STEP = 100
+FORMAT_HINT = "each line must be one JSON object of set_claim_data fields (see `fhirclaim group --help`)"
 
 
 @dataclass
@@ -63,11 +71,12 @@ def claim_total(response: dict) -> int:
 def run_batch(input_path: Path, output_path: Path | None, tariff_table: Path | None = None) -> BatchSummary:
     """Group every claim of `input_path`; answers to `output_path` (stdout when None). Returns the summary."""
     console = Console(stderr=True)
-    grouper = Grouper(tariff_table)
+    grouper = load_grouper(tariff_table)
     summary = BatchSummary()
     total = _count_lines(input_path)
-    sink = open(output_path, "w", encoding="utf-8") if output_path else nullcontext(sys.stdout)  # noqa: SIM115
-    with sink as out, open(input_path, encoding="utf-8-sig") as source, _progress(console) as progress:
+    with (_open(input_path, "r", "--input") as source,
+          _open(output_path, "w", "--output") if output_path else nullcontext(sys.stdout) as out,
+          _progress(console) as progress):
         task = progress.add_task("grouping", total=total)
         for number, line in enumerate(source, start=1):
             if line.strip():
@@ -76,7 +85,9 @@ def run_batch(input_path: Path, output_path: Path | None, tariff_table: Path | N
                 progress.update(task, completed=number)
         progress.update(task, completed=total)
     for number, reason in summary.bad_lines:
-        console.print(f"[red]line {number}[/red]: {reason}", highlight=False)
+        console.print(f"[red]line {number}[/red]: {reason}", highlight=False, soft_wrap=True)
+    if summary.bad_lines:
+        console.print(FORMAT_HINT, highlight=False, soft_wrap=True)
     _print_summary(console, summary)
     return summary
 
@@ -103,9 +114,42 @@ def _special_cmg(value: Any) -> list[str]:
     return [str(code) for code in value] if isinstance(value, list) else []
 
 
+def load_grouper(tariff_table: Path | None) -> Grouper:
+    """The grouper, on the hospital's own tariff CSV when one is named; StartupError when that does not load."""
+    if tariff_table is None:
+        return Grouper()
+    columns = ",".join(COLUMNS)
+    try:
+        return Grouper(tariff_table)
+    except OSError as exc:
+        raise StartupError(f"cannot read the tariff table {tariff_table} ({exc.strerror or exc}): --tariff-table "
+                           f"names a CSV with the columns {columns}") from None
+    except (ValueError, csv.Error) as exc:  # the loader's ValueError names the line; UnicodeDecodeError is one too
+        raise StartupError(f"tariff table {tariff_table} does not load: {exc} (the CSV needs the columns {columns}: "
+                           "edition 2016 or 2023, kelas kelas_1..kelas_3, tariff in whole rupiah)") from None
+
+
+def _open(path: Path, mode: str, option: str) -> IO[str]:
+    try:
+        return open(path, mode, encoding="utf-8-sig" if mode == "r" else "utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise _cannot_open(path, mode, option, exc) from None
+
+
 def _count_lines(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle)
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for _ in handle)
+    except OSError as exc:
+        raise _cannot_open(path, "r", "--input", exc) from None
+
+
+def _cannot_open(path: Path, mode: str, option: str, exc: OSError) -> StartupError:
+    if mode == "r" and isinstance(exc, FileNotFoundError):
+        return StartupError(f"{option} {path} does not exist: name a file of JSON lines, one set_claim_data object "
+                            "per line (see `fhirclaim group --help`)")
+    doing, able = ("read", "read") if mode == "r" else ("write", "written")
+    return StartupError(f"cannot {doing} {option} {path} ({exc.strerror or exc}): name a file that can be {able}")
 
 
 def _progress(console: Console) -> Progress:

@@ -4,29 +4,42 @@ SQLite (the embedded default) gets WAL, `synchronous=FULL` (a 2xx write survives
 write transactions start with `BEGIN IMMEDIATE` so that two writers queue instead of failing on a lock
 upgrade. PostgreSQL needs none of that. The schema is owned by the Alembic migrations in `migrations/`,
 applied on start under a lock so that several processes can start at once.
+
+A URL fhirclaim cannot use (malformed, `postgres://`, an unknown or missing driver, a backend other than PostgreSQL
+and SQLite) and a database it cannot reach are `StartupError`s, found before or at the first connection; PostgreSQL
+connections give up after a short connect timeout instead of hanging.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from fhirclaim.startup import StartupError, ensure_directory
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK = 0x66686972  # "fhir": one process migrates at a time on PostgreSQL
+SUPPORTED_BACKENDS = ("postgresql", "sqlite")
+CONNECT_TIMEOUT_SECONDS = 10.0
+_POSTGRES_FORM = "postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME"
+_URL_OPTIONS = "--database-url / FHIRCLAIM_DATABASE_URL"
 
 
 class Database:
     """The engine and two session factories: reads (plain BEGIN) and writes (BEGIN IMMEDIATE on SQLite)."""
 
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, connect_timeout: float = CONNECT_TIMEOUT_SECONDS):
         self.url = url
-        self.engine = _create_engine(url, echo)
+        self.engine = _create_engine(check_database_url(url), echo, connect_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
@@ -41,7 +54,7 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (processes starting together queue on a lock)."""
-        with self._writer.connect() as connection:
+        with self._connect() as connection:
             if not self.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK})
             try:
@@ -58,12 +71,97 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def _connect(self) -> Connection:
+        """The first connection of a process: one it cannot make is a StartupError saying what to check."""
+        try:
+            return self._writer.connect()
+        except exc.DBAPIError as error:
+            raise StartupError(_connect_failure(self.engine.url, error)) from error
 
-def _create_engine(url: str, echo: bool) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+def check_database_url(url: str) -> URL:
+    """The parsed URL; StartupError when fhirclaim cannot use it, before any connection is tried."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise StartupError(f"database URL {_masked(url)!r} is not a SQLAlchemy URL: use {_POSTGRES_FORM}, or "
+                           f"sqlite:///PATH ({_URL_OPTIONS}; leave it unset for SQLite in the data dir)") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "postgres":
+        fixed = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
+        raise StartupError(f"database URL {shown}: SQLAlchemy 2 does not accept the dialect name 'postgres'; "
+                           f"write postgresql+psycopg://… instead, e.g. {fixed} ({_URL_OPTIONS})")
+    try:
+        dialect = parsed.get_dialect()
+    except exc.NoSuchModuleError:
+        raise StartupError(f"database URL {shown}: unknown database driver {parsed.drivername!r}; use "
+                           f"{_POSTGRES_FORM}, or sqlite:///PATH ({_URL_OPTIONS})") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise StartupError(f"database URL {shown}: fhirclaim runs on PostgreSQL or SQLite, not "
+                           f"{parsed.get_backend_name()}; use {_POSTGRES_FORM}, or sqlite:///PATH ({_URL_OPTIONS})")
+    if getattr(dialect, "is_async", False):
+        raise StartupError(f"database URL {shown}: {parsed.get_driver_name()} is an asyncio driver, which fhirclaim "
+                           f"does not use; write postgresql+psycopg://… ({_URL_OPTIONS})")
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        raise StartupError(f"database URL {shown}: its driver {parsed.get_driver_name()} is not installed (no "
+                           f"module {error.name or error}); install it, or use postgresql+psycopg://… (psycopg "
+                           f"comes with fhirclaim)") from None
+    return parsed
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (absolute); None for another backend, an in-memory database or a malformed URL."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().absolute()
+
+
+def describe_url(url: str) -> str:
+    """A database URL as it may be shown: a SQLite file's path, else the URL with its password hidden."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return _masked(url)
+
+
+def _masked(url: str) -> str:
+    """An unparseable URL as it may be shown: whatever sits between `:` and `@` (a password) hidden."""
+    return re.sub(r":[^:@/]*@", ":***@", url)
+
+
+def _connect_failure(url: URL, error: exc.DBAPIError) -> str:
+    reason = str(error.orig) if error.orig is not None else str(error)
+    if url.get_backend_name() == "sqlite":
+        path = url.database or ":memory:"
+        if "not a database" in reason:
+            return (f"{path} is not a SQLite database ({reason}): restore it from a backup, or point --data-dir / "
+                    f"FHIRCLAIM_DATA_DIR (or {_URL_OPTIONS}) at the right one")
+        return (f"cannot open the SQLite database {path} ({reason}): check that it and its directory are writable, "
+                f"or point --data-dir / FHIRCLAIM_DATA_DIR (or {_URL_OPTIONS}) elsewhere")
+    return (f"cannot connect to the database {url.render_as_string(hide_password=True)}: {reason} — check that the "
+            f"database server runs and is reachable from here, and {_URL_OPTIONS}")
+
+
+def _create_engine(url: URL, echo: bool, connect_timeout: float) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        connect_args = {}
+        if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
+            connect_args["connect_timeout"] = max(1, math.ceil(connect_timeout))  # libpq takes whole seconds
+        return create_engine(url, echo=echo, pool_pre_ping=True, future=True, connect_args=connect_args)
+    path = sqlite_path(url.render_as_string(hide_password=False))
+    if path is not None:
+        ensure_directory(path.parent, what="the SQLite database's directory",
+                         fix="point --data-dir / FHIRCLAIM_DATA_DIR (or --database-url) at a writable directory")
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 60})
 
     @event.listens_for(engine, "connect")
