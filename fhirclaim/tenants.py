@@ -1,4 +1,4 @@
-"""Per-hospital settings (SPEC §8): its E-Klaim endpoint and key (the key encrypted at rest), kode_tarif,
+"""Per-hospital settings (architecture §8): its E-Klaim endpoint and key (the key encrypted at rest), kode_tarif,
 hospital code and payor. A tenant with none of its own uses the server's defaults (and the sandbox E-Klaim)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What each role may do (SPEC §8), as two things the FHIR service applies to every interaction:
+"""What each role may do (architecture §8), as two things the FHIR service applies to every interaction:
 
 - a `Scope`: which rows the caller sees and where its writes land — a hospital (facility, eklaim) its own tenant,
   BPJS-K only what hospitals disclosed in published claim Bundles (and what answers them), admin everything;

@@ -1,4 +1,4 @@
-"""The caller of a request, and the roles of SPEC §8."""
+"""The caller of a request, and the roles of architecture §8."""
 
 from __future__ import annotations
 

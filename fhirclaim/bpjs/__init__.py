@@ -1,5 +1,5 @@
-"""The BPJS-K side of the Klaim BPJS flow (SPEC §7): purification and verification ClaimResponses, the hospital's
-PurificationDecision, and the BPJS-K simulator of the sandbox.
+"""The BPJS-K side of the Klaim BPJS flow (architecture §7): purification and verification ClaimResponses, the
+hospital's PurificationDecision, and the BPJS-K simulator of the sandbox.
 
     claim_response_rules  ClaimResponseOrder          purification after publication, verification after decision
     decision_rules        PurificationDecisionRules   a decision answers its own hospital's purification, once

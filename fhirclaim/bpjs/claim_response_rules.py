@@ -1,5 +1,5 @@
-"""The order of BPJS-K's answers (SPEC §7), enforced on every write of a purification or verification ClaimResponse,
-whoever writes it (a BPJS-K client, the simulator, an admin):
+"""The order of BPJS-K's answers (architecture §7), enforced on every write of a purification or verification
+ClaimResponse, whoever writes it (a BPJS-K client, the simulator, an admin):
 
 - a purification answers a Claim whose signed Bundle was published: BPJS-K purifies what it received;
 - a verification follows the hospital's PurificationDecision on the Claim's latest purification ("Lanjut"), or,

@@ -1,4 +1,4 @@
-"""What a PurificationDecision may answer (SPEC §7), enforced on every create and update:
+"""What a PurificationDecision may answer (architecture §7), enforced on every create and update:
 
 - a status this server understands: TK000049 'Lanjut' (SATUSEHAT's), or batal (this server's: SATUSEHAT's code is
   unknown);

@@ -1,4 +1,4 @@
-"""The BPJS-K simulator (sandbox, SPEC §7): the BPJS-K that answers what no real BPJS-K client answered within a
+"""The BPJS-K simulator (sandbox, architecture §7): the BPJS-K that answers what no real BPJS-K client answered within a
 grace period, so the whole flow runs with no BPJS — and a BPJS-K client (a Postman collection, an integration test)
 can still give its own answers without racing it.
 

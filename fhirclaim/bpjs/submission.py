@@ -55,7 +55,7 @@ class SubmittedClaim:
 
 
 def is_claim_bundle(bundle: Resource | None) -> bool:
-    """A signed collection Bundle holding a Claim: what the pipeline publishes to BPJS-K (SPEC §6)."""
+    """A signed collection Bundle holding a Claim: what the pipeline publishes to BPJS-K (architecture §6)."""
     return bool(bundle and bundle.get("resourceType") == "Bundle" and bundle.get("type") == "collection"
                 and bundle.get("signature") and _of_type(bundle, "Claim"))
 

@@ -1,5 +1,5 @@
 """What a Claim rests on, gathered from the store: the `ClaimContext` for mapping and prechecks, the patient's
-claim history for the pending-claim rules, and the resources the signed Bundle carries (SPEC §6)."""
+claim history for the pending-claim rules, and the resources the signed Bundle carries (architecture §6)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class ClaimAssembler:
         return list(found.values())
 
     def bundle_resources(self, ctx: ClaimContext, claim_response: Resource | None) -> list[Resource]:
-        """Every resource the claim rests on, each once, the Claim first (SPEC §6)."""
+        """Every resource the claim rests on, each once, the Claim first (architecture §6)."""
         resources: list[Resource | None] = [
             ctx.claim, ctx.patient, ctx.coverage, ctx.account, ctx.encounter, *ctx.conditions.values(),
             *ctx.procedures.values(), ctx.invoice, *self.charge_items(ctx), *ctx.practitioners.values(),

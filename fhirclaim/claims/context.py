@@ -38,7 +38,7 @@ class ClaimContext:
 
 @dataclass(frozen=True)
 class TenantClaimSettings:
-    """Per-hospital E-Klaim values that are not in the FHIR data (SPEC §4 last row, §8)."""
+    """Per-hospital E-Klaim values that are not in the FHIR data (architecture §4 last row, §8)."""
 
     kode_tarif: str = "BP"
     payor_id: str = "3"

@@ -27,7 +27,7 @@ NOT_FINAL = "E2002"
 
 
 class SepConflict(Exception):
-    """The SEP is already held in E-Klaim by another patient (the 409-like outcome of SPEC §4)."""
+    """The SEP is already held in E-Klaim by another patient (the 409-like outcome of architecture §4)."""
 
     def __init__(self, nomor_sep: str, holders: list[str]):
         super().__init__(f"SEP {nomor_sep} is already claimed in E-Klaim for medical record(s) {', '.join(holders)}")
@@ -38,7 +38,7 @@ class SepConflict(Exception):
 @dataclass
 class EKlaimGateway:
     client: EKlaimClient
-    # The embedded sandbox registers coders itself (SPEC §4: a new user's first claim goes through);
+    # The embedded sandbox registers coders itself (architecture §4: a new user's first claim goes through);
     # a real E-Klaim does not, and E2006 then tells the hospital to register the NIK.
     register_coder: Callable[[str, str], None] | None = None
 

@@ -1,4 +1,4 @@
-"""FHIR → E-Klaim: the `new_claim` and `set_claim_data` payloads of a claim (SPEC §4 mapping table).
+"""FHIR → E-Klaim: the `new_claim` and `set_claim_data` payloads of a claim (architecture §4 mapping table).
 
 Pure functions of a `ClaimContext`: no database, no HTTP. Field names are E-Klaim's own, every value a string as
 the web service manual writes them. A claim E-Klaim cannot take raises `MappingError` naming *every* missing or
@@ -69,7 +69,7 @@ def to_new_claim(ctx: ClaimContext, settings: TenantClaimSettings | None = None)
 
 
 def to_set_claim_data(ctx: ClaimContext, settings: TenantClaimSettings | None = None) -> dict[str, str]:
-    """`set_claim_data` data with every field of the SPEC §4 table.
+    """`set_claim_data` data with every field of the architecture §4 table.
 
     E-Klaim reads an absent field or `""` as "unchanged", so every field is sent with its real value — zero
     for counts the Claim does not carry, `#` for an empty procedure list — and an update that removes ICU days

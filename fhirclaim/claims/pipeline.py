@@ -1,4 +1,4 @@
-"""The claim pipeline: one durable job per client version of a Claim (SPEC §4).
+"""The claim pipeline: one durable job per client version of a Claim (architecture §4).
 
 submit: precheck → new_claim → set_claim_data → grouper (stage 1, and 2 when a special CMG is chosen) →
 claim_final → send_claim_individual → sign → publish. `draft` claims stop after grouping (a preview); options
@@ -180,7 +180,7 @@ class ClaimPipeline:
 
 
 class _JobRun:
-    """One run of one job: the steps of SPEC §4 over a fixed ClaimContext."""
+    """One run of one job: the steps of architecture §4 over a fixed ClaimContext."""
 
     def __init__(self, pipeline: ClaimPipeline, job: Job, scope: Scope, ctx: ClaimContext, done: dict[str, Any],
                  tenant: TenantClaimSettings):

@@ -1,4 +1,4 @@
-"""Pre-submission checks (SPEC §9): the reasons E-Klaim refuses a claim or BPJS-K sends it back, found first.
+"""Pre-submission checks (architecture §9): the reasons E-Klaim refuses a claim or BPJS-K sends it back, found first.
 
 Rules are a table of small functions, one per rule id. Each reads the claim's facts (`fhirclaim.claims.facts`) and
 returns findings — the evidence (FHIRPath expressions) and the values its message needs; severity, issue type and
@@ -177,7 +177,7 @@ def dpjp_missing(facts: ClaimFacts, params: dict[str, Any]) -> Iterator[Finding]
         yield Finding((facts.where["dpjp"],))
 
 
-# --- coding rules (SPEC §9, seed 004) ----------------------------------------------------------------------------
+# --- coding rules (architecture §9, seed 004) -------------------------------------------------------------------------
 
 def asterisk_principal(facts: ClaimFacts, params: dict[str, Any]) -> Iterator[Finding]:
     principal = _principal(facts)

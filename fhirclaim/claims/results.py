@@ -177,7 +177,7 @@ def grouper_issues(grouping: dict[str, Any] | Grouping) -> list[Issue]:
 
 
 def grouping_outcome(grouping: dict[str, Any] | Grouping | None, issues: list[Issue]) -> str:
-    """complete | partial | error for a grouping ClaimResponse, as SPEC §4 defines them."""
+    """complete | partial | error for a grouping ClaimResponse, as architecture §4 defines them."""
     result = grouping if isinstance(grouping, Grouping) or grouping is None else read_grouping(grouping)
     if result is None or result.is_error or any(i.is_error for i in issues):
         return "error"

@@ -2,7 +2,7 @@
 
 Clients may send them back (they read them), but never set them: a client write is judged on the rest of the
 Claim. An unchanged resend keeps the stored version as it is; a changed Claim drops the server's fields until the
-pipeline has grouped it again (SPEC §4).
+pipeline has grouped it again (architecture §4).
 """
 
 from __future__ import annotations

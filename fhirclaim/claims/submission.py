@@ -75,7 +75,7 @@ def result(service: FhirService, claim_id: str, base: str) -> SubmissionResult:
 
 
 def precheck_outcome(uow: UnitOfWork, claim: dict[str, Any], tenant: TenantClaimSettings) -> dict[str, Any]:
-    """$precheck: every finding of SPEC §9 for this Claim, nothing written."""
+    """$precheck: every finding of architecture §9 for this Claim, nothing written."""
     if claim.get("resourceType") != "Claim":
         raise FhirError.of(400, "invalid", "Claim/$precheck takes a Claim", "resourceType")
     assembler = ClaimAssembler(uow.resources, tenant.timezone)

@@ -1,7 +1,7 @@
 """The URLs a JKN claim speaks in: identifier systems, code systems and extensions.
 
 Kemkes/SATUSEHAT names are used wherever SATUSEHAT defines one (reference/satusehat/terminology); this server's own
-names live under its canonical base `https://fhirclaim.org/fhir` (SPEC §3) and are published in `profiles/`.
+names live under its canonical base `https://fhirclaim.org/fhir` (architecture §3) and are published in `profiles/`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The non-FHIR resource types this server stores like FHIR ones (SPEC §7): SATUSEHAT's PurificationDecision.
+"""The non-FHIR resource types this server stores like FHIR ones (architecture §7): SATUSEHAT's PurificationDecision.
 
 There is no R4B model for them, so a marshmallow schema takes the model's place in the validation stage: it checks
 the shape (elements, datatypes, cardinality) and nothing else; what the values mean (which decision codes exist,

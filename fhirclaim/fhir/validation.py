@@ -23,7 +23,7 @@ from fhirclaim.fhir import nonfhir, profiles
 from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.fhir.paths import evaluate
 
-# SPEC §3: the types this server stores — the R4 ones, and SATUSEHAT's non-FHIR ones, stored and searched alike.
+# architecture §3: the types this server stores — the R4 ones, and SATUSEHAT's non-FHIR ones, stored and searched alike.
 FHIR_TYPES = (
     "Coverage", "Account", "ChargeItem", "Invoice", "Claim", "ClaimResponse",
     "CoverageEligibilityRequest", "CoverageEligibilityResponse",

@@ -1,4 +1,4 @@
-"""Digital signatures of claim Bundles (SPEC §6): keys, detached JWS over RFC 8785 canonical JSON, JWKS.
+"""Digital signatures of claim Bundles (architecture §6): keys, detached JWS over RFC 8785 canonical JSON, JWKS.
 
 Public API (everything else is internal):
 

@@ -7,7 +7,7 @@ for Bundles and are the ones verified here:
 - `.../json` — the whole Bundle minus `Bundle.signature` (the HL7 IG publisher signs its examples this way; the
   third-party vector in reference/fhir/signature-vectors uses it);
 - `.../json#document` — also without `Bundle.id` and `Bundle.meta`, so that the signature survives the Bundle
-  being stored on another server (a new id and lastUpdated). This is what SPEC §6 and Da Vinci CDex ask for and
+  being stored on another server (a new id and lastUpdated). This is what architecture §6 and Da Vinci CDex ask for and
   what `sign_bundle` produces.
 
 Numbers follow JCS: they are IEEE doubles, so a `Decimal` (as a model dump may hold) is signed as the float a

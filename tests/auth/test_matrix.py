@@ -1,4 +1,5 @@
-"""Role × endpoint: every row says what each caller gets, and every cell is asserted (SPEC §8, issue 5 item 3)."""
+"""Role × endpoint: every row says what each caller gets, and every cell is asserted (architecture §8, issue 5 item
+3)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The special CMG round trip (SPEC §4 step 4): options offered and none chosen → a `partial` ClaimResponse listing
-them and a waiting job; the SIMRS names its choice in supportingInfo `special-cmg` and updates the Claim → grouper
-stage 2, the special CMG tariffs as additionalPackage, final, signed."""
+"""The special CMG round trip (architecture §4 step 4): options offered and none chosen → a `partial` ClaimResponse
+listing them and a waiting job; the SIMRS names its choice in supportingInfo `special-cmg` and updates the Claim
+→ grouper stage 2, the special CMG tariffs as additionalPackage, final, signed."""
 
 from __future__ import annotations
 

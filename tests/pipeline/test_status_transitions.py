@@ -1,4 +1,4 @@
-"""Claim.status and client updates drive the pipeline (SPEC §4): draft previews, active finalises and signs, an
+"""Claim.status and client updates drive the pipeline (architecture §4): draft previews, active finalises and signs, an
 update of a final claim re-edits and signs a new Bundle version, cancelled withdraws; the server's own writes never
 re-trigger it, an unchanged resend does nothing, and the server's fields stay the server's."""
 

@@ -1,4 +1,4 @@
-"""SPEC §10: bad input gets a clear 4xx OperationOutcome, and nothing is written."""
+"""architecture §10: bad input gets a clear 4xx OperationOutcome, and nothing is written."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from testkit import bearer
 
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
-# A minimal valid instance of every type SPEC §3 lists (references filled in by the test).
+# A minimal valid instance of every type architecture §3 lists (references filled in by the test).
 MINIMAL = {
     "Organization": {"name": "RSUD Sehat Sentosa"},
     "Patient": {"gender": "female", "birthDate": "1980-02-03"},
