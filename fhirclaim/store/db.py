@@ -61,7 +61,7 @@ class Database:
                 config = AlembicConfig()
                 config.set_main_option("script_location", str(MIGRATIONS))
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, "heads")
                 connection.commit()
             finally:
                 if not self.is_sqlite:
