@@ -54,7 +54,7 @@ def make_app(key, grouper, clock) -> Iterator[Callable[..., EmulatorApp]]:
 
     def build(**overrides: Any) -> EmulatorApp:
         settings: dict[str, Any] = {"key_hex": key, "coders": [(CODER_NIK, CODER_NAME)], "grouper": grouper,
-                                    "clock": clock}
+                                    "clock": clock, "protocol": "5.1"}
         settings.update(overrides)
         app = create_emulator_app(EmulatorConfig(**settings))
         apps.append(app)

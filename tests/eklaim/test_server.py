@@ -67,7 +67,7 @@ def start_emulator(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, str
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-c", "from fhirclaim.cli import main; main()", "eklaim-emulator", "--port", "0",
-         "--data-dir", str(tmp_path / "data"), "--coder", "123123123123:INACBG", *options],
+         "--data-dir", str(tmp_path / "data"), "--coder", "123123123123:INACBG", "--protocol", "5.1", *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     for line in process.stdout:

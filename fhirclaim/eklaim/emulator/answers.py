@@ -9,12 +9,14 @@ from fhirclaim.eklaim.errors import error_message
 
 
 class WsError(Exception):
-    """A refusal: raised anywhere inside a method, turned into the 400 answer in one place (the app)."""
+    """A refusal: raised anywhere inside a method, turned into the 400 answer in one place (the app). `message`
+    replaces the error table's text where real servers send another one (E2044's list, E2102's two forms)."""
 
-    def __init__(self, error_no: str, extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, error_no: str, extra: Mapping[str, Any] | None = None, message: str | None = None) -> None:
         super().__init__(error_no)
         self.error_no = error_no
         self.extra = dict(extra or {})
+        self.message = message
 
 
 def ok(**fields: Any) -> dict[str, Any]:
@@ -22,5 +24,6 @@ def ok(**fields: Any) -> dict[str, Any]:
 
 
 def refusal(error: WsError) -> dict[str, Any]:
-    return {"metadata": {"code": 400, "message": error_message(error.error_no), "error_no": error.error_no},
+    message = error.message or error_message(error.error_no)
+    return {"metadata": {"code": 400, "message": message, "error_no": error.error_no},
             **error.extra}

@@ -6,6 +6,7 @@ values determinism over throughput): a refusal (E20xx) rolls back everything the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -15,37 +16,23 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.wrappers import Request, Response
 
 from fhirclaim.eklaim import crypto
-from fhirclaim.eklaim.emulator import claims, datacentre, export, grouping, patients, printing
 from fhirclaim.eklaim.emulator.answers import WsError, refusal
 from fhirclaim.eklaim.emulator.config import EmulatorConfig, TerminologyCodes, default_grouper
 from fhirclaim.eklaim.emulator.context import Call, Environment
 from fhirclaim.eklaim.emulator.fields import parse_timestamp
 from fhirclaim.eklaim.emulator.models import Claim, Patient
+from fhirclaim.eklaim.emulator.protocol import METHODS as METHODS_BY_PROTOCOL
+from fhirclaim.eklaim.emulator.protocol import METHODS_51, check_parameters
 from fhirclaim.eklaim.emulator.store import EmulatorStore, live_claims_by_sep, record_event, upsert_coder
 from fhirclaim.eklaim.emulator.wire import decode_request, encode_answer
+from fhirclaim.inacbg.idrg import IdrgGrouper
 
 log = logging.getLogger(__name__)
 
 WS_PATH = "/E-Klaim/ws.php"
 DEBUG_NOT_ALLOWED = b"MODE DEBUG IS NOT ALLOWED"
 
-Handler = Callable[[Call], dict[str, Any]]
-METHODS: dict[str, Handler] = {
-    "new_claim": patients.new_claim,
-    "update_patient": patients.update_patient,
-    "delete_patient": patients.delete_patient,
-    "set_claim_data": claims.set_claim_data,
-    "grouper": grouping.grouper,
-    "claim_final": claims.claim_final,
-    "reedit_claim": claims.reedit_claim,
-    "send_claim": datacentre.send_claim,
-    "send_claim_individual": datacentre.send_claim_individual,
-    "pull_claim": export.pull_claim,
-    "get_claim_data": claims.get_claim_data,
-    "get_claim_status": claims.get_claim_status,
-    "delete_claim": claims.delete_claim,
-    "claim_print": printing.claim_print,
-}
+METHODS = METHODS_51  # the 2017 table under its old name (tests replace entries of it)
 
 
 class EmulatorApp:
@@ -96,10 +83,13 @@ class EmulatorApp:
     def dispatch(self, message: dict[str, Any]) -> dict[str, Any]:
         """A decoded message → the answer dict; one transaction, rolled back on refusal."""
         method = message["metadata"].get("method")
-        handler = METHODS.get(method) if isinstance(method, str) else None
+        methods = METHODS_BY_PROTOCOL[self.config.protocol]
+        handler = methods.get(method) if isinstance(method, str) else None
         try:
             if handler is None:
                 raise WsError("E2001")
+            if self.config.protocol == "5.10":
+                check_parameters(method, message["data"])
             with self._lock, self.store.transaction() as session:
                 call = Call(self.environment, session, message["metadata"], message["data"], self.config.clock())
                 answer = handler(call)
@@ -152,12 +142,16 @@ class EmulatorApp:
         self.store.dispose()
 
 
-def create_emulator_app(config: EmulatorConfig) -> EmulatorApp:
-    """Build the app: check the key, open the store, load the grouper and the ICD tables once, register coders."""
+def create_emulator_app(config: EmulatorConfig, protocol: str | None = None) -> EmulatorApp:
+    """Build the app: check the key, open the store, load the groupers and the ICD tables once, register coders.
+    `protocol` ("5.10" | "5.1"), when given, replaces the config's."""
+    if protocol is not None:
+        config = dataclasses.replace(config, protocol=protocol)
     crypto.encrypt(b"", config.key_hex)  # InvalidKeyError now rather than at the first request
     environment = Environment(config=config,
                               grouper=config.grouper or default_grouper(config.tariff_table),
-                              codes=config.codes or TerminologyCodes())
+                              codes=config.codes or TerminologyCodes(),
+                              idrg=IdrgGrouper() if config.protocol == "5.10" else None)
     app = EmulatorApp(config, environment, EmulatorStore(config.database_url))
     for nik, name in config.coders:
         app.register_coder(nik, name)

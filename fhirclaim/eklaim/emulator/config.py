@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WIB = timedelta(hours=7)
+PROTOCOLS = ("5.10", "5.1")  # the E-Klaim builds the emulator speaks: today's (iDRG era) and the 2017 one
 
 
 class GrouperLike(Protocol):
@@ -53,7 +54,8 @@ class EmulatorConfig:
     class (the manual's example hospital by default); an empty `kode_rs` is "not set up" (E2015). `kode_tarif`,
     when set, is the tariff class the hospital is set up with: any other kode_tarif is E2014, and new claims start
     with it. `hospital_registered=False` makes the data centre refuse sends (E2027); `bpjs_dc_enabled` also marks
-    sent claims as sent to the BPJS data centre.
+    sent claims as sent to the BPJS data centre. `protocol` is the E-Klaim build spoken: "5.10" (iDRG and INA-CBG
+    coding, docs in protocol.py) or "5.1" (the 2017 build, one coding, one grouper).
     """
 
     key_hex: str
@@ -70,9 +72,15 @@ class EmulatorConfig:
     grouper: GrouperLike | None = None
     codes: CodeChecker | None = None
     clock: Callable[[], datetime] = field(default=wib_now)
+    protocol: str = "5.10"
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}")
 
     def __repr__(self) -> str:  # the key stays out of logs and tracebacks
-        return f"EmulatorConfig(database_url={self.database_url!r}, kode_rs={self.kode_rs!r}, ...)"
+        return (f"EmulatorConfig(protocol={self.protocol!r}, database_url={self.database_url!r}, "
+                f"kode_rs={self.kode_rs!r}, ...)")
 
 
 class TerminologyCodes:

@@ -13,15 +13,17 @@ from fhirclaim.eklaim.emulator.answers import WsError
 from fhirclaim.eklaim.emulator.config import CodeChecker, EmulatorConfig, GrouperLike
 from fhirclaim.eklaim.emulator.models import Claim, Personnel
 from fhirclaim.eklaim.emulator.store import coder_by_nik, live_claims_by_sep
+from fhirclaim.inacbg.idrg import IdrgGrouper
 
 
 @dataclass(frozen=True)
 class Environment:
-    """Everything loaded once per app: settings, grouper, code check."""
+    """Everything loaded once per app: settings, grouper, code check, and in 5.10 mode the iDRG grouper."""
 
     config: EmulatorConfig
     grouper: GrouperLike
     codes: CodeChecker
+    idrg: IdrgGrouper | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -104,6 +104,7 @@ class Claim(Base):
 
     patient: Mapped[Patient] = relationship(back_populates="claims")
     events: Mapped[list[ClaimEvent]] = relationship(back_populates="claim", order_by="ClaimEvent.id")
+    coding: Mapped[Coding | None] = relationship(back_populates="claim")
 
     __table_args__ = (Index("ix_claim_sep_live", "nomor_sep", "deleted_at"),)
 
@@ -122,3 +123,38 @@ class ClaimEvent(Base):
     at: Mapped[datetime]
 
     claim: Mapped[Claim] = relationship(back_populates="events")
+
+
+class Coding(Base):
+    """A claim's E-Klaim 5.10 state beside the 2017 columns (its own table, so older emulator databases gain it).
+
+    The iDRG coding (ICD-10-IM / ICD-9-CM-IM, procedures with `+n` multiplicity) and its grouping; the INA-CBG
+    coding as set or imported, IM codes included (they are shown with E2101; Claim.diagnosa / Claim.procedure
+    hold only the codes the INA-CBG grouper takes); the two finals; the 5.10 claim fields the 2017 columns lack.
+    """
+
+    __tablename__ = "coding_510"
+
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), primary_key=True)
+    idrg_diagnosa: Mapped[str] = mapped_column(Text, default="")
+    idrg_procedure: Mapped[str] = mapped_column(Text, default="")
+    idrg_grouping: Mapped[str | None] = mapped_column(Text, default=None)  # JSON of response_idrg
+    idrg_topups: Mapped[str] = mapped_column(String(200), default="")
+    idrg_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    inacbg_diagnosa: Mapped[str] = mapped_column(Text, default="")
+    inacbg_procedure: Mapped[str] = mapped_column(Text, default="")
+    inacbg_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    sitb_register: Mapped[str] = mapped_column(String(64), default="")
+    fields: Mapped[str] = mapped_column(Text, default="{}")  # JSON: cara_masuk, sistole, upgrade_class_payor, …
+
+    claim: Mapped[Claim] = relationship(back_populates="coding")
+
+
+class ClaimNumber(Base):
+    """A nomor pengajuan klaim handed out by generate_claim_number (kode RS + ICC + yymm + a counter)."""
+
+    __tablename__ = "claim_number"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    at: Mapped[datetime]

@@ -17,6 +17,7 @@ from waitress import create_server
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.emulator.app import WS_PATH, create_emulator_app
 from fhirclaim.eklaim.emulator.config import EmulatorConfig
+from fhirclaim.eklaim.emulator.tables import tariff_classes
 from fhirclaim.inacbg.batch import load_grouper
 from fhirclaim.signals import stop_on_signals
 from fhirclaim.startup import StartupError, check_can_listen, ensure_directory, listen_error
@@ -33,8 +34,10 @@ class KeyFileError(StartupError, click.ClickException):
 
 
 def serve_emulator(host: str, port: int, key_file: Path | None, data_dir: Path, coders: Sequence[str],
-                   tariff_table: Path | None, allow_debug: bool) -> None:
+                   tariff_table: Path | None, allow_debug: bool, protocol: str = "5.10",
+                   kode_tarif: str | None = None) -> None:
     named_coders = [parse_coder(text) for text in coders]
+    kode_tarif = parse_kode_tarif(kode_tarif)
     check_can_listen(host, port)  # before a key is generated or a database made
     data_dir = ensure_directory(Path(data_dir).expanduser(), what="emulator data dir",
                                 fix="point --data-dir at a writable directory")
@@ -43,7 +46,7 @@ def serve_emulator(host: str, port: int, key_file: Path | None, data_dir: Path, 
     click.echo(f"E-Klaim key {'generated in' if created else 'read from'} {key_path}")
     config = EmulatorConfig(key_hex=key, database_url=f"sqlite:///{data_dir / DATABASE_FILE_NAME}",
                             allow_debug=allow_debug, coders=named_coders, tariff_table=tariff_table,
-                            grouper=load_grouper(tariff_table))
+                            grouper=load_grouper(tariff_table), protocol=protocol, kode_tarif=kode_tarif)
     app = create_emulator_app(config)
     try:
         server = create_server(app, host=host, port=port)
@@ -52,8 +55,8 @@ def serve_emulator(host: str, port: int, key_file: Path | None, data_dir: Path, 
         raise listen_error(host, port, exc) from None
     stop_on_signals()  # before the line a script waits for
     try:
-        click.echo(f"E-Klaim emulator listening at http://{host}:{server.effective_port}{WS_PATH}"
-                   + ("" if allow_debug else " (mode=debug refused)"))
+        click.echo(f"E-Klaim emulator (build {protocol}) listening at http://{host}:{server.effective_port}"
+                   f"{WS_PATH}" + ("" if allow_debug else " (mode=debug refused)"))
         server.run()
     except KeyboardInterrupt:
         pass
@@ -104,3 +107,13 @@ def parse_coder(text: str) -> tuple[str, str]:
     if not separator or not nik.strip() or not name.strip():
         raise click.BadParameter(f"--coder wants NIK:NAME, got {text!r}")
     return nik.strip(), name.strip()
+
+
+def parse_kode_tarif(text: str | None) -> str | None:
+    """--kode-tarif: one of the manual's tariff classes (upper case), or None for "not set up"."""
+    if text is None:
+        return None
+    code = text.strip().upper()
+    if code not in tariff_classes():
+        raise click.BadParameter(f"--kode-tarif wants one of {', '.join(tariff_classes())}, got {text!r}")
+    return code

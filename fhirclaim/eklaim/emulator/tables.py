@@ -32,3 +32,13 @@ def pull_claim_columns() -> tuple[str, ...]:
     """The column header of pull_claim's TXT export, in the manual's order."""
     lines = _DATA.joinpath("pull_claim_columns.txt").read_text(encoding="utf-8").splitlines()
     return tuple(line.strip() for line in lines if line.strip())
+
+
+@cache
+def parameters_510() -> Mapping[str, frozenset[str]]:
+    """method → the `data` parameters it takes in E-Klaim 5.10 (`tarif_rs.<part>` for the bill's breakdown)."""
+    found: dict[str, set[str]] = {}
+    with _DATA.joinpath("parameters_510.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            found.setdefault(row["method"], set()).add(row["parameter"])
+    return {method: frozenset(names) for method, names in found.items()}
