@@ -118,7 +118,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'eklaim-bench.db'}"
         started = time.perf_counter()
-        app = create_emulator_app(EmulatorConfig(key_hex=key, database_url=url, coders=[(CODER, "INACBG")]))
+        app = create_emulator_app(EmulatorConfig(key_hex=key, database_url=url, coders=[(CODER, "INACBG")],
+                                                   protocol="5.1"))
         print(f"emulator ready in {time.perf_counter() - started:.2f} s (grouper {app.environment.grouper.version}); "
               f"store {url.split('://')[0]}; n={args.n}, n_bulk={args.n_bulk}")
         if not args.no_http:

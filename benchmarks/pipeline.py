@@ -1,14 +1,17 @@
 """End-to-end claim pipeline: claims per second and latency from the Claim write to its signed Bundle.
 
     python benchmarks/pipeline.py [--claims 1000] [--workers 2] [--producers 4] [--modes in-process,http]
-                                  [--database-url URL]
+                                  [--database-url URL] [--protocol 5.10|5.1]
 
 Each claim is one of the example cases 01–04 (outpatient, hip replacement with special CMG stage 2, class
 upgrade, newborn; round robin) with its own patient, encounter, claim ids and SEP, written as a SIMRS writes it:
 one transaction Bundle through the FHIR service (validation, the pipeline trigger, webhooks listener). Producer
 threads each write a claim and wait until its job has ended (closed loop), `--producers` at a time, while
-`--workers` pipeline worker threads (as in `fhirclaim serve`) run precheck → new_claim → set_claim_data → grouper
-→ claim_final → send_claim_individual → sign → publish. Latency = from the write's commit to the commit of the
+`--workers` pipeline worker threads (as in `fhirclaim serve`) run the claim flow of `--protocol` (default 5.10:
+precheck → new_claim → set_claim_data → idrg_diagnosa_set → idrg_procedure_set → grouper idrg → idrg_grouper_final
+→ idrg_to_inacbg_import → grouper inacbg → inacbg_grouper_final → claim_final → send_claim_individual → sign →
+publish; 5.1: precheck → new_claim → set_claim_data → grouper → claim_final → send_claim_individual → sign →
+publish). Both E-Klaims (embedded and served) speak `--protocol`. Latency = from the write's commit to the commit of the
 signed Bundle; claims/s = claims / wall time of the whole run (writes included).
 
 Modes: `in-process` — the embedded sandbox E-Klaim (same process, the real encrypted protocol, no socket);
@@ -94,13 +97,13 @@ class Result:
 class EmulatorProcess:
     """`fhirclaim eklaim-emulator` on a free port, with its own key and data directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, protocol: str) -> None:
         self.key = crypto.generate_key()
         key_file = directory / "eklaim.key"
         key_file.write_text(self.key)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fhirclaim.cli", "eklaim-emulator", "--port", "0", "--key-file", str(key_file),
-             "--data-dir", str(directory / "eklaim"), "--coder", CODER],
+             "--data-dir", str(directory / "eklaim"), "--coder", CODER, "--protocol", protocol],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(5):
             line = self.process.stdout.readline()
@@ -117,9 +120,9 @@ class EmulatorProcess:
 
 def run_mode(mode: str, offset: int, args, console: Console) -> Result:
     with tempfile.TemporaryDirectory() as directory:
-        emulator = EmulatorProcess(Path(directory)) if mode == "http" else None
+        emulator = EmulatorProcess(Path(directory), args.protocol) if mode == "http" else None
         settings = Settings(data_dir=Path(directory) / "data", database_url=args.database_url, run_worker=False,
-                            public_base_url=BASE,
+                            public_base_url=BASE, eklaim_protocol=args.protocol,
                             **({"eklaim_url": emulator.url, "eklaim_key": emulator.key} if emulator else {}))
         runtime = Runtime(settings)
         try:
@@ -197,8 +200,9 @@ def count_unsigned(runtime: Runtime, offset: int, claims: int) -> int:
 
 
 def report(results: list[Result], args, console: Console) -> None:
-    table = Table(title=f"Claim pipeline end to end: Claim write → signed Bundle ({args.workers} workers, "
-                        f"{args.producers} producers, {'PostgreSQL' if args.database_url else 'SQLite'})")
+    table = Table(title=f"Claim pipeline end to end: Claim write → signed Bundle (E-Klaim {args.protocol}, "
+                        f"{args.workers} workers, {args.producers} producers, "
+                        f"{'PostgreSQL' if args.database_url else 'SQLite'})")
     for column in ("E-Klaim", "claims", "wall s", "claims/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "unsigned"):
         table.add_column(column, justify="left" if column == "E-Klaim" else "right")
     for result in results:
@@ -216,6 +220,7 @@ def main() -> None:
     parser.add_argument("--producers", type=int, default=4, help="claims written and awaited at a time")
     parser.add_argument("--modes", default="in-process,http")
     parser.add_argument("--database-url", default=None, help="an empty database (default: SQLite in a temp dir)")
+    parser.add_argument("--protocol", choices=("5.10", "5.1"), default="5.10", help="what E-Klaim speaks")
     args = parser.parse_args()
     console = Console(width=132)
     results = []

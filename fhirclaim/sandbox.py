@@ -2,7 +2,10 @@
 the demo clients of `fhirclaim serve --sandbox`.
 
 The embedded E-Klaim is what the server talks to when no real E-Klaim is configured, so a fresh install groups
-claims at once. Its key lives in `DATA_DIR/eklaim.key` (mode 0600) and its claims in `DATA_DIR/eklaim-emulator.db`.
+claims at once. Its key lives in `DATA_DIR/eklaim.key` (mode 0600). Every hospital runs its own E-Klaim in real
+life, so each tenant gets an emulator of its own: the examples' hospital keeps its claims in
+`DATA_DIR/eklaim-emulator.db`, any other hospital in `DATA_DIR/eklaim-emulator-<org>.db` (one hospital's SEPs never
+collide with another's inside E-Klaim; BPJS-K is where they meet).
 `--sandbox` also creates one client per role on first start and writes them to `DATA_DIR/sandbox-clients.json`
 (mode 0600: it holds secrets, which is acceptable for a sandbox and nowhere else).
 """
@@ -18,6 +21,8 @@ from typing import Any
 from fhirclaim.eklaim.crypto import generate_key
 from fhirclaim.eklaim.emulator.app import EmulatorApp, create_emulator_app
 from fhirclaim.eklaim.emulator.config import EmulatorConfig
+from fhirclaim.startup import create_private_file
+from fhirclaim.store.db import sqlite_path
 
 
 def key_in(data_dir: Path) -> str:
@@ -30,12 +35,13 @@ def key_in(data_dir: Path) -> str:
 
 
 class SandboxEKlaim:
-    """One lazily started emulator per server process, shared by every tenant without an E-Klaim of its own."""
+    """The embedded E-Klaims of one server process, started lazily: one per hospital without an E-Klaim of its own."""
 
-    def __init__(self, data_dir: Path, database_url: str | None = None):
+    def __init__(self, data_dir: Path, database_url: str | None = None, protocol: str = "5.10"):
         self.data_dir = data_dir
-        self.database_url = database_url or f"sqlite:///{data_dir / 'eklaim-emulator.db'}"
-        self._app: EmulatorApp | None = None
+        self.database_url = database_url  # None: one SQLite file per hospital in the data dir
+        self.protocol = protocol  # the E-Klaim build it speaks ("5.10" | "5.1"): the runtime passes the server's
+        self._apps: dict[str, EmulatorApp] = {}
         self._lock = threading.Lock()
 
     @property
@@ -44,17 +50,44 @@ class SandboxEKlaim:
 
     @property
     def app(self) -> EmulatorApp:
+        """The examples' hospital's E-Klaim."""
+        return self.app_for(DEMO_HOSPITAL)
+
+    def app_for(self, tenant: str | None) -> EmulatorApp:
+        """The E-Klaim of one hospital (a tenant-less caller gets the examples' hospital's)."""
+        name = _file_part(tenant or DEMO_HOSPITAL)
         with self._lock:
-            if self._app is None:
-                self._app = create_emulator_app(EmulatorConfig(key_hex=self.key, database_url=self.database_url))
-            return self._app
+            if name not in self._apps:
+                self._apps[name] = self._start(name)
+            return self._apps[name]
+
+    def _start(self, name: str) -> EmulatorApp:
+        database_url = self.database_url or f"sqlite:///{self.data_dir / _database_file(name)}"
+        database_file = sqlite_path(database_url)
+        if database_file is not None:
+            create_private_file(database_file)  # 0600, like the server's own database
+        return create_emulator_app(EmulatorConfig(key_hex=self.key, database_url=database_url,
+                                                  protocol=self.protocol))
+
+    def register_coder_for(self, tenant: str | None):
+        """The callback that registers a coder in one hospital's E-Klaim (the sandbox does it on first use)."""
+        return lambda nik, name: self.app_for(tenant).register_coder(nik, name)
 
     def register_coder(self, nik: str, name: str) -> None:
         self.app.register_coder(nik, name)
 
     def close(self) -> None:
-        if self._app is not None:
-            self._app.close()
+        for app in self._apps.values():
+            app.close()
+
+
+def _file_part(tenant: str) -> str:
+    """A tenant id as a file-name part: letters, digits, `-` and `_` only."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in tenant)
+
+
+def _database_file(name: str) -> str:
+    return "eklaim-emulator.db" if name == DEMO_HOSPITAL else f"eklaim-emulator-{name}.db"
 
 
 DEMO_HOSPITAL = "10000004"  # the examples' hospital (SATUSEHAT organization id)
@@ -77,3 +110,25 @@ def sandbox_clients(registry, data_dir: Path, org: str = DEMO_HOSPITAL) -> dict[
     with os.fdopen(descriptor, "w") as handle:
         json.dump(clients, handle, indent=2)
     return clients
+
+
+def sandbox_users(accounts, data_dir: Path, org: str = DEMO_HOSPITAL) -> dict[str, dict[str, Any]]:
+    """The sandbox hospital's web app user (a manager: every action of the claim page), in `sandbox-users.json`
+    beside sandbox-clients.json (mode 0600); read back while that user still exists."""
+    import secrets
+
+    path = data_dir / "sandbox-users.json"
+    if path.exists():
+        known = json.loads(path.read_text())
+        if accounts.active(known.get("hospital", {}).get("username", "")):
+            return known
+    username = "sandbox-hospital"
+    while accounts.active(username) or any(u.username == username for u in accounts.list()):
+        username = f"sandbox-hospital-{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(18)
+    accounts.add(username, password, org=org, role="manager")
+    users = {"hospital": {"username": username, "password": password, "org": org}}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(users, handle, indent=2)
+    return users

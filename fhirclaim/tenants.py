@@ -14,7 +14,8 @@ from fhirclaim.store.access import TenantSettingsRow
 from fhirclaim.store.unit_of_work import Store
 
 KODE_TARIF = ("AP", "AS", "BP", "BS", "CP", "CS", "DP", "DS", "RSCM", "RSJP", "RSD", "RSAB")
-EDITABLE = ("eklaim_url", "eklaim_key", "kode_tarif", "hospital_code", "payor_id", "payor_cd")
+EKLAIM_PROTOCOLS = ("5.10", "5.1")
+EDITABLE = ("eklaim_url", "eklaim_key", "eklaim_protocol", "kode_tarif", "hospital_code", "payor_id", "payor_cd")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class TenantConfig:
     hospital_code: str | None = None
     payor_id: str | None = None
     payor_cd: str | None = None
+    eklaim_protocol: str | None = None  # 5.10 | 5.1 of the hospital's own E-Klaim; None = the server's setting
 
     def __repr__(self) -> str:
         return f"TenantConfig(tenant={self.tenant!r}, eklaim_url={self.eklaim_url!r}, kode_tarif={self.kode_tarif!r})"
@@ -34,7 +36,7 @@ class TenantConfig:
         """What an admin reads back: whether a key is set, never the key."""
         return {"tenant": self.tenant, "eklaim_url": self.eklaim_url, "eklaim_key_set": bool(self.eklaim_key),
                 "kode_tarif": self.kode_tarif, "hospital_code": self.hospital_code, "payor_id": self.payor_id,
-                "payor_cd": self.payor_cd}
+                "payor_cd": self.payor_cd, "eklaim_protocol": self.eklaim_protocol}
 
 
 class TenantSettingsStore:
@@ -51,7 +53,7 @@ class TenantSettingsStore:
                 return None
             key = self.secrets.decrypt(row.eklaim_key_encrypted) if row.eklaim_key_encrypted else None
             return TenantConfig(tenant, row.eklaim_url, key, row.kode_tarif, row.hospital_code, row.payor_id,
-                                row.payor_cd)
+                                row.payor_cd, row.eklaim_protocol)
 
     def put(self, tenant: str, values: dict[str, Any]) -> TenantConfig:
         """Set the given fields (absent = unchanged, null = cleared), validated."""
@@ -78,6 +80,10 @@ def _validate(values: dict[str, Any]) -> None:
     url = values.get("eklaim_url")
     if url is not None and not re.match(r"^https?://", str(url)):
         raise FhirError.of(400, "value", "eklaim_url must be the http(s) URL of E-Klaim's ws.php", "eklaim_url")
+    protocol = values.get("eklaim_protocol")
+    if protocol is not None and protocol not in EKLAIM_PROTOCOLS:
+        raise FhirError.of(400, "value", f"eklaim_protocol must be one of {', '.join(EKLAIM_PROTOCOLS)} (the version "
+                                         f"the hospital's E-Klaim speaks)", "eklaim_protocol")
     kode = values.get("kode_tarif")
     if kode is not None and kode not in KODE_TARIF:
         raise FhirError.of(400, "value", f"kode_tarif must be one of {', '.join(KODE_TARIF)}", "kode_tarif")

@@ -7,7 +7,7 @@ or a test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,10 @@ class ClaimContext:
     # Claim.diagnosis[].diagnosisReference / Claim.procedure[].procedureReference targets, by reference.
     conditions: Mapping[str, Resource] = field(default_factory=dict)
     procedures: Mapping[str, Resource] = field(default_factory=dict)
+    # E-Klaim 5.10 reads more of the record: the billed ChargeItems (tarif_rs breakdown) and the Encounter's
+    # Observations (blood pressure, APGAR, obstetric history), by reference. Empty when the caller has none.
+    charge_items: Mapping[str, Resource] = field(default_factory=dict)
+    observations: Mapping[str, Resource] = field(default_factory=dict)
 
     def practitioner(self, reference: str | None) -> Resource | None:
         return lookup(self.practitioners, reference)
@@ -58,6 +62,12 @@ class ClaimReferences:
     practitioners: tuple[str, ...]
     conditions: tuple[str, ...]
     procedures: tuple[str, ...]
+
+
+def by_reference(resources: Iterable[Resource | None]) -> dict[str, Resource]:
+    """`{"Type/id": resource}`, as `ClaimContext` holds what it is handed (e.g. `charge_items`, `observations`)."""
+    return {f"{r['resourceType']}/{r['id']}": r for r in resources
+            if isinstance(r, dict) and r.get("resourceType") and r.get("id")}
 
 
 def lookup(resources: Mapping[str, Resource], reference: str | None) -> Resource | None:

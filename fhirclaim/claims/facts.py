@@ -15,7 +15,15 @@ from typing import Any
 
 from fhirclaim.claims import systems, tables
 from fhirclaim.claims.context import ClaimContext, focal_insurance, lookup, reference_of
-from fhirclaim.claims.fhirvalues import codings, decimal, has_coding, human_name, parse_date, parse_datetime
+from fhirclaim.claims.fhirvalues import (
+    as_list,
+    codings,
+    decimal,
+    has_coding,
+    human_name,
+    parse_date,
+    parse_datetime,
+)
 from fhirclaim.claims.supporting import SupportingInfo, read_supporting_info
 from fhirclaim.fhir.outcome import Issue, error
 from fhirclaim.terminology import icd9cm, icd10
@@ -268,11 +276,10 @@ class _Reader:
 
     def _coded(self, element: str, system: str, code_list: Any, targets: Any) -> list[Coded]:
         entries = [e for e in self.claim.get(element) or [] if isinstance(e, dict)]
-        ordered = sorted(enumerate(entries), key=lambda pair: (_sequence(pair[1]), pair[0]))
+        ordered = sorted(enumerate(entries), key=lambda pair: (sequence_key(pair[1]), pair[0]))
         found: list[Coded] = []
         for index, entry in ordered:
-            principal = element == "diagnosis" and has_coding(
-                _types(entry), [{"system": systems.DIAGNOSIS_TYPE, "code": "principal"}])
+            principal = element == "diagnosis" and is_principal(entry)
             coded = self._code_of(element, index, entry, system, code_list, targets, principal)
             if coded:
                 found.append(coded)
@@ -455,13 +462,19 @@ def coder_nik_of(ctx: ClaimContext) -> str | None:
     return None
 
 
-def _sequence(entry: dict[str, Any]) -> float:
+def sequence_key(entry: dict[str, Any]) -> float:
+    """Sort key of a Claim.diagnosis / procedure entry: its sequence, entries without one last."""
     sequence = entry.get("sequence")
     return float(sequence) if isinstance(sequence, int) and not isinstance(sequence, bool) else float("inf")
 
 
+def is_principal(entry: dict[str, Any]) -> bool:
+    """Is this Claim.diagnosis entry of type principal (any of its types)?"""
+    return has_coding(_types(entry), [{"system": systems.DIAGNOSIS_TYPE, "code": "principal"}])
+
+
 def _types(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"coding": [c for t in entry.get("type") or [] for _, c in codings(t)]}
+    return {"coding": [c for t in as_list(entry.get("type")) for _, c in codings(t)]}
 
 
 def _is_valid(code_list: Any, code: str) -> bool:

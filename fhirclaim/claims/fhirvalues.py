@@ -70,7 +70,8 @@ def codings(concept: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     if "coding" not in concept and "code" in concept:
         yield 0, concept
         return
-    for index, coding in enumerate(concept.get("coding") or []):
+    found = concept.get("coding")
+    for index, coding in enumerate(found if isinstance(found, list) else []):
         if isinstance(coding, dict):
             yield index, coding
 
@@ -101,6 +102,16 @@ def human_name(names: Any) -> str | None:
         if text:
             return f"{text}, {suffix}" if suffix else text
     return None
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: for reading optional elements of unchecked input."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
 
 
 def decimal(value: Any) -> Decimal | None:

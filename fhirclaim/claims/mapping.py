@@ -1,8 +1,11 @@
 """FHIR → E-Klaim: the `new_claim` and `set_claim_data` payloads of a claim (architecture §4 mapping table).
 
 Pure functions of a `ClaimContext`: no database, no HTTP. Field names are E-Klaim's own, every value a string as
-the web service manual writes them. A claim E-Klaim cannot take raises `MappingError` naming *every* missing or
-invalid element (FHIRPath) and why E-Klaim needs it, so the hospital fixes all of them in one round.
+the web service manual writes them (5.10's nested objects — tarif_rs, ventilator, apgar, persalinan — as dicts).
+`protocol` says which E-Klaim: on "5.1" the coding rides in set_claim_data; on "5.10" it never does (it goes to
+`idrg_coding` / `inacbg_coding`) and the 5.10 fields are added (fields_510.py, docs/eklaim-5.10-fields.md).
+A claim E-Klaim cannot take raises `MappingError` naming *every* missing or invalid element (FHIRPath) and why
+E-Klaim needs it, so the hospital fixes all of them in one round.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from fhirclaim.claims import fields_510, idrg
 from fhirclaim.claims.context import (
     ClaimContext,
     ClaimReferences,
@@ -18,20 +22,28 @@ from fhirclaim.claims.context import (
 )
 from fhirclaim.claims.facts import ClaimFacts, coder_nik_of, nomor_sep_of, read_facts
 from fhirclaim.claims.fhirvalues import eklaim_datetime, plain_number, rupiah
+from fhirclaim.claims.fields_510 import has_tuberculosis, needs_generated_claim_number, sitb_registration
 from fhirclaim.claims.supporting import read_supporting_info
-from fhirclaim.fhir.outcome import Issue
+from fhirclaim.fhir.outcome import Issue, warning
 
 __all__ = [
+    "CODING_FIELDS",
     "ClaimContext",
     "ClaimReferences",
     "MappingError",
     "NEW_CLAIM_FIELDS",
     "SET_CLAIM_DATA_FIELDS",
+    "SET_CLAIM_DATA_FIELDS_510",
     "TenantClaimSettings",
     "claim_references",
     "coder_nik",
+    "idrg_coding",
+    "inacbg_coding",
     "mapping_issues",
+    "mapping_warnings",
+    "needs_generated_claim_number",
     "nomor_sep",
+    "sitb_registration",
     "special_cmg",
     "to_new_claim",
     "to_set_claim_data",
@@ -45,6 +57,9 @@ SET_CLAIM_DATA_FIELDS = (
     "birth_weight", "discharge_status", "diagnosa", "procedure", "tarif_rs", "tarif_poli_eks",
     "nama_dokter", "kode_tarif", "payor_id", "payor_cd", "coder_nik",
 )
+CODING_FIELDS = ("diagnosa", "procedure", "diagnosa_inagrouper", "procedure_inagrouper")
+SET_CLAIM_DATA_FIELDS_510 = tuple(f for f in SET_CLAIM_DATA_FIELDS if f not in CODING_FIELDS)
+PROTOCOLS = ("5.1", "5.10")
 
 
 class MappingError(Exception):
@@ -68,15 +83,25 @@ def to_new_claim(ctx: ClaimContext, settings: TenantClaimSettings | None = None)
     }
 
 
-def to_set_claim_data(ctx: ClaimContext, settings: TenantClaimSettings | None = None) -> dict[str, str]:
-    """`set_claim_data` data with every field of the architecture §4 table.
+def to_set_claim_data(ctx: ClaimContext, settings: TenantClaimSettings | None = None,
+                      protocol: str = "5.1") -> dict[str, Any]:
+    """`set_claim_data` data with every field of the architecture §4 table (and, on 5.10, the 5.10 fields).
 
     E-Klaim reads an absent field or `""` as "unchanged", so every field is sent with its real value — zero
     for counts the Claim does not carry, `#` for an empty procedure list — and an update that removes ICU days
-    or procedures clears them in E-Klaim too.
+    or procedures clears them in E-Klaim too. On "5.10" the coding keys are never sent (E-Klaim 5.10 codes
+    through idrg_diagnosa_set / idrg_procedure_set), and a field whose FHIR source is absent is left out.
     """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
     settings = settings or TenantClaimSettings()
+    if protocol == "5.10":
+        return _set_claim_data_510(ctx, settings)
     facts = _facts(ctx, settings, SET_CLAIM_DATA_FIELDS)
+    return _set_claim_data_51(facts, settings)
+
+
+def _set_claim_data_51(facts: ClaimFacts, settings: TenantClaimSettings) -> dict[str, Any]:
     upgrade = facts.upgrade_class_ind == "1"
     return {
         "nomor_sep": facts.nomor_sep or "",
@@ -108,10 +133,64 @@ def to_set_claim_data(ctx: ClaimContext, settings: TenantClaimSettings | None = 
     }
 
 
-def mapping_issues(ctx: ClaimContext, settings: TenantClaimSettings | None = None) -> list[Issue]:
-    """Everything that would stop `to_new_claim` or `to_set_claim_data`, without raising (for prechecks)."""
-    facts = read_facts(ctx, (settings or TenantClaimSettings()).timezone)
-    return facts.issues_for(NEW_CLAIM_FIELDS + SET_CLAIM_DATA_FIELDS)
+def _set_claim_data_510(ctx: ClaimContext, settings: TenantClaimSettings) -> dict[str, Any]:
+    facts = _facts(ctx, settings, SET_CLAIM_DATA_FIELDS_510)
+    payor_id = fields_510.claim_payor(ctx) or settings.payor_id
+    added = fields_510.read_fields_510(ctx, facts, payor_id, settings.timezone)
+    errors = [issue for issue in added.issues if issue.is_error]
+    if errors:
+        raise MappingError(errors)
+    data = {k: v for k, v in _set_claim_data_51(facts, settings).items() if k not in CODING_FIELDS}
+    data.update(payor_id=payor_id, payor_cd=fields_510.payor_code(payor_id) if payor_id != settings.payor_id
+                else settings.payor_cd)
+    data.update(added.values)
+    return data
+
+
+def idrg_coding(ctx: ClaimContext) -> tuple[list[str], list[str]]:
+    """iDRG's diagnoses (principal first) and procedures (`86.22+2` notation) for idrg_diagnosa_set /
+    idrg_procedure_set. Raises `MappingError` naming every code iDRG could not take."""
+    diagnoses, procedures, issues = idrg.read_coding(ctx)
+    errors = [issue for issue in issues if issue.is_error]
+    if errors:
+        raise MappingError(errors)
+    return idrg.idrg_strings(diagnoses, procedures)
+
+
+def inacbg_coding(ctx: ClaimContext) -> tuple[list[str] | None, list[str] | None]:
+    """INA-CBG's diagnoses and procedures where they must differ from what idrg_to_inacbg_import copies (the
+    Claim's plain ICD-10 / ICD-9-CM codings beside IM ones, IM-only codes left out); None where the import stands."""
+    diagnoses, procedures, _ = idrg.read_coding(ctx)
+    return idrg.inacbg_strings(diagnoses, procedures)
+
+
+def mapping_issues(ctx: ClaimContext, settings: TenantClaimSettings | None = None,
+                   protocol: str = "5.1") -> list[Issue]:
+    """Everything that would stop `to_new_claim` or `to_set_claim_data` (and on 5.10 `idrg_coding`), without
+    raising (for prechecks)."""
+    return [issue for issue in _all_issues(ctx, settings or TenantClaimSettings(), protocol) if issue.is_error]
+
+
+def mapping_warnings(ctx: ClaimContext, settings: TenantClaimSettings | None = None,
+                     protocol: str = "5.10") -> list[Issue]:
+    """What the mapping had to guess or leave out, without stopping (an unplaced ChargeItem and where it went, an
+    IM-only code INA-CBG will not take, a TB claim without SITB number, ...)."""
+    return [issue for issue in _all_issues(ctx, settings or TenantClaimSettings(), protocol) if not issue.is_error]
+
+
+def _all_issues(ctx: ClaimContext, settings: TenantClaimSettings, protocol: str) -> list[Issue]:
+    facts = read_facts(ctx, settings.timezone)
+    if protocol != "5.10":
+        return facts.issues_for(NEW_CLAIM_FIELDS + SET_CLAIM_DATA_FIELDS)
+    issues = facts.issues_for(NEW_CLAIM_FIELDS + SET_CLAIM_DATA_FIELDS_510)
+    payor_id = fields_510.claim_payor(ctx) or settings.payor_id
+    issues += fields_510.read_fields_510(ctx, facts, payor_id, settings.timezone).issues
+    issues += idrg.read_coding(ctx)[2]
+    if has_tuberculosis(ctx) and not sitb_registration(ctx):
+        issues.append(warning("required", "A tuberculosis diagnosis (A15-A19) without a SITB registration number: "
+                              "E-Klaim refuses claim_final until sitb_validate (E2066). Send Claim.supportingInfo "
+                              "category sitb-registration.", "Claim.supportingInfo"))
+    return list(dict.fromkeys(issues))
 
 
 def nomor_sep(claim: dict[str, Any]) -> str | None:

@@ -1,9 +1,18 @@
 """The claim pipeline: one durable job per client version of a Claim (architecture §4).
 
-submit: precheck → new_claim → set_claim_data → grouper (stage 1, and 2 when a special CMG is chosen) →
-claim_final → send_claim_individual → sign → publish. `draft` claims stop after grouping (a preview); options
-offered with none chosen stop there too (outcome `partial`, the SIMRS names its choice and updates the Claim).
-cancel: reedit_claim if final, then delete_claim.
+submit on E-Klaim 5.1: precheck → new_claim → set_claim_data (with the coding) → grouper (stage 1, and 2 when a
+special CMG is chosen) → claim_final → send_claim_individual → sign → publish.
+submit on E-Klaim 5.10 (manual 5.10 §VII): precheck → new_claim → set_claim_data (never any coding) →
+idrg_diagnosa_set → idrg_procedure_set (→ sitb_validate for a TB claim with its SITB register) → grouper idrg
+(step `grouper_idrg`; MDC 36 ends the claim with an error naming its codes) → idrg_grouper_final →
+idrg_to_inacbg_import → inacbg_diagnosa_set / inacbg_procedure_set only where the INA-CBG coding must differ (codes
+the import refused as IM-only, or INA-CBG codes the Claim names) → grouper inacbg (stage 1, 2) →
+inacbg_grouper_final → claim_final → send_claim_individual → sign → publish. The Claim and the grouping
+ClaimResponse carry the iDRG result beside the INA-CBG Package.
+`draft` claims stop after grouping (a preview); options offered with none chosen stop there too (outcome
+`partial`, the SIMRS names its choice and updates the Claim). An update of a final claim re-edits it first
+(reedit_claim, then on 5.10 inacbg_grouper_reedit and idrg_grouper_reedit). cancel: the same re-edits, then
+delete_claim.
 
 Each step is recorded when done, in the same transaction as what it wrote, and skipped when the job runs again.
 E-Klaim is called outside any database transaction (a SQLite write lock is never held across the network). A
@@ -27,14 +36,24 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fhirclaim.claims import results
-from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory
+from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
 from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of
 from fhirclaim.claims.fhirvalues import human_name
-from fhirclaim.claims.gateway import EKlaimGateway, SepConflict
-from fhirclaim.claims.mapping import MappingError, coder_nik, nomor_sep, special_cmg, to_new_claim, to_set_claim_data
+from fhirclaim.claims.gateway import EKlaimGateway, SepConflict, Ungroupable
+from fhirclaim.claims.mapping import (
+    MappingError,
+    coder_nik,
+    idrg_coding,
+    inacbg_coding,
+    nomor_sep,
+    sitb_registration,
+    special_cmg,
+    to_new_claim,
+    to_set_claim_data,
+)
 from fhirclaim.claims.precheck import precheck
 from fhirclaim.claims.server_fields import client_content, with_processing
-from fhirclaim.eklaim import EKlaimError, EKlaimTransportError, GroupingResult
+from fhirclaim.eklaim import Coding, CodingImport, EKlaimError, EKlaimTransportError, GroupingResult
 from fhirclaim.fhir.outcome import FhirError, Issue, error, warning
 from fhirclaim.fhir.service import FhirService
 from fhirclaim.store import jobs
@@ -198,6 +217,8 @@ class _JobRun:
 
     def submit(self, history) -> str:
         warnings = self._precheck(history)
+        if self.gateway.speaks_510:
+            return self._submit_510(warnings)
         try:
             new_claim, claim_data = to_new_claim(self.ctx, self.tenant), to_set_claim_data(self.ctx, self.tenant)
         except MappingError as failed:
@@ -210,7 +231,41 @@ class _JobRun:
             return jobs.DONE  # a preview: grouped, never final
         self._step("claim_final", lambda: self.gateway.finalise(self.sep, coder, name))
         if self.pipeline.settings.send_to_data_centre:
-            self._step("send_claim_individual", lambda: {"statuses": self.gateway.send(self.sep)})
+            self._step("send_claim_individual", lambda: {"statuses": self.gateway.send(self.sep, coder)})
+        if "publish" not in self.done:
+            self._sign_and_publish(grouping)
+        return jobs.DONE
+
+    def _submit_510(self, warnings: list[Issue]) -> str:
+        """The 5.10 flow: coding through iDRG, imported to INA-CBG (changed only where it must differ)."""
+        try:
+            new_claim = to_new_claim(self.ctx, self.tenant)
+            claim_data = to_set_claim_data(self.ctx, self.tenant, protocol="5.10")
+            diagnoses, procedures = idrg_coding(self.ctx)
+            inacbg = inacbg_coding(self.ctx)
+            register = sitb_registration(self.ctx)
+        except MappingError as failed:
+            self._fail("precheck", failed.issues)
+        coder, name = self.coder
+        self._step("new_claim", lambda: self._open(new_claim))
+        self._step("set_claim_data", lambda: self.gateway.set_claim_data(self.sep, claim_data, name))
+        for method, codes in (("idrg_diagnosa_set", diagnoses), ("idrg_procedure_set", procedures)):
+            self._step(method, lambda m=method, c=codes: _coding_json(self.gateway.set_idrg_coding(self.sep, m, c)))
+        if register:  # a TB claim: iDRG grouping waits for SITB (E2063), claim_final too (E2066)
+            self._step("sitb_validate", lambda: self.gateway.validate_sitb(self.sep, register))
+        idrg = self._step("grouper_idrg", lambda: {"answer": {"response_idrg": dict(
+            self.gateway.group_idrg(self.sep).raw)}})
+        self._step("idrg_grouper_final", lambda: self.gateway.finalise_idrg(self.sep))
+        imported = self._step("idrg_to_inacbg_import", lambda: _import_json(self.gateway.import_coding(self.sep)))
+        for method, codes in inacbg_changes(imported, inacbg).items():
+            self._step(method, lambda m=method, c=codes: _coding_json(self.gateway.set_inacbg_coding(self.sep, m, c)))
+        grouping = self._group(warnings, idrg=idrg["answer"], upgrade=claim_data.get("upgrade_class_ind") == "1")
+        if self.claim.get("status") == "draft":
+            return jobs.DONE  # a preview: grouped, never final
+        self._step("inacbg_grouper_final", lambda: self.gateway.finalise_inacbg(self.sep))
+        self._step("claim_final", lambda: self.gateway.finalise(self.sep, coder, name))
+        if self.pipeline.settings.send_to_data_centre:
+            self._step("send_claim_individual", lambda: {"statuses": self.gateway.send(self.sep, coder)})
         if "publish" not in self.done:
             self._sign_and_publish(grouping)
         return jobs.DONE
@@ -239,16 +294,29 @@ class _JobRun:
         except SepConflict as conflict:
             self._fail(name, [error("conflict", str(conflict), "Claim.insurance.identifier",
                                     details_code="E2007")])
+        except Ungroupable as ungroupable:
+            idrg = ({"response_idrg": dict(ungroupable.idrg.raw)} if ungroupable.idrg
+                    else (self.done.get("grouper_idrg") or {}).get("answer"))
+            self._fail(name, [self._ungroupable_issue(str(ungroupable))], idrg=idrg)
         self.pipeline.write(self.scope, self.job, name, detail)
         self.done[name] = detail
         return detail
 
-    def _group(self, warnings: list[Issue]) -> GroupingResult:
+    def _ungroupable_issue(self, reason: str) -> Issue:
+        """MDC 36: iDRG cannot group the coding; name the codes the hospital must check."""
+        diagnoses, procedures = idrg_coding(self.ctx)
+        return error("business-rule", f"iDRG cannot group this claim (MDC 36 Ungroupable or Unrelated: {reason}); "
+                                      f"check the coding: diagnoses {', '.join(diagnoses) or 'none'}; procedures "
+                                      f"{', '.join(procedures) or 'none'}", "Claim.diagnosis", "Claim.procedure",
+                     details_code="E2105")
+
+    def _group(self, warnings: list[Issue], idrg: dict[str, Any] | None = None, upgrade: bool = False
+               ) -> GroupingResult:
         if "grouper" in self.done:
             return GroupingResult.from_answer(self.done["grouper"]["answer"])
         choice = [c for c in (special_cmg(self.claim) or "").split("#") if c]
         try:
-            grouping = self.gateway.group(self.sep, choice)
+            grouping = self.gateway.group(self.sep, choice, upgrade=upgrade)
         except EKlaimError as refused:
             self._fail("grouper", [results.eklaim_error_issue(refused.error_no, refused.message)])
         answer = dict(grouping.raw)
@@ -257,18 +325,19 @@ class _JobRun:
         processing = {"error": "error", "partial": "awaiting-special-cmg"}.get(outcome, "grouped")
 
         def write_results(service: FhirService, _: ClaimAssembler) -> None:
-            claim = with_processing(self.claim, processing)
+            claim = with_processing(results.with_idrg(self.claim, idrg) if idrg else self.claim, processing)
             if outcome != "error":
                 claim = results.with_package(claim, answer, self.tenant.kode_tarif)
             self._put(service, claim)
-            self._put(service, self._claim_response(answer, warnings + issues, outcome))
+            self._put(service, self._claim_response(answer, warnings + issues, outcome, idrg))
 
         self.pipeline.write(self.scope, self.job, "grouper", {"answer": answer}, write_results)
         if outcome == "error":
             raise JobEnded(jobs.FAILED, "; ".join(i.text for i in issues))
         if outcome == "partial":
             raise JobEnded(jobs.WAITING, "special CMG options offered; the Claim names no choice")
-        self.claim = with_processing(results.with_package(self.claim, answer, self.tenant.kode_tarif), processing)
+        claim = results.with_idrg(self.claim, idrg) if idrg else self.claim
+        self.claim = with_processing(results.with_package(claim, answer, self.tenant.kode_tarif), processing)
         return grouping
 
     def _sign_and_publish(self, grouping: GroupingResult) -> None:
@@ -278,7 +347,7 @@ class _JobRun:
             response = assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
             ctx = dataclasses.replace(self.ctx, claim=claim_stored)
             bundle = self._bundle(assembler.bundle_resources(ctx, response))
-            signed = self.pipeline.sign(bundle, self.claim.get("provider") or {"display": "fhirclaim"})
+            signed = self.pipeline.sign(bundle, signer_of(self.job.tenant, self.claim))
             self._put(service, signed)
 
         self.pipeline.write(self.scope, self.job, "sign", {"cbg": grouping.cbg.code})
@@ -325,18 +394,19 @@ class _JobRun:
         display = enterer.get("display") if isinstance(enterer.get("display"), str) else ""
         return nik, human_name(practitioner.get("name")) or display.strip() or nik
 
-    def _fail(self, step: str, issues: list[Issue]) -> None:
+    def _fail(self, step: str, issues: list[Issue], idrg: dict[str, Any] | None = None) -> None:
         def write_error(service: FhirService, _: ClaimAssembler) -> None:
             self._put(service, with_processing(self.claim, "error"))
-            self._put(service, self._claim_response(None, issues, "error"))
+            self._put(service, self._claim_response(None, issues, "error", idrg))
 
         self.pipeline.write(self.scope, self.job, f"{step}-failed", {"issues": [_issue_json(i) for i in issues]},
                             write_error)
         raise JobEnded(jobs.FAILED, "; ".join(i.text for i in issues if i.is_error)[:2000])
 
-    def _claim_response(self, answer: dict[str, Any] | None, issues: list[Issue], outcome: str) -> dict[str, Any]:
+    def _claim_response(self, answer: dict[str, Any] | None, issues: list[Issue], outcome: str,
+                        idrg: dict[str, Any] | None = None) -> dict[str, Any]:
         response = results.grouping_claim_response(self.claim, grouping=answer, issues=issues, outcome=outcome,
-                                                   created=datetime.now(timezone.utc))
+                                                   created=datetime.now(timezone.utc), idrg=idrg)
         response["id"] = derived_id("grouping", self.claim["id"])
         return response
 
@@ -375,3 +445,45 @@ def _issue_of(data: dict[str, Any]) -> Issue:
     return Issue(data["severity"], data["code"], data["text"], tuple(data.get("expression") or ()),
                  data.get("details_code"), data.get("details_system"))
 
+
+# --- 5.10: the INA-CBG coding that must differ from the iDRG import -----------------------------------------------
+
+_STANDARD_CODE_LENGTH = 5  # A15.0, 91.79: ICD-10 and ICD-9-CM codes; an IM code adds a digit (A15.00, 91.799)
+
+
+def inacbg_changes(imported: dict[str, Any], claim_coding: tuple[list[str] | None, list[str] | None]
+                   ) -> dict[str, list[str]]:
+    """inacbg_diagnosa_set / inacbg_procedure_set → codes, only where the INA-CBG coding must differ from what the
+    import gave: the Claim names INA-CBG codes (used as given), or the import refused codes as IM-only (E2101), which
+    are replaced by their ICD-10 / ICD-9-CM parent (A15.00 → A15.0, 91.799 → 91.79, as the manual's examples do)
+    or, without one, left out."""
+    changes: dict[str, list[str]] = {}
+    for method, part, named in (("inacbg_diagnosa_set", "diagnosa", claim_coding[0]),
+                                ("inacbg_procedure_set", "procedure", claim_coding[1])):
+        got = imported.get(part) or {}
+        codes, refused = list(got.get("codes") or []), set(got.get("refused") or [])
+        wanted = list(named) if named is not None else _without_im_codes(codes, refused)
+        if wanted != codes:
+            changes[method] = wanted
+    return changes
+
+
+def _without_im_codes(codes: list[str], refused: set[str]) -> list[str]:
+    kept: list[str] = []
+    for code in codes:
+        base, _, times = code.partition("+")
+        if code in refused or base in refused:
+            if len(base) <= _STANDARD_CODE_LENGTH:
+                continue
+            code = base[:-1] + (f"+{times}" if times else "")
+        if code not in kept:
+            kept.append(code)
+    return kept
+
+
+def _coding_json(coding: Coding) -> dict[str, Any]:
+    return {"string": coding.string, "codes": coding.codes, "refused": [item.code for item in coding.refused]}
+
+
+def _import_json(imported: CodingImport) -> dict[str, Any]:
+    return {"diagnosa": _coding_json(imported.diagnosa), "procedure": _coding_json(imported.procedure)}

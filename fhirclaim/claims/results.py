@@ -2,6 +2,9 @@
 
 Reads both answer shapes E-Klaim has used: 5.1 (`response.cbg.tariff`, `sub_acute`, `chronic`, `special_cmg`) and
 5.10 (`response_inacbg` with `base_tariff`/`tariff`); `special_cmg_option` may sit beside or inside the response.
+E-Klaim 5.10 also groups with iDRG first (`response_idrg`): that result rides on the Claim and the ClaimResponse as
+this server's `idrg-result` extension (profiles/StructureDefinition-idrg-result.json) beside the Package, which
+stays what BPJS-K pays against.
 E-Klaim business errors (E20xx) and grouper error groups (X-0-xx-X) become `Issue`s carrying their code in this
 server's published CodeSystems, so a SIMRS can act on the code and a person on the text.
 """
@@ -148,6 +151,115 @@ def _package_parts(line: PackageLine) -> list[dict[str, Any]]:
     ]
 
 
+# --- the iDRG result --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IdrgResult:
+    """An iDRG grouper answer (`response_idrg`) read into values; `tariff` = total_cost_weight × nbr."""
+
+    mdc: str | None
+    mdc_description: str | None
+    drg: str | None
+    drg_description: str | None
+    cost_weight: Decimal | None
+    total_cost_weight: Decimal | None
+    nbr: int
+    script_version: str | None
+    logic_version: str | None
+    status: str | None
+    topups: tuple[dict[str, str], ...] = ()  # applied (grouper stage 2 topup_codes): code, description, type, weight
+    topup_options: tuple[dict[str, str], ...] = ()  # offered by stage 1
+
+    @property
+    def tariff(self) -> int:
+        return int(rupiah(self.total_cost_weight * self.nbr)) if self.total_cost_weight is not None else 0
+
+    @property
+    def ungroupable(self) -> bool:
+        """MDC 36 (Ungroupable or Unrelated): every iDRG error group starts with it."""
+        return self.mdc == "36" or (self.drg or "").startswith("36")
+
+
+def read_idrg(answer: dict[str, Any]) -> IdrgResult:
+    """Read an iDRG answer: the whole decoded answer, its `response_idrg`, or get_claim_data's `grouper` part."""
+    response = answer.get("response_idrg") or (answer.get("grouper") or {}).get("response_idrg") or answer
+    if not isinstance(response, dict):
+        response = {}
+
+    def text(key: str) -> str | None:
+        value = response.get(key)
+        return str(value).strip() if value not in (None, "", "-") else None
+
+    return IdrgResult(
+        mdc=text("mdc_number"), mdc_description=text("mdc_description"), drg=text("drg_code"),
+        drg_description=text("drg_description"), cost_weight=decimal(response.get("cost_weight")),
+        total_cost_weight=decimal(response.get("total_cost_weight")), nbr=_amount(response.get("nbr")),
+        script_version=text("script_version"), logic_version=text("logic_version"), status=text("status_cd"),
+        topups=_topups(response.get("topup")), topup_options=_topups(response.get("topup_options")),
+    )
+
+
+def _topups(found: Any) -> tuple[dict[str, str], ...]:
+    return tuple({k: str(t[k]) for k in ("code", "description", "type", "cost_weight") if t.get(k) is not None}
+                 for t in (found if isinstance(found, list) else []) if isinstance(t, dict) and t.get("code"))
+
+
+def idrg_extension(idrg: dict[str, Any] | IdrgResult) -> dict[str, Any]:
+    """This server's `idrg-result` extension: MDC, DRG, cost weights, NBR, tariff and the grouper's versions."""
+    result = idrg if isinstance(idrg, IdrgResult) else read_idrg(idrg)
+    parts: list[dict[str, Any]] = []
+    if result.mdc:
+        parts.append({"url": "mdc", "valueCoding": _coding(systems.IDRG_MDC, result.mdc, result.mdc_description)})
+    if result.drg:
+        parts.append({"url": "drg", "valueCoding": _coding(systems.IDRG_DRG, result.drg, result.drg_description)})
+    for name, weight in (("costWeight", result.cost_weight), ("totalCostWeight", result.total_cost_weight)):
+        if weight is not None:
+            parts.append({"url": name, "valueDecimal": float(weight)})
+    parts += [{"url": "nationalBaseRate", "valueMoney": _money(result.nbr)},
+              {"url": "tariff", "valueMoney": _money(result.tariff)}]
+    for name, value in (("scriptVersion", result.script_version), ("logicVersion", result.logic_version)):
+        if value:
+            parts.append({"url": name, "valueString": value})
+    if result.status:
+        parts.append({"url": "status", "valueCode": result.status})
+    parts += [{"url": name, "extension": _topup_parts(topup)} for name, topups in (
+        ("topup", result.topups), ("topupOption", result.topup_options)) for topup in topups]
+    return {"url": systems.IDRG_RESULT_EXT, "extension": parts}
+
+
+def _topup_parts(topup: dict[str, str]) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = [
+        {"url": "code", "valueCoding": _coding(systems.IDRG_TOPUP, topup["code"], topup.get("description"))}]
+    if topup.get("type"):
+        parts.append({"url": "type", "valueCode": topup["type"]})
+    weight = decimal(topup.get("cost_weight"))
+    if weight is not None:
+        parts.append({"url": "costWeight", "valueDecimal": float(weight)})
+    return parts
+
+
+def with_idrg(claim: dict[str, Any], idrg_answer: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `claim` carrying the iDRG result of `idrg_answer` (any earlier one replaced), beside its Package."""
+    others = [e for e in claim.get("extension") or [] if e.get("url") != systems.IDRG_RESULT_EXT]
+    return {**claim, "extension": [*others, idrg_extension(idrg_answer)]}
+
+
+def _grouper_versions(result: Grouping | None, idrg: IdrgResult | None) -> dict[str, Any] | None:
+    """The E-Klaim grouper versions that made the answer (inacbg_version, iDRG logic and script versions)."""
+    parts = [{"url": name, "valueString": value} for name, value in (
+        ("inacbg", result.inacbg_version if result else None),
+        ("idrgLogic", idrg.logic_version if idrg else None),
+        ("idrgScript", idrg.script_version if idrg else None)) if value]
+    return {"url": systems.GROUPER_VERSION_EXT, "extension": parts} if parts else None
+
+
+def _idrg_note(idrg: IdrgResult) -> str:
+    weight = f"{idrg.total_cost_weight}" if idrg.total_cost_weight is not None else "?"
+    return (f"iDRG {idrg.drg or '-'} {idrg.drg_description or ''} (MDC {idrg.mdc or '-'} "
+            f"{idrg.mdc_description or ''}): cost weight {weight} × NBR Rp {idrg.nbr:,} = Rp {idrg.tariff:,}"
+            + (f"; logic {idrg.logic_version}" if idrg.logic_version else ""))
+
+
 # --- errors as issues ----------------------------------------------------------------------------------------
 
 def eklaim_error_issue(error_no: str, message: str | None = None) -> Issue:
@@ -194,10 +306,14 @@ def grouping_claim_response(
     outcome: str,
     created: datetime,
     tarif_rs: Decimal | int | None = None,
+    idrg: dict[str, Any] | IdrgResult | None = None,
 ) -> dict[str, Any]:
     """A ClaimResponse (subType `grouping`) telling the hospital what E-Klaim made of its Claim.
 
     `tarif_rs` is the amount sent to E-Klaim when it did not come from Claim.total (e.g. Invoice.totalGross).
+    `idrg` is E-Klaim 5.10's iDRG answer: it rides as the `idrg-result` extension and a processNote, never as
+    an addItem or total (INA-CBG's package is what BPJS-K pays). The grouper versions ride in
+    `eklaim-grouper-version`.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
@@ -219,12 +335,15 @@ def grouping_claim_response(
     submitted = decimal(tarif_rs) if tarif_rs is not None else decimal((claim.get("total") or {}).get("value"))
     if result is not None and not result.is_error:
         _add_money(response, result, submitted)
-    if outcome == "partial" and result is not None:
-        response["extension"] = [
-            {"url": systems.SPECIAL_CMG_OPTION_EXT, "valueCoding": _option_coding(option)}
-            for option in result.special_cmg_options
-        ]
-    notes = _notes(result, issues, outcome)
+    idrg_result = idrg if isinstance(idrg, IdrgResult) or idrg is None else read_idrg(idrg)
+    extensions = [{"url": systems.SPECIAL_CMG_OPTION_EXT, "valueCoding": _option_coding(option)}
+                  for option in (result.special_cmg_options if outcome == "partial" and result else ())]
+    extensions += [idrg_extension(idrg_result)] if idrg_result else []
+    versions = _grouper_versions(result, idrg_result) if idrg_result else None
+    extensions += [versions] if versions else []
+    if extensions:
+        response["extension"] = extensions
+    notes = ([_idrg_note(idrg_result)] if idrg_result else []) + _notes(result, issues, outcome)
     if notes:
         response["processNote"] = [{"number": n, "type": "display", "text": t} for n, t in enumerate(notes, 1)]
     errors = [_error(issue) for issue in issues if issue.is_error]

@@ -12,7 +12,7 @@ from typing import Any
 from fhirclaim.claims import systems
 
 PROCESSING_EXT = f"{systems.FHIRCLAIM_BASE}/StructureDefinition/claim-processing"
-SERVER_OWNED = frozenset({systems.PACKAGE_EXT, PROCESSING_EXT})
+SERVER_OWNED = frozenset({systems.PACKAGE_EXT, systems.IDRG_RESULT_EXT, PROCESSING_EXT})  # + the 5.10 iDRG result
 # grouped | awaiting-special-cmg | signed | error | withdrawn
 PROCESSING_STATES = ("grouped", "awaiting-special-cmg", "signed", "error", "withdrawn")
 

@@ -120,6 +120,8 @@ def read_supporting_info(claim: dict[str, Any]) -> SupportingInfo:
 def _category(concept: Any) -> str | None:
     for _, coding in codings(concept):
         code = coding.get("code")
+        if not isinstance(code, str):
+            continue
         if coding.get("system") == systems.INFO_CATEGORY and tables.concept(systems.INFO_CATEGORY, code):
             return code
         if coding.get("system") == systems.KEMKES_INFO_CATEGORY and code in _KEMKES_CATEGORIES:

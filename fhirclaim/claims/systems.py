@@ -45,3 +45,31 @@ SPECIAL_CMG_OPTION_EXT = f"{FHIRCLAIM_BASE}/StructureDefinition/special-cmg-opti
 
 # --- extensions ----------------------------------------------------------------------------------------------
 PACKAGE_EXT = "https://fhir.kemkes.go.id/r4/StructureDefinition/Package"
+
+# --- E-Klaim 5.10 (iDRG) ---------------------------------------------------------------------------------------
+# The Indonesian modifications iDRG codes in (ICD-10-IM, ICD-9-CM-IM). Kemenkes publishes no FHIR canonical for
+# them yet, so this server names them under its own base (profiles/CodeSystem-icd-10-im.json, -icd-9-cm-im.json,
+# fragments holding the IM-only codes known to INA-CBG's refusal, E2101 "IM tidak berlaku"). A diagnosis or
+# procedure CodeableConcept may carry both: the IM coding is what iDRG gets, the ICD-10 / ICD-9-CM coding what
+# INA-CBG gets (docs/eklaim-5.10-fields.md).
+ICD10_IM = f"{FHIRCLAIM_BASE}/CodeSystem/icd-10-im"
+ICD9CM_IM = f"{FHIRCLAIM_BASE}/CodeSystem/icd-9-cm-im"
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ADMIT_SOURCE = "http://terminology.hl7.org/CodeSystem/admit-source"
+EKLAIM_CARA_MASUK = f"{FHIRCLAIM_BASE}/CodeSystem/eklaim-cara-masuk"
+EKLAIM_TARIFF_CATEGORY = f"{FHIRCLAIM_BASE}/CodeSystem/eklaim-tariff-category"
+EKLAIM_PAYOR = f"{FHIRCLAIM_BASE}/CodeSystem/eklaim-payor"
+EKLAIM_CARD_TYPE = f"{FHIRCLAIM_BASE}/CodeSystem/eklaim-card-type"
+EKLAIM_COB_SYSTEM = f"{FHIRCLAIM_BASE}/sid/eklaim-cob"
+IDRG_MDC = f"{FHIRCLAIM_BASE}/CodeSystem/idrg-mdc"
+IDRG_DRG = f"{FHIRCLAIM_BASE}/CodeSystem/idrg-drg"
+IDRG_TOPUP = f"{FHIRCLAIM_BASE}/CodeSystem/idrg-topup"
+TARIFF_CATEGORY_EXT = f"{FHIRCLAIM_BASE}/StructureDefinition/eklaim-tariff-category"
+PROCEDURE_MULTIPLICITY_EXT = f"{FHIRCLAIM_BASE}/StructureDefinition/procedure-multiplicity"
+IDRG_RESULT_EXT = f"{FHIRCLAIM_BASE}/StructureDefinition/idrg-result"
+GROUPER_VERSION_EXT = f"{FHIRCLAIM_BASE}/StructureDefinition/eklaim-grouper-version"
+KEMKES_TOTAL_PRICE_EXT = "https://fhir.kemkes.go.id/r4/StructureDefinition/totalPrice"
+KEMKES_UNIT_PRICE_EXT = "https://fhir.kemkes.go.id/r4/StructureDefinition/unitPrice"
+KFA = "http://sys-ids.kemkes.go.id/kfa"
+KPTL = "http://terminology.kemkes.go.id/CodeSystem/kptl"

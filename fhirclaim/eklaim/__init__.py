@@ -29,6 +29,19 @@ Usage (the claim pipeline's view)::
     record = client.get_claim_data(sep)                # ClaimRecord: .data (the manual's record), .grouping
     pdf = client.claim_print(sep)                      # bytes
 
+On a 5.10 server (`EKlaimClient(..., protocol="5.10")`) coding goes its own way (manual 5.10 §VII)::
+
+    client.set_claim_data(sep, ClaimDataUpdate(coder_nik=nik, cara_masuk="gp", tarif_rs={"kamar": 6000000, ...}))
+    client.idrg_diagnosa_set(sep, ["S71.0", "A00.1"]); client.idrg_procedure_set(sep, ["81.52", "86.22+2"])
+    idrg = client.grouper_idrg(sep)                    # IdrgResult: mdc_number, drg_code, ..., is_ungroupable
+    client.idrg_grouper_final(sep)
+    imported = client.idrg_to_inacbg_import(sep)       # CodingImport: .diagnosa/.procedure, .refused (E2101)
+    grouping = client.grouper_inacbg(sep)              # then stage 2 with the chosen special CMGs
+    client.inacbg_grouper_final(sep); client.claim_final(sep, coder_nik=nik)
+
+`decide(method, failure)` says what a failure means for the flow: DONE_ALREADY (E2102 on a repeated *_final, E2009
+on claim_final), STEP_SKIPPED (E2103/E2104: `missing_step` names the final to redo), RETRY, BUSINESS.
+
 Errors: `EKlaimError(error_no, message, payload)` when E-Klaim refuses (metadata.code 400, E20xx);
 `EKlaimTransportError` when no answer came back (network, HTTP status, wrong key, not JSON) — reads are retried a
 few times, writes never, so after a transport error on a write its effect is unknown and the caller must check
@@ -37,17 +50,30 @@ patient names masked.
 """
 
 from fhirclaim.eklaim.client import SAFE_TO_REPEAT, EKlaimClient
-from fhirclaim.eklaim.errors import EKlaimDebugModeRefused, EKlaimError, EKlaimTransportError, error_message
+from fhirclaim.eklaim.errors import (
+    Decision,
+    EKlaimDebugModeRefused,
+    EKlaimError,
+    EKlaimTransportError,
+    decide,
+    error_message,
+    missing_step,
+)
 from fhirclaim.eklaim.messages import (
     ClaimDataUpdate,
     ClaimRecord,
     ClaimStatus,
+    CodedItem,
+    Coding,
+    CodingImport,
     DataCentreStatus,
     Group,
     GroupingResult,
+    IdrgResult,
     NewClaim,
     NewClaimResult,
     PatientUpdate,
+    SitbValidation,
     SpecialCmg,
     SpecialCmgOption,
     TarifAlt,
@@ -56,8 +82,9 @@ from fhirclaim.eklaim.messages import (
 from fhirclaim.eklaim.transport import HttpTransport, InProcessTransport, Transport
 
 __all__ = [
-    "SAFE_TO_REPEAT", "ClaimDataUpdate", "ClaimRecord", "ClaimStatus", "DataCentreStatus", "EKlaimClient",
-    "EKlaimDebugModeRefused", "EKlaimError", "EKlaimTransportError", "Group", "GroupingResult", "HttpTransport",
-    "InProcessTransport", "NewClaim", "NewClaimResult", "PatientUpdate", "SpecialCmg", "SpecialCmgOption",
-    "TarifAlt", "Transport", "error_message", "parse_claim_txt",
+    "SAFE_TO_REPEAT", "ClaimDataUpdate", "ClaimRecord", "ClaimStatus", "CodedItem", "Coding", "CodingImport",
+    "DataCentreStatus", "Decision", "EKlaimClient", "EKlaimDebugModeRefused", "EKlaimError", "EKlaimTransportError",
+    "Group", "GroupingResult", "HttpTransport", "IdrgResult", "InProcessTransport", "NewClaim", "NewClaimResult",
+    "PatientUpdate", "SitbValidation", "SpecialCmg", "SpecialCmgOption", "TarifAlt", "Transport", "decide",
+    "error_message", "missing_step", "parse_claim_txt",
 ]

@@ -5,6 +5,11 @@ debug mode), POSTed to ws.php; the answer is decrypted and judged by `metadata.c
 200 → the parsed answer; anything else → `EKlaimError(error_no, message, payload)`. Failures that leave no business
 answer raise `EKlaimTransportError`; those are retried (a few times, with a short growing pause) only for calls
 that read and so are safe to repeat — never for calls that write, whose effect is then unknown to the caller.
+
+`protocol` is the E-Klaim build the server speaks: "5.10" (iDRG era: coding through idrg_*_set, grouping with
+`metadata.grouper` idrg | inacbg, no coding in set_claim_data) or "5.1" (2017: coding in set_claim_data, one
+grouper). Every call is logged at INFO with its method and SEP (never patient data), so the method sequence of one
+claim can be read from the log.
 """
 
 from __future__ import annotations
@@ -23,12 +28,18 @@ from fhirclaim.eklaim.messages import (
     ClaimDataUpdate,
     ClaimRecord,
     ClaimStatus,
+    CodeList,
+    Coding,
+    CodingImport,
     DataCentreStatus,
     Dateish,
     GroupingResult,
+    IdrgResult,
     NewClaim,
     NewClaimResult,
     PatientUpdate,
+    SitbValidation,
+    format_codes,
     format_date,
 )
 from fhirclaim.eklaim.transport import Transport
@@ -36,7 +47,9 @@ from fhirclaim.eklaim.transport import Transport
 log = logging.getLogger(__name__)
 
 # Reads: repeating them changes nothing on the server (grouper recomputes and stores the same result).
-SAFE_TO_REPEAT = frozenset({"get_claim_data", "get_claim_status", "pull_claim", "claim_print", "grouper"})
+SAFE_TO_REPEAT = frozenset({"get_claim_data", "get_claim_status", "pull_claim", "claim_print", "grouper",
+                            "idrg_diagnosa_get", "idrg_procedure_get", "inacbg_diagnosa_get", "inacbg_procedure_get"})
+PROTOCOLS = ("5.10", "5.1")
 DEBUG_REFUSED = b"MODE DEBUG IS NOT ALLOWED"
 _REDACTED_FIELDS = frozenset({"nama_pasien"})  # patient names never reach the logs, even at DEBUG
 
@@ -48,13 +61,18 @@ class EKlaimClient:
     embedded emulator. `key_hex`: the 64-hex key from E-Klaim's Setup → Integrasi SIMRS (never logged).
     `debug`: plain JSON with `?mode=debug` (development only). `retries`/`backoff`: extra attempts and first pause
     (seconds, doubled each time, at most 2 s) for transport failures of calls in `SAFE_TO_REPEAT`.
-    `grouper_name`: sent as `metadata.grouper` on grouper calls, for 5.10 servers that want `"inacbg"`.
+    `grouper_name`: sent as `metadata.grouper` on `grouper` calls (5.10 servers: "inacbg"; `grouper_idrg` and
+    `grouper_inacbg` name it themselves). `protocol`: "5.1" (the default of this library, for 5.1 servers) or
+    "5.10"; a 5.10 client refuses to put coding into set_claim_data (ValueError).
     """
 
     def __init__(self, transport: Transport, key_hex: str, *, debug: bool = False, retries: int = 2,
-                 backoff: float = 0.2, grouper_name: str | None = None,
+                 backoff: float = 0.2, grouper_name: str | None = None, protocol: str = "5.1",
                  sleep: Callable[[float], None] = time.sleep) -> None:
         crypto.encrypt(b"", key_hex)  # fail now, not at the first call, on a malformed key
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"E-Klaim protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+        self.protocol = protocol
         self._transport = transport
         self._key = key_hex
         self.debug = debug
@@ -83,18 +101,98 @@ class EKlaimClient:
     # --- claim data, grouping, final ------------------------------------------------------------------------
 
     def set_claim_data(self, nomor_sep: str, update: ClaimDataUpdate) -> None:
-        """Fill or change the claim named by `nomor_sep`: only the fields set in `update` change."""
-        self.call("set_claim_data", update.to_data(), metadata={"nomor_sep": nomor_sep})
+        """Fill or change the claim named by `nomor_sep`: only the fields set in `update` change (on 5.10 never
+        the coding: ValueError)."""
+        self.call("set_claim_data", update.to_data(self.protocol), metadata={"nomor_sep": nomor_sep})
 
     def grouper(self, nomor_sep: str, special_cmg: Sequence[str] = ()) -> GroupingResult:
         """Stage 1, or stage 2 when `special_cmg` names options offered by stage 1 (e.g. `["RR04", "YY01"]`)."""
+        return self._grouper(nomor_sep, special_cmg, self.grouper_name)
+
+    def _grouper(self, nomor_sep: str, special_cmg: Sequence[str], grouper_name: str | None) -> GroupingResult:
         data: dict[str, Any] = {"nomor_sep": nomor_sep}
         metadata: dict[str, Any] = {"stage": "2" if special_cmg else "1"}
         if special_cmg:
             data["special_cmg"] = "#".join(special_cmg)
-        if self.grouper_name:
-            metadata["grouper"] = self.grouper_name
+        if grouper_name:
+            metadata["grouper"] = grouper_name
         return GroupingResult.from_answer(self.call("grouper", data, metadata=metadata))
+
+    # --- 5.10: iDRG coding and grouping, then INA-CBG (manual 5.10 §IV.5–18, §VII) ---------------------------
+
+    def idrg_diagnosa_set(self, nomor_sep: str, diagnosa: CodeList) -> Coding:
+        """ICD-10-IM codes, principal first; `[]` clears (`#`). Codes E-Klaim does not know come back refused."""
+        return self._coding("idrg_diagnosa_set", nomor_sep, "diagnosa", diagnosa)
+
+    def idrg_procedure_set(self, nomor_sep: str, procedure: CodeList) -> Coding:
+        """ICD-9-CM-IM codes; `86.22+2` = twice in one operation, a repeated code = another operation."""
+        return self._coding("idrg_procedure_set", nomor_sep, "procedure", procedure)
+
+    def idrg_diagnosa_get(self, nomor_sep: str) -> Coding:
+        return Coding.parse(self.call("idrg_diagnosa_get", {"nomor_sep": nomor_sep}).get("data"))
+
+    def idrg_procedure_get(self, nomor_sep: str) -> Coding:
+        return Coding.parse(self.call("idrg_procedure_get", {"nomor_sep": nomor_sep}).get("data"))
+
+    def grouper_idrg(self, nomor_sep: str) -> IdrgResult:
+        """iDRG grouping (stage 1); an MDC 36 result (`is_ungroupable`) comes back as an OK answer."""
+        metadata = {"stage": "1", "grouper": "idrg"}
+        return IdrgResult.from_answer(self.call("grouper", {"nomor_sep": nomor_sep}, metadata=metadata))
+
+    def idrg_grouper_final(self, nomor_sep: str) -> None:
+        self.call("idrg_grouper_final", {"nomor_sep": nomor_sep})
+
+    def idrg_grouper_reedit(self, nomor_sep: str) -> None:
+        self.call("idrg_grouper_reedit", {"nomor_sep": nomor_sep})
+
+    def idrg_to_inacbg_import(self, nomor_sep: str) -> CodingImport:
+        """Copy the final iDRG coding to INA-CBG; IM-only codes come back refused (E2101 "IM tidak berlaku")."""
+        return CodingImport.from_answer(self.call("idrg_to_inacbg_import", {"nomor_sep": nomor_sep}))
+
+    def inacbg_diagnosa_set(self, nomor_sep: str, diagnosa: CodeList) -> Coding:
+        return self._coding("inacbg_diagnosa_set", nomor_sep, "diagnosa", diagnosa)
+
+    def inacbg_procedure_set(self, nomor_sep: str, procedure: CodeList) -> Coding:
+        return self._coding("inacbg_procedure_set", nomor_sep, "procedure", procedure)
+
+    def inacbg_diagnosa_get(self, nomor_sep: str) -> Coding:
+        return Coding.parse(self.call("inacbg_diagnosa_get", {"nomor_sep": nomor_sep}).get("data"))
+
+    def inacbg_procedure_get(self, nomor_sep: str) -> Coding:
+        return Coding.parse(self.call("inacbg_procedure_get", {"nomor_sep": nomor_sep}).get("data"))
+
+    def grouper_inacbg(self, nomor_sep: str, special_cmg: Sequence[str] = ()) -> GroupingResult:
+        """INA-CBG grouping on a 5.10 server: stage 1, or stage 2 with the chosen special CMG options."""
+        return self._grouper(nomor_sep, special_cmg, "inacbg")
+
+    def inacbg_grouper_final(self, nomor_sep: str) -> None:
+        self.call("inacbg_grouper_final", {"nomor_sep": nomor_sep})
+
+    def inacbg_grouper_reedit(self, nomor_sep: str) -> None:
+        self.call("inacbg_grouper_reedit", {"nomor_sep": nomor_sep})
+
+    def sitb_validate(self, nomor_sep: str, nomor_register_sitb: str) -> SitbValidation:
+        """Check a TB patient's SITB register number (an INVALID one is an OK answer with status INVALID)."""
+        return SitbValidation.from_answer(self.call("sitb_validate", {"nomor_sep": nomor_sep,
+                                                                      "nomor_register_sitb": nomor_register_sitb}))
+
+    def sitb_invalidate(self, nomor_sep: str) -> None:
+        self.call("sitb_invalidate", {"nomor_sep": nomor_sep})
+
+    def generate_claim_number(self) -> str:
+        """A claim number for claims without a SEP (COVID-19, KIPI, newborn, co-incidence), used as new_claim's
+        nomor_sep. The call has no `data` (the manual calls a `payor_id` there wrong)."""
+        response = self.call("generate_claim_number").get("response")
+        number = response.get("claim_number") if isinstance(response, Mapping) else None
+        if not isinstance(number, str) or not number:
+            raise EKlaimTransportError("generate_claim_number answer has no claim_number")
+        return number
+
+    def _coding(self, method: str, nomor_sep: str, name: str, codes: CodeList) -> Coding:
+        answer = self.call(method, {name: format_codes(codes)}, metadata={"nomor_sep": nomor_sep})
+        return Coding.parse(answer.get("data"))
+
+    # --- final, re-edit, delete -----------------------------------------------------------------------------
 
     def claim_final(self, nomor_sep: str, coder_nik: str) -> None:
         self.call("claim_final", {"nomor_sep": nomor_sep, "coder_nik": coder_nik})
@@ -158,11 +256,19 @@ class EKlaimClient:
 
     # --- the wire -------------------------------------------------------------------------------------------
 
-    def call(self, method: str, data: Mapping[str, Any], *, metadata: Mapping[str, Any] | None = None
-             ) -> dict[str, Any]:
-        """One ws.php call; the whole decoded answer (metadata and all) when `metadata.code` is 200."""
-        message = {"metadata": {"method": method, **(metadata or {})}, "data": dict(data)}
-        return _judge(method, self._send(method, message))
+    def call(self, method: str, data: Mapping[str, Any] | None = None, *,
+             metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One ws.php call; the whole decoded answer (metadata and all) when `metadata.code` is 200. `data` None
+        sends no `data` object (generate_claim_number)."""
+        return _judge(method, self._send(method, self.request_body(method, data, metadata=metadata)))
+
+    def request_body(self, method: str, data: Mapping[str, Any] | None = None, *,
+                     metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The plain message a call would send (before encryption): what tests compare with the manual."""
+        message: dict[str, Any] = {"metadata": {"method": method, **(metadata or {})}}
+        if data is not None:
+            message["data"] = dict(data)
+        return message
 
     def _send(self, method: str, message: Mapping[str, Any]) -> dict[str, Any]:
         """Exchange with E-Klaim; transport failures of calls safe to repeat are retried with growing pauses."""
@@ -189,7 +295,8 @@ class EKlaimClient:
         raw = self._transport.post(body, debug=self.debug)
         elapsed_ms = (time.perf_counter() - started) * 1000
         answer = self._decode(raw)
-        log.info("eklaim %s → %s in %.1f ms", method, answer.get("metadata", {}).get("code"), elapsed_ms)
+        log.info("eklaim %s sep=%s → %s in %.1f ms", _call_name(message), _sep_of(message),
+                 answer.get("metadata", {}).get("code"), elapsed_ms)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("eklaim answer %s", _redacted(answer))
         return answer
@@ -225,6 +332,23 @@ def _judge(method: str, answer: dict[str, Any]) -> dict[str, Any]:
     message = str(metadata.get("message") or "")
     log.info("eklaim %s refused: %s %s", method, error_no, message)
     raise EKlaimError(error_no, message, answer)
+
+
+def _call_name(message: Mapping[str, Any]) -> str:
+    """The method, and for grouper calls which grouper and stage (`grouper idrg/1`, `grouper inacbg/2`)."""
+    metadata = message.get("metadata") or {}
+    if metadata.get("method") != "grouper":
+        return str(metadata.get("method"))
+    which = f"{metadata['grouper']}/" if metadata.get("grouper") else "stage "
+    return f"grouper {which}{metadata.get('stage', '1')}"
+
+
+def _sep_of(message: Mapping[str, Any]) -> str:
+    """The SEP a call is about (metadata for *_set and set_claim_data, data for the rest), or "-"."""
+    for part in (message.get("metadata"), message.get("data")):
+        if isinstance(part, Mapping) and part.get("nomor_sep"):
+            return str(part["nomor_sep"])
+    return "-"
 
 
 def _statuses(answer: Mapping[str, Any]) -> list[DataCentreStatus]:

@@ -7,13 +7,15 @@
   that does not decrypt or is not JSON). Whether the call took effect is unknown; only calls that are safe to
   repeat are retried.
 
-The table of error numbers and their texts is a data file (`data/error_codes.csv`), loaded once.
+The table of error numbers and their texts is a data file (`data/error_codes.csv`), loaded once. `decide` says
+what an error means for the claim flow (see `Decision`), the same way for every caller.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
+from enum import Enum
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -66,3 +68,49 @@ def error_messages() -> Mapping[str, str]:
 def error_message(error_no: str) -> str:
     """The text for an error number; KeyError for a number the table does not know (a bug in the caller)."""
     return error_messages()[error_no]
+
+
+class Decision(str, Enum):
+    """What a failed E-Klaim call means for the claim flow."""
+
+    DONE_ALREADY = "done-already"  # the call's effect is already there (a repeat after a lost answer): go on
+    STEP_SKIPPED = "step-skipped"  # an earlier step is missing on E-Klaim's side: redo it (`missing_step`), repeat
+    RETRY = "retry"  # no answer came back: try again later
+    BUSINESS = "business-error"  # E-Klaim refuses the claim as it is: tell the hospital, with E-Klaim's message
+
+
+# method → the error numbers that say "this is done already". E2102 "iDRG/INACBG coding sudah final" and E2009
+# "Klaim sudah final" answer a final repeated; the re-edits answer "belum final" when repeated; new_claim answers
+# E2007/E2003 when the SEP exists (the caller still checks that it is the same patient's).
+DONE_ALREADY: Mapping[str, frozenset[str]] = {
+    "new_claim": frozenset({"E2007", "E2003"}),
+    "idrg_grouper_final": frozenset({"E2102"}),
+    "inacbg_grouper_final": frozenset({"E2102"}),
+    "claim_final": frozenset({"E2009"}),
+    "idrg_grouper_reedit": frozenset({"E2103"}),
+    "inacbg_grouper_reedit": frozenset({"E2104", "E2103"}),  # iDRG not final: INA-CBG cannot be either
+    "reedit_claim": frozenset({"E2002", "E2018"}),
+    "delete_claim": frozenset({"E2004"}),
+}
+# error number → the step E-Klaim says is missing (E2103 iDRG coding not final, E2104 INACBG coding not final,
+# E2018 claim not final yet).
+MISSING_STEP: Mapping[str, str] = {"E2103": "idrg_grouper_final", "E2104": "inacbg_grouper_final",
+                                   "E2018": "claim_final"}
+
+
+def decide(method: str, failure: Exception) -> Decision:
+    """The flow's decision on a failed call of `method`."""
+    if isinstance(failure, EKlaimTransportError):
+        return Decision.RETRY
+    if not isinstance(failure, EKlaimError):
+        raise TypeError(f"not an E-Klaim failure: {failure!r}")
+    if failure.error_no in DONE_ALREADY.get(method, ()):
+        return Decision.DONE_ALREADY
+    if failure.error_no in MISSING_STEP and MISSING_STEP[failure.error_no] != method:
+        return Decision.STEP_SKIPPED
+    return Decision.BUSINESS
+
+
+def missing_step(failure: EKlaimError) -> str | None:
+    """The method to call before repeating a call refused as STEP_SKIPPED."""
+    return MISSING_STEP.get(failure.error_no)

@@ -7,7 +7,8 @@ as `#`, which clears it.
 
 Answers are parsed leniently, because real servers differ from the manual in small ways: codes and amounts come as
 numbers or strings, send_claim items say `SEP`/`kemkes_dc_Status` or `nomor_sep`/`kemkes_dc_status`, and 5.10
-servers put the grouping under `response_inacbg` instead of `response`. Every parsed answer keeps the `raw` dict.
+servers put the grouping under `response_inacbg` instead of `response` (and the iDRG one under `response_idrg`).
+Every parsed answer keeps the `raw` dict.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def _data(obj: Any) -> dict[str, Any]:
             out[spec.name] = format_codes(value)
         elif kind == "number":
             out[spec.name] = format_number(value)
+        elif kind == "tarif":
+            out[spec.name] = ({k: format_number(v) for k, v in value.items()} if isinstance(value, Mapping)
+                              else format_number(value))
+        elif kind == "object":
+            out[spec.name] = dict(value)
         else:
             out[spec.name] = str(value)
     out.update(getattr(obj, "extra", None) or {})
@@ -122,12 +128,22 @@ class PatientUpdate:
         return _data(self)
 
 
+CODING_FIELDS = ("diagnosa", "procedure", "diagnosa_inagrouper", "procedure_inagrouper")
+TARIF_RS_KEYS = ("prosedur_non_bedah", "prosedur_bedah", "konsultasi", "tenaga_ahli", "keperawatan", "penunjang",
+                 "radiologi", "laboratorium", "pelayanan_darah", "rehabilitasi", "kamar", "rawat_intensif", "obat",
+                 "obat_kronis", "obat_kemoterapi", "alkes", "bmhp", "sewa_alat")
+
+
 @dataclass(frozen=True)
 class ClaimDataUpdate:
     """set_claim_data: only the fields given are sent (None = unchanged); `coder_nik` is mandatory.
 
     `nomor_sep` here is a new SEP number for the claim (the claim itself is named by the call's nomor_sep).
-    `extra` carries fields of later manuals (cara_masuk, sistole, tarif_rs as an object, ...) verbatim.
+    The 5.10 fields (manual 5.10 §IV.4) are here too: `tarif_rs` as the 18-key breakdown object (`TARIF_RS_KEYS`;
+    a plain amount is the 5.1 form), `ventilator` {use_ind, start_dttm, stop_dttm}, `apgar` {menit_1, menit_5},
+    `persalinan` {usia_kehamilan, ..., delivery: [...]} are sent as the objects given. Coding (`diagnosa`,
+    `procedure`) is 5.1 only: a 5.10 server refuses it (E2044) and `to_data(protocol="5.10")` raises ValueError, so
+    5.10 coding can only go through idrg_*_set / inacbg_*_set. `extra` carries fields not listed here verbatim.
     """
 
     coder_nik: str
@@ -135,31 +151,56 @@ class ClaimDataUpdate:
     nomor_kartu: str | None = None
     tgl_masuk: Dateish | None = _kind("datetime")
     tgl_pulang: Dateish | None = _kind("datetime")
-    jenis_rawat: int | str | None = _kind("number")  # 1 inap, 2 jalan
+    cara_masuk: str | None = None  # gp, hosp-trans, mp, outp, inp, emd, born, nursing, psych, rehab, other
+    jenis_rawat: int | str | None = _kind("number")  # 1 inap, 2 jalan, 3 igd
     kelas_rawat: int | str | None = _kind("number")  # 1, 2, 3 (rawat jalan: 3 regular, 1 eksekutif)
     adl_sub_acute: int | str | None = _kind("number")  # 12..60
     adl_chronic: int | str | None = _kind("number")  # 12..60
     icu_indikator: int | str | None = _kind("number")
     icu_los: int | str | None = _kind("number")
     ventilator_hour: int | str | None = _kind("number")
+    ventilator: Mapping[str, Any] | None = _kind("object")
     upgrade_class_ind: int | str | None = _kind("number")
-    upgrade_class_class: str | None = None  # kelas_1, kelas_2, vip
+    upgrade_class_class: str | None = None  # kelas_1, kelas_2, vip, vvip
     upgrade_class_los: int | str | None = _kind("number")
+    upgrade_class_payor: str | None = None  # peserta, pemberi_kerja, asuransi_tambahan
     add_payment_pct: Number | None = _kind("number")
     birth_weight: int | str | None = _kind("number")
+    sistole: int | str | None = _kind("number")
+    diastole: int | str | None = _kind("number")
     discharge_status: int | str | None = _kind("number")  # 1..5
-    diagnosa: CodeList | None = _kind("codes")  # ICD-10, principal first
-    procedure: CodeList | None = _kind("codes")  # ICD-9-CM
-    tarif_rs: Number | None = _kind("number")
+    diagnosa: CodeList | None = _kind("codes")  # 5.1 only: ICD-10, principal first
+    procedure: CodeList | None = _kind("codes")  # 5.1 only: ICD-9-CM
+    tarif_rs: Number | Mapping[str, Number] | None = _kind("tarif")
+    nomor_kartu_t: str | None = None  # nik, kitas, paspor, kartu_jkn, kk, unhcr, ..., klaim_ibu, lainnya
+    bayi_lahir_status_cd: int | str | None = _kind("number")  # 1 tanpa kelainan, 2 dengan kelainan
+    dializer_single_use: int | str | None = _kind("number")
+    kantong_darah: int | str | None = _kind("number")
+    alteplase_ind: int | str | None = _kind("number")
+    apgar: Mapping[str, Any] | None = _kind("object")
+    persalinan: Mapping[str, Any] | None = _kind("object")
     tarif_poli_eks: Number | None = _kind("number")
     nama_dokter: str | None = None
     kode_tarif: str | None = None
     payor_id: int | str | None = _kind("number")
     payor_cd: str | None = None
+    cob_cd: str | None = None  # "#" clears
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_data(self) -> dict[str, Any]:
-        return _data(self)
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> ClaimDataUpdate:
+        """From a payload dict (the mapping's output): known names become fields, the rest goes to `extra`."""
+        known = {spec.name for spec in fields(cls)} - {"extra"}
+        return cls(**{k: v for k, v in values.items() if k in known},
+                   extra={k: v for k, v in values.items() if k not in known})
+
+    def to_data(self, protocol: str = "5.1") -> dict[str, Any]:
+        data = _data(self)
+        coding = [name for name in CODING_FIELDS if name in data]
+        if protocol != "5.1" and coding:
+            raise ValueError(f"set_claim_data carries no coding on E-Klaim {protocol} ({', '.join(coding)}): "
+                             f"use idrg_diagnosa_set / idrg_procedure_set (and inacbg_*_set)")
+        return data
 
 
 # --- answers ------------------------------------------------------------------------------------------------
@@ -371,6 +412,148 @@ class ClaimRecord:
             return None
         result = GroupingResult.from_answer(block)
         return result if result.cbg.code else None
+
+    @property
+    def idrg(self) -> IdrgResult | None:
+        """The last iDRG grouping (5.10 servers), or None."""
+        block = self.data.get("grouper", self.data.get(" grouper"))
+        if not isinstance(block, Mapping) or not isinstance(block.get("response_idrg"), Mapping):
+            return None
+        result = IdrgResult.from_answer(block)
+        return result if result.drg_code else None
+
+
+@dataclass(frozen=True)
+class CodedItem:
+    """One code of a 5.10 coding answer's `expanded` list: valid (`validcode` "1") or refused with its own
+    `metadata` error (E2101 "IM tidak berlaku": an ICD-10-IM / ICD-9-CM-IM code INA-CBG does not know)."""
+
+    code: str
+    display: str
+    no: str
+    valid: bool
+    multiplicity: int
+    error_no: str | None
+    message: str | None
+
+    @classmethod
+    def parse(cls, item: Mapping[str, Any]) -> CodedItem:
+        meta = item.get("metadata") if isinstance(item.get("metadata"), Mapping) else {}
+        multiplicity = as_int(item.get("multiplicity", item.get("multiply")))  # the _get answers say "multiply"
+        return cls(code=str(item.get("code") or ""), display=str(item.get("display") or ""),
+                   no=str(item.get("no") or ""), valid=str(item.get("validcode", "1")) == "1",
+                   multiplicity=multiplicity or 1, error_no=_text(meta.get("error_no")),
+                   message=_text(meta.get("message")))
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A 5.10 coding answer (idrg_/inacbg_ diagnosa/procedure set/get): the stored `#` string and each code."""
+
+    string: str
+    expanded: tuple[CodedItem, ...]
+
+    @classmethod
+    def parse(cls, block: Any) -> Coding:
+        if not isinstance(block, Mapping):
+            return cls("", ())
+        items = block.get("expanded") or ()
+        if isinstance(items, Mapping):  # inacbg_diagnosa_get answers {"1": {...}, "2": {...}}
+            items = [items[key] for key in sorted(items, key=lambda k: as_int(k) or 0)]
+        return cls(str(block.get("string") or ""),
+                   tuple(CodedItem.parse(item) for item in items if isinstance(item, Mapping)))
+
+    @property
+    def codes(self) -> list[str]:
+        return [item.code for item in self.expanded]
+
+    @property
+    def refused(self) -> list[CodedItem]:
+        """The codes E-Klaim did not take (validcode "0")."""
+        return [item for item in self.expanded if not item.valid]
+
+
+@dataclass(frozen=True)
+class CodingImport:
+    """idrg_to_inacbg_import: the iDRG coding copied to INA-CBG, code by code (IM-only codes refused)."""
+
+    diagnosa: Coding
+    procedure: Coding
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> CodingImport:
+        data = answer.get("data") if isinstance(answer.get("data"), Mapping) else {}
+        return cls(Coding.parse(data.get("diagnosa")), Coding.parse(data.get("procedure")))
+
+
+@dataclass(frozen=True)
+class IdrgResult:
+    """The iDRG grouper answer (`response_idrg`): MDC, DRG, weights, the grouper's versions. Numbers come as
+    strings ("1.34", "8037060"); `tariff` = total_cost_weight × nbr. MDC 36 is "Ungroupable or Unrelated"."""
+
+    mdc_number: str
+    mdc_description: str
+    drg_code: str
+    drg_description: str
+    cost_weight: Decimal | None
+    sub_acute_weight: Decimal | None
+    chronic_weight: Decimal | None
+    total_cost_weight: Decimal | None
+    nbr: int | None
+    script_version: str | None
+    logic_version: str | None
+    status_cd: str | None
+    raw: Mapping[str, Any]
+
+    @property
+    def is_ungroupable(self) -> bool:
+        return self.mdc_number == "36" or self.drg_code.startswith("36")
+
+    @property
+    def tariff(self) -> int | None:
+        if self.total_cost_weight is None or self.nbr is None:
+            return None
+        return int((self.total_cost_weight * self.nbr).to_integral_value())
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> IdrgResult:
+        """Parse `{response_idrg: {...}}` (grouper idrg, or get_claim_data's grouper block)."""
+        block = answer.get("response_idrg")
+        raw = dict(block) if isinstance(block, Mapping) else {}
+        return cls(mdc_number=str(raw.get("mdc_number") or ""), mdc_description=str(raw.get("mdc_description") or ""),
+                   drg_code=str(raw.get("drg_code") or ""), drg_description=str(raw.get("drg_description") or ""),
+                   cost_weight=_decimal(raw.get("cost_weight")), sub_acute_weight=_decimal(raw.get("sub_acute_weight")),
+                   chronic_weight=_decimal(raw.get("chronic_weight")),
+                   total_cost_weight=_decimal(raw.get("total_cost_weight")), nbr=as_int(raw.get("nbr")),
+                   script_version=_text(raw.get("script_version")), logic_version=_text(raw.get("logic_version")),
+                   status_cd=_text(raw.get("status_cd")), raw=raw)
+
+
+@dataclass(frozen=True)
+class SitbValidation:
+    """sitb_validate: `status` VALID | INVALID with E-Klaim's `detail` (an INVALID register is a 200 answer)."""
+
+    status: str
+    detail: str
+    raw: Mapping[str, Any]
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status.upper() == "VALID"
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> SitbValidation:
+        response = answer.get("response") if isinstance(answer.get("response"), Mapping) else {}
+        return cls(str(response.get("status") or ""), str(response.get("detail") or ""), dict(answer))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool) or str(value).strip() in ("", "-"):
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
 
 
 def parse_claim_txt(text: str) -> list[dict[str, str]]:

@@ -41,7 +41,7 @@ def test_admin_sets_and_reads_tenant_settings_without_the_key(app, runtime, hosp
                         content_type="application/json", base="")
     assert put.status_code == 200
     assert put.get_json() == {"tenant": HOSPITAL, "eklaim_url": url, "eklaim_key_set": True, "kode_tarif": "AP",
-                              "hospital_code": None, "payor_id": None, "payor_cd": None}
+                              "hospital_code": None, "payor_id": None, "payor_cd": None, "eklaim_protocol": None}
     shown = admin.request("GET", f"/admin/tenants/{HOSPITAL}", base="").get_data(as_text=True)
     assert key not in shown
     with runtime.store.unit_of_work(write=False) as uow:
@@ -50,7 +50,7 @@ def test_admin_sets_and_reads_tenant_settings_without_the_key(app, runtime, hosp
 
 
 @pytest.mark.parametrize(("field", "value"), [("eklaim_key", "short"), ("eklaim_url", "ftp://x"),
-                                              ("kode_tarif", "ZZ"), ("colour", "red")])
+                                              ("kode_tarif", "ZZ"), ("eklaim_protocol", "5.9"), ("colour", "red")])
 def test_bad_tenant_settings_are_refused(app, field, value):
     response = authorized(app, "admin").request("PUT", f"/admin/tenants/{HOSPITAL}", {field: value},
                                                 content_type="application/json", base="")

@@ -30,6 +30,12 @@ class Stack:
     ledger: EKlaimLedger
 
 
+@pytest.fixture
+def settings(settings):
+    """These tests follow the E-Klaim 5.1 flow (its steps, its methods); the 5.10 flow has test_flow_510*.py."""
+    return settings.model_copy(update={"eklaim_protocol": "5.1"})
+
+
 @pytest.fixture(scope="session")
 def grouper():
     from fhirclaim.inacbg.grouper import Grouper
@@ -41,7 +47,7 @@ def grouper():
 def http_eklaim(tmp_path, grouper) -> Iterator[HttpEKlaim]:
     key = crypto.generate_key()
     app = create_emulator_app(EmulatorConfig(key_hex=key, database_url=f"sqlite:///{tmp_path / 'eklaim-http.db'}",
-                                             grouper=grouper))
+                                             grouper=grouper, protocol="5.1"))
     app.register_coder(CODER_NIK, CODER_NAME)  # E-Klaim's Personnel menu: a real E-Klaim never does it for us
     url, stop = serve_wsgi(app)
     yield HttpEKlaim(url, key, app)

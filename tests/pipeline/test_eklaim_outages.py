@@ -27,6 +27,7 @@ from pipeline_kit import (
     with_status,
 )
 
+from fhirclaim.claims.assembly import signed_content
 from fhirclaim.signing import verify_bundle
 from fhirclaim.store.jobs import utcnow
 
@@ -71,8 +72,8 @@ def _signed_and_final(runtime, ledger, case) -> dict:
     assert processing(claim) == "signed"
     assert claim["diagnosis"] == read_client_version(runtime, case.claim_id)["diagnosis"]  # no lost Claim content
     bundle = signed_bundle(runtime, case.claim_id)
-    assert verify_bundle(bundle).valid
-    assert bundle["entry"][0]["resource"] == claim
+    assert verify_bundle(bundle, trust=runtime.signing.trust_policy()).valid
+    assert bundle["entry"][0]["resource"] == signed_content(claim)
     [held] = ledger.claims(case.sep)
     assert (held.deleted_at, held.klaim_status_cd, held.kemenkes_dc_status_cd) == (None, "final", "sent")
     return claim

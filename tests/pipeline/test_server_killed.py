@@ -34,6 +34,7 @@ from pipeline_kit import (
     verify_independently,
 )
 
+from fhirclaim.claims.assembly import signed_content
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.emulator import EmulatorConfig, create_emulator_app
 from fhirclaim.signing import verify_bundle
@@ -80,6 +81,7 @@ class HeldCall:
 
 def _serve(settings, eklaim_url: str, key: str) -> subprocess.Popen:
     env = {**os.environ, "FHIRCLAIM_EKLAIM_URL": eklaim_url, "FHIRCLAIM_EKLAIM_KEY": key,
+           "FHIRCLAIM_EKLAIM_PROTOCOL": settings.eklaim_protocol,  # 5.1, as the E-Klaim served here
            "FHIRCLAIM_JOB_LEASE_SECONDS": str(LEASE_SECONDS), "FHIRCLAIM_WORKER_POLL_SECONDS": "0.05"}
     process = subprocess.Popen(
         [sys.executable, "-m", "fhirclaim.cli", "serve", "--port", "0", "--data-dir", str(settings.data_dir),
@@ -109,7 +111,7 @@ def test_a_job_survives_the_server_being_killed(runtime, settings, grouper, tmp_
                                                 done_before):
     key = crypto.generate_key()
     emulator = create_emulator_app(EmulatorConfig(key_hex=key, database_url=f"sqlite:///{tmp_path / 'ek.db'}",
-                                                  grouper=grouper))
+                                                  grouper=grouper, protocol="5.1"))
     emulator.register_coder(CODER_NIK, CODER_NAME)
     held = HeldCall(emulator, key, method, after_work=after_work)
     url, stop_emulator = serve_wsgi(held)
@@ -150,5 +152,6 @@ def test_a_job_survives_the_server_being_killed(runtime, settings, grouper, tmp_
     claim = read(runtime, "Claim", case.claim_id)
     assert processing(claim) == "signed"
     bundle = signed_bundle(runtime, case.claim_id)
-    assert verify_bundle(bundle).valid and bundle["entry"][0]["resource"] == claim
+    assert verify_bundle(bundle, trust=runtime.signing.trust_policy()).valid
+    assert bundle["entry"][0]["resource"] == signed_content(claim)
     verify_independently(bundle)

@@ -75,7 +75,7 @@ def test_the_hospitals_choice_runs_stage_2_and_finishes_the_claim(runtime, ledge
     response = grouping_response(runtime, case.claim_id)
     assert (response["outcome"], totals(response)["benefit"]) == ("complete", 62_503_200)
     assert "extension" not in response  # no options left to choose
-    assert verify_bundle(signed_bundle(runtime, case.claim_id)).valid
+    assert verify_bundle(signed_bundle(runtime, case.claim_id), trust=runtime.signing.trust_policy()).valid
     assert ledger.events(case.sep).count("new_claim") == 1
 
 

@@ -27,6 +27,7 @@ from pipeline_kit import (
     with_status,
 )
 
+from fhirclaim.claims.assembly import signed_content
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR, derived_id
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.signing import verify_bundle
@@ -75,7 +76,7 @@ def test_a_draft_made_active_is_finalised_and_signed(runtime, ledger):
     record = _eklaim_record(runtime, case.sep)
     assert (record.is_final, record.kemenkes_dc_status_cd) == (True, "sent")
     assert ledger.events(case.sep).count("new_claim") == 1
-    assert verify_bundle(signed_bundle(runtime, case.claim_id)).valid
+    assert verify_bundle(signed_bundle(runtime, case.claim_id), trust=runtime.signing.trust_policy()).valid
 
 
 def test_an_update_of_a_final_claim_regroups_and_signs_a_new_bundle_version(runtime, ledger):
@@ -101,10 +102,10 @@ def test_an_update_of_a_final_claim_regroups_and_signs_a_new_bundle_version(runt
     assert [v.version_id for v in bundle_versions] == [1, 2]
     old, new = (v.content for v in bundle_versions)
     assert old == first_bundle
-    assert new["entry"][0]["resource"] == claim
+    assert new["entry"][0]["resource"] == signed_content(claim)
     assert new["entry"][0]["resource"]["diagnosis"][0]["diagnosisCodeableConcept"]["coding"][0]["code"] == "J06.9"
     for signed in (old, new):  # each version stands on its own signature
-        assert verify_bundle(signed).valid
+        assert verify_bundle(signed, trust=runtime.signing.trust_policy()).valid
         verify_independently(signed)
     assert old["signature"]["data"] != new["signature"]["data"]
 

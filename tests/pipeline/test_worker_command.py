@@ -37,7 +37,7 @@ def test_once_runs_every_due_job_and_says_so(runtime, settings):
     assert f"Claim/{cases[1].claim_id} version 1 submit → failed (Tanggal pulang" in lines[2]
     assert lines[-1] == "ran 2 claim job(s) and 0 webhook delivery attempt(s); nothing else is due"
     assert processing(read(runtime, "Claim", cases[0].claim_id)) == "signed"
-    assert verify_bundle(signed_bundle(runtime, cases[0].claim_id)).valid
+    assert verify_bundle(signed_bundle(runtime, cases[0].claim_id), trust=runtime.signing.trust_policy()).valid
 
 
 def test_once_on_an_empty_queue_does_nothing(settings, runtime):

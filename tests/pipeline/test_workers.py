@@ -121,7 +121,7 @@ def test_a_job_left_running_by_a_dead_worker_is_taken_over_after_its_lease(runti
     [row] = jobs_of(runtime, case.claim_id)
     assert (row.status, row.locked_by) == ("done", None)
     assert steps_of(runtime, dead.id) == SUBMIT_STEPS
-    assert verify_bundle(signed_bundle(runtime, case.claim_id)).valid
+    assert verify_bundle(signed_bundle(runtime, case.claim_id), trust=runtime.signing.trust_policy()).valid
 
 
 def test_a_stuck_worker_whose_lease_ran_out_writes_nothing_more(runtime, flaky, ledger):
