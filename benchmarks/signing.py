@@ -1,9 +1,12 @@
-"""Signing and verification speed for claim-sized Bundles: prints figures, asserts nothing.
+"""Signing and verification of the largest example case's claim Bundle: prints figures, asserts nothing.
 
-    python benchmarks/signing.py [--rounds 300] [--charge-items 40]
+    python benchmarks/signing.py [--rounds 200] [--extra-charge-items 0]
 
-The Bundle is the official R4 Claim, ClaimResponse, Coverage, Account and Invoice examples plus N copies of the
-ChargeItem example (a hospital stay has tens of ChargeItems). Keys are made in a temporary directory.
+The Bundle is built as the pipeline builds it: every resource of the largest case in `examples/` (by bytes) plus
+the medical record of its encounter (a Condition per billed diagnosis, a Procedure per billed procedure, a discharge
+summary), and optionally N more ChargeItems (a long stay has tens). Each hospital key is certified by the
+installation's CA (`HospitalSigning`, in a temporary directory); verification answers all three questions against
+the trust anchors and the CRL, as `$verify-signature` does.
 """
 
 from __future__ import annotations
@@ -16,20 +19,43 @@ import tempfile
 import time
 from pathlib import Path
 
-from fhirclaim.signing import SigningKeyStore, canonical_bytes, sign_bundle, verify_bundle
+from fhirclaim.signing import HospitalSigning, canonical_bytes, verify_bundle
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "fhir" / "r4-examples"
-CASE = ("Claim-100150.json", "ClaimResponse-R3500.json", "Coverage-7546D.json", "Account-example.json",
-        "Invoice-example.json")
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+HOSPITAL = "10000004"
 
 
-def claim_bundle(charge_items: int) -> dict:
-    resources = [json.loads((EXAMPLES / name).read_text()) for name in CASE]
-    charge_item = json.loads((EXAMPLES / "ChargeItem-example.json").read_text())
-    for number in range(charge_items):
-        resources.append({**copy.deepcopy(charge_item), "id": f"ci-{number}"})
-    return {"resourceType": "Bundle", "id": "bench", "type": "collection",
-            "entry": [{"fullUrl": f"urn:uuid:{r['resourceType']}-{r['id']}", "resource": r} for r in resources]}
+def largest_case() -> tuple[str, list[dict]]:
+    """The example case whose transaction is the largest, as its resources."""
+    path = max(EXAMPLES.glob("*/transaction.json"), key=lambda p: p.stat().st_size)
+    return path.parent.name, [entry["resource"] for entry in json.loads(path.read_text())["entry"]]
+
+
+def with_record(resources: list[dict]) -> list[dict]:
+    """The case plus the record the signed Bundle carries for its encounter."""
+    claim = next(r for r in resources if r["resourceType"] == "Claim")
+    encounter = {"reference": "Encounter/" + next(r["id"] for r in resources if r["resourceType"] == "Encounter")}
+    record = [{"resourceType": "Condition", "id": f"cond-{i}", "subject": claim["patient"], "encounter": encounter,
+               "code": line["diagnosisCodeableConcept"]} for i, line in enumerate(claim.get("diagnosis") or [])]
+    record += [{"resourceType": "Procedure", "id": f"proc-{i}", "status": "completed", "subject": claim["patient"],
+                "encounter": encounter, "code": line["procedureCodeableConcept"]}
+               for i, line in enumerate(claim.get("procedure") or [])]
+    record.append({"resourceType": "Composition", "id": "discharge-summary", "status": "final", "title":
+                   "Ringkasan Pulang", "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}]},
+                   "subject": claim["patient"], "encounter": encounter, "date": "2025-07-01",
+                   "author": [{"reference": "Practitioner/dr-bima"}], "section": [
+                       {"title": "Diagnosis", "entry": [{"reference": f"Condition/{r['id']}"} for r in record
+                                                        if r["resourceType"] == "Condition"]}]})
+    return resources + record
+
+
+def claim_bundle(resources: list[dict], extra_charge_items: int) -> dict:
+    charge_item = next(r for r in resources if r["resourceType"] == "ChargeItem")
+    extra = [{**copy.deepcopy(charge_item), "id": f"extra-{n}"} for n in range(extra_charge_items)]
+    return {"resourceType": "Bundle", "id": "bench", "type": "collection", "timestamp": "2025-07-01T10:00:00+07:00",
+            "identifier": {"system": "http://sys-ids.kemkes.go.id/claim-number", "value": "0301R0011024V000123"},
+            "entry": [{"fullUrl": f"https://fhirclaim.example/fhir/{r['resourceType']}/{r['id']}", "resource": r}
+                      for r in resources + extra]}
 
 
 def timed(action, rounds: int) -> list[float]:
@@ -44,34 +70,40 @@ def timed(action, rounds: int) -> list[float]:
 def report(label: str, durations: list[float]) -> None:
     ordered = sorted(durations)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(f"{label:<22} {len(durations) / sum(durations):8.0f}/s   p50 {statistics.median(durations) * 1e3:6.2f} ms"
+    print(f"{label:<30} {len(durations) / sum(durations):8.0f}/s   p50 {statistics.median(durations) * 1e3:6.2f} ms"
           f"   p99 {p99 * 1e3:6.2f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=300)
-    parser.add_argument("--charge-items", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--extra-charge-items", type=int, default=0)
     args = parser.parse_args()
-    bundle = claim_bundle(args.charge_items)
-    size = len(canonical_bytes(bundle))
-    print(f"Bundle: {len(bundle['entry'])} entries, {size:,} canonical bytes, {args.rounds} rounds")
+    name, resources = largest_case()
+    bundle = claim_bundle(with_record(resources), args.extra_charge_items)
+    print(f"Largest example case {name}: {len(bundle['entry'])} entries, {len(json.dumps(bundle)):,} JSON bytes, "
+          f"{len(canonical_bytes(bundle)):,} canonical bytes, {args.rounds} rounds")
     report("canonical_bytes", timed(lambda: canonical_bytes(bundle), args.rounds))
     for alg in ("RS256", "ES256"):
         with tempfile.TemporaryDirectory() as directory:
-            store = SigningKeyStore(directory, alg=alg)
+            signing = HospitalSigning(directory, alg=alg)
             start = time.perf_counter()
-            key = store.load_or_create()
-            print(f"{alg}: key + certificate made in {(time.perf_counter() - start) * 1e3:.0f} ms")
-            bench_alg(alg, key, store.jwks(), bundle, args.rounds)
+            signing.load()
+            signing.current(HOSPITAL)
+            print(f"{alg}: CA + hospital key + certificate made in {(time.perf_counter() - start) * 1e3:.0f} ms")
+            bench_alg(alg, signing, bundle, args.rounds)
 
 
-def bench_alg(alg: str, key, jwks: dict, bundle: dict, rounds: int) -> None:
-    who = {"reference": "Organization/bench"}
-    signed = sign_bundle(bundle, key, who=who)
-    report(f"{alg} sign_bundle", timed(lambda: sign_bundle(bundle, key, who=who), rounds))
-    report(f"{alg} verify_bundle", timed(lambda: verify_bundle(signed), rounds))
-    report(f"{alg} verify + JWKS", timed(lambda: verify_bundle(signed, jwks), rounds))
+def bench_alg(alg: str, signing: HospitalSigning, bundle: dict, rounds: int) -> None:
+    who = {"reference": f"Organization/{HOSPITAL}"}
+    signed = signing.sign(bundle, who)
+    trust = signing.trust_policy()
+    assert verify_bundle(signed, trust=trust).valid
+    size, signature = len(json.dumps(signed)), len(json.dumps(signed["signature"]))
+    print(f"{alg}: signed Bundle {size:,} JSON bytes (signature {signature:,})")
+    report(f"{alg} sign", timed(lambda: signing.sign(bundle, who), rounds))
+    report(f"{alg} verify (all three)", timed(lambda: verify_bundle(signed, trust=trust), rounds))
+    report(f"{alg} verify integrity only", timed(lambda: verify_bundle(signed, integrity_only=True), rounds))
 
 
 if __name__ == "__main__":

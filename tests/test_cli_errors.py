@@ -279,7 +279,7 @@ def test_an_unreadable_secret_key_file(tmp_path):
 def test_a_missing_signing_key_file(tmp_path):
     from fhirclaim.signing import SigningKeyStore
 
-    signing = tmp_path / "d" / "signing"
+    signing = tmp_path / "d" / "signing" / "hospitals" / "10000004"  # a hospital's keys (signing/hospitals.py)
     key = SigningKeyStore(signing, alg="ES256").load_or_create()
     (signing / f"{key.kid}.key.pem").unlink()
     result = _run("worker", "--once", "--data-dir", str(tmp_path / "d"), cwd=tmp_path,

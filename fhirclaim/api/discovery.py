@@ -69,6 +69,7 @@ def _landing() -> str:
         token_url=root + surface.TOKEN_PATH, revoke_url=root + surface.REVOKE_PATH,
         links={"metadata": url_for("fhir.capabilities"), "openapi": url_for("discovery.openapi"),
                "docs": url_for("discovery.docs"), "jwks": url_for("operations.jwks"),
+               "trust_anchors": url_for("operations.trust_anchors"), "signing_crl": url_for("operations.signing_crl"),
                "definitions": url_for("discovery.operation_definitions")},
         definition_url=lambda definition_id: url_for("discovery.operation_definition", definition_id=definition_id))
 

@@ -110,6 +110,10 @@ class _Entry:
     content: Resource
     deleted: bool = False
 
+    @property
+    def reference(self) -> str:
+        return f"{self.content['resourceType']}/{self.content['id']}"
+
 
 class _BundleEntries:
     """The Bundle's entries behind the one repository method `ClaimAssembler` reads through (`find`), so the claim
@@ -122,3 +126,18 @@ class _BundleEntries:
     def find(self, resource_type: str, resource_id: str) -> _Entry | None:
         found = self._by_key.get((resource_type, resource_id))
         return _Entry(found) if found is not None else None
+
+    def search_all(self, request, limit: int = 1000) -> list[_Entry]:
+        """The entries of a type whose reference parameters (`ChargeItem?account=…`, `Observation?encounter=…`)
+        name the searched targets: the assembler's searches, answered from the Bundle alone."""
+        found = [_Entry(r) for (kind, _), r in self._by_key.items()
+                 if kind == request.resource_type and all(_refers(r, c) for c in request.criteria)]
+        return found[:limit]
+
+
+def _refers(resource: Resource, criterion) -> bool:
+    """Whether the element named like the search parameter refers to one of the criterion's targets."""
+    value = resource.get(criterion.param.name)
+    references = [v.get("reference") for v in (value if isinstance(value, list) else [value]) if isinstance(v, dict)]
+    targets = {f"{v.target_type}/{v.code}" if v.target_type else v.code for v in criterion.values}
+    return any(isinstance(ref, str) and "/".join(ref.split("/")[-2:]) in targets for ref in references)

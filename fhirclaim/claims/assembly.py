@@ -3,13 +3,16 @@ claim history for the pending-claim rules, and the resources the signed Bundle c
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from fhirclaim.claims.context import ClaimContext, claim_references, reference_of
+from fhirclaim.claims.context import ClaimContext, by_reference, claim_references, reference_of
+from fhirclaim.claims.evidence import MedicalRecord
 from fhirclaim.claims.facts import read_facts
 from fhirclaim.claims.precheck import PastEpisode
+from fhirclaim.claims.server_fields import PROCESSING_EXT
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.store.repository import SqlResourceRepository
@@ -39,7 +42,7 @@ class ClaimAssembler:
         invoice = self.get(refs.invoice)
         accounts = (encounter or {}).get("account") or []
         account_ref = reference_of(accounts[0]) if accounts else reference_of((invoice or {}).get("account"))
-        return ClaimContext(
+        ctx = ClaimContext(
             claim=claim,
             patient=self.get(refs.patient),
             encounter=encounter,
@@ -51,6 +54,15 @@ class ClaimAssembler:
             conditions=self._all(refs.conditions),
             procedures=self._all(refs.procedures),
         )
+        # E-Klaim 5.10's tarif_rs breakdown and vital signs (docs/eklaim-5.10-fields.md) read these two
+        return dataclasses.replace(ctx, charge_items=by_reference(self.charge_items(ctx)),
+                                   observations=by_reference(self._encounter_observations(encounter)))
+
+    def _encounter_observations(self, encounter: Resource | None) -> list[Resource]:
+        if not encounter or not encounter.get("id"):
+            return []
+        request = parse_search("Observation", [("encounter", f"Encounter/{encounter['id']}")])
+        return [stored.content for stored in self.resources.search_all(request, limit=500)]
 
     def charge_items(self, ctx: ClaimContext) -> list[Resource]:
         """The ChargeItems billed: those the Invoice lists, and those booked on the Account."""
@@ -67,17 +79,36 @@ class ClaimAssembler:
         return list(found.values())
 
     def bundle_resources(self, ctx: ClaimContext, claim_response: Resource | None) -> list[Resource]:
-        """Every resource the claim rests on, each once, the Claim first (architecture §6)."""
+        """Every resource the claim rests on, each once, the Claim first (architecture §6): the financing
+        resources, and the medical record behind every billed code (`evidence.py`), reached through the Encounter
+        and the Account even when the Claim does not reference them."""
+        invoices = [ctx.invoice] if ctx.invoice else self._account_invoices(ctx.account)
+        charge_items = self.charge_items(dataclasses.replace(ctx, invoice=invoices[0] if invoices else None))
+        for invoice in invoices[1:]:
+            charge_items += self.charge_items(dataclasses.replace(ctx, invoice=invoice, account=None))
+        evidence = MedicalRecord(self.get, self.search).evidence(ctx, charge_items)
         resources: list[Resource | None] = [
-            ctx.claim, ctx.patient, ctx.coverage, ctx.account, ctx.encounter, *ctx.conditions.values(),
-            *ctx.procedures.values(), ctx.invoice, *self.charge_items(ctx), *ctx.practitioners.values(),
-            ctx.organization, claim_response,
+            signed_content(ctx.claim), ctx.patient, ctx.coverage, ctx.account, ctx.encounter,
+            *ctx.conditions.values(), *ctx.procedures.values(), *evidence.resources(), *invoices, *charge_items,
+            *ctx.practitioners.values(), ctx.organization, evidence.gaps_outcome(ctx.claim["id"]), claim_response,
         ]
         unique: dict[tuple[str, str], Resource] = {}
         for resource in resources:
             if resource:
                 unique.setdefault((resource["resourceType"], resource["id"]), resource)
         return list(unique.values())
+
+    def search(self, resource_type: str, parameters: list[tuple[str, str]]) -> list[Resource]:
+        """Live resources of `resource_type` matching `parameters`, within the repository's tenant scope."""
+        request = parse_search(resource_type, parameters)
+        return [stored.content for stored in self.resources.search_all(request, limit=1000) if not stored.deleted]
+
+    def _account_invoices(self, account: Resource | None) -> list[Resource]:
+        """The Account's Invoices when no supportingInfo names one (SATUSEHAT links them through Invoice.account)."""
+        if not account:
+            return []
+        invoices = self.search("Invoice", [("account", f"Account/{account['id']}")])
+        return [invoice for invoice in invoices if invoice.get("status") not in WITHDRAWN]
 
     def _all(self, references: Iterable[str]) -> dict[str, Resource]:
         found = {}
@@ -88,6 +119,27 @@ class ClaimAssembler:
         return found
 
 
+def signed_content(claim: Resource) -> Resource:
+    """The Claim as the Bundle signs it: without the server's bookkeeping (the `claim-processing` extension),
+    which changes after signing and is no part of what BPJS-K pays against."""
+    extensions = [e for e in claim.get("extension") or [] if e.get("url") != PROCESSING_EXT]
+    body = {key: value for key, value in claim.items() if key != "extension"}
+    return {**body, "extension": extensions} if extensions else body
+
+
+def signer_of(tenant: str | None, claim: Resource) -> dict[str, Any]:
+    """`Signature.who`: the hospital whose job this is (the tenant), never whatever the Claim names as provider;
+    the provider's display is kept when it is that hospital. A job without a tenant (a system write) signs as the
+    Claim's provider."""
+    provider = claim.get("provider") if isinstance(claim.get("provider"), dict) else {}
+    if not tenant:
+        return provider or {"display": "fhirclaim"}
+    who = {"reference": f"Organization/{tenant}"}
+    if (reference_of(provider) or "").endswith(f"Organization/{tenant}") and provider.get("display"):
+        who["display"] = provider["display"]
+    return who
+
+
 class StoreClaimHistory:
     """The precheck's `ClaimHistory` over the store: the patient's other live claims as episodes."""
 
@@ -95,9 +147,10 @@ class StoreClaimHistory:
         self.assembler = assembler
 
     def episodes(self, patient: str, *, start: datetime, end: datetime) -> Iterator[PastEpisode]:
-        request = parse_search("Claim", [("patient", patient), ("use", "claim")])
+        # By patient only: `use=claim` matches nearly every Claim, and SQL joining it costs more than this filter
+        request = parse_search("Claim", [("patient", patient)])
         for stored in self.assembler.resources.search_all(request, limit=500):
-            if stored.content.get("status") in WITHDRAWN:
+            if stored.content.get("use") != "claim" or stored.content.get("status") in WITHDRAWN:
                 continue
             facts = read_facts(self.assembler.context(stored.content), self.assembler.timezone)
             if not (facts.nomor_sep and facts.admission and facts.discharge and facts.jenis_rawat):
@@ -105,7 +158,8 @@ class StoreClaimHistory:
             if facts.discharge < start or facts.admission > end:
                 continue
             principal = next((d.code for d in facts.diagnoses if d.principal), None)
-            yield PastEpisode(facts.nomor_sep, facts.jenis_rawat, facts.admission, facts.discharge, principal)
+            yield PastEpisode(facts.nomor_sep, facts.jenis_rawat, facts.admission, facts.discharge, principal,
+                              claim_id=stored.id)
 
 
 class RecentEpisodes:

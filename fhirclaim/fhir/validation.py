@@ -20,6 +20,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from fhirclaim.fhir import nonfhir, profiles
+from fhirclaim.fhir.money import money_issues
 from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.fhir.paths import evaluate
 
@@ -57,6 +58,7 @@ def validate(resource: dict[str, Any], expected_type: str | None = None) -> list
     issues = model_issues(resource_type, resource)
     if not any(i.is_error for i in issues):  # later checks assume a well-formed resource
         issues += binding_issues(resource_type, resource)
+        issues += money_issues(resource)  # what a signed Bundle can carry exactly (fhir/money.py)
         issues += profiles.check_profiles(resource)
     return issues
 

@@ -1,8 +1,8 @@
-"""Key pairs and self-signed X.509 certificates for Bundle signing, and reading the key out of an `x5c` chain.
+"""Key pairs and X.509 helpers for Bundle signing, and reading the key out of an `x5c` chain.
 
-A self-signed certificate proves nothing about who holds the key; it is there because JWS `x5c` carries
-certificates, not bare keys, and because CDex verifiers expect one. Trust comes from the JWKS this server publishes
-(or, later, from a certificate issued by a CA the payer trusts — the chain then simply grows).
+A self-signed certificate proves nothing about who holds the key: it serves a lone key store (tests, tools). The
+server's hospitals sign with certificates their CA issued (`authority.py`), and trust comes from that CA being a
+trust anchor (`trust.py`).
 """
 
 from __future__ import annotations

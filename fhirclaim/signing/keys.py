@@ -1,10 +1,11 @@
-"""The server's signing keys, kept in one directory: created on first start, rotated without dropping old public keys.
+"""One signer's keys, kept in one directory: created on first use, rotated without dropping old public keys.
 
-Directory layout (the server passes `data_dir / "signing"`):
+The server keeps one such store per hospital (`hospitals.py`: `DATA_DIR/signing/hospitals/<org>/`). Layout:
 
     keys.json        which key is current, and every key ever made (kid, alg, created) — no key material
     <kid>.key.pem    private key, PKCS#8 PEM, mode 0600, encrypted when a passphrase is configured
-    <kid>.crt.pem    its self-signed certificate (public; sent in the JWS `x5c` header)
+    <kid>.crt.pem    its certificate chain, leaf first (public; sent in the JWS `x5c` header): issued by the
+                     installation's CA (`authority.py`) or an outside CA, or self-signed for a store made alone
 
 A kid is the RFC 7638 JWK thumbprint of the public key, so it names the key itself and cannot collide.
 Old keys stay listed and their certificates stay on disk: Bundles signed before a rotation must still verify
@@ -15,39 +16,41 @@ creating and rotating take an exclusive file lock.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
-import os
-import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from jwcrypto import jwk
 
 from fhirclaim.signing.certificates import (
     SUPPORTED_ALGS,
     PrivateKey,
+    PublicKey,
     generate_private_key,
     self_signed_certificate,
     x5c_entry,
+)
+from fhirclaim.signing.files import (
+    SigningKeyError,
+    locked,
+    read_private_key,
+    write_atomically,
+    write_private_key,
 )
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "keys.json"
-LOCK = ".lock"
 DEFAULT_SUBJECT = "fhirclaim Bundle signer"
+Certify = Callable[[PublicKey], Sequence[x509.Certificate]]  # a new key's chain, leaf first
 
-
-class SigningKeyError(Exception):
-    """The key directory cannot be used (wrong or missing passphrase, damaged manifest, missing file)."""
+__all__ = ["Certify", "PublicSigningKey", "SigningKey", "SigningKeyError", "SigningKeyStore", "thumbprint"]
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,12 @@ class PublicSigningKey:
     alg: str
     certificate: x509.Certificate = field(repr=False, compare=False)
     created: str = ""
+    issuers: tuple[x509.Certificate, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def x5c(self) -> list[str]:
-        """Certificate chain for the JWS `x5c` header (one self-signed certificate)."""
-        return [x5c_entry(self.certificate)]
+        """Certificate chain for the JWS `x5c` header: the key's certificate, then the CAs that issued it."""
+        return [x5c_entry(certificate) for certificate in (self.certificate, *self.issuers)]
 
     def jwk(self) -> dict[str, Any]:
         """The public JWK with kid, alg, use "sig" and x5c."""
@@ -101,13 +105,16 @@ class SigningKeyStore:
     """Signing keys in `directory`: `load_or_create()` once at start, then `current`, `rotate()`, `jwks()`."""
 
     def __init__(self, directory: Path | str, alg: str = "RS256", passphrase: bytes | None = None, *,
-                 subject: str = DEFAULT_SUBJECT) -> None:
+                 subject: str = DEFAULT_SUBJECT, certify: Certify | None = None) -> None:
+        """`certify` makes a new key's certificate chain (a CA issuing it); without it the certificate is
+        self-signed with CN=`subject`."""
         if alg not in SUPPORTED_ALGS:
             raise ValueError(f"unsupported signing alg {alg!r} (supported: {', '.join(SUPPORTED_ALGS)})")
         self.directory = Path(directory)
         self.alg = alg
         self._passphrase = passphrase
         self._subject = subject
+        self._certify = certify
         self._current: SigningKey | None = None
         self._keys: list[PublicSigningKey] = []
 
@@ -151,18 +158,42 @@ class SigningKeyStore:
 
     def jwks(self) -> dict[str, Any]:
         """The JWK Set to publish: every key's public JWK (kid, alg, use "sig", x5c), current key first."""
+        return {"keys": [key.jwk() for key in self.public_keys()]}
+
+    def public_keys(self) -> list[PublicSigningKey]:
+        """Every key ever made here, current first, then the newest."""
         current = self.current
-        ordered = [current] + [key for key in reversed(self._keys) if key.kid != current.kid]
-        return {"keys": [key.jwk() for key in ordered]}
+        return [current] + [key for key in reversed(self._keys) if key.kid != current.kid]
+
+    def install_certificate(self, chain: Sequence[x509.Certificate]) -> SigningKey:
+        """Replace the current key's certificate chain (leaf first), e.g. one an outside CA issued for `csr()`."""
+        if not chain:
+            raise ValueError("no certificate given")
+        with locked(self.directory):
+            current = self.current
+            if thumbprint(chain[0].public_key()) != current.kid:
+                raise ValueError("the certificate is not for this hospital's current signing key "
+                                 f"({current.kid}); have the CA certify the request `keys csr` prints")
+            self._write_chain(current.kid, chain)
+            self._load(self._read_manifest() or {})
+        return self.current
+
+    def csr(self, subject: x509.Name, san_uri: str) -> x509.CertificateSigningRequest:
+        """A certificate signing request for the current key, for an outside CA to certify."""
+        return (x509.CertificateSigningRequestBuilder().subject_name(subject)
+                .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(san_uri)]),
+                               critical=False)
+                .sign(self.current.private_key, hashes.SHA256()))
 
     # --- files ----------------------------------------------------------------------------------------------
 
     def _add_key(self, manifest: dict[str, Any]) -> dict[str, Any]:
         private_key = generate_private_key(self.alg)
         kid = thumbprint(private_key.public_key())
-        certificate = self_signed_certificate(private_key, self._subject)
-        self._write_private_key(kid, private_key)
-        self._path(kid, "crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        chain = (self._certify(private_key.public_key()) if self._certify
+                 else [self_signed_certificate(private_key, self._subject)])
+        write_private_key(self._path(kid, "key"), private_key, self._passphrase)
+        self._write_chain(kid, chain)
         created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         manifest = {"current": kid, "keys": [*manifest["keys"], {"kid": kid, "alg": self.alg, "created": created}]}
         self._write_manifest(manifest)
@@ -170,49 +201,28 @@ class SigningKeyStore:
         return manifest
 
     def _load(self, manifest: dict[str, Any]) -> None:
-        keys = [PublicSigningKey(e["kid"], e["alg"], self._read_certificate(e["kid"]), e.get("created", ""))
-                for e in manifest["keys"]]
+        keys = []
+        for entry in manifest["keys"]:
+            leaf, *issuers = self._read_chain(entry["kid"])
+            keys.append(PublicSigningKey(entry["kid"], entry["alg"], leaf, entry.get("created", ""), tuple(issuers)))
         current = next(key for key in keys if key.kid == manifest["current"])
-        private_key = self._read_private_key(current.kid)
+        private_key = read_private_key(self._path(current.kid, "key"), self._passphrase)
         if thumbprint(private_key.public_key()) != current.kid:
             raise SigningKeyError(f"{self._path(current.kid, 'key')} does not hold the key its name says")
         self._keys = keys
-        self._current = SigningKey(current.kid, current.alg, current.certificate, current.created,
+        self._current = SigningKey(current.kid, current.alg, current.certificate, current.created, current.issuers,
                                    private_key=private_key)
 
-    def _write_private_key(self, kid: str, private_key: PrivateKey) -> None:
-        encryption = (serialization.BestAvailableEncryption(self._passphrase) if self._passphrase
-                      else serialization.NoEncryption())
-        pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-        # Mode 0600 from the moment the file exists: no window in which another user could read it.
-        descriptor = os.open(self._path(kid, "key"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
+    def _write_chain(self, kid: str, chain: Sequence[x509.Certificate]) -> None:
+        pem = b"".join(certificate.public_bytes(serialization.Encoding.PEM) for certificate in chain)
+        write_atomically(self._path(kid, "crt"), pem)
 
-    def _read_private_key(self, kid: str) -> PrivateKey:
-        path = self._path(kid, "key")
+    def _read_chain(self, kid: str) -> list[x509.Certificate]:
         try:
-            pem = path.read_bytes()
-        except FileNotFoundError:
-            raise SigningKeyError(f"private key file {path} is missing") from None
-        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("%s is readable by other users; it should be mode 0600", path)
-        try:
-            key = serialization.load_pem_private_key(pem, password=self._passphrase)
-        except TypeError:  # cryptography: encrypted without passphrase, or passphrase for a plain key
-            raise SigningKeyError(f"{path}: the key is encrypted and no passphrase was given, or the other way "
-                                  "round") from None
-        except ValueError:
-            raise SigningKeyError(f"{path}: wrong passphrase or damaged key file") from None
-        return key  # type: ignore[return-value]
-
-    def _read_certificate(self, kid: str) -> x509.Certificate:
-        try:
-            return x509.load_pem_x509_certificate(self._path(kid, "crt").read_bytes())
+            chain = x509.load_pem_x509_certificates(self._path(kid, "crt").read_bytes())
         except (OSError, ValueError) as exc:
             raise SigningKeyError(f"certificate of key {kid} cannot be read: {exc}") from None
+        return chain
 
     def _read_manifest(self) -> dict[str, Any] | None:
         path = self.directory / MANIFEST
@@ -227,23 +237,13 @@ class SigningKeyStore:
             raise SigningKeyError(f"{path} is damaged ({exc!r}); restore it from a backup") from None
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
-        path = self.directory / MANIFEST
-        temporary = path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, path)  # atomic: a crash leaves the old manifest or the new one, never half of one
+        write_atomically(self.directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
 
     def _path(self, kid: str, kind: str) -> Path:
         return self.directory / f"{kid}.{kind}.pem"
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(self.directory / LOCK, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self):
+        return locked(self.directory)
 
 
 def _entry(manifest: dict[str, Any], kid: str) -> dict[str, Any] | None:

@@ -1,0 +1,202 @@
+"""The signed claim Bundle carries the medical record behind every billed code (issue 12, "Bundle klaim dan RME").
+
+Each example case is posted as its hospital would (the SATUSEHAT way: ICD codes inline in the Claim), with the
+record SATUSEHAT would hold for its encounter — a Condition per diagnosis, a Procedure per procedure, a discharge
+summary Composition and an operation report DocumentReference — plus things that must stay out (another
+encounter's Condition, an entered-in-error one, a code the Claim does not bill). The Bundle is assembled from the
+real store through the tenant's scope; one case runs the whole pipeline and is read and verified as BPJS-K.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from fhirclaim.claims.assembly import ClaimAssembler
+from fhirclaim.store.scope import Scope
+
+from testkit import HOSPITAL, authorized
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CASES = ("01-outpatient-visit", "02-hip-replacement-special-cmg", "03-class-upgrade", "04-newborn")
+ICD10, ICD9CM = "http://hl7.org/fhir/sid/icd-10", "http://hl7.org/fhir/sid/icd-9-cm"
+
+
+def _transaction(name: str) -> dict:
+    return json.loads((EXAMPLES / name / "transaction.json").read_text(encoding="utf-8"))
+
+
+def _of(bundle: dict, resource_type: str) -> dict:
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type)
+
+
+def _record(claim: dict, encounter: str, patient: str, prefix: str) -> list[dict]:
+    """What SATUSEHAT holds for the encounter: Conditions and Procedures for the Claim's codes, two documents, and
+    three Conditions that must not travel (unbilled code, entered in error, a code of another encounter)."""
+    subject, context = {"reference": patient}, {"reference": encounter}
+    record = []
+    for index, line in enumerate(claim.get("diagnosis") or []):
+        code = line["diagnosisCodeableConcept"]["coding"][0]["code"]
+        record.append({"resourceType": "Condition", "id": f"{prefix}-cond-{index}", "subject": subject,
+                       "encounter": context, "code": {"coding": [{"system": ICD10, "code": code.replace(".", "")}]},
+                       "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                                "condition-clinical", "code": "active"}]}})
+    for index, line in enumerate(claim.get("procedure") or []):
+        code = line["procedureCodeableConcept"]["coding"][0]["code"]
+        record.append({"resourceType": "Procedure", "id": f"{prefix}-proc-{index}", "status": "completed",
+                       "subject": subject, "encounter": context,
+                       "code": {"coding": [{"system": ICD9CM, "code": code}]}})
+    record += [
+        {"resourceType": "Condition", "id": f"{prefix}-cond-unbilled", "subject": subject, "encounter": context,
+         "code": {"coding": [{"system": ICD10, "code": "R51"}]}},
+        {"resourceType": "Condition", "id": f"{prefix}-cond-error", "subject": subject, "encounter": context,
+         "code": claim["diagnosis"][0]["diagnosisCodeableConcept"],
+         "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                      "condition-ver-status", "code": "entered-in-error"}]}},
+        {"resourceType": "Composition", "id": f"{prefix}-discharge-summary", "status": "final", "subject": subject,
+         "encounter": context, "date": "2025-07-01T10:00:00+07:00", "title": "Ringkasan Pulang",
+         "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}]},
+         "author": [{"reference": "Practitioner/dr-bima"}],
+         "section": [{"title": "Diagnosis", "entry": [{"reference": f"Condition/{prefix}-cond-0"}]}]},
+        {"resourceType": "DocumentReference", "id": f"{prefix}-operation-report", "status": "current",
+         "subject": subject, "type": {"coding": [{"system": "http://loinc.org", "code": "11504-8"}]},
+         "context": {"encounter": [context]},
+         "content": [{"attachment": {"contentType": "text/plain", "data": "TGFwb3JhbiBvcGVyYXNp"}}]},
+    ]
+    return record
+
+
+def _post_case(client, name: str, *, drop_invoice_info: bool = False) -> tuple[dict, list[dict]]:
+    transaction = _transaction(name)
+    claim = _of(transaction, "Claim")
+    if drop_invoice_info:  # SATUSEHAT links the Invoice only through Invoice.account
+        claim["supportingInfo"] = [s for s in claim["supportingInfo"]
+                                   if s["category"]["coding"][0]["code"] != "invoice"]
+    answer = client.post("", transaction)
+    assert answer.status_code == 200, answer.get_json()
+    encounter = f"Encounter/{_of(transaction, 'Encounter')['id']}"
+    patient = f"Patient/{_of(transaction, 'Patient')['id']}"
+    record = _record(claim, encounter, patient, name[:4])
+    for resource in record:
+        assert client.put(f"/{resource['resourceType']}/{resource['id']}", resource).status_code == 201
+    return transaction, record
+
+
+def _bundle_resources(runtime, claim_id: str) -> list[dict]:
+    with runtime.store.unit_of_work(Scope(tenant=HOSPITAL, all_tenants=False), write=False) as uow:
+        assembler = ClaimAssembler(uow.resources, runtime.settings.timezone)
+        claim = uow.resources.find("Claim", claim_id).content
+        return assembler.bundle_resources(assembler.context(claim), None)
+
+
+def _keys(resources: list[dict], resource_type: str) -> set[str]:
+    return {r["id"] for r in resources if r["resourceType"] == resource_type}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_each_case_carries_the_record_of_its_encounter(app, runtime, name):
+    transaction, record = _post_case(authorized(app), name)
+    claim = _of(transaction, "Claim")
+
+    resources = _bundle_resources(runtime, claim["id"])
+
+    recorded = {t: {r["id"] for r in record if r["resourceType"] == t} for t in ("Condition", "Procedure")}
+    assert _keys(resources, "Condition") == recorded["Condition"] - {f"{name[:4]}-cond-unbilled",
+                                                                     f"{name[:4]}-cond-error"}
+    assert _keys(resources, "Procedure") == recorded["Procedure"]
+    assert len(_keys(resources, "Condition")) == len(claim["diagnosis"])
+    assert _keys(resources, "Composition") == {f"{name[:4]}-discharge-summary"}
+    assert _keys(resources, "DocumentReference") == {f"{name[:4]}-operation-report"}
+    assert _keys(resources, "Invoice") == {_of(transaction, "Invoice")["id"]}
+    charge_items = {e["resource"]["id"] for e in transaction["entry"] if e["resource"]["resourceType"] == "ChargeItem"}
+    assert _keys(resources, "ChargeItem") == charge_items
+    assert "OperationOutcome" not in {r["resourceType"] for r in resources}  # every billed code has its record
+
+
+def test_the_invoice_is_found_through_the_account_when_no_supporting_info_names_it(app, runtime):
+    transaction, _ = _post_case(authorized(app), CASES[0], drop_invoice_info=True)
+
+    resources = _bundle_resources(runtime, _of(transaction, "Claim")["id"])
+
+    assert _keys(resources, "Invoice") == {_of(transaction, "Invoice")["id"]}
+    assert len(_keys(resources, "ChargeItem")) == 4
+
+
+def test_a_billed_code_without_a_record_is_named_in_the_bundle(app, runtime):
+    client = authorized(app)
+    transaction = _transaction(CASES[1])
+    claim = _of(transaction, "Claim")
+    assert client.post("", transaction).status_code == 200
+
+    resources = _bundle_resources(runtime, claim["id"])
+
+    [outcome] = [r for r in resources if r["resourceType"] == "OperationOutcome"]
+    texts = [issue["details"]["text"] for issue in outcome["issue"]]
+    encounter = f"Encounter/{_of(transaction, 'Encounter')['id']}"
+    assert texts == [f"Claim.diagnosis[0] code S720 has no Condition recorded for {encounter}",
+                     f"Claim.diagnosis[1] code W19 has no Condition recorded for {encounter}",
+                     f"Claim.diagnosis[2] code I10 has no Condition recorded for {encounter}",
+                     f"Claim.procedure[0] code 8151 has no Procedure recorded for {encounter}"]
+    assert [issue["expression"] for issue in outcome["issue"]] == [
+        ["Claim.diagnosis[0]"], ["Claim.diagnosis[1]"], ["Claim.diagnosis[2]"], ["Claim.procedure[0]"]]
+
+
+def test_billed_drugs_bring_their_dispense_and_prescription(app, runtime):
+    client = authorized(app)
+    transaction, _ = _post_case(client, CASES[0])
+    encounter = {"reference": f"Encounter/{_of(transaction, 'Encounter')['id']}"}
+    patient = {"reference": f"Patient/{_of(transaction, 'Patient')['id']}"}
+    drug = {"coding": [{"system": "http://sys-ids.kemkes.go.id/kfa", "code": "93001019"}]}
+    writes = [
+        {"resourceType": "MedicationRequest", "id": "ex1-rx", "status": "completed", "intent": "order",
+         "subject": patient, "encounter": encounter, "medicationCodeableConcept": drug},
+        {"resourceType": "MedicationRequest", "id": "ex1-rx-unbilled", "status": "completed", "intent": "order",
+         "subject": patient, "encounter": encounter,
+         "medicationCodeableConcept": {"coding": [{"system": "http://sys-ids.kemkes.go.id/kfa", "code": "1"}]}},
+        {"resourceType": "MedicationDispense", "id": "ex1-dispense", "status": "completed", "subject": patient,
+         "context": encounter, "medicationCodeableConcept": drug,
+         "authorizingPrescription": [{"reference": "MedicationRequest/ex1-rx"}]},
+    ]
+    for resource in writes:
+        assert client.put(f"/{resource['resourceType']}/{resource['id']}", resource).status_code == 201
+    item = next(e["resource"] for e in transaction["entry"] if e["resource"]["resourceType"] == "ChargeItem")
+    item = {**copy.deepcopy(item), "service": [{"reference": "MedicationDispense/ex1-dispense"}]}
+    assert client.put(f"/ChargeItem/{item['id']}", item).status_code == 200
+
+    resources = _bundle_resources(runtime, _of(transaction, "Claim")["id"])
+
+    assert _keys(resources, "MedicationDispense") == {"ex1-dispense"}
+    assert _keys(resources, "MedicationRequest") == {"ex1-rx"}
+
+
+def test_server_bookkeeping_stays_out_of_the_signed_claim():
+    from fhirclaim.claims.assembly import signed_content
+    from fhirclaim.claims.server_fields import with_processing
+
+    claim = {"resourceType": "Claim", "id": "c", "extension": [{"url": "https://x/keep", "valueString": "k"}]}
+
+    assert signed_content(with_processing(claim, "signed")) == claim
+    assert signed_content(with_processing({"resourceType": "Claim", "id": "c"}, "grouped")) == {
+        "resourceType": "Claim", "id": "c"}
+
+
+def test_money_beyond_what_a_signed_bundle_carries_is_refused_at_write_time(app):
+    client = authorized(app)
+    transaction = _transaction(CASES[0])
+    assert client.post("", transaction).status_code == 200
+    claim = copy.deepcopy(_of(transaction, "Claim"))
+    claim["total"] = {"value": "MONEY", "currency": "IDR"}
+
+    def put_total(total: str):
+        return client.request("PUT", f"/Claim/{claim['id']}",
+                              raw=json.dumps(claim).replace('"MONEY"', total).encode())
+
+    refused = put_total("12345678.123456789")
+    assert refused.status_code == 422
+    [issue] = [i for i in refused.get_json()["issue"] if i["severity"] == "error"]
+    assert issue["expression"] == ["Claim.total.value"]
+    assert issue["details"]["text"].startswith("Claim.total.value = 12345678.123456789 has 17 significant digits")
+    assert put_total("123456789012345").status_code == 200  # 15 digits: carried exactly
