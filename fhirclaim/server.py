@@ -10,9 +10,10 @@ from fhirclaim import logging_setup
 from fhirclaim.app import create_app
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
-from fhirclaim.sandbox import sandbox_clients
+from fhirclaim.sandbox import sandbox_clients, sandbox_users
 from fhirclaim.signals import stop_on_signals
-from fhirclaim.startup import check_can_listen, listen_error
+from fhirclaim.startup import check_can_listen, listen_error, private_umask
+from fhirclaim.webapp.accounts import UserAccounts
 
 log = logging.getLogger(__name__)
 _LISTEN_OPTIONS = "--host / --port, FHIRCLAIM_HOST / FHIRCLAIM_PORT"
@@ -26,6 +27,9 @@ def _sandbox_lines(runtime: Runtime) -> list[str]:
     for role, client in clients.items():
         org = f"  org {client['org']}" if client.get("org") else ""
         lines.append(f"  {role:<9} client_id={client['client_id']}  client_secret={client['client_secret']}{org}")
+    user = sandbox_users(UserAccounts(runtime.store, runtime.clients.throttle), runtime.data_dir)["hospital"]
+    lines.append(f"sandbox web app user (also in {runtime.data_dir / 'sandbox-users.json'}): "
+                 f"{user['username']} / {user['password']}  org {user['org']}  at /app/")
     return lines
 
 
@@ -38,6 +42,7 @@ def _listen(app, settings: Settings):
 
 def serve_forever(settings: Settings) -> None:
     logging_setup.configure()
+    private_umask()  # the database, keys and secrets it writes are this user's alone
     # a port that is taken fails the start at once, before the database is migrated or a key is made
     check_can_listen(settings.host, settings.port, options=_LISTEN_OPTIONS)
     runtime = Runtime(settings)

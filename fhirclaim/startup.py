@@ -9,10 +9,19 @@ module knows nothing of the command line, so the domain code raising it stays fr
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import socket
+import stat
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PRIVATE_DIR = 0o700  # the data dir: its user's alone
+PRIVATE_FILE = 0o600  # databases, keys, the sandbox clients' secrets
+# What the data dir holds that nobody else may read (relative globs; signing/ has its own 0700 directory).
+PRIVATE_FILES = ("*.db", "*.db-wal", "*.db-shm", "*.key", "sandbox-clients.json", "signing", "signing/**/*.key.pem")
 
 
 class StartupError(Exception):
@@ -73,12 +82,13 @@ def listen_error(host: str, port: int, exc: OSError, *, options: str = "--host /
 
 
 def ensure_directory(path: Path, *, what: str, fix: str) -> Path:
-    """Create `path` when missing and check that files can be written in it; StartupError when not.
+    """Create `path` when missing (mode 0700: every directory this is called for holds data or keys) and check that
+    files can be written in it; StartupError when not.
 
     `what` names the directory for the user ("data dir"), `fix` says how to name another one.
     """
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except FileExistsError:
@@ -92,3 +102,37 @@ def ensure_directory(path: Path, *, what: str, fix: str) -> Path:
     except OSError as exc:
         raise StartupError(f"{what} {path} cannot be used ({exc.strerror or exc}): {fix}") from None
     return path
+
+
+# --- files at rest ------------------------------------------------------------------------------------------
+
+
+def private_umask() -> None:
+    """Whatever this process creates from now on is its user's alone (0600 files, 0700 directories): called first
+    by the commands that write into the data dir (serve, worker, clients add)."""
+    os.umask(0o077)
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 when it does not exist (a SQLite database before SQLite opens it, so that
+    the file, and the -wal and -shm files SQLite gives the same mode, are never readable by others)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+
+
+def loose_modes(data_dir: Path) -> list[tuple[Path, int]]:
+    """(path, mode) of the data dir and of each private file in it that groups or others may read or enter."""
+    if os.name != "posix" or not data_dir.is_dir():
+        return []
+    paths = [data_dir] + sorted({p for pattern in PRIVATE_FILES for p in data_dir.glob(pattern)})
+    modes = [(path, stat.S_IMODE(path.lstat().st_mode)) for path in paths if path.exists() and not path.is_symlink()]
+    return [(path, mode) for path, mode in modes if mode & 0o077]
+
+
+def warn_loose_modes(data_dir: Path) -> None:
+    """One warning line per path others may read (the start goes on: fixing modes is the operator's call)."""
+    for path, mode in loose_modes(data_dir):
+        wanted = PRIVATE_DIR if path.is_dir() else PRIVATE_FILE
+        log.warning("%s is mode %04o: other users of this machine may read it; chmod %o %s", path, mode, wanted, path)

@@ -17,6 +17,7 @@ from fhirclaim import logging_setup
 from fhirclaim.claims.worker import PipelineWorker
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
+from fhirclaim.startup import private_umask
 from fhirclaim.store.jobs import JobQueue
 
 Echo = Callable[[str], None]
@@ -28,6 +29,7 @@ def _print(text: str) -> None:
 
 def run_workers(settings: Settings, *, once: bool, echo: Echo = _print) -> None:
     logging_setup.configure()
+    private_umask()  # what it writes into the data dir is this user's alone
     runtime = Runtime(settings)
     database = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
     echo(f"fhirclaim worker: database {database}, data dir {runtime.data_dir}")

@@ -23,7 +23,7 @@ from fhirclaim.api.http import (
     render,
     stored_reply,
 )
-from fhirclaim.fhir import bundles, dates, transaction
+from fhirclaim.fhir import bundles, dates, integers, parameters, transaction
 from fhirclaim.fhir.outcome import FhirError, operation_outcome
 
 blueprint = Blueprint("fhir", __name__)
@@ -203,9 +203,7 @@ def _history(resource_type: str | None, resource_id: str | None) -> Reply:
 def _validate(resource_type: str) -> Reply:
     body = json_body()
     if body.get("resourceType") == "Parameters":  # $validate takes the resource bare or as Parameters.resource
-        body = next((p.get("resource") for p in body.get("parameter", []) if p.get("name") == "resource"), None)
-        if not isinstance(body, dict):
-            raise FhirError.of(400, "required", "Parameters has no 'resource' parameter")
+        body = parameters.resource(body)
     with fhir_service(write=False) as service:
         issues = service.validate_only(body, resource_type)
     return Reply(200, operation_outcome(issues))
@@ -215,9 +213,8 @@ def _int_arg(name: str, default: int, maximum: int | None = None) -> int:
     value = request.args.get(name)
     if value is None:
         return default
-    if not value.isdigit():
-        raise FhirError.of(400, "value", f"{name} must be a non-negative integer", name)
-    return min(int(value), maximum) if maximum else int(value)
+    number = integers.non_negative(name, value)
+    return min(number, maximum) if maximum else number
 
 
 def _since():

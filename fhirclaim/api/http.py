@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from fhirclaim.fhir import bundles, jsonio
+from fhirclaim.fhir import bundles, integers, jsonio
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome
 from fhirclaim.store.repository import StoredResource
 
@@ -89,10 +89,10 @@ def if_match() -> int | None:
     header = request.headers.get("If-Match")
     if not header:
         return None
-    text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise FhirError.of(400, "value", f'If-Match {header!r} is not an ETag like W/"3"')
-    return int(text)
+    version = integers.ascii_int(header.strip().removeprefix("W/").strip('"'))
+    if version is None:
+        raise FhirError.of(400, "value", f'If-Match {header[:40]!r} is not an ETag like W/"3"')
+    return version
 
 
 def query_pairs() -> list[tuple[str, str]]:

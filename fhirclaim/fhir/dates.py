@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 MIN = datetime(1, 1, 1)
 MAX = datetime(9999, 12, 31, 23, 59, 59)
 
+# ASCII digits only (`\d` would take `٢٠٢٤`), and the offsets R4 allows: -13:59 to +14:00
 _PATTERN = re.compile(
     r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
     r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?P<fraction>\.\d+)?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    r"(?P<tz>Z|[+-](?:0\d|1[0-3]):[0-5]\d|[+-]14:00)?)?)?)?$",
+    re.ASCII,
 )
 
 
@@ -29,7 +31,7 @@ def to_range(text: str, default_tz: tzinfo | str = "UTC") -> tuple[datetime, dat
     """`[low, high)` of a FHIR date/dateTime/instant, naive UTC."""
     match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
     if not match:
-        raise DateFormatError(f"{text!r} is not a FHIR date, dateTime or instant")
+        raise DateFormatError(f"{str(text)[:40]!r} is not a FHIR date, dateTime or instant")
     parts = match.groupdict()
     try:
         year, month, day = int(parts["year"]), int(parts["month"] or 1), int(parts["day"] or 1)
@@ -38,20 +40,24 @@ def to_range(text: str, default_tz: tzinfo | str = "UTC") -> tuple[datetime, dat
         micro = int(((parts["fraction"] or ".0")[1:] + "000000")[:6])
         start = datetime(year, month, day, hour, minute, second, micro)
     except ValueError as exc:
-        raise DateFormatError(f"{text!r} is not a valid date: {exc}") from None
+        raise DateFormatError(f"{text[:40]!r} is not a valid date: {exc}") from None
+    zone = _zone(parts["tz"], default_tz)
+    return _utc(start, zone), _utc(_end(start, parts), zone)
+
+
+def _end(start: datetime, parts: dict[str, str | None]) -> datetime:
+    """The exclusive end of the range a value of this precision names; MAX past year 9999."""
+    if parts["day"] is None:  # a year or a month
+        year, month = divmod(start.year * 12 + start.month - 1 + (1 if parts["month"] else 12), 12)
+        return datetime(year, month + 1, 1) if year <= 9999 else MAX
     if parts["second"] is not None:
         width = timedelta(microseconds=1) if parts["fraction"] else timedelta(seconds=1)
-        end = start + width
-    elif parts["minute"] is not None:
-        end = start + timedelta(minutes=1)
-    elif parts["day"]:
-        end = start + timedelta(days=1)
-    elif parts["month"]:
-        end = datetime(year + (month == 12), month % 12 + 1, 1)
     else:
-        end = datetime(year + 1, 1, 1)
-    zone = _zone(parts["tz"], default_tz)
-    return _utc(start, zone), _utc(end, zone)
+        width = timedelta(minutes=1) if parts["minute"] is not None else timedelta(days=1)
+    try:
+        return start + width
+    except OverflowError:
+        return MAX
 
 
 def _zone(designator: str | None, default_tz: tzinfo | str) -> tzinfo:

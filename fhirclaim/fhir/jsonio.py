@@ -3,11 +3,13 @@
 FHIR decimals carry their precision (`1400.00` is not `1400.0`), so JSON numbers with a fraction or exponent
 are read as `Decimal` and written back as they came (simplejson's `use_decimal`). Parsing also enforces the
 limits that keep a request from tying up the server: a maximum nesting depth, no NaN/Infinity, no duplicate
-keys, and an object at the top.
+keys, no lone surrogates (`"\\udfff"` parses, but is no Unicode text: it cannot be stored or encoded) and no NUL
+(`"\\u0000"`: PostgreSQL text cannot hold it), and an object at the top.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +20,18 @@ from fhirclaim.fhir.outcome import FhirError
 
 class JsonTooDeep(ValueError):
     pass
+
+
+class NotText(ValueError):
+    pass
+
+
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def is_storable_text(text: str) -> bool:
+    """False for a string holding a NUL (PostgreSQL text cannot) or a lone surrogate (no encoding can)."""
+    return not _NOT_TEXT.search(text)
 
 
 def loads(body: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
@@ -34,13 +48,16 @@ def loads_value(body: bytes | str, *, max_depth: int = 64) -> Any:
         if isinstance(body, bytes):
             body = body.decode("utf-8")
         value = simplejson.loads(body, use_decimal=True, object_pairs_hook=_no_duplicate_keys)
-        _check_depth(value, max_depth)
+        _check_tree(value, max_depth)
     except UnicodeDecodeError:
         raise FhirError.of(400, "structure", "The body is not UTF-8 encoded") from None
     except RecursionError:
         raise FhirError.of(400, "too-long", f"The JSON nests deeper than {max_depth} levels") from None
     except JsonTooDeep as exc:
         raise FhirError.of(400, "too-long", str(exc)) from None
+    except NotText:
+        raise FhirError.of(400, "structure", "The JSON holds a NUL (\\u0000) or a lone surrogate escape "
+                                             "(\\ud800-\\udfff), which is not storable text") from None
     except _DuplicateKey as exc:
         raise FhirError.of(400, "structure", f"The JSON object repeats the key {exc.args[0]!r}") from None
     except simplejson.JSONDecodeError as exc:
@@ -78,13 +95,19 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _check_depth(value: Any, max_depth: int) -> None:
+def _check_tree(value: Any, max_depth: int) -> None:
+    """Every container within `max_depth`, every string and key free of NUL and lone surrogates."""
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        if isinstance(node, str):
+            if not is_storable_text(node):
+                raise NotText()
+            continue
         if depth > max_depth:
             raise JsonTooDeep(f"The JSON nests deeper than {max_depth} levels")
         if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+            stack.extend((k, depth) for k in node)
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list, str)))
         elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list, str)))

@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from fhirclaim.fhir import dates
+from fhirclaim.fhir import dates, integers, jsonio
 from fhirclaim.fhir.indexing.reference import external_key, is_absolute, localise, named
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.indexing.string import normalise
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.search_params import SearchParameter, registry
 
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")  # FHIR's decimal, ASCII digits only
 PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb", "ap")
 MODIFIERS = {
     "token": {"missing", "not", "exact"},
@@ -32,7 +33,12 @@ MODIFIERS = {
 }
 RESULT_PARAMETERS = {"_count", "_offset", "_sort", "_include", "_revinclude", "_total", "_summary", "_format",
                      "_pretty", "_elements"}
-SORTABLE = {"date", "string", "token", "number", "quantity", "uri"}
+MAX_PAIRS = 100  # parameters in one search
+MAX_VALUE_LENGTH = 2048  # characters of one parameter's value (SQLite refuses LIKE patterns over 50,000 bytes)
+MAX_NAME_LENGTH = 256  # characters of one parameter's name, modifiers and chain included
+MAX_VALUES = 100  # comma-separated values of one parameter (SQLite nests an OR at most 1000 deep)
+MAX_EXPONENT = 64  # a number's decimal exponent either way (PostgreSQL's numeric overflows far beyond)
+SORTABLE = {"date", "string", "token", "number", "quantity", "uri", "reference"}  # every declared type
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,10 @@ def parse_search(resource_type: str, pairs: list[tuple[str, str]], *, lenient: b
     """`base_urls`: this server's FHIR bases; a reference value under one of them means the local resource, any
     other absolute URL another server's (as the service stores and indexes them)."""
     request = SearchRequest(resource_type, count=default_count)
+    if len(pairs) > MAX_PAIRS:
+        raise FhirError.of(400, "too-long", f"A search takes at most {MAX_PAIRS} parameters, not {len(pairs)}")
     for key, value in pairs:
+        _check_bounds(key, value)
         try:
             _parse_pair(request, key, value, max_count, timezone, base_urls)
         except _Unknown as exc:
@@ -104,6 +113,18 @@ class _Unknown(Exception):
     pass
 
 
+def _check_bounds(key: str, value: str) -> None:
+    """Names and values the store can run: bounded in length, storable text (no NUL, no lone surrogates)."""
+    if len(key) > MAX_NAME_LENGTH:
+        raise FhirError.of(400, "too-long", f"A search parameter name is longer than {MAX_NAME_LENGTH} characters")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise FhirError.of(400, "too-long", f"The value of {key[:64]} is longer than {MAX_VALUE_LENGTH} characters",
+                           key[:64])
+    if not (jsonio.is_storable_text(key) and jsonio.is_storable_text(value)):
+        raise FhirError.of(400, "value", f"The search parameter {key[:64]!r} holds a NUL or a lone surrogate, "
+                                         f"not text")
+
+
 def _parse_pair(request: SearchRequest, key: str, value: str, max_count: int, timezone: str,
                 base_urls: tuple[str, ...]) -> None:
     name = key.split(":", 1)[0]
@@ -115,9 +136,9 @@ def _parse_pair(request: SearchRequest, key: str, value: str, max_count: int, ti
 
 def _parse_result_parameter(request: SearchRequest, key: str, value: str, max_count: int) -> None:
     if key == "_count":
-        request.count = min(_non_negative(key, value), max_count)
+        request.count = min(integers.non_negative(key, value), max_count)
     elif key == "_offset":
-        request.offset = _non_negative(key, value)
+        request.offset = integers.non_negative(key, value)
     elif key == "_sort":
         request.sort = [_sort_key(request.resource_type, part) for part in value.split(",") if part]
     elif key in ("_include", "_include:iterate", "_revinclude", "_revinclude:iterate"):
@@ -135,12 +156,6 @@ def _parse_result_parameter(request: SearchRequest, key: str, value: str, max_co
     elif key.split(":")[0] in RESULT_PARAMETERS and ":" in key:
         raise _Unknown(f"Unknown modifier in {key}")
     # _format, _pretty, _elements: the HTTP layer's business (or harmless to ignore)
-
-
-def _non_negative(key: str, value: str) -> int:
-    if not value.isdigit():
-        raise FhirError.of(400, "value", f"{key} must be a non-negative integer, not {value!r}", key)
-    return int(value)
 
 
 def _sort_key(resource_type: str, part: str) -> tuple[SearchParameter, bool]:
@@ -182,7 +197,10 @@ def _criterion(resource_type: str, key: str, value: str, timezone: str, base_url
             target_type = modifier
         else:
             raise _Unknown(f"Modifier :{modifier} is not supported on the {param.type} parameter {name}")
-    values = tuple(_value(param, raw, modifier, target_type, timezone, base_urls) for raw in split_values(value))
+    raws = split_values(value)
+    if len(raws) > MAX_VALUES:
+        raise FhirError.of(400, "too-long", f"{name} takes at most {MAX_VALUES} values, not {len(raws)}", key)
+    values = tuple(_value(param, raw, modifier, target_type, timezone, base_urls) for raw in raws)
     if not values:
         raise FhirError.of(400, "value", f"The search parameter {name} has no value", key)
     return Criterion(param, modifier if target_type is None else None, values)
@@ -274,11 +292,11 @@ def _prefix(raw: str) -> tuple[str, str]:
 
 
 def _number(name: str, text: str) -> tuple[Decimal, Decimal]:
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise FhirError.of(400, "value", f"{name}: {text!r} is not a number", name) from None
-    if not amount.is_finite():
-        raise FhirError.of(400, "value", f"{name}: {text!r} is not a finite number", name)
+    if not _DECIMAL.fullmatch(text):  # Decimal() alone takes '١٢', '1_000', ' 12 ', 'NaN'
+        raise FhirError.of(400, "value", f"{name}: {text[:40]!r} is not a number", name)
+    amount = Decimal(text)
     exponent = amount.as_tuple().exponent
+    if abs(amount.adjusted()) > MAX_EXPONENT or abs(int(exponent)) > MAX_EXPONENT:
+        raise FhirError.of(400, "value", f"{name}: {text[:40]!r} is out of range (|exponent| up to {MAX_EXPONENT})",
+                           name)
     return amount, Decimal(1).scaleb(int(exponent) if isinstance(exponent, int) else 0)

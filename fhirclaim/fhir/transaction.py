@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fhirclaim.fhir import bundles, jsonio
+from fhirclaim.fhir import bundles, integers, jsonio
 from fhirclaim.fhir.outcome import FhirError, Issue
 from fhirclaim.fhir.service import FhirService
 
@@ -50,7 +50,7 @@ def process(service: FhirService, bundle: dict[str, Any], base: str) -> dict[str
 
 
 def _transaction(service: FhirService, bundle: dict[str, Any], base: str) -> dict[str, Any]:
-    requests = [_entry_request(i, e, base) for i, e in enumerate(bundle.get("entry") or [])]
+    requests = [_entry_request(i, e, base) for i, e in enumerate(_entries(bundle))]
     ids = _plan_ids(service, requests)
     _rewrite_references(requests, ids, base)
     service.defer_reference_checks = True
@@ -145,7 +145,7 @@ def _get(service: FhirService, request: EntryRequest, base: str) -> dict[str, An
 
 def _batch(service: FhirService, bundle: dict[str, Any], base: str) -> dict[str, Any]:
     responses = []
-    for index, entry in enumerate(bundle.get("entry") or []):
+    for index, entry in enumerate(_entries(bundle)):
         try:
             request = _entry_request(index, entry, base)
             if request.method == "POST":
@@ -158,6 +158,19 @@ def _batch(service: FhirService, bundle: dict[str, Any], base: str) -> dict[str,
 
 
 # --- entries ----------------------------------------------------------------------------------------------
+
+
+def _entries(bundle: dict[str, Any]) -> list[Any]:
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise FhirError.of(400, "structure", "Bundle.entry must be an array", "Bundle.entry")
+    return entries
+
+
+def _optional_string(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise FhirError.of(400, "structure", f"{where} must be a string", where)
+    return value
 
 
 def _entry_request(index: int, entry: Any, base: str) -> EntryRequest:
@@ -180,16 +193,18 @@ def _entry_request(index: int, entry: Any, base: str) -> EntryRequest:
     if resource is not None and not isinstance(resource, dict):
         raise FhirError.of(400, "structure", f"{where}.resource is not a JSON object", f"{where}.resource")
     return EntryRequest(index, method, resource_type, resource_id, version, parts.query, resource,
-                        entry.get("fullUrl"), _etag_version(request.get("ifMatch")), request.get("ifNoneExist"))
+                        _optional_string(entry.get("fullUrl"), f"{where}.fullUrl"),
+                        _etag_version(request.get("ifMatch")),
+                        _optional_string(request.get("ifNoneExist"), f"{where}.request.ifNoneExist"))
 
 
 def _etag_version(value: Any) -> int | None:
     if not value:
         return None
-    text = str(value).removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise FhirError.of(400, "value", f"ifMatch {value!r} is not an ETag like W/\"3\"")
-    return int(text)
+    version = integers.ascii_int(str(value).removeprefix("W/").strip('"'))
+    if version is None:
+        raise FhirError.of(400, "value", f"ifMatch {str(value)[:40]!r} is not an ETag like W/\"3\"")
+    return version
 
 
 def _require_resource(request: EntryRequest) -> dict[str, Any]:

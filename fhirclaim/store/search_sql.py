@@ -11,6 +11,7 @@ value match themselves. Dates compare ranges: a resource value `[low, high)` aga
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import aliased
@@ -30,6 +31,9 @@ from fhirclaim.store.scope import Scope
 _DAY = timedelta(days=1)
 _TABLES = {"token": TokenIndex, "uri": TokenIndex, "string": StringIndex, "reference": ReferenceIndex,
            "date": DateIndex, "number": NumberIndex, "quantity": QuantityIndex}
+# The indexed value a parameter sorts by (a date by `low`, or by `high` descending).
+_SORT_COLUMNS = {"token": "code", "uri": "code", "string": "normalised", "reference": "target_id", "date": "low",
+                 "number": "value", "quantity": "value"}
 
 
 def criterion_condition(criterion: Criterion, row, scope: Scope) -> ColumnElement[bool]:
@@ -140,21 +144,21 @@ def _number_match(value: SearchValue, column) -> ColumnElement[bool]:
         return column <= value.number
     if prefix == "ge":
         return column >= value.number
-    return and_(column >= value.number * 0.9, column <= value.number * 1.1)
+    return and_(column >= value.number * Decimal("0.9"), column <= value.number * Decimal("1.1"))
 
 
 def sort_expression(param, row, descending: bool):
-    """A correlated subquery giving each row's sort value for a parameter (or a column for _id/_lastUpdated)."""
+    """A correlated subquery giving each row's sort value for a parameter (or a column for _id/_lastUpdated):
+    its smallest indexed value ascending, its largest descending, as R4 sorts repeating elements."""
     if param.name == "_lastUpdated":
         column = row.last_updated
     elif param.name == "_id":
         column = row.logical_id
     else:
         table = _TABLES[param.type]
-        value_column = {"date": table.low if not descending else table.high}.get(param.type)
-        if value_column is None:
-            value_column = {"string": getattr(table, "normalised", None), "token": getattr(table, "code", None)}.get(
-                param.type) or table.value
+        value_column = getattr(table, _SORT_COLUMNS[param.type])
+        if param.type == "date" and descending:
+            value_column = table.high
         aggregate = func.max if descending else func.min
         column = (select(aggregate(value_column)).where(table.resource_pk == row.pk, table.param == param.name)
                   .scalar_subquery())

@@ -1,0 +1,123 @@
+"""Issue 13, files at rest: the data dir is 0700 and the databases, keys and secrets in it 0600, created that way
+by `fhirclaim serve` and `fhirclaim worker` (whatever the umask they start with) and by the library itself; a start
+on a data dir others may read goes on, with a warning line per loose path."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _loose(data_dir: Path) -> dict[str, str]:
+    """Every path under the data dir (itself included) that groups or others may use, with its mode."""
+    paths = [data_dir, *data_dir.rglob("*")]
+    return {str(p.relative_to(data_dir)): oct(_mode(p)) for p in paths if _mode(p) & 0o077}
+
+
+def _umask_022() -> None:
+    os.umask(0o022)  # a usual login umask: left alone, files would be 0644 and directories 0755
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "FHIRCLAIM_DATABASE_URL"}  # SQLite in the data dir
+
+
+def test_serve_creates_a_private_data_dir(tmp_path):
+    data_dir = tmp_path / "d"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fhirclaim.cli", "serve", "--sandbox", "--port", "0", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), preexec_fn=_umask_022)
+    try:
+        base = None
+        for line in process.stdout:
+            match = re.search(r"serving FHIR R4 at (http://\S+/fhir)", line)
+            if match:
+                base = match.group(1)
+                break
+        assert base, process.stderr.read()
+        assert requests.get(f"{base}/metadata", timeout=30).status_code == 200
+        assert requests.get(f"{base}/.well-known/jwks.json", timeout=60).status_code == 200  # signing keys exist
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert _mode(data_dir) == 0o700
+    for name in ("fhirclaim.db", "secret.key", "sandbox-clients.json"):
+        assert _mode(data_dir / name) == 0o600, name
+    assert [p for p in (data_dir / "signing").rglob("*") if p.is_file()], "the signing keys were made"
+    assert _loose(data_dir) == {}
+
+
+def test_worker_creates_a_private_data_dir(tmp_path):
+    data_dir = tmp_path / "w"
+    result = subprocess.run([sys.executable, "-m", "fhirclaim.cli", "worker", "--once", "--data-dir", str(data_dir)],
+                            capture_output=True, text=True, env=_env(), preexec_fn=_umask_022, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert _mode(data_dir) == 0o700 and _mode(data_dir / "fhirclaim.db") == 0o600
+    assert _loose(data_dir) == {}
+
+
+def test_the_library_creates_the_database_private_under_any_umask(tmp_path):
+    from fhirclaim.config import Settings
+    from fhirclaim.runtime import Runtime
+
+    data_dir = tmp_path / "lib"
+    previous = os.umask(0o022)
+    try:
+        runtime = Runtime(Settings(data_dir=data_dir, run_worker=False))
+        runtime.close()
+    finally:
+        os.umask(previous)
+    assert _mode(data_dir) == 0o700
+    assert _mode(data_dir / "fhirclaim.db") == 0o600
+    assert _mode(data_dir / "secret.key") == 0o600
+
+
+def _with_keys(data_dir: Path, signing_keys: Path) -> Path:
+    """A data dir holding the session's signing keys (making a 3072-bit key per test is slow)."""
+    shutil.copytree(signing_keys, data_dir / "signing")
+    for path in (data_dir, data_dir / "signing"):
+        path.chmod(0o700)
+    return data_dir
+
+
+def test_a_loose_data_dir_is_warned_about_and_still_starts(tmp_path, caplog, _signing_keys):
+    from fhirclaim.config import Settings
+    from fhirclaim.runtime import Runtime
+
+    data_dir = _with_keys(tmp_path / "loose", _signing_keys)
+    Runtime(Settings(data_dir=data_dir, run_worker=False)).close()
+    data_dir.chmod(0o755)
+    (data_dir / "fhirclaim.db").chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="fhirclaim.startup"):
+        runtime = Runtime(Settings(data_dir=data_dir, run_worker=False))
+    runtime.close()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "fhirclaim.startup"]
+    assert f"{data_dir} is mode 0755: other users of this machine may read it; chmod 700 {data_dir}" in warnings
+    assert any("fhirclaim.db is mode 0644" in w and "chmod 600" in w for w in warnings)
+    # only the loose ones (SQLite gives its -wal and -shm files the database's mode): secret.key stayed 0600
+    assert all(str(data_dir) + " is" in w or "fhirclaim.db" in w for w in warnings), warnings
+
+
+def test_a_private_data_dir_gives_no_warning(tmp_path, caplog, _signing_keys):
+    from fhirclaim.config import Settings
+    from fhirclaim.runtime import Runtime
+
+    data_dir = _with_keys(tmp_path / "private", _signing_keys)
+    with caplog.at_level(logging.WARNING, logger="fhirclaim.startup"):
+        Runtime(Settings(data_dir=data_dir, run_worker=False)).close()
+    assert [r for r in caplog.records if r.name == "fhirclaim.startup"] == []
