@@ -71,7 +71,8 @@ def seed(runtime: Runtime, endpoint: str, subscriptions: int, layout: str) -> No
 
 def run(database_url: str | None, writes: int, subscriptions: int, endpoint: str, layout: str) -> None:
     with tempfile.TemporaryDirectory() as directory:
-        settings = Settings(data_dir=Path(directory), database_url=database_url, run_worker=False)
+        settings = Settings(data_dir=Path(directory), database_url=database_url, run_worker=False,
+                            webhook_allowed_hosts="127.0.0.1")  # the receiver is local: allowed explicitly
         runtime = Runtime(settings)
         worker = webhooks.install(runtime)
         seed(runtime, endpoint, subscriptions, layout)

@@ -1,5 +1,7 @@
 """OAuth2 at /oauth2/v1 (SATUSEHAT's client credentials shape) and the bearer-token check every other endpoint
-passes. The caller becomes `g.principal`; its scope and permissions reach the FHIR service via api.context."""
+passes. The caller becomes `g.principal`; its scope and permissions reach the FHIR service via api.context.
+Refusals of a known caller are AuditEvents in its own tenant; refusals of an unidentified one go to the bounded
+security log (`auth/security_log.py`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from fhirclaim.api.context import runtime
 from fhirclaim.api.http import error_response
+from fhirclaim.auth.addresses import client_address, parse_networks
 from fhirclaim.auth.audit import record_denied
 from fhirclaim.auth.clients import AuthError
 from fhirclaim.auth.policy import scope_for
@@ -16,7 +19,8 @@ blueprint = Blueprint("oauth2", __name__)
 
 # Endpoints anyone may call: the CapabilityStatement (FHIR clients read it first) and the public keys of
 # the Bundle signatures.
-PUBLIC = {("GET", "/fhir/metadata"), ("GET", "/fhir/.well-known/jwks.json")}
+PUBLIC = {("GET", "/fhir/metadata"), ("GET", "/fhir/.well-known/jwks.json"),
+          ("GET", "/fhir/.well-known/trust-anchors.pem"), ("GET", "/fhir/.well-known/signing-crl.pem")}
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -34,13 +38,14 @@ def access_token() -> Response:
     if request.authorization and request.authorization.type == "basic":  # RFC 6749 §2.3.1 also allows Basic
         client_id, secret = request.authorization.username or "", request.authorization.password or ""
     try:
-        issued = runtime().clients.request_token(client_id, secret, request.remote_addr or "-")
+        issued = runtime().clients.request_token(client_id, secret, caller_address())
     except AuthError as refused:
         if refused.retry_after:
+            _log_anonymous("token-slowed-down", f"token request for client {client_id[:64]!r}: 429")
             response = _oauth_error(429, refused.error, refused.description)
             response.headers["Retry-After"] = str(refused.retry_after)
             return response
-        _audit_denied(None, "operation", 401, f"token request for client {client_id[:64]!r} refused")
+        _log_anonymous("token-refused", f"token request for client {client_id[:64]!r} refused")
         return _oauth_error(401, refused.error, refused.description)
     principal = issued.principal
     return jsonify({
@@ -70,6 +75,12 @@ def revoke() -> Response:
     return Response(b"", 200)
 
 
+def caller_address() -> str:
+    """The caller's address: the peer, or X-Forwarded-For's when the peer is a trusted proxy."""
+    trusted = parse_networks(runtime().settings.trusted_proxies)
+    return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted)
+
+
 def authenticate() -> Response | None:
     """before_request of every protected blueprint: a live bearer token, or 401 with WWW-Authenticate."""
     if (request.method, request.path.rstrip("/")) in PUBLIC:
@@ -96,22 +107,26 @@ INTERACTIONS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "patc
 
 
 def audit_forbidden(error: FhirError) -> None:
-    if error.status == 403:
-        _audit_denied(g.get("principal"), INTERACTIONS.get(request.method, "operation"), 403,
-                      "; ".join(i.text for i in error.issues))
+    if error.status != 403:
+        return
+    text = "; ".join(i.text for i in error.issues)
+    principal = g.get("principal")
+    if principal is None:
+        _log_anonymous("forbidden", f"{request.method} {request.path}: {text}")
+        return
+    record_denied(runtime().store, principal=principal, interaction=INTERACTIONS.get(request.method, "operation"),
+                  status=403, description=text, address=caller_address())
 
 
 def _unauthorized(code: str, text: str) -> Response:
-    _audit_denied(None, INTERACTIONS.get(request.method, "operation"), 401, f"{request.method} {request.path}: {text}")
+    _log_anonymous("unauthenticated", f"{request.method} {request.path[:100]}: {text}")
     response = error_response(FhirError.of(401, "login", text))
     response.headers["WWW-Authenticate"] = f'Bearer realm="fhirclaim", error="{code}"'
     return response
 
 
-def _audit_denied(principal, interaction: str, status: int, text: str) -> None:
-    record_denied(runtime().store, who=principal.name if principal else None,
-                  tenant=principal.tenant if principal else None, interaction=interaction, status=status,
-                  description=text, address=request.remote_addr)
+def _log_anonymous(kind: str, text: str) -> None:
+    runtime().security_log.record(source=caller_address(), kind=kind, description=text)
 
 
 def _oauth_error(status: int, code: str, description: str) -> Response:

@@ -1,21 +1,35 @@
 """Audit: an R4 AuditEvent for every write (who, what, when, outcome) and for every denied request.
 
 Writes are audited inside the writing transaction, so a change and its record exist together; denials in a
-transaction of their own. The AuditEvent lands in the tenant of what it is about, so a hospital reads its own
-trail. It is stored through the repository directly: no listener, no webhook, no audit of the audit.
+transaction of their own. Every AuditEvent belongs to someone: it lands in the tenant of what it is about (a
+hospital reads its own trail), a refusal in the caller's own tenant (BPJS-K's under its tenant), and what concerns
+shared resources or admin clients under `ADMIN_ONLY_TENANT`, which only admin sees. Requests with no valid
+credentials at all are not AuditEvents: they go to the bounded `SecurityLog`. An AuditEvent is stored through the
+repository directly: no listener, no webhook, no audit of the audit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fhirclaim.auth.principal import BPJS, HOSPITAL_ROLES, Principal
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
 CLIENT_ID_SYSTEM = "https://fhirclaim.org/fhir/sid/client-id"
 ACTIONS = {"create": "C", "update": "U", "patch": "U", "delete": "D", "read": "R", "search": "E", "operation": "E"}
 AUTHOR = "system:audit"
+# The tenant of AuditEvents only admin may read (no hospital organization id can be this: '@' is not in an id).
+ADMIN_ONLY_TENANT = ADMIN_TENANT
+
+
+def home_tenant(principal: Principal) -> str:
+    """Where a refusal of this caller is recorded: its hospital, BPJS-K's own tenant, or admin-only."""
+    if principal.role in HOSPITAL_ROLES and principal.org:
+        return principal.org
+    return BPJS_TENANT if principal.role == BPJS else ADMIN_ONLY_TENANT
 
 
 def audit_event(*, interaction: str, who: str | None, outcome: str, description: str, what: str | None = None,
@@ -66,13 +80,15 @@ class AuditListener:
         what = f"{after.resource_type}/{after.id}/_history/{after.version_id}"
         event = audit_event(interaction=change.interaction, who=change.author, outcome="0",
                             description=f"{change.interaction} {what}", what=what)
-        uow.resources.create(event, author=AUTHOR, tenant=after.tenant)
-
-
-def record_denied(store: Store, *, who: str | None, tenant: str | None, interaction: str, status: int,
-                  description: str, address: str | None) -> None:
-    """A denied request (401, 403), in its own transaction: the request itself wrote nothing."""
-    event = audit_event(interaction=interaction, who=who, outcome="4", description=f"{status}: {description}",
-                        address=address)
-    with store.unit_of_work() as uow:
+        tenant = after.tenant if after.tenant is not None else ADMIN_ONLY_TENANT  # a shared resource: admin's
         uow.resources.create(event, author=AUTHOR, tenant=tenant)
+
+
+def record_denied(store: Store, *, principal: Principal, interaction: str, status: int, description: str,
+                  address: str | None) -> None:
+    """A refused request of a known caller (403), in its own transaction (the request itself wrote nothing), in
+    the caller's own tenant."""
+    event = audit_event(interaction=interaction, who=principal.name, outcome="4",
+                        description=f"{status}: {description}", address=address)
+    with store.unit_of_work() as uow:
+        uow.resources.create(event, author=AUTHOR, tenant=home_tenant(principal))

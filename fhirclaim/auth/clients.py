@@ -1,12 +1,13 @@
 """OAuth2 clients (client credentials grant), bearer tokens, revocation, and the slow-down of repeated failures.
 
 SATUSEHAT's shape: `POST /oauth2/v1/accesstoken?grant_type=client_credentials` with form `client_id`,
-`client_secret`; tokens live an hour; a failed request costs the caller a wait (SATUSEHAT: one minute). Here each
-failure of a client id or a remote address doubles the wait, from 1 s up to 5 minutes, and a success clears it.
+`client_secret`; tokens live an hour; a failed request costs the caller a wait (SATUSEHAT: one minute). Here the
+waits are counted per client and source address (`throttle.py`), so a guesser delays only itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,12 +16,9 @@ from sqlalchemy import select, update
 
 from fhirclaim.auth import credentials
 from fhirclaim.auth.principal import HOSPITAL_ROLES, ROLES, Principal
-from fhirclaim.store.access import ClientRow, FailedLoginRow, TokenRow
+from fhirclaim.auth.throttle import LoginThrottle, client_key, unknown_client_key
+from fhirclaim.store.access import ClientRow, TokenRow
 from fhirclaim.store.unit_of_work import Store
-
-FREE_FAILURES = 3  # a typo or two costs nothing
-FIRST_WAIT = timedelta(seconds=1)
-LONGEST_WAIT = timedelta(minutes=5)
 
 
 class AuthError(Exception):
@@ -46,9 +44,11 @@ def _now() -> datetime:
 
 
 class ClientRegistry:
-    def __init__(self, store: Store, *, token_lifetime_seconds: int = 3600):
+    def __init__(self, store: Store, *, token_lifetime_seconds: int = 3600,
+                 clock: Callable[[], datetime] | None = None):
         self.store = store
         self.token_lifetime = timedelta(seconds=token_lifetime_seconds)
+        self.throttle = LoginThrottle(store, **({"clock": clock} if clock else {}))
 
     # --- clients -------------------------------------------------------------------------------------------
 
@@ -87,17 +87,19 @@ class ClientRegistry:
     # --- tokens --------------------------------------------------------------------------------------------
 
     def request_token(self, client_id: str, secret: str, remote: str) -> IssuedToken:
-        """The client credentials grant, slowed down after repeated failures of the id or the address."""
-        keys = [f"client:{client_id}"[:128], f"addr:{remote}"[:128]]
-        self._check_not_blocked(keys)
+        """The client credentials grant; AuthError `slow_down` (429) while this client's failures from this address
+        (or unknown ids' from this address) are over the cap, `invalid_client` (401) for a failure."""
         with self.store.unit_of_work(write=False) as uow:
-            row = uow.session.get(ClientRow, client_id) if client_id else None
+            row = uow.session.get(ClientRow, client_id) if client_id and len(client_id) <= 64 else None
             stored_hash = row.secret_hash if row else credentials.DUMMY_HASH
+        key = client_key(row.client_id, remote) if row else unknown_client_key(remote)
+        wait = self.throttle.reserve(key)
+        if wait is not None:
+            raise AuthError("slow_down", f"Too many failed token requests: wait {wait} s", retry_after=wait)
         valid = credentials.verify_secret(secret or "", stored_hash)  # same work for unknown ids
         if row is None or not valid or row.disabled:
-            self._record_failure(keys)
             raise AuthError("invalid_client", "Unknown client, wrong secret, or disabled client")
-        self._clear_failures(keys)
+        self.throttle.clear(key)
         return self.issue(Principal(row.client_id, row.role, row.org))
 
     def issue(self, principal: Principal) -> IssuedToken:
@@ -126,35 +128,3 @@ class ClientRegistry:
         with self.store.unit_of_work() as uow:
             return uow.session.execute(update(TokenRow).where(TokenRow.token_hash == credentials.token_hash(token))
                                        .values(revoked=True)).rowcount == 1
-
-    # --- slowing repeated failures down --------------------------------------------------------------------
-
-    def _check_not_blocked(self, keys: list[str]) -> None:
-        now = _now()
-        with self.store.unit_of_work(write=False) as uow:
-            rows = uow.session.execute(select(FailedLoginRow).where(FailedLoginRow.key.in_(keys))).scalars()
-            waits = [(r.blocked_until - now).total_seconds() for r in rows if r.blocked_until and r.blocked_until > now]
-        if waits:
-            wait = max(1, round(max(waits) + 0.5))
-            raise AuthError("slow_down", f"Too many failed token requests: wait {wait} s", retry_after=wait)
-
-    def _record_failure(self, keys: list[str]) -> None:
-        now = _now()
-        with self.store.unit_of_work() as uow:
-            for key in keys:
-                row = uow.session.get(FailedLoginRow, key)
-                if row is None:
-                    row = FailedLoginRow(key=key, failures=0, last_failure_at=now)
-                    uow.session.add(row)
-                row.failures += 1
-                row.last_failure_at = now
-                over = row.failures - FREE_FAILURES
-                if over > 0:
-                    row.blocked_until = now + min(LONGEST_WAIT, FIRST_WAIT * 2 ** (over - 1))
-
-    def _clear_failures(self, keys: list[str]) -> None:
-        with self.store.unit_of_work() as uow:
-            for key in keys:
-                row = uow.session.get(FailedLoginRow, key)
-                if row is not None:
-                    uow.session.delete(row)

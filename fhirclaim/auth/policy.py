@@ -2,9 +2,13 @@
 
 - a `Scope`: which rows the caller sees and where its writes land — a hospital (facility, eklaim) its own tenant,
   BPJS-K only what hospitals disclosed in published claim Bundles (and what answers them), admin everything;
-- an authorizer: may this role do this interaction on this type (and, for ClaimResponses, this kind)?
+- an authorizer: may this role do this interaction on this type (and, for ClaimResponses, this kind), and may it
+  change or delete the resource that is stored now (its owner: shared rows belong to admin, what the server or
+  BPJS-K created belongs to them, whatever a hospital later does around it)?
 
-Another tenant's resource is simply not in the caller's scope, so it reads as 404, never 403.
+Another tenant's resource is simply not in the caller's scope, so it reads as 404, never 403. Every write path of
+the FHIR service (create, update, conditional update, patch, delete, and each of them inside a transaction) passes
+the same authorizer with the stored resource it would change.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from typing import Any
 from fhirclaim.auth.principal import ADMIN, BPJS, HOSPITAL_ROLES, Principal
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError
-from fhirclaim.store.scope import BPJS_TENANT, Scope, tenant_scope
+from fhirclaim.store.repository import StoredResource
+from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT, Scope, tenant_scope
+from fhirclaim.webhooks.egress import PRIVILEGED_HEADERS
 
 READS = frozenset({"read", "vread", "search", "history", "validate"})
 WRITES = frozenset({"create", "update", "patch", "delete"})
@@ -42,15 +48,21 @@ def claim_response_subtype(resource: dict[str, Any] | None) -> str | None:
 
 
 class Authorizer:
-    """Raises FhirError 403 when `principal` may not do `interaction` on `resource_type`."""
+    """Raises FhirError 403 when `principal` may not do `interaction` on `resource_type`, or on `current` (the
+    stored resource an update, patch or delete would change). `resources` (the caller's repository) tells who
+    created `current`: its version 1's author."""
 
-    def __init__(self, principal: Principal):
+    def __init__(self, principal: Principal, resources=None):
         self.principal = principal
+        self.resources = resources
 
-    def __call__(self, interaction: str, resource_type: str, resource: dict[str, Any] | None = None) -> None:
-        reason = self.denial(interaction, resource_type, resource)
+    def __call__(self, interaction: str, resource_type: str, resource: dict[str, Any] | None = None,
+                 current: StoredResource | None = None) -> None:
+        reason = self.denial(interaction, resource_type, resource) or self.ownership_denial(interaction, current)
         if reason:
             raise FhirError.of(403, "forbidden", f"{self.principal.role} clients {reason}")
+        if resource_type == "Subscription" and resource is not None and self.principal.role != ADMIN:
+            _check_subscription_headers(resource)
 
     def denial(self, interaction: str, resource_type: str, resource: dict[str, Any] | None) -> str | None:
         role = self.principal.role
@@ -74,6 +86,56 @@ class Authorizer:
         if role == ADMIN and resource_type in ADMIN_WRITABLE:
             return None
         return f"cannot {interaction} {resource_type}"
+
+    def ownership_denial(self, interaction: str, current: StoredResource | None) -> str | None:
+        """Who may change what is stored: admin what is shared (no tenant); otherwise only what the caller's own
+        side created (a hospital what hospitals created, BPJS-K what BPJS-K created), never the server's."""
+        if current is None or self.principal.role == ADMIN:
+            return None
+        what = f"{current.resource_type}/{current.id}"
+        if current.tenant is None:
+            return f"cannot {interaction} {what}: shared resources are written only by admin"
+        creator = self._creator(current)
+        side = creator.partition(":")[0] if creator else ""
+        if side == "system":
+            return f"cannot {interaction} {what}: the server wrote it"
+        if self.principal.role == BPJS and side != BPJS:
+            return f"cannot {interaction} {what}: BPJS-K changes only its own answers"
+        if self.principal.role in HOSPITAL_ROLES and side == BPJS:
+            return f"cannot {interaction} {what}: BPJS-K wrote it"
+        return None
+
+    def _creator(self, current: StoredResource) -> str | None:
+        if self.resources is None:
+            return current.author
+        try:  # the current row does not carry its author: version 1's does
+            return self.resources.vread(current.resource_type, current.id, 1).author
+        except FhirError:  # version 1 is not visible to the caller: judge by the current version
+            return current.author
+
+
+def _check_subscription_headers(resource: dict[str, Any]) -> None:
+    for index, line in enumerate((resource.get("channel") or {}).get("header") or []):
+        name = line.partition(":")[0].strip().lower() if isinstance(line, str) else ""
+        if name in PRIVILEGED_HEADERS:
+            raise FhirError.of(403, "forbidden", f"channel.header may not set {name.title()}: only an admin's "
+                                                 f"Subscription may carry credentials or a Host",
+                               f"Subscription.channel.header[{index}]")
+
+
+def write_tenant_for(principal: Principal):
+    """Where a new resource of this caller lands when not in its scope's tenant: BPJS-K's answers in the hospital's
+    tenant, admin's Subscriptions under the admin-only tenant (what else admin writes is shared). None: the scope's."""
+    if principal.role == BPJS:
+        return answered_claim_tenant
+    if principal.role == ADMIN:
+        return admin_write_tenant
+    return None
+
+
+def admin_write_tenant(resource: dict[str, Any], uow) -> str | None:
+    """Admin's Subscriptions are admin's alone (a hospital must not read their headers); the rest is shared."""
+    return ADMIN_TENANT if resource.get("resourceType") == "Subscription" else None
 
 
 def answered_claim_tenant(resource: dict[str, Any], uow) -> str | None:

@@ -206,8 +206,8 @@ class SqlResourceRepository:
             return _stored(row)
         referrers = self.referrers(resource_type, resource_id)
         if referrers:
-            raise FhirError.of(409, "conflict", f"{resource_type}/{resource_id} is referenced by "
-                                                f"{', '.join(sorted(referrers)[:10])}; delete or change those first")
+            raise _referenced(resource_type, resource_id, referrers, self.existing(
+                tuple(r.split("/", 1)) for r in referrers))
         return self._write_version(row, None, "DELETE", author)
 
     def _write_version(self, row: ResourceRow, resource: dict[str, Any] | None, method: str,
@@ -358,6 +358,16 @@ class SqlResourceRepository:
                    pointer.deleted.is_(False), self.scope.condition(pointer))
         )
         return [_stored(r) for r in self.session.execute(query).scalars()]
+
+
+def _referenced(resource_type: str, resource_id: str, referrers: list[str],
+                visible: set[tuple[str, str]]) -> FhirError:
+    """409 naming only the referrers the caller can read: integrity is global, what the caller learns is not."""
+    named = sorted(f"{t}/{i}" for t, i in visible)
+    hidden = len(referrers) - len(named)
+    parts = named[:10] + ([f"{hidden} resource(s) you cannot read"] if hidden else [])
+    return FhirError.of(409, "conflict", f"{resource_type}/{resource_id} is referenced by {', '.join(parts)}; "
+                                         f"delete or change those first")
 
 
 def _version_conflict(resource_type: str, resource_id: str, expected: int, current: int | None) -> FhirError:

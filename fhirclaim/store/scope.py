@@ -41,6 +41,8 @@ class Scope:
 SYSTEM = Scope()
 # BPJS-K's own rows (its Subscriptions) live under this tenant, which no hospital organization id can be.
 BPJS_TENANT = "@bpjs"
+# Rows only admin sees: admin's Subscriptions (their headers may carry credentials), audit of shared resources.
+ADMIN_TENANT = "@admin"
 
 
 def tenant_scope(tenant: str | None) -> Scope:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from fhirclaim.webhooks.admin import dead_letters, get_delivery, list_deliveries, replay
+from fhirclaim.webhooks.egress import EgressPolicy
 from fhirclaim.webhooks.interceptor import SECRET_EXTENSION, SubscriptionSecretInterceptor
 from fhirclaim.webhooks.listener import WebhookListener
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets
@@ -32,7 +33,8 @@ def install(runtime, *, clock=None) -> WebhookDeliveryWorker:
     timing = {"clock": clock} if clock is not None else {}
     runtime.interceptors[:] = [i for i in runtime.interceptors if not isinstance(i, SubscriptionSecretInterceptor)]
     runtime.interceptors.append(SubscriptionSecretInterceptor(SubscriptionSecrets(runtime.secrets),
-                                                              timezone=timezone))
+                                                              timezone=timezone,
+                                                              egress=EgressPolicy.from_settings(runtime.settings)))
     runtime.listeners[:] = [listener for listener in runtime.listeners if not isinstance(listener, WebhookListener)]
     runtime.listeners.append(WebhookListener(timezone=timezone, **timing))
     return WebhookDeliveryWorker.for_runtime(runtime, **timing)

@@ -5,7 +5,8 @@ interceptor validates the Subscription (rest-hook, http(s) endpoint, criteria th
 the extension out of what is stored and keeps the secret encrypted in `webhook_secret`. An update without the
 extension keeps the secret already stored; a Subscription that is to be delivered to (`requested`/`active`)
 must have one, because every notification is signed. `requested` becomes `active`: the server has set it up
-(R4 Subscription.status).
+(R4 Subscription.status). An endpoint the egress policy refuses (loopback, private, this server: `egress.py`) is a
+400 before anything else is looked at.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.store.unit_of_work import UnitOfWork
 from fhirclaim.webhooks.clock import naive_utc, utc_now
 from fhirclaim.webhooks.criteria import parse_criteria
+from fhirclaim.webhooks.egress import EgressPolicy
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets
 from fhirclaim.webhooks.subscriptions import REST_HOOK
 
@@ -29,13 +31,18 @@ _SIGNED = "requested", "active"
 
 
 class SubscriptionSecretInterceptor:
-    def __init__(self, secrets: SubscriptionSecrets, *, timezone: str = "UTC"):
+    def __init__(self, secrets: SubscriptionSecrets, *, timezone: str = "UTC", egress: EgressPolicy | None = None):
         self.secrets = secrets
         self.timezone = timezone
+        self.egress = egress or EgressPolicy()
 
     def before_write(self, resource: dict[str, Any], uow: UnitOfWork) -> dict[str, Any]:
         if resource.get("resourceType") != "Subscription":
             return resource
+        endpoint = (resource.get("channel") or {}).get("endpoint")
+        refusal = self.egress.endpoint_refusal(endpoint) if isinstance(endpoint, str) else None
+        if refusal:
+            raise FhirError.of(400, "security", refusal, "Subscription.channel.endpoint")
         resource, secret, issues = take_secret(resource)
         issues += channel_issues(resource) + parse_criteria(resource.get("criteria"), self.timezone)[1]
         status = resource.get("status")
@@ -70,6 +77,18 @@ def take_secret(resource: dict[str, Any]) -> tuple[dict[str, Any], str | None, l
     return stripped, secret, []
 
 
+def _url_parts(endpoint: Any):
+    """The endpoint split, or None when it is no URL (`http://[::1/`, a port out of range: ValueError)."""
+    if not isinstance(endpoint, str):
+        return None
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 (raises ValueError for a malformed port)
+    except ValueError:
+        return None
+    return parts
+
+
 def channel_issues(resource: dict[str, Any]) -> list[Issue]:
     """Every problem with `Subscription.channel`: only rest-hook to an http(s) URL, JSON payload, sane headers."""
     channel = resource.get("channel") or {}
@@ -78,7 +97,7 @@ def channel_issues(resource: dict[str, Any]) -> list[Issue]:
         issues.append(error("not-supported", f"This server only delivers rest-hook Subscriptions, not "
                                              f"{channel.get('type')!r}", "Subscription.channel.type"))
     endpoint = channel.get("endpoint")
-    parts = urlsplit(endpoint) if isinstance(endpoint, str) else None
+    parts = _url_parts(endpoint)
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         issues.append(error("required" if endpoint is None else "value",
                             "A rest-hook Subscription needs channel.endpoint, an http(s) URL",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
-from fhirclaim.store.scope import SYSTEM, Scope, tenant_scope
+from fhirclaim.store.scope import ADMIN_TENANT, SYSTEM, Scope, tenant_scope
 
 SYSTEM_AUTHOR = "system:webhooks"
 REST_HOOK = "rest-hook"
@@ -35,8 +35,13 @@ def active_subscriptions(session: Session, resource_type: str, *, timezone: str,
 
 def scope_of(subscription: StoredResource) -> Scope:
     """The Subscription's own tenant scope: what its owner could read (a hospital its tenant, BPJS-K what was
-    disclosed to it). No tenant = the system's, sees all."""
-    return tenant_scope(subscription.tenant)
+    disclosed to it). No tenant (the system's) or admin's: sees all."""
+    return SYSTEM if subscription.tenant == ADMIN_TENANT else tenant_scope(subscription.tenant)
+
+
+def written_by_admin(subscription: StoredResource) -> bool:
+    """Admin's (or the system's) Subscription: the only kind whose headers may carry credentials or a Host."""
+    return subscription.tenant in (None, ADMIN_TENANT)
 
 
 def find_subscription(session: Session, subscription_id: str, *, timezone: str) -> StoredResource | None:

@@ -2,9 +2,15 @@
 
 A row is claimed in a short write transaction (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so several workers share
 the outbox; SQLite serialises writers anyway) by setting a lease; the POST happens outside any transaction; the
-outcome is recorded in a second one. A row is marked delivered only after a 2xx, so a worker that dies between
-the POST and the record leaves a leased row that is sent again once the lease runs out: a receiver may see a
-notification twice and recognises it by `X-Webhook-Id` (the envelope's transaction_id).
+outcome is recorded in a second one. Up to `webhook_parallel_deliveries` POSTs are in flight at once, never two for
+the same Subscription: a hanging receiver holds one slot for at most its timeout and is then backed off, while the
+other endpoints go on, and each endpoint gets its due notifications one at a time, oldest first (a failed one
+is retried after its backoff, behind those due before it).
+
+A row is marked delivered only after a 2xx, so a worker that dies between the POST and the record leaves a leased
+row that is sent again once the lease runs out, and a receiver that answers after the timeout gets the
+notification again: a receiver may see a notification twice and recognises it by `X-Webhook-Id` (the envelope's
+transaction_id).
 
 Failures are retried on the `Backoff` schedule; after `webhook_max_attempts` the row is dead and its
 Subscription gets `status: error` with the reason (a new version by `system:webhooks`), until an admin replays.
@@ -19,11 +25,13 @@ import random
 import socket
 import threading
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 
 from fhirclaim.config import Settings
 from fhirclaim.fhir.outcome import FhirError
@@ -31,7 +39,7 @@ from fhirclaim.secrets import SecretBox, SecretError
 from fhirclaim.store.outbox import CANCELLED, DEAD, DELIVERED, PENDING, AttemptRow, DeliveryRow
 from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.unit_of_work import Store
-from fhirclaim.webhooks import sender, subscriptions
+from fhirclaim.webhooks import egress, sender, subscriptions
 from fhirclaim.webhooks.backoff import Backoff
 from fhirclaim.webhooks.clock import Clock, naive_utc, utc_now
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets
@@ -61,7 +69,7 @@ class WebhookDeliveryWorker:
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not cryptography)
-        self.http = http or sender.new_session()
+        self.http = http or sender.new_session(egress.EgressPolicy.from_settings(settings))
         self.worker_id = worker_id or f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.backoff = Backoff(settings.webhook_backoff_initial_seconds, settings.webhook_backoff_multiplier,
                                settings.webhook_backoff_max_seconds, settings.webhook_backoff_jitter)
@@ -77,19 +85,33 @@ class WebhookDeliveryWorker:
     # --- running -------------------------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Send every row that is due now (one attempt each); the number of attempts made."""
-        attempts = 0
-        while not self._stop.is_set():
-            claim = self._claim()
-            if claim is None:
-                return attempts
-            try:
-                self._deliver(claim)
-            except Exception as exc:  # a bug or a broken Subscription: counted as a failed attempt, not a stuck row
-                log.exception("webhook delivery failed inside the worker", extra={"delivery": claim.id})
-                self._record(claim, sender.Outcome(None, f"internal error: {type(exc).__name__}", 0))
-            attempts += 1
+        """Send every row that is due now (one attempt each), several Subscriptions in parallel; the number of
+        attempts made."""
+        attempts, slots = 0, self.settings.webhook_parallel_deliveries
+        with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="webhook-post") as pool:
+            running: set[Future] = set()
+            while not self._stop.is_set():
+                claim = self._claim() if len(running) < slots else None
+                if claim is not None:
+                    running.add(pool.submit(self._attempt, claim))
+                    continue
+                if not running:
+                    break
+                done, running = wait(running, return_when=FIRST_COMPLETED)  # a slot, or a Subscription, is free
+                for future in done:
+                    future.result()
+                    attempts += 1
+            for future in running:
+                future.result()
+                attempts += 1
         return attempts
+
+    def _attempt(self, claim: Claim) -> None:
+        try:
+            self._deliver(claim)
+        except Exception as exc:  # a bug or a broken Subscription: counted as a failed attempt, not a stuck row
+            log.exception("webhook delivery failed inside the worker", extra={"delivery": claim.id})
+            self._record(claim, sender.Outcome(None, f"internal error: {type(exc).__name__}", 0))
 
     def start(self) -> None:
         """Deliver in a daemon thread until `stop()`."""
@@ -121,11 +143,14 @@ class WebhookDeliveryWorker:
 
     def _claim(self) -> Claim | None:
         now = self._now()
+        in_flight = aliased(DeliveryRow)  # another row of the same Subscription being sent: wait for it
+        busy = exists().where(in_flight.subscription_id == DeliveryRow.subscription_id, in_flight.status == PENDING,
+                              in_flight.lease_until > now)
         with self.store.database.session(write=True) as session:
             row = session.scalars(
                 select(DeliveryRow)
                 .where(DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= now,
-                       or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now))
+                       or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now), ~busy)
                 .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)  # rendered on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
@@ -165,6 +190,8 @@ class WebhookDeliveryWorker:
             TIMESTAMP_HEADER: str(int(self.clock().timestamp())),
         }
         taken = {name.lower() for name in ours}
+        if not subscriptions.written_by_admin(subscription):  # no credentials or Host of a tenant's choosing
+            taken |= egress.PRIVILEGED_HEADERS
         extra = {}
         # R4 channel.header: headers the subscriber asked for, but never in place of ours
         for line in (subscription.content.get("channel") or {}).get("header") or []:

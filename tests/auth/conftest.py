@@ -4,6 +4,7 @@ it did not disclose, hospital B with a patient of its own, and a client per role
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -33,3 +34,25 @@ def world(app, runtime):
     claim = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim")
     return {"clients": clients, "claim": claim, "sep": claim["identifier"][0]["value"],
             "anonymous": type(a)(app.test_client())}
+
+
+class Clock:
+    """The token endpoint's clock (naive UTC), moved by hand."""
+
+    def __init__(self):
+        self.now = datetime(2026, 12, 1, 8, 0, 0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(runtime) -> Clock:
+    """Installed on the token endpoint's throttle and on the security log."""
+    clock = Clock()
+    runtime.clients.throttle.clock = clock
+    runtime.security_log.clock = clock
+    return clock

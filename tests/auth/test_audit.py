@@ -25,16 +25,19 @@ def test_the_pipeline_writes_are_audited_as_the_pipeline(world):
     assert {f"facility:test-facility-{HOSPITAL}", "system:pipeline"} <= authors
 
 
-def test_denied_requests_are_audited(world, runtime):
-    world["anonymous"].get("/Claim")
+def test_denied_requests_are_audited_in_the_callers_own_tenant(world, runtime):
+    world["anonymous"].get("/Claim")  # no AuditEvent: the security log counts it
     world["clients"]["bpjs"].post("/Patient", {"resourceType": "Patient"})
     admin = world["clients"]["admin"]
     events = [e["resource"] for e in admin.get("/AuditEvent?outcome=4&_count=50").get_json()["entry"]]
-    descriptions = " | ".join(e["outcomeDesc"] for e in events)
-    assert "401" in descriptions and "403" in descriptions
-    forbidden = next(e for e in events if e["outcomeDesc"].startswith("403"))
+    assert [e["outcomeDesc"][:3] for e in events] == ["403"]
+    forbidden = events[0]
     assert forbidden["agent"][0]["who"]["display"] == "bpjs:test-bpjs-all"
     assert forbidden["agent"][0]["network"]["address"]
+    assert world["clients"]["bpjs"].get(f"/AuditEvent/{forbidden['id']}").status_code == 200  # its own
+    for hospital in ("facility-A", "facility-B"):  # nobody else's
+        assert world["clients"][hospital].get(f"/AuditEvent/{forbidden['id']}").status_code == 404
+        assert world["clients"][hospital].get("/AuditEvent?outcome=4").get_json()["total"] == 0
 
 
 def test_the_audit_trail_cannot_be_written_or_deleted_by_clients(world):

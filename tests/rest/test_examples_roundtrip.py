@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from testkit import FIXTURES
+from testkit import FIXTURES, authorized
 
 EXAMPLES = sorted((FIXTURES / "fhir" / "r4-examples").glob("*.json"))
 STORED = [p for p in EXAMPLES if not p.name.startswith("OperationOutcome")]
@@ -28,6 +28,27 @@ STUBS = [
     {"resourceType": "Coverage", "id": "9876B1", "status": "active", "beneficiary": {"reference": "Patient/1"},
      "payor": [{"reference": "Organization/2"}]},
 ]
+
+
+@pytest.fixture
+def fhir(app, fhir):
+    """The hospital's client, but the official Subscriptions (their `channel.header` sets `Authorization`, which only
+    an admin may write: issue 13) are written and read by an admin client."""
+    return _ByType(fhir, authorized(app, role="admin", org=None))
+
+
+class _ByType:
+    def __init__(self, hospital, admin):
+        self.hospital, self.admin = hospital, admin
+
+    def _for(self, path: str):
+        return self.admin if path.startswith("/Subscription") else self.hospital
+
+    def __getattr__(self, name):
+        method = getattr(self.hospital, name)
+        if name not in ("get", "put", "post"):
+            return method
+        return lambda path, *args, **kwargs: getattr(self._for(path), name)(path, *args, **kwargs)
 
 
 SECRET = {"url": "https://fhirclaim.org/fhir/StructureDefinition/subscription-secret",

@@ -20,7 +20,7 @@ from fhirclaim.runtime import Runtime
 
 def main(data_dir: str, database_url: str, mode: str, resource_json: str) -> None:
     settings = Settings(data_dir=data_dir, database_url=database_url, run_worker=False,
-                        webhook_timeout_seconds=5, webhook_poll_seconds=0.05)
+                        webhook_timeout_seconds=5, webhook_poll_seconds=0.05, webhook_allowed_hosts="127.0.0.1")
     runtime = Runtime(settings)
     worker = webhooks.install(runtime)
     resource = json.loads(resource_json)

@@ -93,12 +93,12 @@ def test_each_matching_subscription_gets_its_own_row_and_signature(fhir, shared,
 
 def test_channel_headers_are_sent_but_cannot_replace_ours(fhir, shared, service, worker, receiver):
     resource = subscription(receiver.url)
-    resource["channel"]["header"] = ["Authorization: Bearer abc", "X-Signature: forged"]
+    resource["channel"]["header"] = ["X-Api-Key: abc", "X-Signature: forged"]
     assert fhir.post("/Subscription", resource).status_code == 201
     _claim_and_response(service)
     worker.run_once()
     [hit] = receiver.received
-    assert hit.headers["authorization"] == "Bearer abc"
+    assert hit.headers["x-api-key"] == "abc"
     assert hit.signed_with(SECRET)
 
 
