@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory
+from fhirclaim.claims.assembly import RecentEpisodes, StoreClaimHistory
 from fhirclaim.claims.context import TenantClaimSettings
 from fhirclaim.claims.gateway import EKlaimGateway
 from fhirclaim.claims.mapping import nomor_sep
 from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.claims.precheck import precheck
+from fhirclaim.claims.rules import gathering
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome, warning
 from fhirclaim.fhir.service import FhirService
@@ -74,14 +75,16 @@ def result(service: FhirService, claim_id: str, base: str) -> SubmissionResult:
                                     "timestamp": dates.instant(dates.now_utc()), "entry": entries})
 
 
-def precheck_outcome(uow: UnitOfWork, claim: dict[str, Any], tenant: TenantClaimSettings) -> dict[str, Any]:
-    """$precheck: every finding of architecture §9 for this Claim, nothing written."""
-    if claim.get("resourceType") != "Claim":
-        raise FhirError.of(400, "invalid", "Claim/$precheck takes a Claim", "resourceType")
-    assembler = ClaimAssembler(uow.resources, tenant.timezone)
+def precheck_outcome(uow: UnitOfWork, body: dict[str, Any], tenant: TenantClaimSettings) -> dict[str, Any]:
+    """$precheck: every finding of architecture §9 for a Claim (its references resolved on the server) or for the
+    Claim of a Bundle (resolved in the Bundle first), with its claim file and history; nothing written."""
+    claim = gathering.claim_in(body)
+    gathering.well_formed(body)
+    assembler = gathering.assembler_for(body, uow.resources, tenant.timezone)
     ctx = assembler.context(claim)
     history = RecentEpisodes(StoreClaimHistory(assembler), ctx, tenant.timezone)
-    return operation_outcome(precheck(ctx, history, tenant, with_mapping=True))
+    record = gathering.claim_record(assembler, ctx)
+    return operation_outcome(precheck(ctx, history, tenant, with_mapping=True, record=record))
 
 
 def print_claim(gateway: EKlaimGateway, claim: dict[str, Any]) -> bytes:

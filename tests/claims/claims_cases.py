@@ -44,7 +44,7 @@ def patient(**changes: Any) -> dict[str, Any]:
     resource = {
         "resourceType": "Patient", "id": "pat-1",
         "identifier": [
-            {"system": "https://fhir.kemkes.go.id/id/nik", "value": "3171014402800003"},
+            {"system": "https://fhir.kemkes.go.id/id/nik", "value": "3171015402800003"},  # 540280: a woman, 14-02-80
             {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
              "system": f"http://sys-ids.kemkes.go.id/mr/{ORG_RS}", "value": "RM-00123"},
         ],
