@@ -14,6 +14,7 @@ from flask import Flask, g, request
 from fhirclaim.api import admin, auth, discovery, errors, fhir_rest, operations, surface
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
+from fhirclaim.webapp import views as webapp_views
 
 log = logging.getLogger("fhirclaim.access")
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(operations.blueprint, url_prefix=surface.FHIR_BASE)
     app.register_blueprint(fhir_rest.blueprint, url_prefix=surface.FHIR_BASE)
     app.register_blueprint(admin.blueprint, url_prefix="/admin")
+    webapp_views.register(app)  # the claim unit's web app at /app/ (users sign in; no bearer token)
     app.before_request(_start_request)
     app.after_request(_finish_request)
     return app

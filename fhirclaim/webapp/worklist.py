@@ -1,0 +1,297 @@
+"""The claim unit's worklist: for each Claim, what state it is in, whether it needs a person, why, and what to do.
+
+`worklist_entry` reads a Claim and what answers it (the grouping ClaimResponse, BPJS-K's purification and
+verification, the hospital's PurificationDecisions) into one line of `claim_worklist`; `WorklistListener` rewrites
+that line inside every transaction that changes one of them, so the web app lists 100k claims from one indexed
+table instead of reading resources. The causes that need a person are `ATTENTION`, in the order the filter shows
+them: a new cause (BPJS-K's pending confirmation, issue 14) is one more entry there and one more branch in
+`_attention`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from fhirclaim.bpjs import codes
+from fhirclaim.claims.server_fields import processing_state
+from fhirclaim.fhir import dates
+from fhirclaim.fhir.search_request import parse_search
+from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.store.repository import SqlResourceRepository, StoredResource
+from fhirclaim.store.scope import SYSTEM
+from fhirclaim.store.unit_of_work import Store, UnitOfWork
+from fhirclaim.store.worklist import WorklistRepository
+
+SEP_SYSTEM_PART = "/claim-number/"
+MR_CODE = "MR"
+PRECHECK_RULES = "https://fhirclaim.org/fhir/CodeSystem/precheck-rule"
+SUBTYPES = "https://fhirclaim.org/fhir/CodeSystem/claimresponse-subtype"
+
+# Why a claim needs a person, in the filter's order (each has strings `attention.<key>` in i18n).
+ATTENTION = ("precheck-error", "special-cmg", "eklaim-error", "purification-failed", "decision-due",
+             "precheck-warning")
+STAGES = ("attention", "progress", "done")
+
+
+@dataclass
+class ClaimFile:
+    """A Claim and what the worklist reads around it."""
+
+    claim: dict[str, Any]
+    patient: dict[str, Any] | None = None
+    encounter: dict[str, Any] | None = None
+    grouping: dict[str, Any] | None = None
+    purification: dict[str, Any] | None = None
+    verification: dict[str, Any] | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def worklist_entry(file: ClaimFile, tenant: str | None, now: datetime) -> dict[str, Any]:
+    """The worklist line of a claim file."""
+    claim = file.claim
+    period = claim.get("billablePeriod") or (file.encounter or {}).get("period") or {}
+    status = processing_state(claim) or "received"
+    stage, attention, next_action = _attention(file, status)
+    return {
+        "claim_id": claim["id"], "tenant": tenant, "sep": sep_of(claim),
+        "patient_name": patient_name(file.patient), "patient_search": (patient_name(file.patient) or "").lower(),
+        "mr_number": _identifier(file.patient, MR_CODE), "episode_start": _moment(period.get("start")),
+        "episode_end": _moment(period.get("end")), "care_type": care_type(file.encounter, claim),
+        "status": _display_status(file, status), "stage": stage, "attention": attention, "next_action": next_action,
+        "tariff": _total(file.grouping, "benefit"), "tarif_rs": _money((claim.get("total") or {}).get("value")),
+        "causes": ",".join(causes(file)) or None, "created_at": now,
+        "submitted_at": _updated(file.grouping) if file.grouping and file.grouping.get("outcome") != "error" else None,
+        "paid_at": _paid_at(file.verification), "updated_at": now,
+    }
+
+
+def _attention(file: ClaimFile, status: str) -> tuple[str, str | None, str]:
+    """(stage, attention cause, next action)."""
+    outcome = (file.grouping or {}).get("outcome")
+    decision = codes.decision_of(file.decisions[-1]) if file.decisions else None
+    if status == "withdrawn" or decision == "batal":
+        return "done", None, "none"
+    if file.verification is not None:
+        return "done", None, "none"
+    if outcome == "error" or status == "error":
+        kind = "precheck-error" if precheck_errors(file.grouping) else "eklaim-error"
+        return "attention", kind, "fix-claim"
+    if outcome == "partial" or status == "awaiting-special-cmg":
+        return "attention", "special-cmg", "choose-special-cmg"
+    if file.purification is not None and decision is None:
+        if codes.purification_passed(file.purification):
+            return "attention", "decision-due", "answer-purification"
+        return "attention", "purification-failed", "answer-purification"
+    if decision == "lanjut":
+        return "progress", None, "wait-verification"
+    if status == "signed":
+        return "progress", None, "wait-bpjs"
+    if precheck_warnings(file.grouping):
+        return "attention", "precheck-warning", "review-warnings"
+    return "progress", None, "wait-eklaim"
+
+
+def _display_status(file: ClaimFile, status: str) -> str:
+    if file.verification is not None:
+        return "verified"
+    decision = codes.decision_of(file.decisions[-1]) if file.decisions else None
+    if decision:
+        return f"decision-{decision}"
+    if file.purification is not None:
+        return "purified" if codes.purification_passed(file.purification) else "not-purified"
+    return status
+
+
+def precheck_errors(grouping: dict[str, Any] | None) -> list[str]:
+    return [c["code"] for e in (grouping or {}).get("error") or [] for c in (e.get("code") or {}).get("coding") or []
+            if c.get("system") == PRECHECK_RULES and c.get("code")]
+
+
+def precheck_warnings(grouping: dict[str, Any] | None) -> list[str]:
+    return [n["text"] for n in (grouping or {}).get("processNote") or []
+            if str(n.get("text", "")).startswith("warning:")]
+
+
+def causes(file: ClaimFile) -> list[str]:
+    """What held the claim up, for the Pareto: precheck rules, E-Klaim errors, a failed purification."""
+    found = precheck_errors(file.grouping)
+    for error in (file.grouping or {}).get("error") or []:
+        found += [c["code"] for c in (error.get("code") or {}).get("coding") or []
+                  if c.get("system") != PRECHECK_RULES and c.get("code")]
+    if file.purification is not None and not codes.purification_passed(file.purification):
+        found.append("TIDAK-LOLOS-PURIFIKASI")
+    if (file.grouping or {}).get("outcome") == "partial":
+        found.append("SPECIAL-CMG-CHOICE")
+    return found
+
+
+def sep_of(claim: dict[str, Any]) -> str | None:
+    return next((i.get("value") for i in claim.get("identifier") or [] if SEP_SYSTEM_PART in (i.get("system") or "")),
+                None)
+
+
+def patient_name(patient: dict[str, Any] | None) -> str | None:
+    for name in (patient or {}).get("name") or []:
+        text = name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
+        if text:
+            return text
+    return None
+
+
+def _identifier(resource: dict[str, Any] | None, type_code: str) -> str | None:
+    for identifier in (resource or {}).get("identifier") or []:
+        if any(c.get("code") == type_code for c in ((identifier.get("type") or {}).get("coding") or [])):
+            return identifier.get("value")
+    return None
+
+
+def care_type(encounter: dict[str, Any] | None, claim: dict[str, Any]) -> str | None:
+    code = ((encounter or {}).get("class") or {}).get("code")
+    if code:
+        return "inpatient" if code in ("IMP", "ACUTE", "NONAC") else "outpatient"
+    kind = next((c.get("code") for c in (claim.get("type") or {}).get("coding") or []), None)
+    return {"institutional": "inpatient", "professional": "outpatient"}.get(kind)
+
+
+def encounter_reference(claim: dict[str, Any]) -> str | None:
+    for info in claim.get("supportingInfo") or []:
+        if any(c.get("code") == "encounter" for c in (info.get("category") or {}).get("coding") or []):
+            return (info.get("valueReference") or {}).get("reference")
+    for item in claim.get("item") or []:
+        for ref in item.get("encounter") or []:
+            return ref.get("reference")
+    return None
+
+
+def _total(response: dict[str, Any] | None, category: str) -> Decimal | None:
+    for total in (response or {}).get("total") or []:
+        if any(c.get("code") == category for c in (total.get("category") or {}).get("coding") or []):
+            return _money((total.get("amount") or {}).get("value"))
+    return None
+
+
+def _money(value: Any) -> Decimal | None:
+    return Decimal(str(value)) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+
+
+def _moment(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return dates.to_range(text, "Asia/Jakarta")[0].replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def _updated(resource: dict[str, Any] | None) -> datetime | None:
+    return _moment(((resource or {}).get("meta") or {}).get("lastUpdated"))
+
+
+def _paid_at(verification: dict[str, Any] | None) -> datetime | None:
+    if verification is None:
+        return None
+    return _moment((verification.get("payment") or {}).get("date")) or _updated(verification)
+
+
+def subtype(response: dict[str, Any]) -> str | None:
+    """grouping (the pipeline's), purifikasi or verifikasi (BPJS-K's)."""
+    found = codes.bpjs_subtype(response)
+    if found:
+        return found
+    return next((c.get("code") for c in (response.get("subType") or {}).get("coding") or []
+                 if c.get("system") == SUBTYPES), None)
+
+
+# --- reading a claim file from the store -------------------------------------------------------------------
+
+
+def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any]) -> ClaimFile:
+    """The claim file as stored: the Patient, the Encounter, every ClaimResponse and decision about the Claim."""
+    file = ClaimFile(claim, patient=_content(resources, (claim.get("patient") or {}).get("reference")),
+                     encounter=_content(resources, encounter_reference(claim)))
+    for reference in resources.referrers("Claim", claim["id"]):
+        kind, _, resource_id = reference.partition("/")
+        if kind != "ClaimResponse":
+            continue
+        response = _content(resources, reference)
+        if response is None:
+            continue
+        found = subtype(response)
+        if found == "grouping":
+            file.grouping = response
+        elif found == codes.PURIFIKASI:
+            file.purification = response
+            file.decisions = _decisions(resources, resource_id)
+        elif found == codes.VERIFIKASI:
+            file.verification = response
+    return file
+
+
+def _decisions(resources: SqlResourceRepository, response_id: str) -> list[dict[str, Any]]:
+    found = [_content(resources, r) for r in resources.referrers("ClaimResponse", response_id)
+             if r.startswith("PurificationDecision/")]
+    return sorted((d for d in found if d), key=lambda d: (d.get("meta") or {}).get("lastUpdated", ""))
+
+
+def _content(resources: SqlResourceRepository, reference: str | None) -> dict[str, Any] | None:
+    if not reference or "/" not in reference:
+        return None
+    kind, _, resource_id = reference.rpartition("/")
+    stored = resources.find(kind.rsplit("/", 1)[-1], resource_id)
+    return stored.content if stored is not None and not stored.deleted else None
+
+
+class WorklistListener:
+    """A ResourceListener: rewrites the worklist line of the Claim a change concerns, in the same transaction."""
+
+    def __init__(self, timezone_name: str = "UTC"):
+        self.timezone = timezone_name
+
+    def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
+        after = change.after
+        if after.resource_type not in ("Claim", "ClaimResponse", "PurificationDecision"):
+            return
+        resources = SqlResourceRepository(uow.session, SYSTEM, timezone_name=self.timezone)
+        claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
+        stored = resources.find("Claim", claim_id) if claim_id else None
+        if stored is not None and stored.deleted:
+            WorklistRepository(uow.session).remove(claim_id)
+        elif stored is not None and stored.content.get("use") == "claim":
+            save_line(resources, uow, stored)
+
+
+def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource) -> None:
+    entry = worklist_entry(read_claim_file(resources, stored.content), stored.tenant,
+                           dates.now_utc().replace(tzinfo=None))
+    WorklistRepository(uow.session).save(entry)
+
+
+def rebuild(store: Store, timezone_name: str = "UTC", batch: int = 500) -> int:
+    """Every stored Claim's line written again (a database that had claims before the worklist existed);
+    returns how many lines were written."""
+    written, offset = 0, 0
+    while True:
+        with store.unit_of_work() as uow:
+            resources = SqlResourceRepository(uow.session, SYSTEM, timezone_name=timezone_name)
+            request = parse_search("Claim", [("use", "claim"), ("_count", str(batch)), ("_offset", str(offset)),
+                                             ("_sort", "_lastUpdated")])
+            claims = resources.search(request).matches
+            for stored in claims:
+                save_line(resources, uow, stored)
+        written += len(claims)
+        offset += batch
+        if len(claims) < batch:
+            return written
+
+
+def _claim_of(resources: SqlResourceRepository, kind: str, content: dict[str, Any], resource_id: str) -> str | None:
+    if kind == "Claim":
+        return resource_id
+    if kind == "PurificationDecision":
+        response = _content(resources, (content.get("claimResponse") or {}).get("reference"))
+        content = response or {}
+    reference = (content.get("request") or {}).get("reference") or ""
+    return reference.rpartition("/")[2] if reference.startswith("Claim/") or "/Claim/" in reference else None
