@@ -118,11 +118,73 @@ def clients_disable(client_id: str, data_dir, database_url) -> None:
     click.echo(f"disabled {client_id}")
 
 
+# --- web app users ------------------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Manage the people of a hospital's claim unit who sign in to the web app at /app/."""
+
+
+@users.command("add")
+@click.option("--org", required=True, help="the hospital (organization id) whose claims the user works on")
+@click.option("--role", type=click.Choice(["coder", "verifier", "manager"]), required=True)
+@click.option("--username", required=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+@_storage
+def users_add(org: str, role: str, username: str, password_stdin: bool, data_dir, database_url) -> None:
+    """Add a user; the password (prompted for, or from stdin) is stored only as a slow hash (scrypt)."""
+    from fhirclaim.webapp.accounts import AccountError
+
+    password = (sys.stdin.readline().rstrip("\r\n") if password_stdin else
+                click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    try:
+        user = _accounts(data_dir, database_url, create=True).add(username, password, org=org, role=role)
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"added {user.username} ({user.role}, org {user.org})")
+
+
+@users.command("list")
+@_storage
+def users_list(data_dir, database_url) -> None:
+    """List users (never their password hashes)."""
+    for user in _accounts(data_dir, database_url, create=False).list():
+        click.echo(f"{user.username:<24} {user.role:<9} {user.org:<12} {'disabled' if user.disabled else 'active'}")
+
+
+@users.command("disable")
+@click.argument("username")
+@_storage
+def users_disable(username: str, data_dir, database_url) -> None:
+    """Disable a user: the next request of any session of theirs is signed out."""
+    if not _accounts(data_dir, database_url, create=False).disable(username):
+        raise click.ClickException(f"no user {username}")
+    click.echo(f"disabled {username}")
+
+
+@users.command("rebuild-worklist")
+@_storage
+def users_rebuild_worklist(data_dir, database_url) -> None:
+    """Write the web app's worklist line of every stored Claim again (claims stored before the web app existed)."""
+    from fhirclaim.webapp.worklist import rebuild
+
+    registry = _registry(data_dir, database_url, create=False)
+    click.echo(f"rebuilt {rebuild(registry.store, _settings().timezone)} worklist lines")
+
+
+def _accounts(data_dir, database_url, *, create: bool):
+    from fhirclaim.webapp.accounts import UserAccounts
+
+    registry = _registry(data_dir, database_url, create=create)
+    return UserAccounts(registry.store, registry.throttle)
+
+
 def _registry(data_dir, database_url, *, create: bool):
     """The client registry on the configured database. Without `create`, a SQLite database that does not exist is
     refused rather than made empty (a command reading clients from the wrong data dir would find none)."""
     from fhirclaim.auth.clients import ClientRegistry
-    from fhirclaim.startup import ensure_directory
+    from fhirclaim.startup import ensure_directory, private_umask
     from fhirclaim.store.db import Database, describe_url, sqlite_path
     from fhirclaim.store.unit_of_work import Store
 
@@ -135,6 +197,7 @@ def _registry(data_dir, database_url, *, create: bool):
                            "FHIRCLAIM_DATA_DIR at the server's data dir, or --database-url / FHIRCLAIM_DATABASE_URL "
                            "at its database")
     if create:
+        private_umask()  # the database it may create is this user's alone
         ensure_directory(directory, what="data dir", fix="point --data-dir / FHIRCLAIM_DATA_DIR at a writable "
                                                          "directory")
     database = Database(url, connect_timeout=settings.database_connect_timeout_seconds)
@@ -167,17 +230,23 @@ def worker(data_dir: Path | None, database_url: str | None, once: bool) -> None:
 @click.option("--tariff-table", type=click.Path(exists=True, path_type=Path), default=None,
               help="the hospital's own INA-CBG tariff CSV")
 @click.option("--no-debug-mode", is_flag=True, help="refuse ?mode=debug (MODE DEBUG IS NOT ALLOWED)")
-def eklaim_emulator(host, port, key_file, data_dir, coders, tariff_table, no_debug_mode) -> None:
+@click.option("--protocol", type=click.Choice(["5.10", "5.1"]), default="5.10", show_default=True,
+              help="the E-Klaim build to speak: 5.10 (iDRG and INA-CBG coding) or the 2017 5.1")
+@click.option("--kode-tarif", default=None, metavar="CODE",
+              help="the hospital's tariff class (AP, BP, CS, ...): set_claim_data with another is E2014")
+def eklaim_emulator(host, port, key_file, data_dir, coders, tariff_table, no_debug_mode, protocol,
+                    kode_tarif) -> None:
     """Serve the E-Klaim emulator standalone at /E-Klaim/ws.php."""
     from fhirclaim.eklaim.emulator.server import serve_emulator
 
     serve_emulator(host=host, port=port, key_file=key_file, data_dir=data_dir, coders=list(coders),
-                   tariff_table=tariff_table, allow_debug=not no_debug_mode)
+                   tariff_table=tariff_table, allow_debug=not no_debug_mode, protocol=protocol,
+                   kode_tarif=kode_tarif)
 
 
 @main.group()
 def keys() -> None:
-    """Generate keys."""
+    """Generate keys: E-Klaim's; the hospitals' signing keys and certificates (rotate, revoke, outside CA)."""
 
 
 @keys.command("eklaim")
@@ -186,6 +255,78 @@ def keys_eklaim() -> None:
     from fhirclaim.eklaim.crypto import generate_key
 
     click.echo(generate_key())
+
+
+_DATA_DIR = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                         help="the server's data directory [FHIRCLAIM_DATA_DIR, else ./fhirclaim-data]")
+_ORG = click.option("--org", required=True, help="the hospital (tenant): its Kemkes organization id")
+
+
+@keys.command("rotate")
+@_ORG
+@_DATA_DIR
+def keys_rotate(org: str, data_dir: Path | None) -> None:
+    """A new signing key and certificate for a hospital; old public keys stay in the JWKS (old Bundles verify).
+    A running server picks the new key up when it restarts."""
+    key = _signing_action(data_dir, lambda signing: signing.rotate(org))
+    click.echo(f"{org}: new {key.alg} key {key.kid}, certificate {key.certificate.subject.rfc4514_string()} "
+               f"(serial {key.certificate.serial_number:x}) until {key.certificate.not_valid_after_utc:%Y-%m-%d}")
+
+
+@keys.command("revoke")
+@_ORG
+@click.option("--reason", default="keyCompromise", show_default=True,
+              help="RFC 5280 reason (keyCompromise, superseded, cessationOfOperation, ...)")
+@_DATA_DIR
+def keys_revoke(org: str, reason: str, data_dir: Path | None) -> None:
+    """Revoke a hospital's signing certificate: its signatures from now on fail verification; it gets a new key."""
+    entry = _signing_action(data_dir, lambda signing: signing.revoke(org, reason=reason))
+    click.echo(f"{org}: certificate {entry['serial']} revoked at {entry['revoked_at']} ({reason}); "
+               f"new key {entry['new_kid']}")
+
+
+@keys.command("csr")
+@_ORG
+@_DATA_DIR
+def keys_csr(org: str, data_dir: Path | None) -> None:
+    """Print a certificate signing request (PEM) of a hospital's key, for an outside CA to certify."""
+    click.echo(_signing_action(data_dir, lambda signing: signing.csr_pem(org)).decode(), nl=False)
+
+
+@keys.command("install-certificate")
+@_ORG
+@click.argument("pem_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_DATA_DIR
+def keys_install_certificate(org: str, pem_file: Path, data_dir: Path | None) -> None:
+    """Sign with a certificate an outside CA issued for `keys csr` (PEM chain, leaf first); add the CA as a trust
+    anchor first."""
+    key = _signing_action(data_dir, lambda signing: signing.install_certificate(org, pem_file.read_bytes()))
+    click.echo(f"{org}: key {key.kid} now signs with {key.certificate.subject.rfc4514_string()} issued by "
+               f"{key.certificate.issuer.rfc4514_string()}")
+
+
+@keys.command("add-trust-anchor")
+@click.argument("pem_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_DATA_DIR
+def keys_add_trust_anchor(pem_file: Path, data_dir: Path | None) -> None:
+    """Trust an outside CA certificate (PEM); it is published with the installation's own CA."""
+    anchor = _signing_action(data_dir, lambda signing: signing.add_trust_anchor(pem_file.read_bytes()))
+    click.echo(f"trust anchor added: {anchor.subject.rfc4514_string()}")
+
+
+def _signing_action(data_dir: Path | None, action):
+    """`action(HospitalSigning)` on the data dir's signing keys; what the user can fix is one `Error:` line."""
+    from fhirclaim.signing import HospitalSigning, SigningKeyError
+
+    settings = _settings(data_dir=data_dir)
+    passphrase = settings.signing_key_passphrase.encode() if settings.signing_key_passphrase else None
+    try:
+        signing = HospitalSigning(settings.resolved_data_dir() / "signing", alg=settings.signing_alg,
+                                  passphrase=passphrase)
+        signing.load()
+        return action(signing)
+    except (ValueError, SigningKeyError, OSError) as exc:
+        raise StartupError(str(exc)) from None
 
 
 class _GroupCommand(click.Command):
@@ -266,24 +407,51 @@ def demo(examples_dir: Path | None) -> None:
 
 @main.command("verify-bundle")
 @click.argument("bundle_file", type=click.Path(exists=True, path_type=Path))
-@click.option("--jwks", type=click.Path(exists=True, path_type=Path), default=None,
-              help="JWKS file to resolve a kid when the header carries no x5c")
-def verify_bundle(bundle_file: Path, jwks: Path | None) -> None:
-    """Verify a signed Bundle; exit 0 when valid, 1 when not (and say why)."""
+@click.option("--trust-anchor", "anchors", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM file of CA certificates the signer must chain to, e.g. a server's "
+                   "/fhir/.well-known/trust-anchors.pem (repeatable)")
+@click.option("--crl", "crls", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a CA's revocation list (PEM or DER), e.g. /fhir/.well-known/signing-crl.pem (repeatable)")
+@click.option("--jwks", default=None, metavar="URL|FILE",
+              help="trust the keys of this JWK Set instead (also resolves a kid when there is no x5c)")
+@click.option("--integrity-only", is_flag=True,
+              help="check only that the content is unchanged; the signer stays unproven")
+def verify_bundle(bundle_file: Path, anchors: tuple[Path, ...], crls: tuple[Path, ...], jwks: str | None,
+                  integrity_only: bool) -> None:
+    """Verify a signed Bundle: content unchanged, signer chains to a trust anchor, signer is Signature.who.
+    Exit 0 only when all three hold (with --integrity-only: when the content is unchanged), else 1, saying why."""
+    from fhirclaim.signing.trust import TrustPolicy
     from fhirclaim.signing.verify import verify_bundle as verify
 
     try:
         bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+        trust = TrustPolicy.from_pem([path.read_bytes() for path in anchors], [path.read_bytes() for path in crls])
+        key_set = _jwks(jwks) if jwks else None
     except (OSError, ValueError) as exc:
-        click.echo(f"invalid: cannot read {bundle_file}: {exc}", err=True)
+        click.echo(f"invalid: cannot read the input: {exc}", err=True)
         sys.exit(1)
-    key_set = json.loads(jwks.read_text(encoding="utf-8")) if jwks else None
-    result = verify(bundle, jwks=key_set)
+    result = verify(bundle, jwks=key_set, trust=trust, integrity_only=integrity_only)
+    for finding in result.findings:
+        click.echo(f"  {finding.check}: {'yes' if finding.ok else 'NO'} — {finding.text}")
     if result.valid:
-        click.echo(f"valid: {result.reason}")
+        click.echo(f"{'integrity only' if integrity_only else 'valid'}: {result.reason}")
         sys.exit(0)
     click.echo(f"invalid: {result.reason}", err=True)
     sys.exit(1)
+
+
+def _jwks(location: str) -> dict:
+    """A JWK Set from a URL (http/https) or a file."""
+    if location.startswith(("http://", "https://")):
+        import requests
+
+        try:
+            answer = requests.get(location, timeout=10)
+            answer.raise_for_status()
+            return answer.json()
+        except requests.RequestException as exc:
+            raise ValueError(f"cannot fetch the JWKS {location}: {exc}") from None
+    return json.loads(Path(location).read_text(encoding="utf-8"))
 
 
 def _settings(**overrides):

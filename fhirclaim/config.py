@@ -8,9 +8,11 @@ setting, not a pydantic traceback.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fhirclaim.startup import StartupError
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     sandbox: bool = False
     token_lifetime_seconds: int = 3600
+    trusted_proxies: str = Field(default="", description="CIDRs of reverse proxies whose X-Forwarded-For is "
+                                                         "believed (comma-separated); none by default")
 
     secret_key: str | None = Field(default=None, repr=False,
                                    description="Fernet key for secrets at rest; default DATA_DIR/secret.key")
@@ -43,6 +47,9 @@ class Settings(BaseSettings):
     eklaim_url: str | None = Field(default=None, description="real E-Klaim ws.php; None = in-process emulator")
     eklaim_key: str | None = Field(default=None, repr=False, description="64 hex chars; never logged")
     eklaim_timeout_seconds: float = 30.0
+    eklaim_protocol: str = Field(default="5.10", pattern=r"^(5\.10|5\.1)$",
+                                 description="what E-Klaim speaks: 5.10 (iDRG coding, today's servers) or 5.1; "
+                                             "the embedded sandbox speaks it too; hospitals may override it")
     timezone: str = "Asia/Jakarta"
 
     kode_tarif: str = Field(default="BP", description="INA-CBG tariff class of the hospital (AP, BP, CS, ...)")
@@ -69,6 +76,8 @@ class Settings(BaseSettings):
 
     # --- signing -------------------------------------------------------------------------------------------
     signing_alg: str = Field(default="RS256", pattern="^(RS256|ES256)$")
+    signing_key_passphrase: str | None = Field(default=None, repr=False, description="encrypts the signing keys "
+                                               "(hospitals' and the CA's) at rest in DATA_DIR/signing")
 
     # --- webhooks (fhirclaim/webhooks) -----------------------------------------------------------------------
     webhook_max_attempts: int = Field(default=10, ge=1, description="attempts before a delivery is dead")
@@ -78,6 +87,23 @@ class Settings(BaseSettings):
     webhook_backoff_jitter: float = Field(default=0.1, ge=0, le=1, description="random spread, fraction of delay")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="connect and read timeout of one POST")
     webhook_poll_seconds: float = Field(default=1.0, gt=0, description="delivery worker's idle poll interval")
+    webhook_parallel_deliveries: int = Field(default=4, ge=1, le=64, description="POSTs in flight at once, at most "
+                                                                                 "one per Subscription")
+    webhook_allowed_hosts: str = Field(
+        default="", description="comma-separated host names, addresses or CIDRs webhooks may go to although they "
+                                "are loopback, private, link-local or this server (the sandbox allows 127.0.0.1)")
+
+    @field_validator("trusted_proxies", "webhook_allowed_hosts")
+    @classmethod
+    def _cidrs_or_hosts(cls, value: str, info) -> str:
+        """Each entry an address or CIDR (trusted proxies), or also a host name (webhook hosts)."""
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if info.field_name == "trusted_proxies" or not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", entry):
+                    raise ValueError(f"{entry!r} is not an address or CIDR") from None
+        return value
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()

@@ -15,8 +15,9 @@ from fhirclaim import bpjs, webhooks
 from fhirclaim.auth.audit import AuditListener
 from fhirclaim.auth.clients import ClientRegistry
 from fhirclaim.auth.disclosure import DisclosureListener
-from fhirclaim.auth.policy import Authorizer, answered_claim_tenant
-from fhirclaim.auth.principal import BPJS, Principal
+from fhirclaim.auth.policy import Authorizer, write_tenant_for
+from fhirclaim.auth.principal import Principal
+from fhirclaim.auth.security_log import SecurityLog
 from fhirclaim.claims.context import TenantClaimSettings
 from fhirclaim.claims.gateway import EKlaimGateway
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR, ClaimPipeline, PipelineSettings
@@ -28,10 +29,11 @@ from fhirclaim.fhir import capability
 from fhirclaim.fhir.service import FhirService, ResourceInterceptor, ResourceListener, SearchOptions
 from fhirclaim.sandbox import SandboxEKlaim
 from fhirclaim.secrets import SecretBox
-from fhirclaim.signing import SigningKeyStore, sign_bundle
+from fhirclaim.signing import HospitalSigning
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 from fhirclaim.tenants import TenantSettingsStore
+from fhirclaim.webapp.worklist import WorklistListener
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, settings: Settings):
         from fhirclaim.signing import SigningKeyError
-        from fhirclaim.startup import StartupError, ensure_directory
+        from fhirclaim.startup import StartupError, ensure_directory, warn_loose_modes
 
         # What a user can get wrong is checked first, each a StartupError with its fix: the data dir, the database
         # URL, the secret key, the first connection (migrate), then the signing keys (whose creation logs a line).
@@ -52,15 +54,17 @@ class Runtime:
         self.database.migrate()
         self.store = Store(self.database, timezone_name=settings.timezone)
         self.clients = ClientRegistry(self.store, token_lifetime_seconds=settings.token_lifetime_seconds)
+        self.security_log = SecurityLog(self.store)
         self.tenants = TenantSettingsStore(self.store, self.secrets)
-        self.signing = SigningKeyStore(self.data_dir / "signing", alg=settings.signing_alg)
+        passphrase = settings.signing_key_passphrase.encode() if settings.signing_key_passphrase else None
+        self.signing = HospitalSigning(self.data_dir / "signing", alg=settings.signing_alg, passphrase=passphrase)
         try:
-            self.signing.load_or_create()
+            self.signing.load()
         except (SigningKeyError, OSError) as exc:
             self.database.dispose()
             fix = "" if "backup" in str(exc) else f" — restore {self.signing.directory} from a backup of the data dir"
             raise StartupError(f"cannot load the signing keys: {exc}{fix}") from exc
-        self.sandbox = SandboxEKlaim(self.data_dir)
+        self.sandbox = SandboxEKlaim(self.data_dir, protocol=settings.eklaim_protocol)  # speaks the server's setting
         self._transports: dict[str, HttpTransport] = {}
         self._transport_lock = threading.Lock()
         self.pipeline = ClaimPipeline(
@@ -72,12 +76,14 @@ class Runtime:
                 backoff_max_seconds=settings.job_backoff_max_seconds, base_url=settings.fhir_base_url(),
                 timezone=settings.timezone))
         self.listeners: list[ResourceListener] = [PipelineTrigger(PIPELINE_AUTHOR), AuditListener(),
-                                                  DisclosureListener(PIPELINE_AUTHOR)]
+                                                  DisclosureListener(PIPELINE_AUTHOR),
+                                                  WorklistListener(settings.timezone)]  # the web app's worklist
         self.interceptors: list[ResourceInterceptor] = [ClaimServerFields()]
         self.workers: list[PipelineWorker | bpjs.SimulatorWorker] = []
         self.webhook_worker = webhooks.install(self)
         self.bpjs_simulator = bpjs.install(self)  # on with --sandbox (or FHIRCLAIM_BPJS_SIMULATOR)
         self._seed_shared_resources()
+        warn_loose_modes(self.data_dir)  # files at rest: a warning line for what others may read
 
     def fhir_service(self, uow: UnitOfWork, *, author: str | None, lenient: bool = False,
                      interceptors: Sequence[ResourceInterceptor] | None = None,
@@ -88,8 +94,8 @@ class Runtime:
         return FhirService(uow, author=author, listeners=self.listeners,
                            interceptors=self.interceptors if interceptors is None else interceptors,
                            timezone=self.settings.timezone, search_options=options,
-                           authorize=Authorizer(principal) if principal else None,
-                           write_tenant=answered_claim_tenant if principal and principal.role == BPJS else None)
+                           authorize=Authorizer(principal, uow.resources) if principal else None,
+                           write_tenant=write_tenant_for(principal) if principal else None)
 
     def _pipeline_service(self, uow: UnitOfWork, author: str) -> FhirService:
         """The pipeline writes the server's own fields, which client-side interceptors would strip."""
@@ -110,14 +116,20 @@ class Runtime:
     # --- E-Klaim, signing ----------------------------------------------------------------------------------
 
     def eklaim_gateway(self, tenant: str | None) -> EKlaimGateway:
-        """The E-Klaim a tenant's claims go to: its own, else the server's configured one, else the sandbox."""
+        """The E-Klaim a tenant's claims go to: its own, else the server's configured one, else the sandbox's
+        emulator of that hospital.
+
+        A real E-Klaim speaks the tenant's `eklaim_protocol`, else the server's FHIRCLAIM_EKLAIM_PROTOCOL; the
+        embedded sandbox always speaks the server's setting (it is built with it)."""
         config = self.tenants.get(tenant)
         url, key = (config.eklaim_url, config.eklaim_key) if config and config.eklaim_url else (
             self.settings.eklaim_url, self.settings.eklaim_key)
         if url and key:
-            return EKlaimGateway(EKlaimClient(self._http_transport(url), key))
-        client = EKlaimClient(InProcessTransport(self.sandbox.app), self.sandbox.key)
-        return EKlaimGateway(client, register_coder=self.sandbox.register_coder)
+            protocol = (config.eklaim_protocol if config else None) or self.settings.eklaim_protocol
+            return EKlaimGateway(EKlaimClient(self._http_transport(url), key, protocol=protocol), protocol=protocol)
+        protocol = self.settings.eklaim_protocol
+        client = EKlaimClient(InProcessTransport(self.sandbox.app_for(tenant)), self.sandbox.key, protocol=protocol)
+        return EKlaimGateway(client, register_coder=self.sandbox.register_coder_for(tenant), protocol=protocol)
 
     def _http_transport(self, url: str) -> HttpTransport:
         """One HTTP transport (a pooled `requests` session) per E-Klaim URL, kept for the process's life."""
@@ -136,7 +148,8 @@ class Runtime:
                                    payor_cd=config.payor_cd or defaults.payor_cd, timezone=defaults.timezone)
 
     def sign_bundle(self, bundle: dict, who: dict) -> dict:
-        return sign_bundle(bundle, self.signing.current, who=who)
+        """Signed by the hospital `who` names (`Organization/<tenant>`), with its own key (architecture §6)."""
+        return self.signing.sign(bundle, who)
 
     def listening_on(self, base_url: str) -> None:
         """The address the server really listens on (port 0 picks one), unless a public base is configured."""

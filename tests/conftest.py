@@ -107,11 +107,14 @@ def database_url(tmp_path, _postgres, _sqlite_template) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def _signing_keys(tmp_path_factory) -> Path:
-    """One RSA key store for the session: generating a 3072-bit key per test would dominate the suite's time."""
-    from fhirclaim.signing import SigningKeyStore
+    """One signing directory for the session — the CA and the examples' hospital's RSA key: generating a 3072-bit
+    key per test would dominate the suite's time."""
+    from fhirclaim.signing import HospitalSigning
 
     directory = tmp_path_factory.mktemp("keys") / "signing"
-    SigningKeyStore(directory).load_or_create()
+    signing = HospitalSigning(directory)
+    signing.load()
+    signing.current("10000004")  # testkit.HOSPITAL
     return directory
 
 
@@ -121,7 +124,8 @@ def settings(tmp_path, database_url, _signing_keys):
 
     data_dir = tmp_path / "data"
     shutil.copytree(_signing_keys, data_dir / "signing")
-    return Settings(data_dir=data_dir, database_url=database_url, run_worker=False)
+    # webhooks: the tests' receivers listen on 127.0.0.1, which only an explicit allowance opens (issue 13)
+    return Settings(data_dir=data_dir, database_url=database_url, run_worker=False, webhook_allowed_hosts="127.0.0.1")
 
 
 @pytest.fixture

@@ -118,6 +118,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
                           FHIR_TYPES[0], _ref("Bundle")),
     "pdf": _answer("The PDF", "application/pdf", {"type": "string", "format": "binary"}),
     "jwks": _answer("A JWK Set", "application/jwk-set+json", _ref("JWKS")),
+    "pem": _answer("PEM text", "application/x-pem-file", {"type": "string"}),
     "token": _answer("The access token", "application/json", _ref("Token")),
     "empty": _answer("Done (no body)", None),
     "html": _answer("An HTML page", "text/html", {"type": "string"}),

@@ -1,6 +1,7 @@
 """FHIR operations of the claim facade: Claim/$submit (and its status), Claim/$precheck, Claim/{id}/$print,
-Bundle/$verify-signature, and the JWKS the signatures are checked with. Each is registered by its key in the route
-table (`api.surface`); their OperationDefinitions are `fhirclaim/fhir/data/operations/*.json`."""
+Bundle/$verify-signature, and what the signatures are checked with (JWKS, trust anchors, CRL). Each is registered
+by its key in the route table (`api.surface`); their OperationDefinitions are
+`fhirclaim/fhir/data/operations/*.json`."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from fhirclaim.api.fhir_rest import serve_on
 from fhirclaim.api.http import Reply, base_url, json_body
 from fhirclaim.auth.principal import HOSPITAL_ROLES
 from fhirclaim.claims import submission
-from fhirclaim.fhir import jsonio, transaction
+from fhirclaim.fhir import jsonio, parameters, transaction, validation
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.signing import verify_bundle
 from fhirclaim.store import jobs
 
+PEM = "application/x-pem-file"
 blueprint = Blueprint("operations", __name__)
 blueprint.before_request(authenticate)
 serve = serve_on(blueprint)
@@ -48,6 +50,8 @@ def submit_status(claim_id: str) -> Reply:
 def precheck() -> Reply:
     require_role(*HOSPITAL_ROLES)
     claim = json_body()
+    if claim.get("resourceType") == "Claim":  # the prechecks read a well-formed Claim: its shape is checked first
+        validation.raise_for_errors(validation.model_issues("Claim", claim), status=400)
     with fhir_service(write=False) as service:
         return Reply(200, submission.precheck_outcome(service.uow, claim, runtime().tenant_claim_settings(
             service.uow.scope.tenant)))
@@ -66,14 +70,15 @@ def print_claim(claim_id: str) -> Reply:
 @serve("verify_signature")
 def verify_signature() -> Reply:
     bundle = json_body()
-    trusted = _boolean("trusted", request.args.get("trusted"))
+    trusted = _boolean("trusted", request.args.get("trusted"), default=True)
     if bundle.get("resourceType") == "Parameters":
-        parameters = bundle.get("parameter") or []
-        bundle = next((p.get("resource") for p in parameters if p.get("name") == "resource"), {})
-        given = next((p for p in parameters if p.get("name") == "trusted"), None)
+        given = parameters.named(bundle, "trusted")
+        bundle = parameters.resource(bundle)
         if given is not None:
-            trusted = given.get("valueBoolean") is True
-    result = verify_bundle(jsonio.plain(bundle), runtime().signing.jwks() if trusted else None)
+            trusted = given.get("valueBoolean") is not False
+    # Always against the trust anchors (this installation's CA, those an admin added) and its CRL; trusted=false
+    # asks for the integrity verdict alone, which then says the signer is unproven.
+    result = verify_bundle(jsonio.plain(bundle), trust=runtime().signing.trust_policy(), integrity_only=not trusted)
     return Reply(200, result.to_operation_outcome())
 
 
@@ -82,14 +87,26 @@ def jwks() -> Reply:
     return Reply(200, body=jsonio.dumps(runtime().signing.jwks()).encode(), content_type="application/jwk-set+json")
 
 
+@serve("trust_anchors")
+def trust_anchors() -> Reply:
+    """The CA certificates a Bundle's x5c chain must end at: what BPJS-K keeps to verify offline."""
+    return Reply(200, body=runtime().signing.trust_anchors_pem(), content_type=PEM)
+
+
+@serve("signing_crl")
+def signing_crl() -> Reply:
+    """The installation CA's revocation list: hospital certificates revoked, and since when."""
+    return Reply(200, body=runtime().signing.authority.crl_pem(), content_type=PEM)
+
+
 # --- helpers ------------------------------------------------------------------------------------------------
 
 
-def _boolean(name: str, value: str | None) -> bool:
-    if value in (None, "", "false"):
-        return False
-    if value == "true":
-        return True
+def _boolean(name: str, value: str | None, default: bool = False) -> bool:
+    if value in (None, ""):
+        return default
+    if value in ("true", "false"):
+        return value == "true"
     raise FhirError.of(400, "value", f"{name} must be true or false, not {value[:32]!r}", name)
 
 
@@ -101,10 +118,22 @@ def _store_submission(service, body: dict) -> dict:
             stored, _ = service.create(body, expected_type="Claim")
         return stored.content
     if body.get("resourceType") == "Bundle" and body.get("type") in ("transaction", "collection"):
+        _check_entries(body)
         bundle = submission.as_transaction(body)
         answer = transaction.process(service, bundle, base_url())
         return submission.claim_of(service, answer)
     raise FhirError.of(400, "invalid", "Claim/$submit takes a Claim, or a transaction or collection Bundle with one")
+
+
+def _check_entries(bundle: dict) -> None:
+    """The shape `submission.as_transaction` reads: `entry` an array of objects, each `resource` an object."""
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise FhirError.of(400, "structure", "Bundle.entry must be an array", "Bundle.entry")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource", {}), dict):
+            raise FhirError.of(400, "structure", f"Bundle.entry[{index}] must be an object with a resource",
+                               f"Bundle.entry[{index}]")
 
 
 def _run_with_deadline(job_id: int, seconds: float) -> None:

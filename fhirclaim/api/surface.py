@@ -37,7 +37,8 @@ ALL_TYPES = tuple(STORED_TYPES)
 WRITABLE_TYPES = tuple(t for t in STORED_TYPES if t not in SERVER_OWNED_TYPES)
 OPERATION_DEFINITION = capability.OPERATION_DEFINITION
 
-CONVERTERS = {"resource_type": "string(minlength=1)", "delivery_id": "int", "filename": "path"}
+# delivery_id: a row id, within an INTEGER column's range (fhir.integers.MAX_INT), so a larger one is a 404
+CONVERTERS = {"resource_type": "string(minlength=1)", "delivery_id": "int(max=2147483647)", "filename": "path"}
 _PARAM = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -210,9 +211,15 @@ TABLE: tuple[Endpoint, ...] = (
     _operation("verify_signature", "POST", "/Bundle/$verify-signature", "Verify a signed Bundle",
                "verify-signature", "Bundle-verify-signature", "type", ("Bundle",), group="signatures",
                body="bundle-or-parameters", returns="outcome",
-               query=(Param("trusted", "true: the key must be one of this server's", "boolean"),)),
+               query=(Param("trusted", "false: the integrity verdict alone (the signer is then unproven); "
+                                   "default true: the signer must chain to a trust anchor and be Signature.who",
+                            "boolean"),)),
     Endpoint("jwks", "GET", f"{FHIR_BASE}/.well-known/jwks.json", "The public keys of this server's Bundle "
              "signatures (JWK Set)", "signatures", auth=False, returns="jwks"),
+    Endpoint("trust_anchors", "GET", f"{FHIR_BASE}/.well-known/trust-anchors.pem", "The CA certificates signed "
+             "Bundles chain to (PEM), for offline verification", "signatures", auth=False, returns="pem"),
+    Endpoint("signing_crl", "GET", f"{FHIR_BASE}/.well-known/signing-crl.pem", "Revoked hospital signing "
+             "certificates (the CA's CRL, PEM)", "signatures", auth=False, returns="pem"),
 
     # --- OAuth2 -----------------------------------------------------------------------------------------------
     Endpoint("access_token", "POST", TOKEN_PATH, "An access token (client credentials grant)", "oauth2",
@@ -226,9 +233,20 @@ TABLE: tuple[Endpoint, ...] = (
     _admin("add_client", "POST", "/clients", "A new OAuth2 client (its secret is shown once)", body="json",
            status=201),
     _admin("disable_client", "DELETE", "/clients/{client_id}", "Disable a client"),
+    _admin("security_log", "GET", "/security-log",
+           "Requests refused before anyone was identified, per minute, source address and kind"),
     _admin("get_tenant", "GET", "/tenants/{tenant}", "A hospital's own E-Klaim and tariff settings"),
     _admin("put_tenant", "PUT", "/tenants/{tenant}", "Set a hospital's E-Klaim URL and key, tariff class, ...",
            body="json"),
+    _admin("get_signing_certificate", "GET", "/tenants/{tenant}/signing-certificate",
+           "A hospital's signing certificate chain, and a CSR of its key for an outside CA"),
+    _admin("put_signing_certificate", "PUT", "/tenants/{tenant}/signing-certificate",
+           "Sign with a certificate an outside CA issued for the hospital's key ({certificate: PEM chain})",
+           body="json"),
+    _admin("revoke_signing_certificate", "POST", "/tenants/{tenant}/signing-certificate/revoke",
+           "Revoke the hospital's signing certificate ({reason}); it gets a new key", body="json"),
+    _admin("add_trust_anchor", "POST", "/trust-anchors", "Trust an outside CA ({certificate: PEM})", body="json",
+           status=201),
     _admin("deliveries", "GET", "/webhooks/deliveries", "Webhook deliveries",
            query=(Param("status", "a delivery status"), Param("subscription", "a Subscription id"))),
     _admin("delivery", "GET", "/webhooks/deliveries/{delivery_id}", "A webhook delivery"),

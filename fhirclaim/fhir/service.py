@@ -17,9 +17,10 @@ from urllib.parse import parse_qsl
 
 import jsonpatch
 
-from fhirclaim.fhir import profiles, validation
+from fhirclaim.fhir import integers, profiles, validation
 from fhirclaim.fhir.indexing.reference import is_absolute, localise
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
+from fhirclaim.fhir.money import money_issues
 from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.fhir.search_request import SearchRequest, parse_search
 from fhirclaim.store.repository import HistoryPage, SearchResult, StoredResource
@@ -64,8 +65,9 @@ class FhirService:
     interceptors: Sequence[ResourceInterceptor] = ()
     timezone: str = "UTC"
     search_options: SearchOptions = field(default_factory=SearchOptions)
-    # The caller's permissions: raises FhirError 403 for (interaction, type, resource) it may not do.
-    authorize: Callable[[str, str, dict[str, Any] | None], None] | None = None
+    # The caller's permissions: raises FhirError 403 for (interaction, type, new content, stored resource) it may
+    # not do; every write passes it with the stored resource it would change.
+    authorize: Callable[[str, str, dict[str, Any] | None, StoredResource | None], None] | None = None
     # Where a new resource lands, when not in the scope's tenant (BPJS-K's answers: the hospital's tenant).
     write_tenant: Callable[[dict[str, Any], UnitOfWork], str | None] | None = None
     defer_reference_checks: bool = False  # transactions check references once every entry is written
@@ -83,13 +85,16 @@ class FhirService:
 
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         self._allowed("read", resource_type)
+        _check_known_id(resource_type, resource_id)
         return self.resources.read(resource_type, resource_id)
 
     def vread(self, resource_type: str, resource_id: str, version: str) -> StoredResource:
         self._allowed("vread", resource_type)
-        if not version.isdigit():
-            raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version!r}")
-        return self.resources.vread(resource_type, resource_id, int(version))
+        _check_known_id(resource_type, resource_id)
+        number = integers.ascii_int(version)
+        if number is None:
+            raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version[:32]!r}")
+        return self.resources.vread(resource_type, resource_id, number)
 
     def search(self, resource_type: str, pairs: list[tuple[str, str]]) -> tuple[SearchRequest, SearchResult]:
         self._allowed("search", resource_type)
@@ -105,6 +110,8 @@ class FhirService:
                 offset: int = 0) -> HistoryPage:
         if resource_type:
             self._allowed("history", resource_type)
+        if resource_type and resource_id:
+            _check_known_id(resource_type, resource_id)
         if resource_type and resource_id and self.resources.find(resource_type, resource_id) is None:
             raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} is not known")
         return self.resources.history(resource_type, resource_id, since=since, count=count, offset=offset)
@@ -132,8 +139,10 @@ class FhirService:
                if_match: int | None = None, interaction: str = "update") -> tuple[StoredResource, bool]:
         """(stored, created): PUT, including update-as-create with a client-assigned id."""
         _check_id(resource_id)
-        self._allowed("patch" if interaction == "patch" else "update",
-                      validation.check_resource_type(resource, resource_type), resource)
+        resource_type = validation.check_resource_type(resource, resource_type)
+        _check_type(resource_type)
+        before = self.resources.find(resource_type, resource_id)
+        self._allowed("patch" if interaction == "patch" else "update", resource_type, resource, before)
         self.validate_or_raise(resource, resource_type)
         _check_storable(resource_type, resource)
         body_id = resource.get("id")
@@ -143,7 +152,6 @@ class FhirService:
             raise FhirError.of(400, "invalid", f"The body's id {body_id!r} is not the URL's id {resource_id!r}", "id")
         resource = self._intercept(self._localise(resource_type, resource))
         self._check_references(resource_type, resource)
-        before = self.resources.find(resource_type, resource_id)
         stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
                                                 method="PATCH" if interaction == "patch" else "PUT",
                                                 **self._tenant(resource))
@@ -155,6 +163,8 @@ class FhirService:
                            if_match: int | None = None) -> tuple[StoredResource, bool]:
         """`PUT Type?criteria`: update the one match, or create when there is none."""
         match = self._conditional_match(resource_type, query)
+        if resource.get("id") is not None:
+            _check_id(resource["id"])
         if match is None:
             if resource.get("id"):
                 return self.update(resource_type, resource["id"], resource, if_match=if_match)
@@ -184,8 +194,10 @@ class FhirService:
         return stored
 
     def delete(self, resource_type: str, resource_id: str) -> StoredResource:
-        self._allowed("delete", resource_type)
+        _check_type(resource_type)
+        _check_known_id(resource_type, resource_id)
         before = self.resources.find(resource_type, resource_id)
+        self._allowed("delete", resource_type, None, before)
         stored = self.resources.delete(resource_type, resource_id, author=self.author)
         if before is not None and not before.deleted:
             self._notify("delete", before, stored)
@@ -197,7 +209,8 @@ class FhirService:
         resource_type = validation.check_resource_type(resource, expected_type)
         structural = validation.model_issues(resource_type, resource)
         validation.raise_for_errors(structural, status=400)
-        issues = validation.binding_issues(resource_type, resource) + profiles.check_profiles(resource)
+        issues = (validation.binding_issues(resource_type, resource) + money_issues(resource)
+                  + profiles.check_profiles(resource))
         validation.raise_for_errors(issues, status=422)
         return resource_type
 
@@ -263,10 +276,12 @@ class FhirService:
                                f"The criteria {query!r} match more than one {resource_type}")
         return matches[0] if matches else None
 
-    def _allowed(self, interaction: str, resource_type: str, resource: dict[str, Any] | None = None) -> None:
+    def _allowed(self, interaction: str, resource_type: str, resource: dict[str, Any] | None = None,
+                 current: StoredResource | None = None) -> None:
+        """The caller's permission for the interaction, judged on the new content and on what is stored now."""
         _check_type(resource_type)
         if self.authorize is not None:
-            self.authorize(interaction, resource_type, resource)
+            self.authorize(interaction, resource_type, resource, current)
 
     def _tenant(self, resource: dict[str, Any]) -> dict[str, Any]:
         return {"tenant": self.write_tenant(resource, self.uow)} if self.write_tenant else {}
@@ -342,6 +357,13 @@ def _check_type(resource_type: str) -> None:
         raise FhirError.of(404, "not-supported", f"This server does not store {resource_type} resources")
 
 
-def _check_id(resource_id: str) -> None:
+def _check_known_id(resource_type: str, resource_id: str) -> None:
+    """A URL's id that no resource can have (too long, a NUL, ...) names nothing here: 404, before any query."""
     if not _ID.fullmatch(resource_id):
-        raise FhirError.of(400, "value", f"{resource_id!r} is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})", "id")
+        raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id[:70]!r} is not known")
+
+
+def _check_id(resource_id: Any) -> None:
+    if not isinstance(resource_id, str) or not _ID.fullmatch(resource_id):
+        raise FhirError.of(400, "value", f"{str(resource_id)[:70]!r} is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})",
+                           "id")

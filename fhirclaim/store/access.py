@@ -58,6 +58,7 @@ class TenantSettingsRow(Base):
     hospital_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     payor_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     payor_cd: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    eklaim_protocol: Mapped[str | None] = mapped_column(String(8), nullable=True)  # 5.10 | 5.1; None = server's
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -70,3 +71,17 @@ class DisclosureRow(Base):
     resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
     disclosed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SecurityEventRow(Base):
+    """Requests refused before anyone was identified (no or a bad token, a failed token request), counted per
+    minute, source address and kind: a flood of them is a few rows, not one stored resource each."""
+
+    __tablename__ = "security_event"
+
+    minute: Mapped[datetime] = mapped_column(DateTime, primary_key=True)  # UTC, seconds cut off
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)  # the caller's address, or "other"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)  # unauthenticated | token-refused | ...
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(DateTime)
+    sample: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the last one's description

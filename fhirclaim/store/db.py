@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from fhirclaim.startup import StartupError, ensure_directory
+from fhirclaim.startup import StartupError, create_private_file, ensure_directory
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK = 0x66686972  # "fhir": one process migrates at a time on PostgreSQL
@@ -162,6 +162,7 @@ def _create_engine(url: URL, echo: bool, connect_timeout: float) -> Engine:
     if path is not None:
         ensure_directory(path.parent, what="the SQLite database's directory",
                          fix="point --data-dir / FHIRCLAIM_DATA_DIR (or --database-url) at a writable directory")
+        create_private_file(path)  # 0600 before SQLite makes it (and its -wal, -shm) with the umask's mode
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 60})
 
     @event.listens_for(engine, "connect")

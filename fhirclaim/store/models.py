@@ -155,3 +155,59 @@ INDEX_TABLES = {
     "number": NumberIndex,
     "quantity": QuantityIndex,
 }
+
+
+class UserRow(Base):
+    """A person of a hospital's claim unit who signs in to the web app (`/app/`); the password stored as a hash."""
+
+    __tablename__ = "app_user"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    org: Mapped[str] = mapped_column(String(64))  # the hospital (tenant) whose claims the user sees
+    role: Mapped[str] = mapped_column(String(16))  # coder | verifier | manager
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# The worklist's indexes: each list order and filter of the web app reads one in order (the claim id breaks ties,
+# in the same direction), the per-stage counts are covered, SEP prefix and MR number searches are index lookups.
+WORKLIST_INDEXES = {
+    "ix_worklist_updated": ("tenant", "updated_at", "claim_id"),
+    "ix_worklist_stage": ("tenant", "stage", "updated_at", "claim_id"),
+    "ix_worklist_attention": ("tenant", "attention", "updated_at", "claim_id"),
+    "ix_worklist_counts": ("tenant", "stage", "attention"),
+    "ix_worklist_sep": ("tenant", "sep", "claim_id"),
+    "ix_worklist_mr": ("tenant", "mr_number"),
+    "ix_worklist_patient": ("tenant", "patient_search", "claim_id"),
+    "ix_worklist_start": ("tenant", "episode_start", "claim_id"),
+}
+
+
+class WorklistRow(Base):
+    """One line per Claim of the claim unit's worklist: what the web app lists, filters and counts without reading
+    every Claim (kept by `fhirclaim.webapp.worklist.WorklistListener` inside each writing transaction)."""
+
+    __tablename__ = "claim_worklist"
+    __table_args__ = tuple(Index(name, *columns) for name, columns in WORKLIST_INDEXES.items())
+
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sep: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    patient_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    patient_search: Mapped[str | None] = mapped_column(String(255), nullable=True)  # lower-case, for search
+    mr_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    episode_start: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    episode_end: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    care_type: Mapped[str | None] = mapped_column(String(16), nullable=True)  # inpatient | outpatient
+    status: Mapped[str] = mapped_column(String(32))  # received | grouped | awaiting-special-cmg | signed | ...
+    stage: Mapped[str] = mapped_column(String(16))  # attention | progress | done
+    attention: Mapped[str | None] = mapped_column(String(32), nullable=True)  # why a person is needed
+    next_action: Mapped[str] = mapped_column(String(32))
+    tariff: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)  # INA-CBG total
+    tarif_rs: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)  # the hospital's tariff
+    causes: Mapped[str | None] = mapped_column(Text, nullable=True)  # precheck rules / pending causes, comma-separated
+    created_at: Mapped[datetime] = mapped_column(DateTime)  # first seen
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # grouped by E-Klaim
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # BPJS-K's verification
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
