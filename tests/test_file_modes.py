@@ -19,6 +19,13 @@ import requests
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
 
+
+@pytest.fixture(autouse=True)
+def _embedded_sqlite(monkeypatch):
+    """Files at rest are the data dir's files: the embedded SQLite in the data dir,
+    even in the suite's PostgreSQL run (FHIRCLAIM_DATABASE_URL)."""
+    monkeypatch.delenv("FHIRCLAIM_DATABASE_URL", raising=False)
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 

@@ -25,6 +25,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+NUMERIC_LIMIT = Decimal("999999999999999999.999999")  # the largest magnitude a Numeric(24, 6) column holds
+
+
+def fit_numeric(value: Decimal | None) -> Decimal | None:
+    """A decimal clamped to what a Numeric(24, 6) column holds: FHIR decimals are unbounded, PostgreSQL's columns are
+    not (an index row or a worklist amount beyond them would fail the whole write; clamping keeps their order)."""
+    if value is None or not value.is_finite():
+        return None
+    return max(-NUMERIC_LIMIT, min(NUMERIC_LIMIT, value))
+
 
 class Base(DeclarativeBase):
     pass
@@ -204,8 +214,8 @@ class WorklistRow(Base):
     stage: Mapped[str] = mapped_column(String(16))  # attention | progress | done
     attention: Mapped[str | None] = mapped_column(String(32), nullable=True)  # why a person is needed
     next_action: Mapped[str] = mapped_column(String(32))
-    tariff: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)  # INA-CBG total
-    tarif_rs: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)  # the hospital's tariff
+    tariff: Mapped[Decimal | None] = mapped_column(Numeric(24, 6), nullable=True)  # INA-CBG total
+    tarif_rs: Mapped[Decimal | None] = mapped_column(Numeric(24, 6), nullable=True)  # the hospital's tariff
     causes: Mapped[str | None] = mapped_column(Text, nullable=True)  # precheck rules / pending causes, comma-separated
     created_at: Mapped[datetime] = mapped_column(DateTime)  # first seen
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # grouped by E-Klaim

@@ -23,7 +23,7 @@ from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
 from fhirclaim.fhir.search_request import Include, SearchRequest
 from fhirclaim.store.access import DisclosureRow
-from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow
+from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SYSTEM, Scope
 from fhirclaim.store.search_sql import criterion_condition, sort_expression
 
@@ -419,8 +419,8 @@ def _index_row(resource_pk: int, resource_type: str, entry: IndexEntry) -> dict[
     if entry.kind == "date":
         return {**common, "low": entry.low, "high": entry.high}
     if entry.kind == "number":
-        return {**common, "value": entry.number}
-    return {**common, "value": entry.number, "system": entry.system, "code": entry.code}
+        return {**common, "value": fit_numeric(entry.number)}
+    return {**common, "value": fit_numeric(entry.number), "system": entry.system, "code": entry.code}
 
 
 def ids_of(stored: Iterable[StoredResource]) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fhirclaim.bpjs import codes
@@ -20,6 +20,7 @@ from fhirclaim.claims.server_fields import processing_state
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.store.models import fit_numeric
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.scope import SYSTEM
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
@@ -174,7 +175,12 @@ def _total(response: dict[str, Any] | None, category: str) -> Decimal | None:
 
 
 def _money(value: Any) -> Decimal | None:
-    return Decimal(str(value)) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+    if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+        return None
+    try:
+        return fit_numeric(Decimal(str(value)))
+    except InvalidOperation:
+        return None
 
 
 def _moment(text: Any) -> datetime | None:

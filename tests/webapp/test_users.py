@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 
+import pytest
 from click.testing import CliRunner
 from webkit import PASSWORD, add_user
 
@@ -13,6 +14,12 @@ from fhirclaim.sandbox import sandbox_users
 from fhirclaim.store.models import UserRow
 from fhirclaim.webapp.accounts import AccountError, SignInRefused, UserAccounts
 
+
+@pytest.fixture(autouse=True)
+def _embedded_sqlite(monkeypatch):
+    """The commands run on their data dir's database: the embedded SQLite in the data dir,
+    even in the suite's PostgreSQL run (FHIRCLAIM_DATABASE_URL)."""
+    monkeypatch.delenv("FHIRCLAIM_DATABASE_URL", raising=False)
 
 def _cli(tmp_path, *args: str, stdin: str | None = None):
     return CliRunner().invoke(main, ["users", *args, "--data-dir", str(tmp_path / "d")], input=stdin)
