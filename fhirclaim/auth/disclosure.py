@@ -3,14 +3,11 @@ and the ClaimResponses and PurificationDecisions that answer them. BPJS-K's scop
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from fhirclaim.auth.policy import BPJS_SUBTYPES, claim_response_subtype
 from fhirclaim.fhir.service import ResourceChange
 from fhirclaim.store.access import DisclosureRow
+from fhirclaim.store.db import insert_for
+from fhirclaim.store.jobs import utcnow
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 
@@ -37,8 +34,6 @@ class DisclosureListener:
 
 
 def disclose(uow: UnitOfWork, keys: list[tuple[str, str]], tenant: str | None) -> None:
-    dialect = uow.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = utcnow()
     rows = [{"resource_type": t, "resource_id": i, "tenant": tenant, "disclosed_at": now} for t, i in set(keys)]
-    uow.session.execute(insert(DisclosureRow).values(rows).on_conflict_do_nothing())
+    uow.session.execute(insert_for(uow.session)(DisclosureRow).values(rows).on_conflict_do_nothing())

@@ -11,14 +11,11 @@ retention × sources × kinds rows whatever the flood. Admin reads it at `GET /a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from fhirclaim.store.access import SecurityEventRow
+from fhirclaim.store.jobs import utcnow
+from fhirclaim.store.security_events import SecurityEventRepository
 from fhirclaim.store.unit_of_work import Store
 
 MAX_SOURCES_PER_MINUTE = 200
@@ -26,12 +23,8 @@ RETENTION = timedelta(hours=24)
 OTHER = "other"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 class SecurityLog:
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = _utc_now):
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow):
         self.store = store
         self.clock = clock  # naive UTC
 
@@ -41,27 +34,15 @@ class SecurityLog:
         minute = now.replace(second=0, microsecond=0)
         source = (source or "-")[:64]
         with self.store.unit_of_work() as uow:
-            session = uow.session
-            session.execute(delete(SecurityEventRow).where(SecurityEventRow.minute < minute - RETENTION))
-            if session.get(SecurityEventRow, (minute, source, kind)) is None and self._sources(session, minute) >= \
-                    MAX_SOURCES_PER_MINUTE:
+            events = SecurityEventRepository(uow.session)
+            events.drop_before(minute - RETENTION)
+            if not events.exists(minute, source, kind) and events.sources_in(minute) >= MAX_SOURCES_PER_MINUTE:
                 source = OTHER
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            statement = insert(SecurityEventRow).values(minute=minute, source=source, kind=kind, count=1,
-                                                        last_at=now, sample=description[:200])
-            session.execute(statement.on_conflict_do_update(
-                index_elements=["minute", "source", "kind"],
-                set_={"count": SecurityEventRow.count + 1, "last_at": now, "sample": description[:200]}))
+            events.count(minute, source, kind, now, description[:200])
 
     def recent(self, limit: int = 500) -> list[dict[str, Any]]:
         """The newest rows first."""
         with self.store.unit_of_work(write=False) as uow:
-            rows = uow.session.execute(select(SecurityEventRow).order_by(
-                SecurityEventRow.minute.desc(), SecurityEventRow.count.desc()).limit(limit)).scalars()
             return [{"minute": r.minute.isoformat() + "Z", "source": r.source, "kind": r.kind, "count": r.count,
-                     "last_at": r.last_at.isoformat() + "Z", "sample": r.sample} for r in rows]
-
-    @staticmethod
-    def _sources(session, minute: datetime) -> int:
-        return session.execute(select(func.count()).select_from(SecurityEventRow)
-                               .where(SecurityEventRow.minute == minute)).scalar_one()
+                     "last_at": r.last_at.isoformat() + "Z", "sample": r.sample}
+                    for r in SecurityEventRepository(uow.session).newest(limit)]

@@ -16,23 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from fhirclaim.store.access import FailedLoginRow
+from fhirclaim.store.jobs import utcnow
+from fhirclaim.store.login_failures import LoginFailureRepository
 from fhirclaim.store.unit_of_work import Store
 
 CAP = 3  # evaluations before the first wait: a typo or two costs nothing
 FIRST_WAIT = timedelta(seconds=1)
 LONGEST_WAIT = timedelta(minutes=5)
 FORGET_AFTER = timedelta(minutes=15)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def client_key(client_id: str, address: str) -> str:
@@ -51,7 +44,7 @@ def wait_after(evaluations: int) -> timedelta | None:
 
 
 class LoginThrottle:
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow):
         self.store = store
         self.clock = clock  # naive UTC
 
@@ -59,32 +52,11 @@ class LoginThrottle:
         """Reserve one evaluation for `key`: None when it may go ahead, else the seconds to wait (429)."""
         now = self.clock()
         with self.store.unit_of_work() as uow:
-            session = uow.session
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            session.execute(insert(FailedLoginRow).values(key=key, failures=0, last_failure_at=now)
-                            .on_conflict_do_nothing())
-            row = FailedLoginRow.__table__.c
-            free = or_(row.blocked_until.is_(None), row.blocked_until <= now)
-            reserved = session.execute(
-                update(FailedLoginRow.__table__).where(row.key == key, free)
-                .values(failures=case((row.last_failure_at < now - FORGET_AFTER, 1), else_=row.failures + 1),
-                        last_failure_at=now)
-                .returning(row.failures)).scalar_one_or_none()
-            if reserved is None:
-                blocked_until = session.get(FailedLoginRow, key).blocked_until
-                return max(1, math.ceil((blocked_until - now).total_seconds()))
-            wait = wait_after(reserved)
-            if wait is not None:
-                session.execute(update(FailedLoginRow.__table__).where(row.key == key)
-                                .values(blocked_until=now + wait))
-            return None
+            blocked_until = LoginFailureRepository(uow.session).reserve(key, now, forget_after=FORGET_AFTER,
+                                                                        wait_after=wait_after)
+        return None if blocked_until is None else max(1, math.ceil((blocked_until - now).total_seconds()))
 
     def clear(self, key: str) -> None:
         """A success: the key starts from zero; stale keys of anyone are dropped on the way."""
-        now = self.clock()
-        row = FailedLoginRow.__table__.c
         with self.store.unit_of_work() as uow:
-            uow.session.execute(delete(FailedLoginRow.__table__).where(or_(
-                row.key == key,
-                and_(row.last_failure_at < now - FORGET_AFTER,
-                     or_(row.blocked_until.is_(None), row.blocked_until <= now)))))
+            LoginFailureRepository(uow.session).clear(key, self.clock(), forget_after=FORGET_AFTER)

@@ -21,6 +21,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -179,3 +181,8 @@ def _create_engine(url: URL, echo: bool, connect_timeout: float) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def insert_for(session: Session):
+    """The dialect's INSERT construct, which knows ON CONFLICT (PostgreSQL and SQLite spell it the same way)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from fhirclaim.auth import credentials
 from fhirclaim.auth.principal import FACILITY, Principal
 from fhirclaim.auth.throttle import LoginThrottle
+from fhirclaim.store.jobs import utcnow
 from fhirclaim.store.unit_of_work import Store
 from fhirclaim.store.users import User, UserRepository
 
@@ -56,8 +56,6 @@ class SignedIn:
         return self.user.role in ACTIONS.get(action, ())
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class UserAccounts:
@@ -75,7 +73,7 @@ class UserAccounts:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
         with self.store.unit_of_work() as uow:
-            if not UserRepository(uow.session).add(username, credentials.hash_secret(password), org, role, _now()):
+            if not UserRepository(uow.session).add(username, credentials.hash_secret(password), org, role, utcnow()):
                 raise AccountError(f"user {username!r} exists already")
             return UserRepository(uow.session).get(username)
 
