@@ -88,7 +88,13 @@ def record_denied(store: Store, *, principal: Principal, interaction: str, statu
                   address: str | None) -> None:
     """A refused request of a known caller (403), in its own transaction (the request itself wrote nothing), in
     the caller's own tenant."""
-    event = audit_event(interaction=interaction, who=principal.name, outcome="4",
-                        description=f"{status}: {description}", address=address)
+    record(store, tenant=home_tenant(principal), interaction=interaction, who=principal.name, outcome="4",
+           description=f"{status}: {description}", address=address)
+
+
+def record(store: Store, *, tenant: str, interaction: str, who: str, outcome: str, description: str,
+           address: str | None) -> None:
+    """One AuditEvent in its own transaction, in `tenant`: for what no FHIR write of the request records."""
+    event = audit_event(interaction=interaction, who=who, outcome=outcome, description=description, address=address)
     with store.unit_of_work() as uow:
-        uow.resources.create(event, author=AUTHOR, tenant=home_tenant(principal))
+        uow.resources.create(event, author=AUTHOR, tenant=tenant)

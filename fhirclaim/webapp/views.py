@@ -36,7 +36,7 @@ from werkzeug.exceptions import HTTPException
 
 from fhirclaim.api.auth import caller_address
 from fhirclaim.api.context import fhir_service, runtime
-from fhirclaim.auth.audit import AUTHOR, audit_event
+from fhirclaim.auth import audit
 from fhirclaim.auth.policy import scope_for
 from fhirclaim.claims import submission
 from fhirclaim.fhir.outcome import FhirError
@@ -225,10 +225,8 @@ def language(lang: str):
 
 def _audit(user: SignedIn, what: str) -> None:
     """A sign-in or sign-out as an AuditEvent in the user's hospital, under the user's name."""
-    event = audit_event(interaction="operation", who=user.author, outcome="0", description=f"web app {what}",
-                        address=caller_address())
-    with runtime().store.unit_of_work() as uow:
-        uow.resources.create(event, author=AUTHOR, tenant=user.user.org)
+    audit.record(runtime().store, tenant=user.user.org, interaction="operation", who=user.author, outcome="0",
+                 description=f"web app {what}", address=caller_address())
 
 
 # --- worklist -----------------------------------------------------------------------------------------------
