@@ -40,6 +40,7 @@ from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaim
 from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of
 from fhirclaim.claims.fhirvalues import human_name
 from fhirclaim.claims.gateway import EKlaimGateway, SepConflict, Ungroupable
+from fhirclaim.claims.idrg import inacbg_changes
 from fhirclaim.claims.mapping import (
     MappingError,
     coder_nik,
@@ -444,41 +445,6 @@ def _issue_json(issue: Issue) -> dict[str, Any]:
 def _issue_of(data: dict[str, Any]) -> Issue:
     return Issue(data["severity"], data["code"], data["text"], tuple(data.get("expression") or ()),
                  data.get("details_code"), data.get("details_system"))
-
-
-# --- 5.10: the INA-CBG coding that must differ from the iDRG import -----------------------------------------------
-
-_STANDARD_CODE_LENGTH = 5  # A15.0, 91.79: ICD-10 and ICD-9-CM codes; an IM code adds a digit (A15.00, 91.799)
-
-
-def inacbg_changes(imported: dict[str, Any], claim_coding: tuple[list[str] | None, list[str] | None]
-                   ) -> dict[str, list[str]]:
-    """inacbg_diagnosa_set / inacbg_procedure_set → codes, only where the INA-CBG coding must differ from what the
-    import gave: the Claim names INA-CBG codes (used as given), or the import refused codes as IM-only (E2101), which
-    are replaced by their ICD-10 / ICD-9-CM parent (A15.00 → A15.0, 91.799 → 91.79, as the manual's examples do)
-    or, without one, left out."""
-    changes: dict[str, list[str]] = {}
-    for method, part, named in (("inacbg_diagnosa_set", "diagnosa", claim_coding[0]),
-                                ("inacbg_procedure_set", "procedure", claim_coding[1])):
-        got = imported.get(part) or {}
-        codes, refused = list(got.get("codes") or []), set(got.get("refused") or [])
-        wanted = list(named) if named is not None else _without_im_codes(codes, refused)
-        if wanted != codes:
-            changes[method] = wanted
-    return changes
-
-
-def _without_im_codes(codes: list[str], refused: set[str]) -> list[str]:
-    kept: list[str] = []
-    for code in codes:
-        base, _, times = code.partition("+")
-        if code in refused or base in refused:
-            if len(base) <= _STANDARD_CODE_LENGTH:
-                continue
-            code = base[:-1] + (f"+{times}" if times else "")
-        if code not in kept:
-            kept.append(code)
-    return kept
 
 
 def _coding_json(coding: Coding) -> dict[str, Any]:

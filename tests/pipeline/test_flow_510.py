@@ -39,7 +39,7 @@ from pipeline_kit import (
 )
 
 from fhirclaim.claims.gateway import EKlaimGateway
-from fhirclaim.claims.pipeline import inacbg_changes
+from fhirclaim.claims.idrg import inacbg_changes
 from fhirclaim.eklaim import EKlaimClient, EKlaimTransportError, HttpTransport, crypto
 from fhirclaim.eklaim.emulator import EmulatorConfig, create_emulator_app
 from fhirclaim.fhir.outcome import FhirError
