@@ -63,7 +63,7 @@ def test_serve_creates_a_private_data_dir(tmp_path):
         process.terminate()
         process.wait(timeout=30)
     assert _mode(data_dir) == 0o700
-    for name in ("fhirclaim.db", "secret.key", "sandbox-clients.json"):
+    for name in ("fhirclaim.db", "secret.key", "sandbox-clients.json", "sandbox-users.json"):
         assert _mode(data_dir / name) == 0o600, name
     assert [p for p in (data_dir / "signing").rglob("*") if p.is_file()], "the signing keys were made"
     assert _loose(data_dir) == {}
@@ -128,3 +128,15 @@ def test_a_private_data_dir_gives_no_warning(tmp_path, caplog, _signing_keys):
     with caplog.at_level(logging.WARNING, logger="fhirclaim.startup"):
         Runtime(Settings(data_dir=data_dir, run_worker=False)).close()
     assert [r for r in caplog.records if r.name == "fhirclaim.startup"] == []
+
+
+def test_a_readable_sandbox_credentials_file_is_warned_about(tmp_path):
+    from fhirclaim.startup import loose_modes
+
+    data_dir = tmp_path / "sandbox"
+    data_dir.mkdir(mode=0o700)
+    for name in ("sandbox-clients.json", "sandbox-users.json"):
+        (data_dir / name).write_text("{}")
+        (data_dir / name).chmod(0o644)
+    assert {path.name: mode for path, mode in loose_modes(data_dir)} == {
+        "sandbox-clients.json": 0o644, "sandbox-users.json": 0o644}
