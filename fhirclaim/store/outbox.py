@@ -4,7 +4,7 @@
   the Subscription id (the secret is never part of the stored resource, so never in reads or history);
 - `webhook_delivery`: one row per (subscription, change), written in the same transaction as the change: the
   exact body bytes to POST, the delivery state (pending | delivered | dead | cancelled) and the retry schedule;
-  `lease_until`/`leased_by` mark a row a worker is sending, so a crashed worker's row is picked up again;
+  who may send a Subscription's rows, and when, is `webhook_senders.py`'s per-Subscription lease (0016);
 - `webhook_attempt`: every attempt's outcome (HTTP status or transport error), for inspection and replay.
 
 Times are naive UTC, as in the resource tables.
@@ -35,6 +35,7 @@ class DeliveryRow(Base):
     __table_args__ = (
         Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
         Index("ix_webhook_delivery_subscription", "subscription_id", "status"),
+        Index("ix_webhook_delivery_resource", "resource_id", "resource_type"),  # a claim's notifications (0014)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -51,8 +52,6 @@ class DeliveryRow(Base):
     replays: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    leased_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -2,7 +2,9 @@
 
     interceptor  SubscriptionSecretInterceptor  validates Subscriptions, keeps their secret encrypted apart
     listener     WebhookListener                one outbox row per (matching Subscription, change), same transaction
-    worker       WebhookDeliveryWorker          signed POSTs, backoff, dead letters, Subscription status error
+    subscription_cache  ActiveSubscriptions     this process's copy of the active Subscriptions, by watched type
+    worker       WebhookDeliveryWorker          in order per Subscription, one sender across processes; backoff,
+                                                dead letters, Subscription status error
     admin        list_deliveries, dead_letters, get_delivery, replay
 """
 

@@ -65,7 +65,7 @@ def replay(store: Store, delivery_id: int, *, clock: Clock = utc_now) -> dict[st
         if subscriptions.find_subscription(session, row.subscription_id, timezone=store.timezone) is None:
             raise FhirError.of(409, "conflict", f"Subscription/{row.subscription_id} no longer exists")
         row.status, row.attempts, row.replays = PENDING, 0, row.replays + 1
-        row.next_attempt_at, row.lease_until, row.leased_by = now, None, None
+        row.next_attempt_at = now  # ahead of the later rows of its Subscription: the oldest pending goes first
         row.last_status_code = row.last_error = None
         current = subscriptions.find_subscription(session, row.subscription_id, timezone=store.timezone)
         if current.content.get("status") == "error":

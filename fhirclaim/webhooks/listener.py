@@ -1,13 +1,16 @@
 """`WebhookListener`: turns each stored change into outbox rows, inside the writing transaction.
 
-For a change it finds the active rest-hook Subscriptions on that resource type and asks, for each, whether the
+For a change it takes the active rest-hook Subscriptions on that resource type (from `ActiveSubscriptions`, this
+process's copy, checked against the Subscription epoch on every write) and asks, for each, whether the
 changed resource meets the criteria: the criteria run as a search plus `_id=<changed id>`, on the same session
 (the change is visible, uncommitted), under the Subscription's OWN tenant scope, so a subscriber is told only
 of what it could have read itself. Each match gets one `webhook_delivery` row with the envelope bytes; as the
 row commits with the change, a change is never stored without its notifications, nor the reverse.
 
 Not notified: deletions (there is no resource to send, and a deleted resource matches no search; receivers
-treat notifications as triggers and re-read), changes to Subscriptions, and the machinery's own writes.
+treat notifications as triggers and re-read), changes to Subscriptions, and the machinery's own writes. A change
+to a Subscription (any interaction, by anyone) instead replaces the epoch token in its transaction, so every
+process's copy is reloaded once it commits.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime
 
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.store import subscription_epoch
 from fhirclaim.store.outbox import PENDING, DeliveryRow
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.scope import Scope
@@ -24,23 +28,27 @@ from fhirclaim.store.unit_of_work import UnitOfWork
 from fhirclaim.webhooks.clock import Clock, naive_utc, utc_now
 from fhirclaim.webhooks.criteria import UNWATCHABLE, parse_criteria
 from fhirclaim.webhooks.envelope import envelope_body, method_for
-from fhirclaim.webhooks.subscriptions import SYSTEM_AUTHOR, active_subscriptions, scope_of
+from fhirclaim.webhooks.subscription_cache import ActiveSubscriptions
+from fhirclaim.webhooks.subscriptions import SYSTEM_AUTHOR, scope_of
 
 
 class WebhookListener:
     def __init__(self, *, timezone: str = "UTC", clock: Clock = utc_now):
         self.timezone = timezone
         self.clock = clock  # the worker's clock: a row is due from the moment it is written
+        self.subscriptions = ActiveSubscriptions(timezone=timezone)
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
         changed = change.after
+        if changed.resource_type == "Subscription":
+            subscription_epoch.advance(uow.session)  # every process's copy of the active ones is stale at commit
+            return
         if (change.interaction == "delete" or changed.deleted or changed.resource_type in UNWATCHABLE
                 or change.author == SYSTEM_AUTHOR):
             return
         now = naive_utc(self.clock())
         verdicts: dict[tuple[str, Scope], bool] = {}  # Subscriptions with the same criteria and scope: one search
-        for subscription in active_subscriptions(uow.session, changed.resource_type, timezone=self.timezone,
-                                                 now=now):
+        for subscription in self.subscriptions.watching(uow.session, changed.resource_type, now):
             scope = scope_of(subscription)
             if not scope.disclosed_only and not scope.can_see(changed.tenant):  # another tenant's: cannot match
                 continue

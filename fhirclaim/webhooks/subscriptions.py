@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import parse_search
+from fhirclaim.store import subscription_epoch
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.scope import ADMIN_TENANT, SYSTEM, Scope, tenant_scope
 
@@ -22,15 +23,11 @@ SYSTEM_AUTHOR = "system:webhooks"
 REST_HOOK = "rest-hook"
 
 
-def active_subscriptions(session: Session, resource_type: str, *, timezone: str,
-                         now: datetime) -> list[StoredResource]:
-    """Active rest-hook Subscriptions whose criteria name `resource_type` and whose `end` has not passed."""
+def active_subscriptions(session: Session, *, timezone: str) -> list[StoredResource]:
+    """Every active rest-hook Subscription, whatever its type or `end` (`ActiveSubscriptions` sorts and filters)."""
     repository = SqlResourceRepository(session, SYSTEM, timezone_name=timezone)
-    request = parse_search("Subscription", [("status", "active"), ("type", REST_HOOK),
-                                            ("criteria", resource_type)], timezone=timezone)
-    # `criteria` is a string (prefix) search: "Claim" also finds "ClaimResponse?...", so compare the type here
-    return [s for s in repository.search_all(request)
-            if _criteria_type(s.content) == resource_type and not _ended(s.content, now)]
+    request = parse_search("Subscription", [("status", "active"), ("type", REST_HOOK)], timezone=timezone)
+    return repository.search_all(request)
 
 
 def scope_of(subscription: StoredResource) -> Scope:
@@ -61,14 +58,15 @@ def set_status(session: Session, subscription_id: str, status: str, error_text: 
     if error_text:
         content["error"] = error_text
     stored, _ = repository.update(content, if_match=current.version_id, author=SYSTEM_AUTHOR)
+    subscription_epoch.advance(session)  # past the FHIR service and its listener: every cache must reload
     return stored
 
 
-def _criteria_type(subscription: dict[str, Any]) -> str:
+def criteria_type(subscription: dict[str, Any]) -> str:
     return str(subscription.get("criteria", "")).split("?", 1)[0].strip()
 
 
-def _ended(subscription: dict[str, Any], now: datetime) -> bool:
+def ended(subscription: dict[str, Any], now: datetime) -> bool:
     end = subscription.get("end")
     if not isinstance(end, str):
         return False

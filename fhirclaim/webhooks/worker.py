@@ -1,20 +1,23 @@
-"""`WebhookDeliveryWorker`: sends due outbox rows, signed, with retries; at-least-once.
+"""`WebhookDeliveryWorker`: sends due outbox rows, signed, with retries; at-least-once, in order per Subscription.
 
-A row is claimed in a short write transaction (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so several workers share
-the outbox; SQLite serialises writers anyway) by setting a lease; the POST happens outside any transaction; the
-outcome is recorded in a second one. Up to `webhook_parallel_deliveries` POSTs are in flight at once, never two for
-the same Subscription: a hanging receiver holds one slot for at most its timeout and is then backed off, while the
-other endpoints go on, and each endpoint gets its due notifications one at a time, oldest first (a failed one
-is retried after its backoff, behind those due before it).
+Each Subscription (endpoint) gets its notifications one at a time, in the order they were written: only its oldest
+pending row is sent, and while that one backs off after a failure the later ones wait behind it. Who sends is
+decided in the database (`store/webhook_senders.py`): a worker first takes the Subscription's sender lease, in a
+short write transaction, so two workers (threads or processes, on one PostgreSQL) never send rows of one
+Subscription at once nor the same row twice. The POST happens outside any transaction; the outcome is recorded,
+and the lease given back, in a second one. Up to `webhook_parallel_deliveries` POSTs are in flight at once, each
+for a different Subscription: a hanging receiver holds one slot for at most its timeout and is then backed off,
+while the other endpoints go on.
 
-A row is marked delivered only after a 2xx, so a worker that dies between the POST and the record leaves a leased
-row that is sent again once the lease runs out, and a receiver that answers after the timeout gets the
-notification again: a receiver may see a notification twice and recognises it by `X-Webhook-Id` (the envelope's
+A row is marked delivered only after a 2xx, so a worker that dies between the POST and the record keeps the lease
+until it runs out, and the row is then sent again; a receiver that answers after the timeout gets the notification
+again: a receiver may see a notification twice and recognises it by `X-Webhook-Id` (the envelope's
 transaction_id).
 
-Failures are retried on the `Backoff` schedule; after `webhook_max_attempts` the row is dead and its
-Subscription gets `status: error` with the reason (a new version by `system:webhooks`), until an admin replays.
-The clock and the random source are injectable, so tests step through the schedule without sleeping.
+Failures are retried on the `Backoff` schedule; after `webhook_max_attempts` the row is dead (the next one of its
+Subscription goes next) and its Subscription gets `status: error` with the reason (a new version by
+`system:webhooks`), until an admin replays. The clock and the random source are injectable, so tests step through
+the schedule without sleeping.
 """
 
 from __future__ import annotations
@@ -30,8 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import aliased
 
 from fhirclaim.config import Settings
 from fhirclaim.fhir.outcome import FhirError
@@ -39,6 +40,7 @@ from fhirclaim.secrets import SecretBox, SecretError
 from fhirclaim.store.outbox import CANCELLED, DEAD, DELIVERED, PENDING, AttemptRow, DeliveryRow
 from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.unit_of_work import Store
+from fhirclaim.store.webhook_senders import SenderLeases
 from fhirclaim.webhooks import egress, sender, subscriptions
 from fhirclaim.webhooks.backoff import Backoff
 from fhirclaim.webhooks.clock import Clock, naive_utc, utc_now
@@ -52,7 +54,7 @@ _STATUS_RETRIES = 3
 
 @dataclass(frozen=True)
 class Claim:
-    """A row this worker holds the lease on, with what sending it needs."""
+    """The head row of a Subscription whose sender lease this worker holds, with what sending it needs."""
 
     id: int
     transaction_id: str
@@ -73,7 +75,7 @@ class WebhookDeliveryWorker:
         self.worker_id = worker_id or f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.backoff = Backoff(settings.webhook_backoff_initial_seconds, settings.webhook_backoff_multiplier,
                                settings.webhook_backoff_max_seconds, settings.webhook_backoff_jitter)
-        # long enough for one POST with its connect and read timeouts; after that the row is anyone's again
+        # long enough for one POST with its connect and read timeouts; then the Subscription is anyone's again
         self.lease = timedelta(seconds=3 * settings.webhook_timeout_seconds + 30)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -143,22 +145,9 @@ class WebhookDeliveryWorker:
 
     def _claim(self) -> Claim | None:
         now = self._now()
-        in_flight = aliased(DeliveryRow)  # another row of the same Subscription being sent: wait for it
-        busy = exists().where(in_flight.subscription_id == DeliveryRow.subscription_id, in_flight.status == PENDING,
-                              in_flight.lease_until > now)
         with self.store.database.session(write=True) as session:
-            row = session.scalars(
-                select(DeliveryRow)
-                .where(DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= now,
-                       or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now), ~busy)
-                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)  # rendered on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
-            ).first()
-            if row is None:
-                return None
-            row.lease_until, row.leased_by = now + self.lease, self.worker_id
-            return Claim(row.id, row.transaction_id, row.subscription_id, row.body)
+            row = SenderLeases(session).claim_next(self.worker_id, now, now + self.lease)
+            return None if row is None else Claim(row.id, row.transaction_id, row.subscription_id, row.body)
 
     def _deliver(self, claim: Claim) -> None:
         with self.store.database.session(write=False) as session:
@@ -204,6 +193,7 @@ class WebhookDeliveryWorker:
         now = self._now()
         with self.store.database.session(write=True) as session:
             row = session.get(DeliveryRow, claim.id, with_for_update=True)
+            SenderLeases(session).release(claim.subscription_id, self.worker_id)  # the next row may go now
             if row is None:
                 return
             if not cancel:
@@ -211,7 +201,6 @@ class WebhookDeliveryWorker:
                                        error=outcome.error, duration_ms=outcome.duration_ms))
             if row.status != PENDING:  # finished meanwhile (by a worker that took over an expired lease)
                 return
-            row.lease_until = row.leased_by = None
             row.last_status_code, row.last_error = outcome.status_code, outcome.error
             if cancel:
                 row.status = CANCELLED
@@ -229,6 +218,7 @@ class WebhookDeliveryWorker:
             self._mark_subscription_error(session, row, outcome)
         else:
             row.next_attempt_at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
+            SenderLeases(session).hold_back(row)  # the later rows of its Subscription wait behind it
 
     def _mark_subscription_error(self, session, row: DeliveryRow, outcome: sender.Outcome) -> None:
         text = (f"Notification {row.transaction_id} ({row.method} {row.resource_type}/{row.resource_id}) was not "

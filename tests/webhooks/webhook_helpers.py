@@ -51,16 +51,23 @@ class Receiver:
         self.hold = threading.Event()  # set: the next request waits for `release` before answering
         self.arrived = threading.Event()
         self.release = threading.Event()
+        self.in_flight = self.most_in_flight = 0  # POSTs being answered at once, and the most there ever were
+        self._counting = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                receiver.arrived.set()
-                if receiver.hold.is_set():
-                    receiver.release.wait(60)
-                status = receiver.script.popleft() if receiver.script else 200
+                receiver.count_in_flight(+1)
+                try:
+                    receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                                      body))
+                    receiver.arrived.set()
+                    if receiver.hold.is_set():
+                        receiver.release.wait(60)
+                    status = receiver.script.popleft() if receiver.script else 200
+                finally:
+                    receiver.count_in_flight(-1)  # before the answer leaves: the sender may go on at once
                 try:
                     self.send_response(status)
                     self.send_header("Content-Length", "2")
@@ -80,6 +87,16 @@ class Receiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def count_in_flight(self, step: int) -> None:
+        with self._counting:
+            self.in_flight += step
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids of the resources notified, in the order the POSTs arrived."""
+        return [hit.envelope["data"]["fhir"]["id"] for hit in self.received]
 
     def fail_next(self, times: int, status: int = 503) -> None:
         self.script.extend([status] * times)
