@@ -2,7 +2,8 @@
 exactly one injected defect, one or more per rule.
 
 Each case is a complete claim file as docs/prechecks.md describes it (Patient with an NIK that encodes the birth
-date and sex, an active Coverage, Encounter, Claim, Invoice, ChargeItems, DocumentReferences signed by the DPJP,
+date and sex, an active Coverage, Encounter, a Condition / Procedure of the encounter for every billed code, Claim,
+Invoice, ChargeItems, DocumentReferences signed by the DPJP,
 results, proof of therapy, prescriptions of special drugs, the FKTP referral) plus the patient's earlier claims at
 this hospital. `clean_cases(n)` and `defect_cases(per_rule)` are deterministic for a seed; `CorpusCase.context()`
 / `.record()` / `.history()` give what `fhirclaim.claims.precheck.precheck` takes.
@@ -25,7 +26,7 @@ from typing import Any
 
 from fhirclaim.claims.context import ClaimContext
 from fhirclaim.claims.rules.base import PastEpisode
-from fhirclaim.claims.rules.record import ClaimRecord, names_encounter, read_record
+from fhirclaim.claims.rules.record import ClaimRecord, gather_record
 
 WIB = timezone(timedelta(hours=7))
 ICD10, ICD9, LOINC = "http://hl7.org/fhir/sid/icd-10", "http://hl7.org/fhir/sid/icd-9-cm", "http://loinc.org"
@@ -56,17 +57,29 @@ class CorpusCase:
                             practitioners=r["practitioners"], invoice=r["invoice"])
 
     def record(self) -> ClaimRecord:
+        """Read as the server reads it (`gather_record`), over this case's resources instead of the store."""
         index = {f"{x['resourceType']}/{x['id']}": x for x in self._linked()}
-        encounter = self.resources["encounter"]
-        return read_record(self.context(), index.get, self.resources["charge_items"],
-                           [d for d in self.resources["documents"] if names_encounter(d, encounter)])
+        return gather_record(self.context(), index.get, self._search, self.resources["charge_items"])
+
+    def _search(self, resource_type: str, parameters: list[tuple[str, str]]) -> list[Resource]:
+        """The store's search by encounter (`encounter`, `context`), over the case's resources."""
+        wanted = {value for _, value in parameters}
+        found = []
+        for resource in self._linked():
+            context = resource.get("context") or {}
+            refs = {(resource.get("encounter") or {}).get("reference"), context.get("reference")}
+            refs |= {e.get("reference") for e in context.get("encounter") or []} if isinstance(context, dict) else set()
+            if resource["resourceType"] == resource_type and wanted <= refs:
+                found.append(resource)
+        return found
 
     def history(self) -> MemoryHistory:
         return MemoryHistory(self.episodes)
 
     def _linked(self) -> list[Resource]:
         r = self.resources
-        return [*r["documents"], *r["results"], *r["therapies"], *r["prescriptions"], *r["charge_items"]]
+        return [*r["documents"], *r["results"], *r["therapies"], *r["prescriptions"], *r["charge_items"],
+                *r["recorded"]]
 
 
 class MemoryHistory:
@@ -95,7 +108,7 @@ class Builder:
         self.card = f"000{rng.randrange(10**9, 10**10)}"
         self.sep = f"0301R001{self.admission:%m%y}V{number:06d}"
         self.r: dict[str, Any] = {"documents": [], "results": [], "therapies": [], "prescriptions": [],
-                                  "charge_items": [], "practitioners": {}}
+                                  "charge_items": [], "practitioners": {}, "recorded": []}
         self.diagnoses: list[Resource] = []
         self.procedures: list[Resource] = []
         self.info: list[Resource] = []
@@ -131,10 +144,22 @@ class Builder:
             entry["type"] = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-diagnosistype",
                                           "code": "principal"}]}]
         self.diagnoses.append(entry)
+        self._recorded("Condition", ICD10, code)
 
     def procedure(self, code: str) -> None:
         self.procedures.append({"sequence": len(self.procedures) + 1,
                                 "procedureCodeableConcept": {"coding": [{"system": ICD9, "code": code}]}})
+        self._recorded("Procedure", ICD9, code)
+
+    def _recorded(self, resource_type: str, system: str, code: str) -> None:
+        """The encounter's Condition / Procedure behind a billed code (what the signed Bundle carries)."""
+        resource = {"resourceType": resource_type, "id": f"{resource_type[:4].lower()}-{self.n}-{code}",
+                    "subject": {"reference": f"Patient/pat-{self.n}"},
+                    "encounter": {"reference": f"Encounter/enc-{self.n}"},
+                    "code": {"coding": [{"system": system, "code": code}]}}
+        if resource_type == "Procedure":
+            resource["status"] = "completed"
+        self.r["recorded"].append(resource)
 
     # the claim file
     def document(self, loinc: str | None = None, own: str | None = None) -> None:
@@ -688,6 +713,8 @@ DEFECTS: dict[str, tuple[str, Defect]] = {
     "PRECHECK-SPECIAL-DRUG-PRESCRIPTION": ("chemotherapy", lambda c, r: c.resources["charge_items"][0].pop(
         "supportingInformation")),
     "PRECHECK-REFERRAL-MISSING": ("follow-up", lambda c, r: _claim(c).pop("referral")),
+    "PRECHECK-CODE-WITHOUT-RECORD": ("transfer", lambda c, r: c.resources["recorded"].pop(
+        r.randrange(len(c.resources["recorded"])))),
     "PRECHECK-EKLAIM-PAYLOAD": ("caesarean", lambda c, r: c.resources["encounter"]["hospitalization"][
         "dischargeDisposition"]["coding"][0].update(code="moved")),
     "PRECHECK-READMISSION": ("icu-pneumonia", lambda c, r: _history(

@@ -2,9 +2,10 @@
 
     python benchmarks/signing.py [--rounds 200] [--extra-charge-items 0]
 
-The Bundle is built as the pipeline builds it: every resource of the largest case in `examples/` (by bytes) plus
-the medical record of its encounter (a Condition per billed diagnosis, a Procedure per billed procedure, a discharge
-summary), and optionally N more ChargeItems (a long stay has tens). Each hospital key is certified by the
+The Bundle is built as the pipeline builds it: every resource of the largest case in `examples/` (by bytes), which
+carries the medical record of its encounter (a Condition per billed diagnosis, a Procedure per billed procedure,
+its documents, results and vital signs: examples/README.md), and optionally N more ChargeItems (a long stay has
+tens). Each hospital key is certified by the
 installation's CA (`HospitalSigning`, in a temporary directory); verification answers all three questions against
 the trust anchors and the CRL, as `$verify-signature` does.
 """
@@ -29,24 +30,6 @@ def largest_case() -> tuple[str, list[dict]]:
     """The example case whose transaction is the largest, as its resources."""
     path = max(EXAMPLES.glob("*/transaction.json"), key=lambda p: p.stat().st_size)
     return path.parent.name, [entry["resource"] for entry in json.loads(path.read_text())["entry"]]
-
-
-def with_record(resources: list[dict]) -> list[dict]:
-    """The case plus the record the signed Bundle carries for its encounter."""
-    claim = next(r for r in resources if r["resourceType"] == "Claim")
-    encounter = {"reference": "Encounter/" + next(r["id"] for r in resources if r["resourceType"] == "Encounter")}
-    record = [{"resourceType": "Condition", "id": f"cond-{i}", "subject": claim["patient"], "encounter": encounter,
-               "code": line["diagnosisCodeableConcept"]} for i, line in enumerate(claim.get("diagnosis") or [])]
-    record += [{"resourceType": "Procedure", "id": f"proc-{i}", "status": "completed", "subject": claim["patient"],
-                "encounter": encounter, "code": line["procedureCodeableConcept"]}
-               for i, line in enumerate(claim.get("procedure") or [])]
-    record.append({"resourceType": "Composition", "id": "discharge-summary", "status": "final", "title":
-                   "Ringkasan Pulang", "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}]},
-                   "subject": claim["patient"], "encounter": encounter, "date": "2025-07-01",
-                   "author": [{"reference": "Practitioner/dr-bima"}], "section": [
-                       {"title": "Diagnosis", "entry": [{"reference": f"Condition/{r['id']}"} for r in record
-                                                        if r["resourceType"] == "Condition"]}]})
-    return resources + record
 
 
 def claim_bundle(resources: list[dict], extra_charge_items: int) -> dict:
@@ -80,7 +63,7 @@ def main() -> None:
     parser.add_argument("--extra-charge-items", type=int, default=0)
     args = parser.parse_args()
     name, resources = largest_case()
-    bundle = claim_bundle(with_record(resources), args.extra_charge_items)
+    bundle = claim_bundle(resources, args.extra_charge_items)
     print(f"Largest example case {name}: {len(bundle['entry'])} entries, {len(json.dumps(bundle)):,} JSON bytes, "
           f"{len(canonical_bytes(bundle)):,} canonical bytes, {args.rounds} rounds")
     report("canonical_bytes", timed(lambda: canonical_bytes(bundle), args.rounds))

@@ -1,8 +1,10 @@
 """Per-hospital settings (architecture §8): its E-Klaim endpoint and key (the key encrypted at rest), kode_tarif,
-hospital code and payor. A tenant with none of its own uses the server's defaults (and the sandbox E-Klaim)."""
+hospital code and payor, and the precheck warnings that stop its claims (`precheck_errors`, rule ids). A tenant with
+none of its own uses the server's defaults (and the sandbox E-Klaim)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,7 +17,8 @@ from fhirclaim.store.unit_of_work import Store
 
 KODE_TARIF = ("AP", "AS", "BP", "BS", "CP", "CS", "DP", "DS", "RSCM", "RSJP", "RSD", "RSAB")
 EKLAIM_PROTOCOLS = ("5.10", "5.1")
-EDITABLE = ("eklaim_url", "eklaim_key", "eklaim_protocol", "kode_tarif", "hospital_code", "payor_id", "payor_cd")
+EDITABLE = ("eklaim_url", "eklaim_key", "eklaim_protocol", "kode_tarif", "hospital_code", "payor_id", "payor_cd",
+            "precheck_errors")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class TenantConfig:
     payor_id: str | None = None
     payor_cd: str | None = None
     eklaim_protocol: str | None = None  # 5.10 | 5.1 of the hospital's own E-Klaim; None = the server's setting
+    precheck_errors: tuple[str, ...] = ()  # precheck warnings that stop this hospital's claims (rule ids)
 
     def __repr__(self) -> str:
         return f"TenantConfig(tenant={self.tenant!r}, eklaim_url={self.eklaim_url!r}, kode_tarif={self.kode_tarif!r})"
@@ -36,7 +40,8 @@ class TenantConfig:
         """What an admin reads back: whether a key is set, never the key."""
         return {"tenant": self.tenant, "eklaim_url": self.eklaim_url, "eklaim_key_set": bool(self.eklaim_key),
                 "kode_tarif": self.kode_tarif, "hospital_code": self.hospital_code, "payor_id": self.payor_id,
-                "payor_cd": self.payor_cd, "eklaim_protocol": self.eklaim_protocol}
+                "payor_cd": self.payor_cd, "eklaim_protocol": self.eklaim_protocol,
+                "precheck_errors": list(self.precheck_errors)}
 
 
 class TenantSettingsStore:
@@ -53,7 +58,7 @@ class TenantSettingsStore:
                 return None
             key = self.secrets.decrypt(row.eklaim_key_encrypted) if row.eklaim_key_encrypted else None
             return TenantConfig(tenant, row.eklaim_url, key, row.kode_tarif, row.hospital_code, row.payor_id,
-                                row.payor_cd, row.eklaim_protocol)
+                                row.payor_cd, row.eklaim_protocol, tuple(json.loads(row.precheck_errors or "[]")))
 
     def put(self, tenant: str, values: dict[str, Any]) -> TenantConfig:
         """Set the given fields (absent = unchanged, null = cleared), validated."""
@@ -66,6 +71,8 @@ class TenantSettingsStore:
             for name, value in values.items():
                 if name == "eklaim_key":
                     row.eklaim_key_encrypted = self.secrets.encrypt(value) if value else None
+                elif name == "precheck_errors":
+                    row.precheck_errors = json.dumps(sorted(set(value))) if value else None
                 else:
                     setattr(row, name, value)
             row.updated_at = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -87,3 +94,15 @@ def _validate(values: dict[str, Any]) -> None:
     kode = values.get("kode_tarif")
     if kode is not None and kode not in KODE_TARIF:
         raise FhirError.of(400, "value", f"kode_tarif must be one of {', '.join(KODE_TARIF)}", "kode_tarif")
+    _validate_precheck_errors(values.get("precheck_errors"))
+
+
+def _validate_precheck_errors(rules: list[str] | None) -> None:
+    """Known precheck rule ids only (422 naming the unknown ones): a misspelt id would silently stop nothing."""
+    from fhirclaim.claims.precheck import rule_ids  # the claims layer, loaded only when the setting is written
+
+    unknown = sorted(set(rules or ()) - set(rule_ids()))
+    if unknown:
+        raise FhirError.of(422, "code-invalid", f"precheck_errors names unknown precheck rule id(s) "
+                                                f"{', '.join(unknown)} (see CodeSystem precheck-rule)",
+                           "precheck_errors")

@@ -48,7 +48,8 @@ CLIENT_BODY = {"type": "object", "required": ["role"],
                "properties": {"role": {"type": "string", "maxLength": 16}, "org": _text(64), "name": _text(128)}}
 TENANT_BODY = {"type": "object", "properties": {
     "eklaim_url": _text(512), "eklaim_key": _text(64), "eklaim_protocol": _text(8), "kode_tarif": _text(8),
-    "hospital_code": _text(32), "payor_id": _text(16), "payor_cd": _text(16)}}
+    "hospital_code": _text(32), "payor_id": _text(16), "payor_cd": _text(16),
+    "precheck_errors": {"type": ["array", "null"], "maxItems": 100, "items": {"type": "string", "maxLength": 64}}}}
 TENANT_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 

@@ -42,7 +42,7 @@ class Evidence:
     results: list[Resource] = field(default_factory=list)  # Observations, DiagnosticReports
     medications: list[Resource] = field(default_factory=list)
     places_and_roles: list[Resource] = field(default_factory=list)
-    gaps: list[dict[str, Any]] = field(default_factory=list)  # OperationOutcome issues
+    gaps: list[Gap] = field(default_factory=list)  # billed codes with no recorded Condition / Procedure
 
     def resources(self) -> list[Resource]:
         return [*self.encounters, *self.conditions, *self.procedures, *self.documents, *self.results,
@@ -52,7 +52,35 @@ class Evidence:
         """The OperationOutcome that tells BPJS-K which billed codes have no record (None when all have one)."""
         if not self.gaps:
             return None
-        return {"resourceType": "OperationOutcome", "id": f"evidence-{claim_id}", "issue": self.gaps}
+        return {"resourceType": "OperationOutcome", "id": f"evidence-{claim_id}",
+                "issue": [gap.issue() for gap in self.gaps]}
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A billed code with no recorded resource: `Claim.<element>[index]` bills `codes` (normalised), and no
+    `resource_type` of `encounters` has one of them. The Bundle names it; the precheck warns of it."""
+
+    element: str  # "diagnosis" | "procedure"
+    index: int
+    codes: tuple[str, ...]
+    resource_type: str  # "Condition" | "Procedure"
+    encounters: tuple[str, ...]
+
+    @property
+    def expression(self) -> str:
+        return f"Claim.{self.element}[{self.index}]"
+
+    @property
+    def where(self) -> str:
+        return ", ".join(self.encounters) or "the claim (it names no Encounter)"
+
+    def issue(self) -> dict[str, Any]:
+        """The OperationOutcome issue of the signed Bundle."""
+        return {"severity": "warning", "code": "not-found",
+                "details": {"text": f"{self.expression} code {', '.join(self.codes)} has no {self.resource_type} "
+                                    f"recorded for {self.where}"},
+                "expression": [self.expression]}
 
 
 class MedicalRecord:
@@ -88,7 +116,7 @@ class MedicalRecord:
         return found.list()
 
     def _coded(self, claim: Resource, element: str, resource_type: str, encounters: list[str],
-               referenced: dict[str, Resource]) -> tuple[list[Resource], list[dict[str, Any]]]:
+               referenced: dict[str, Resource]) -> tuple[list[Resource], list[Gap]]:
         """The encounter's recorded resources for the Claim's codes, those it references, and the codes with none."""
         recorded = [r for encounter in encounters for r in self.search(resource_type, [("encounter", encounter)])
                     if not _withdrawn(r)]
@@ -104,7 +132,7 @@ class MedicalRecord:
             for match in matches:
                 found.add(match)
             if codes and not matches:
-                gaps.append(_gap(element, index, sorted(codes), resource_type, encounters))
+                gaps.append(Gap(element, index, tuple(sorted(codes)), resource_type, tuple(encounters)))
         return found.list(), gaps
 
     # --- documents and results ------------------------------------------------------------------------------
@@ -226,11 +254,3 @@ def _withdrawn(resource: Resource) -> bool:
 def _is_billed(resource: Resource, billed_refs: set[str | None], billed_codes: set[str]) -> bool:
     return (reference_of(resource.get("medicationReference")) in billed_refs
             or bool(_codes(resource.get("medicationCodeableConcept")) & billed_codes))
-
-
-def _gap(element: str, index: int, codes: list[str], resource_type: str, encounters: list[str]) -> dict[str, Any]:
-    where = ", ".join(encounters) or "the claim (it names no Encounter)"
-    return {"severity": "warning", "code": "not-found",
-            "details": {"text": f"Claim.{element}[{index}] code {', '.join(codes)} has no {resource_type} recorded "
-                                f"for {where}"},
-            "expression": [f"Claim.{element}[{index}]"]}

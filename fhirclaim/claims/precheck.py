@@ -50,21 +50,22 @@ def precheck(ctx: ClaimContext, history: ClaimHistory | None = None,
              record: ClaimRecord | None = None) -> list[Issue]:
     """Every finding of every rule, errors first; an empty list means the claim may go to E-Klaim.
 
-    `record` is the claim file (documents, results, charge items); the claim-file rules run only with it.
+    `record` is the claim file (documents, results, charge items, gaps in the record), else the one the context
+    carries (the pipeline gathers it with the context); the claim-file rules run only with one.
     `with_mapping` adds what would stop the E-Klaim payloads themselves (`mapping.mapping_issues`: a missing
     card number, an unknown discharge code, ...) unless a rule already cites the same element, so one call tells
     the hospital everything before the first web-service call; each carries rule id PRECHECK-EKLAIM-PAYLOAD.
     A hospital's settings may name warnings that stop its claims (`precheck_errors`, rule ids).
     """
     settings = settings or TenantClaimSettings()
-    case = Case(read_facts(ctx, settings.timezone), ctx, record)
+    case = Case(read_facts(ctx, settings.timezone), ctx, record if record is not None else ctx.record)
     issues = [issue for rule_id, rule in RULES.items() for issue in _run(rule_id, rule(case, _params(rule_id)))]
     if with_mapping:
         cited = {expression for issue in issues for expression in issue.expression}
         issues.extend(_payload_issue(i) for i in case.facts.issues_for(MAPPED_FIELDS)
                       if not cited.intersection(i.expression))
     issues.extend(_history_issues(case, history))
-    stopping = set(getattr(settings, "precheck_errors", ()) or ())
+    stopping = set(settings.precheck_errors)
     issues = [dataclasses.replace(i, severity="error") if i.details_code in stopping else i for i in issues]
     return sorted(issues, key=lambda issue: not issue.is_error)
 
@@ -149,7 +150,7 @@ def coverage_unresolved(case: Case, params: dict[str, Any]) -> Iterator[Finding]
 # --- data rules: what E-Klaim itself refuses -------------------------------------------------------------------
 
 def sep_missing(facts: ClaimFacts, params: dict[str, Any]) -> Iterator[Finding]:
-    if not facts.nomor_sep:
+    if not facts.nomor_sep and not facts.number_generated:  # COVID-19, KIPI, newborn, co-incidence: no SEP
         yield Finding((facts.where["nomor_sep"],))
 
 
@@ -378,6 +379,7 @@ RULES: dict[str, Rule] = {
     "PRECHECK-THERAPY-EVIDENCE-MISSING": documents.therapy_evidence_missing,
     "PRECHECK-SPECIAL-DRUG-PRESCRIPTION": documents.special_drug_without_prescription,
     "PRECHECK-REFERRAL-MISSING": documents.referral_missing,
+    "PRECHECK-CODE-WITHOUT-RECORD": documents.code_without_record,
 }
 
 HISTORY_RULES: dict[str, HistoryRule] = {

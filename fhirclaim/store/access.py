@@ -59,6 +59,7 @@ class TenantSettingsRow(Base):
     payor_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     payor_cd: Mapped[str | None] = mapped_column(String(16), nullable=True)
     eklaim_protocol: Mapped[str | None] = mapped_column(String(8), nullable=True)  # 5.10 | 5.1; None = server's
+    precheck_errors: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list of precheck rule ids
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 

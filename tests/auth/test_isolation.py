@@ -58,11 +58,11 @@ def test_references_and_conditional_writes_do_not_see_other_tenants(world):
     assert refused.status_code == 422 and refused.get_json()["issue"][0]["code"] == "not-found"
     nik = "https://fhir.kemkes.go.id/id/nik"
     created = b.post("/Patient", {"resourceType": "Patient", "identifier": [{"system": nik,
-                                                                             "value": "3171014402800003"}]},
-                     headers={"If-None-Exist": f"identifier={nik}|3171014402800003"})
+                                                                             "value": "3171015402800003"}]},
+                     headers={"If-None-Exist": f"identifier={nik}|3171015402800003"})
     assert created.status_code == 201  # A's patient with that NIK is not a match for B
-    conditional = b.put(f"/Patient?identifier={nik}|3171014402800003",
-                        {"resourceType": "Patient", "identifier": [{"system": nik, "value": "3171014402800003"}],
+    conditional = b.put(f"/Patient?identifier={nik}|3171015402800003",
+                        {"resourceType": "Patient", "identifier": [{"system": nik, "value": "3171015402800003"}],
                          "gender": "male"})
     assert conditional.status_code == 200 and conditional.get_json()["id"] == created.get_json()["id"]
     assert world["clients"]["facility-A"].get("/Patient/ex1-patient").get_json()["gender"] == "female"

@@ -41,7 +41,8 @@ def test_admin_sets_and_reads_tenant_settings_without_the_key(app, runtime, hosp
                         content_type="application/json", base="")
     assert put.status_code == 200
     assert put.get_json() == {"tenant": HOSPITAL, "eklaim_url": url, "eklaim_key_set": True, "kode_tarif": "AP",
-                              "hospital_code": None, "payor_id": None, "payor_cd": None, "eklaim_protocol": None}
+                              "hospital_code": None, "payor_id": None, "payor_cd": None, "eklaim_protocol": None,
+                              "precheck_errors": []}
     shown = admin.request("GET", f"/admin/tenants/{HOSPITAL}", base="").get_data(as_text=True)
     assert key not in shown
     with runtime.store.unit_of_work(write=False) as uow:

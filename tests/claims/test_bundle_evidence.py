@@ -1,10 +1,11 @@
 """The signed claim Bundle carries the medical record behind every billed code (issue 12, "Bundle klaim dan RME").
 
-Each example case is posted as its hospital would (the SATUSEHAT way: ICD codes inline in the Claim), with the
-record SATUSEHAT would hold for its encounter — a Condition per diagnosis, a Procedure per procedure, a discharge
-summary Composition and an operation report DocumentReference — plus things that must stay out (another
-encounter's Condition, an entered-in-error one, a code the Claim does not bill). The Bundle is assembled from the
-real store through the tenant's scope; one case runs the whole pipeline and is read and verified as BPJS-K.
+Each example case carries the record SATUSEHAT would hold for its encounter (examples/README.md): a Condition per
+diagnosis and a Procedure per procedure, coded the SATUSEHAT way (ICD codes inline in the Claim, no
+`diagnosisReference`), its documents, results and vital signs. The tests post a case as its hospital would, plus
+things that must stay out (a code the Claim does not bill, an entered-in-error Condition, a discharge summary
+Composition of the encounter that must come along). The Bundle is assembled from the real store through the
+tenant's scope.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from testkit import HOSPITAL, authorized
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = ("01-outpatient-visit", "02-hip-replacement-special-cmg", "03-class-upgrade", "04-newborn")
 ICD10, ICD9CM = "http://hl7.org/fhir/sid/icd-10", "http://hl7.org/fhir/sid/icd-9-cm"
+RECORD = ("Condition", "Procedure", "Observation", "DiagnosticReport", "DocumentReference")
 
 
 def _transaction(name: str) -> dict:
@@ -33,23 +35,15 @@ def _of(bundle: dict, resource_type: str) -> dict:
     return next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type)
 
 
-def _record(claim: dict, encounter: str, patient: str, prefix: str) -> list[dict]:
-    """What SATUSEHAT holds for the encounter: Conditions and Procedures for the Claim's codes, two documents, and
-    three Conditions that must not travel (unbilled code, entered in error, a code of another encounter)."""
+def _ids(bundle: dict, resource_type: str) -> set[str]:
+    return {e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type}
+
+
+def _extras(claim: dict, encounter: str, patient: str, prefix: str) -> list[dict]:
+    """Beside the case's own record: two Conditions that must not travel (a code the Claim does not bill, one
+    entered in error) and a discharge summary Composition of the encounter that must."""
     subject, context = {"reference": patient}, {"reference": encounter}
-    record = []
-    for index, line in enumerate(claim.get("diagnosis") or []):
-        code = line["diagnosisCodeableConcept"]["coding"][0]["code"]
-        record.append({"resourceType": "Condition", "id": f"{prefix}-cond-{index}", "subject": subject,
-                       "encounter": context, "code": {"coding": [{"system": ICD10, "code": code.replace(".", "")}]},
-                       "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
-                                                                "condition-clinical", "code": "active"}]}})
-    for index, line in enumerate(claim.get("procedure") or []):
-        code = line["procedureCodeableConcept"]["coding"][0]["code"]
-        record.append({"resourceType": "Procedure", "id": f"{prefix}-proc-{index}", "status": "completed",
-                       "subject": subject, "encounter": context,
-                       "code": {"coding": [{"system": ICD9CM, "code": code}]}})
-    record += [
+    return [
         {"resourceType": "Condition", "id": f"{prefix}-cond-unbilled", "subject": subject, "encounter": context,
          "code": {"coding": [{"system": ICD10, "code": "R51"}]}},
         {"resourceType": "Condition", "id": f"{prefix}-cond-error", "subject": subject, "encounter": context,
@@ -59,14 +53,17 @@ def _record(claim: dict, encounter: str, patient: str, prefix: str) -> list[dict
         {"resourceType": "Composition", "id": f"{prefix}-discharge-summary", "status": "final", "subject": subject,
          "encounter": context, "date": "2025-07-01T10:00:00+07:00", "title": "Ringkasan Pulang",
          "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}]},
-         "author": [{"reference": "Practitioner/dr-bima"}],
-         "section": [{"title": "Diagnosis", "entry": [{"reference": f"Condition/{prefix}-cond-0"}]}]},
-        {"resourceType": "DocumentReference", "id": f"{prefix}-operation-report", "status": "current",
-         "subject": subject, "type": {"coding": [{"system": "http://loinc.org", "code": "11504-8"}]},
-         "context": {"encounter": [context]},
-         "content": [{"attachment": {"contentType": "text/plain", "data": "TGFwb3JhbiBvcGVyYXNp"}}]},
+         "author": [{"reference": "Practitioner/dr-bima"}]},
     ]
-    return record
+
+
+def _without_record(transaction: dict) -> dict:
+    """The case as a hospital that records nothing but the financing resources would send it."""
+    bare = copy.deepcopy(transaction)
+    bare["entry"] = [e for e in bare["entry"] if e["resource"]["resourceType"] not in ("Condition", "Procedure")]
+    for entry in bare["entry"]:
+        entry["resource"].pop("service", None)
+    return bare
 
 
 def _post_case(client, name: str, *, drop_invoice_info: bool = False) -> tuple[dict, list[dict]]:
@@ -79,10 +76,10 @@ def _post_case(client, name: str, *, drop_invoice_info: bool = False) -> tuple[d
     assert answer.status_code == 200, answer.get_json()
     encounter = f"Encounter/{_of(transaction, 'Encounter')['id']}"
     patient = f"Patient/{_of(transaction, 'Patient')['id']}"
-    record = _record(claim, encounter, patient, name[:4])
-    for resource in record:
+    extras = _extras(claim, encounter, patient, name[:4])
+    for resource in extras:
         assert client.put(f"/{resource['resourceType']}/{resource['id']}", resource).status_code == 201
-    return transaction, record
+    return transaction, extras
 
 
 def _bundle_resources(runtime, claim_id: str) -> list[dict]:
@@ -98,21 +95,17 @@ def _keys(resources: list[dict], resource_type: str) -> set[str]:
 
 @pytest.mark.parametrize("name", CASES)
 def test_each_case_carries_the_record_of_its_encounter(app, runtime, name):
-    transaction, record = _post_case(authorized(app), name)
+    transaction, _ = _post_case(authorized(app), name)
     claim = _of(transaction, "Claim")
 
     resources = _bundle_resources(runtime, claim["id"])
 
-    recorded = {t: {r["id"] for r in record if r["resourceType"] == t} for t in ("Condition", "Procedure")}
-    assert _keys(resources, "Condition") == recorded["Condition"] - {f"{name[:4]}-cond-unbilled",
-                                                                     f"{name[:4]}-cond-error"}
-    assert _keys(resources, "Procedure") == recorded["Procedure"]
+    for resource_type in RECORD:  # the case's own record, and nothing the Claim does not bill
+        assert _keys(resources, resource_type) == _ids(transaction, resource_type), resource_type
     assert len(_keys(resources, "Condition")) == len(claim["diagnosis"])
     assert _keys(resources, "Composition") == {f"{name[:4]}-discharge-summary"}
-    assert _keys(resources, "DocumentReference") == {f"{name[:4]}-operation-report"}
     assert _keys(resources, "Invoice") == {_of(transaction, "Invoice")["id"]}
-    charge_items = {e["resource"]["id"] for e in transaction["entry"] if e["resource"]["resourceType"] == "ChargeItem"}
-    assert _keys(resources, "ChargeItem") == charge_items
+    assert _keys(resources, "ChargeItem") == _ids(transaction, "ChargeItem")
     assert "OperationOutcome" not in {r["resourceType"] for r in resources}  # every billed code has its record
 
 
@@ -122,12 +115,12 @@ def test_the_invoice_is_found_through_the_account_when_no_supporting_info_names_
     resources = _bundle_resources(runtime, _of(transaction, "Claim")["id"])
 
     assert _keys(resources, "Invoice") == {_of(transaction, "Invoice")["id"]}
-    assert len(_keys(resources, "ChargeItem")) == 4
+    assert _keys(resources, "ChargeItem") == _ids(transaction, "ChargeItem")
 
 
 def test_a_billed_code_without_a_record_is_named_in_the_bundle(app, runtime):
     client = authorized(app)
-    transaction = _transaction(CASES[1])
+    transaction = _without_record(_transaction(CASES[1]))
     claim = _of(transaction, "Claim")
     assert client.post("", transaction).status_code == 200
 

@@ -154,3 +154,32 @@ def test_a_result_under_a_code_the_table_does_not_know_counts_as_support():
         {"system": "http://terminology.hl7.org/CodeSystem/claiminformationcategory", "code": "info"}]},
         "valueReference": {"reference": "Observation/obs-x"}})
     assert run(case) == []
+
+
+def _earlier_episode_resume(case: CorpusCase, signer: str) -> None:
+    """Attach another stay's discharge summary (a readmission's confirmation evidence), signed by `signer`."""
+    earlier = copy.deepcopy(next(d for d in case.resources["documents"]
+                                 if d["resourceType"] == "DocumentReference" or d.get("encounter")))
+    earlier["id"] = "earlier-resume"
+    earlier.pop("attester", None)
+    earlier.pop("authenticator", None)
+    earlier["author"] = [{"reference": signer}]
+    if earlier["resourceType"] == "Composition":
+        earlier["encounter"] = {"reference": "Encounter/earlier-stay"}
+    else:
+        earlier["context"] = {"encounter": [{"reference": "Encounter/earlier-stay"}]}
+        earlier["authenticator"] = {"reference": signer}
+    case.resources["documents"].append(earlier)
+    case.resources["claim"].setdefault("supportingInfo", []).append({
+        "sequence": 99, "category": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/claiminformationcategory", "code": "attachment"}]},
+        "valueReference": {"reference": f"{earlier['resourceType']}/earlier-resume"}})
+
+
+def test_an_earlier_stays_resume_by_another_dpjp_is_evidence_not_this_stays_resume():
+    case = clean("chemotherapy")
+    case.resources = copy.deepcopy(case.resources)
+    _earlier_episode_resume(case, "Practitioner/another-dpjp")
+    assert [i.details_code for i in run(case)] == []
+    case.resources["documents"] = [d for d in case.resources["documents"] if d["id"] == "earlier-resume"]
+    assert "PRECHECK-RESUME-MISSING" in [i.details_code for i in run(case)]

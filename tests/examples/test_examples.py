@@ -35,7 +35,7 @@ def claim_of(bundle: dict) -> dict:
 def test_the_documented_cases_are_the_example_directories():
     assert CASES == sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and p.name[:2].isdigit())
     assert CASES == ["01-outpatient-visit", "02-hip-replacement-special-cmg", "03-class-upgrade", "04-newborn",
-                     "05-precheck-rejected"]
+                     "05-precheck-rejected", "06-pending-readmission"]
 
 
 @pytest.mark.parametrize("case", CASES)

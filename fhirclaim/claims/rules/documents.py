@@ -1,6 +1,7 @@
 """Claim-file rules (seed 003: incomplete files are the main cause of pending claims): the medical resume and who
-signed it, operation reports, letters, supporting results, proof of therapy, prescriptions of special drugs and
-the FKTP referral. They run when the caller gathered the claim file (`Case.record`)."""
+signed it, operation reports, letters, supporting results, proof of therapy, prescriptions of special drugs, the
+FKTP referral, and billed codes the medical record lacks. They run when the caller gathered the claim file
+(`Case.record`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def resume_missing(case: Case, params: dict[str, Any]) -> Iterator[Finding]:
     if record is None or facts.jenis_rawat is None:
         return
     loinc = DISCHARGE_SUMMARY if facts.inpatient else OUTPATIENT_NOTE
-    if not record.documents_of(loinc=[loinc]):
+    if not _resumes(case):
         yield Finding((ATTACHMENTS,), {"loinc": loinc, "kind": "rawat inap" if facts.inpatient
                                                   else "rawat jalan", "care": "inpatient" if facts.inpatient
                                                   else "outpatient"})
@@ -125,11 +126,34 @@ def referral_missing(case: Case, params: dict[str, Any]) -> Iterator[Finding]:
         yield Finding(("Claim.referral",))
 
 
+def code_without_record(case: Case, params: dict[str, Any]) -> Iterator[Finding]:
+    """A billed ICD code with no Condition / Procedure recorded for the encounter (issue 12.4): the same gaps the
+    signed Bundle names for BPJS-K, found by the same reader (`evidence.MedicalRecord`)."""
+    for gap in case.record.gaps if case.record else ():
+        line = (case.ctx.claim.get(gap.element) or [])[gap.index]
+        billed = [c.get("code") for _, c in codings(line.get(f"{gap.element}CodeableConcept")) if c.get("code")]
+        yield Finding((gap.expression,), {"code": ", ".join(billed or gap.codes), "kind": gap.resource_type,
+                                          "encounter": gap.where})
+
+
 def _resumes(case: Case) -> list[Linked]:
+    """The resumes of this claim's own stay: an earlier episode's resume attached as evidence (a readmission's
+    confirmation) is another DPJP's document and proves nothing about this stay."""
     if case.record is None:
         return []
     loinc = DISCHARGE_SUMMARY if case.facts.inpatient else OUTPATIENT_NOTE
-    return case.record.documents_of(loinc=[loinc])
+    own = f"Encounter/{case.ctx.encounter['id']}" if case.ctx.encounter and case.ctx.encounter.get("id") else None
+    return [d for d in case.record.documents_of(loinc=[loinc])
+            if own is None or not _encounters_of(d.resource)
+            or any(r == own or r.endswith("/" + own) for r in _encounters_of(d.resource))]
+
+
+def _encounters_of(document: dict[str, Any]) -> list[str]:
+    """The Encounters a DocumentReference (`context.encounter`) or Composition (`encounter`) belongs to."""
+    if document.get("resourceType") == "Composition":
+        return [r for r in [reference_of(document.get("encounter"))] if r]
+    context = document.get("context") if isinstance(document.get("context"), dict) else {}
+    return [r for r in (reference_of(e) for e in context.get("encounter") or []) if r]
 
 
 def _signers(document: dict[str, Any], *, authenticated_only: bool) -> list[str]:

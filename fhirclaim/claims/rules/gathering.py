@@ -7,9 +7,8 @@ from typing import Any
 
 from fhirclaim.claims.assembly import ClaimAssembler
 from fhirclaim.claims.context import ClaimContext, reference_of
-from fhirclaim.claims.rules.record import DOCUMENT_TYPES, ClaimRecord, names_encounter, read_record
+from fhirclaim.claims.rules.record import refers_to
 from fhirclaim.fhir.outcome import FhirError
-from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.fhir.validation import model_issues, raise_for_errors
 from fhirclaim.store.repository import SqlResourceRepository
 
@@ -40,6 +39,16 @@ class BundleAssembler(ClaimAssembler):
         if tail and tail in self.by_reference:
             return self.by_reference[tail]
         return super().get(reference) if reference and not reference.startswith("urn:") else None
+
+    def search(self, resource_type: str, parameters: list[tuple[str, str]]) -> list[Resource]:
+        """The Bundle's entries of `resource_type` that name every parameter's reference (an `encounter`,
+        `context` ...), then the store's."""
+        own = [r for r in self.entries if r["resourceType"] == resource_type
+               and all(refers_to(r, value) for _, value in parameters)]
+        found = {f"{r['resourceType']}/{r.get('id')}": r for r in own}
+        for resource in super().search(resource_type, parameters):
+            found.setdefault(f"{resource_type}/{resource.get('id')}", resource)
+        return list(found.values())
 
     def charge_items(self, ctx: ClaimContext) -> list[Resource]:
         found = {f"ChargeItem/{item.get('id')}": item for item in super().charge_items(ctx)}
@@ -88,16 +97,3 @@ def assembler_for(body: Resource, resources: SqlResourceRepository, timezone: st
     if body.get("resourceType") == "Bundle":
         return BundleAssembler(resources, timezone, body)
     return ClaimAssembler(resources, timezone)
-
-
-def claim_record(assembler: ClaimAssembler, ctx: ClaimContext) -> ClaimRecord:
-    """The claim file: supportingInfo links, billed charge items, and every document naming the Encounter."""
-    documents: list[Resource] = []
-    if ctx.encounter and ctx.encounter.get("id"):
-        for kind in DOCUMENT_TYPES:
-            request = parse_search(kind, [("encounter", f"Encounter/{ctx.encounter['id']}")])
-            documents.extend(s.content for s in assembler.resources.search_all(request, limit=200) if not s.deleted)
-    if isinstance(assembler, BundleAssembler):
-        documents.extend(r for r in assembler.entries if r["resourceType"] in DOCUMENT_TYPES
-                         and names_encounter(r, ctx.encounter))
-    return read_record(ctx, assembler.get, assembler.charge_items(ctx), documents)

@@ -6,10 +6,12 @@
   (traffic-accident letter, thalassaemia certificate);
 - results: DiagnosticReport / Observation linked from supportingInfo (category `info`), plus Procedure and
   MedicationAdministration linked there as proof that a therapy was given;
-- charge items (from the Invoice and the Account) and the MedicationRequests they name in `supportingInformation`.
+- charge items (from the Invoice and the Account) and the MedicationRequests they name in `supportingInformation`;
+- the billed codes with no recorded Condition / Procedure (`evidence.Gap`).
 
-`read_record` builds it from any resolver, so the store (`$precheck` on a stored Claim) and a Bundle (`$precheck`
-of a Bundle) feed the same rules.
+`gather_record` reads it as the signed Bundle's evidence does (`claims/evidence.py`, one reader of the medical
+record) through any `read` / `search` pair, so the store (`$precheck` and the pipeline), a Bundle (`$precheck` of a
+Bundle) and the benchmark corpus feed the same rules.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhirclaim.claims.context import ClaimContext, reference_of
+from fhirclaim.claims.evidence import Gap, MedicalRecord, Read, Search
 from fhirclaim.claims.fhirvalues import codings
 
 Resource = dict[str, Any]
@@ -57,6 +60,7 @@ class ClaimRecord:
     therapies: tuple[Linked, ...] = ()
     charge_items: tuple[Resource, ...] = ()
     prescriptions: dict[str, Resource] = field(default_factory=dict)  # MedicationRequest by reference
+    gaps: tuple[Gap, ...] = ()  # billed codes with no recorded Condition / Procedure
 
     def documents_of(self, *, loinc: Iterable[str] = (), own: Iterable[str] = ()) -> list[Linked]:
         loinc, own = set(loinc), set(own)
@@ -67,8 +71,16 @@ class ClaimRecord:
         return [r for r in self.results if r.codes(LOINC) & wanted]
 
 
+def gather_record(ctx: ClaimContext, read: Read, search: Search, charge_items: Iterable[Resource]) -> ClaimRecord:
+    """The claim file as the signed Bundle's evidence finds it: the documents of the encounter and those the Claim
+    cites, and the billed codes the record lacks."""
+    items = list(charge_items)
+    evidence = MedicalRecord(read, search).evidence(ctx, items)
+    return read_record(ctx, read, items, evidence.documents, evidence.gaps)
+
+
 def read_record(ctx: ClaimContext, get: Callable[[str | None], Resource | None], charge_items: Iterable[Resource],
-                encounter_documents: Iterable[Resource]) -> ClaimRecord:
+                encounter_documents: Iterable[Resource], gaps: Iterable[Gap] = ()) -> ClaimRecord:
     """The claim file from supportingInfo links (resolved with `get`), the billed charge items and the documents
     that name the claim's Encounter."""
     documents: dict[str, Linked] = {}
@@ -95,14 +107,23 @@ def read_record(ctx: ClaimContext, get: Callable[[str | None], Resource | None],
             found = get(reference) if reference and "MedicationRequest/" in reference else None
             if found:
                 prescriptions[reference] = found
-    return ClaimRecord(tuple(documents.values()), tuple(results), tuple(therapies), items, prescriptions)
+    return ClaimRecord(tuple(documents.values()), tuple(results), tuple(therapies), items, prescriptions,
+                       tuple(gaps))
 
 
 def names_encounter(resource: Resource, encounter: Resource | None) -> bool:
     """A DocumentReference / Composition written for `encounter` (context.encounter or Composition.encounter)."""
-    if not encounter:
-        return False
-    wanted = f"Encounter/{encounter.get('id')}"
-    refs = [reference_of(r) for r in ((resource.get("context") or {}).get("encounter") or [])]
-    refs.append(reference_of(resource.get("encounter")))
-    return any(r and (r == wanted or r.endswith("/" + wanted)) for r in refs)
+    return bool(encounter) and refers_to(resource, f"Encounter/{(encounter or {}).get('id')}")
+
+
+def refers_to(resource: Resource, reference: str) -> bool:
+    """`resource` names `reference` (relative or absolute) in a top-level element or one level below it
+    (`encounter`, `context`, `DocumentReference.context.encounter`)."""
+    tail = "/".join(reference.rstrip("/").split("/")[-2:])
+    found: list[Any] = []
+    for value in resource.values():
+        found.extend(value if isinstance(value, list) else [value])
+        if isinstance(value, dict):
+            for inner in value.values():
+                found.extend(inner if isinstance(inner, list) else [inner])
+    return any(r and (r == tail or r.endswith("/" + tail)) for r in map(reference_of, found))
