@@ -34,7 +34,8 @@ def submit() -> Reply:
     body = json_body()
     with fhir_service(write=True) as service:
         claim = _store_submission(service, body)
-        job = submission.latest_job(service.uow, claim["id"])
+        zone = runtime().tenant_claim_settings(service.uow.scope.tenant).timezone
+        job = submission.resubmit(service.uow, claim["id"], zone).job  # a failed claim whose record changed reruns
     if job is not None and job.status not in jobs.TERMINAL:
         _run_with_deadline(job.id, runtime().settings.submit_wait_seconds)
     return _submission_reply(claim["id"])

@@ -12,6 +12,7 @@ from fhirclaim.claims.context import ClaimContext, by_reference, claim_reference
 from fhirclaim.claims.evidence import MedicalRecord
 from fhirclaim.claims.facts import read_facts
 from fhirclaim.claims.precheck import PastEpisode
+from fhirclaim.claims.rules.record import ClaimRecord, gather_record
 from fhirclaim.claims.server_fields import PROCESSING_EXT
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.search_request import parse_search
@@ -35,7 +36,9 @@ class ClaimAssembler:
         stored = self.resources.find(*target)
         return stored.content if stored and not stored.deleted else None
 
-    def context(self, claim: Resource) -> ClaimContext:
+    def context(self, claim: Resource, *, with_record: bool = False) -> ClaimContext:
+        """What the claim rests on; `with_record` adds the claim file the claim-file prechecks read (the pipeline's
+        and `$precheck`'s precheck; not needed for the history's other claims)."""
         refs = claim_references(claim)
         encounter = self.get(refs.encounter)
         refs = claim_references(claim, encounter)  # the Encounter's attending doctor may be the DPJP
@@ -55,8 +58,13 @@ class ClaimAssembler:
             procedures=self._all(refs.procedures),
         )
         # E-Klaim 5.10's tarif_rs breakdown and vital signs (docs/eklaim-5.10-fields.md) read these two
-        return dataclasses.replace(ctx, charge_items=by_reference(self.charge_items(ctx)),
-                                   observations=by_reference(self._encounter_observations(encounter)))
+        ctx = dataclasses.replace(ctx, charge_items=by_reference(self.charge_items(ctx)),
+                                  observations=by_reference(self._encounter_observations(encounter)))
+        return dataclasses.replace(ctx, record=self.claim_record(ctx)) if with_record else ctx
+
+    def claim_record(self, ctx: ClaimContext) -> ClaimRecord:
+        """The claim file (docs/prechecks.md), read as the signed Bundle's evidence is (`evidence.py`)."""
+        return gather_record(ctx, self.get, self.search, ctx.charge_items.values())
 
     def _encounter_observations(self, encounter: Resource | None) -> list[Resource]:
         if not encounter or not encounter.get("id"):

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fhirclaim.claims import systems
+
+if TYPE_CHECKING:
+    from fhirclaim.claims.rules.record import ClaimRecord
 
 Resource = dict[str, Any]
 
@@ -35,6 +38,9 @@ class ClaimContext:
     # Observations (blood pressure, APGAR, obstetric history), by reference. Empty when the caller has none.
     charge_items: Mapping[str, Resource] = field(default_factory=dict)
     observations: Mapping[str, Resource] = field(default_factory=dict)
+    # The claim file the claim-file prechecks read (documents, results, gaps in the record); None when the caller
+    # did not gather it (`ClaimAssembler.context(claim, with_record=True)` does).
+    record: ClaimRecord | None = None
 
     def practitioner(self, reference: str | None) -> Resource | None:
         return lookup(self.practitioners, reference)
@@ -48,6 +54,7 @@ class TenantClaimSettings:
     payor_id: str = "3"
     payor_cd: str = "JKN"
     timezone: str = "Asia/Jakarta"
+    precheck_errors: tuple[str, ...] = ()  # precheck warnings that stop this hospital's claims (rule ids)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,21 @@ class ClaimReferences:
     practitioners: tuple[str, ...]
     conditions: tuple[str, ...]
     procedures: tuple[str, ...]
+
+
+def rests_on(ctx: ClaimContext) -> tuple[str, ...]:
+    """"Type/id/_history/n" of every resource the claim rests on besides the Claim itself (the claim file's too,
+    when gathered): what a claim job read, so that a change of any of them can run a failed claim again."""
+    found: list[Any] = [ctx.patient, ctx.encounter, ctx.coverage, ctx.invoice, ctx.account, ctx.organization]
+    for group in (ctx.practitioners, ctx.conditions, ctx.procedures, ctx.charge_items, ctx.observations):
+        found.extend(group.values())
+    record = getattr(ctx, "record", None)
+    for group in ("documents", "results", "therapies", "charge_items"):
+        found.extend(getattr(item, "resource", item) for item in getattr(record, group, None) or ())
+    found.extend((getattr(record, "prescriptions", None) or {}).values())
+    versions = {f"{r['resourceType']}/{r['id']}/_history/{(r.get('meta') or {}).get('versionId', '')}"
+                for r in found if isinstance(r, dict) and r.get("resourceType") and r.get("id")}
+    return tuple(sorted(versions))
 
 
 def by_reference(resources: Iterable[Resource | None]) -> dict[str, Resource]:

@@ -24,6 +24,7 @@ from fhirclaim.claims.fhirvalues import (
     parse_date,
     parse_datetime,
 )
+from fhirclaim.claims.payors import needs_generated_claim_number
 from fhirclaim.claims.supporting import SupportingInfo, read_supporting_info
 from fhirclaim.fhir.outcome import Issue, error
 from fhirclaim.terminology import icd9cm, icd10
@@ -48,6 +49,7 @@ class Problem:
 @dataclass
 class ClaimFacts:
     nomor_sep: str | None = None
+    number_generated: bool = False  # no SEP, none needed: E-Klaim 5.10's generate_claim_number numbers it (or did)
     nomor_kartu: str | None = None
     nomor_rm: str | None = None
     nama_pasien: str | None = None
@@ -133,7 +135,11 @@ class _Reader:
     def sep(self) -> None:
         value, where = nomor_sep_of(self.claim)
         self.facts.nomor_sep, self.facts.where["nomor_sep"] = value, where
-        if not value:
+        self.facts.number_generated = any(  # E-Klaim's number (generate_claim_number), given or yet to come
+            i.get("system") == systems.EKLAIM_CLAIM_NUMBER and i.get("value") == value
+            for i in self.claim.get("identifier") or [] if isinstance(i, dict)) if value else (
+            needs_generated_claim_number(self.ctx))
+        if not value and not self.facts.number_generated:
             self.miss(("nomor_sep",), "required",
                       "No SEP number: E-Klaim keys every claim by its SEP number (nomor_sep). Send it as "
                       "Claim.insurance.identifier with system http://sys-ids.kemkes.go.id/claim-number/{org}.", where)
@@ -444,7 +450,8 @@ def nomor_sep_of(claim: dict[str, Any]) -> tuple[str | None, str]:
         if identifier.get("value") and (not system or systems.SEP_SYSTEM.match(system)):
             return str(identifier["value"]).strip(), f"Claim.insurance[{index}].identifier.value"
     for index, identifier in enumerate(claim.get("identifier") or []):
-        if systems.SEP_SYSTEM.match(str(identifier.get("system", ""))) and identifier.get("value"):
+        system = str(identifier.get("system", ""))
+        if (systems.SEP_SYSTEM.match(system) or system == systems.EKLAIM_CLAIM_NUMBER) and identifier.get("value"):
             return str(identifier["value"]).strip(), f"Claim.identifier[{index}].value"
     where = f"Claim.insurance[{insurance[0]}].identifier.value" if insurance else "Claim.insurance"
     return None, where

@@ -26,6 +26,7 @@ from fhirclaim.claims.fhirvalues import (
     has_coding,
     parse_datetime,
 )
+from fhirclaim.claims.payors import claim_payor, needs_generated_claim_number, payor_code  # noqa: F401 (re-exported)
 from fhirclaim.claims.supporting import read_supporting_info
 from fhirclaim.claims.tariff_breakdown import tariff_breakdown
 from fhirclaim.fhir.outcome import Issue, error, warning
@@ -62,25 +63,6 @@ def read_fields_510(ctx: ClaimContext, facts: ClaimFacts, payor_id: str, zone: s
 
 
 # --- the claim's kind and its payor -------------------------------------------------------------------------
-
-def claim_payor(ctx: ClaimContext) -> str | None:
-    """The E-Klaim payor_id the Coverage names (Coverage.type coding of eklaim-payor), or None."""
-    for _, coding in codings((ctx.coverage or {}).get("type")):
-        if coding.get("system") == systems.EKLAIM_PAYOR and str(coding.get("code")) in table()["payors"]:
-            return str(coding["code"])
-    return None
-
-
-def payor_code(payor_id: str) -> str | None:
-    entry = table()["payors"].get(payor_id)
-    return entry["payor_cd"] if isinstance(entry, dict) else None
-
-
-def needs_generated_claim_number(ctx: ClaimContext) -> bool:
-    """COVID-19, KIPI, newborn and co-incidence claims get no SEP: E-Klaim's generate_claim_number numbers them."""
-    payor = claim_payor(ctx)
-    return bool(payor and table()["payors"][payor]["generated_number"])
-
 
 def sitb_registration(ctx: ClaimContext) -> str | None:
     """The SITB registration number (supportingInfo sitb-registration) of a tuberculosis claim, for sitb_validate;

@@ -4,7 +4,9 @@ Every operation here can be repeated after a crash or a lost answer without doin
 it first reads E-Klaim's own state (get_claim_data) and only then writes. A write whose answer was lost raises
 `EKlaimTransportError`; the job retries the whole step later, and the read at its start tells what happened.
 A repeated call E-Klaim answers "done already" (E2102 on a repeated *_final, E2009 on claim_final: `decide`) is
-taken as done; one it answers "an earlier step is missing" (E2103, E2104, E2018) redoes that step, then repeats.
+taken as done; one it answers "an earlier step is missing" (E2103, E2104, E2018) redoes that step, then repeats; a
+coding setter or grouper answered "coding sudah final" (E2102: finalised outside this flow) re-edits that coding
+in the manual's order, then repeats.
 
 `protocol` is what the E-Klaim speaks: on "5.10" (manual 5.10 §VII) coding goes through idrg_diagnosa_set /
 idrg_procedure_set, grouper idrg, idrg_grouper_final, idrg_to_inacbg_import (and inacbg_*_set where INA-CBG coding
@@ -32,6 +34,7 @@ from fhirclaim.eklaim import (
     NewClaim,
     decide,
     missing_step,
+    reedits_first,
 )
 from fhirclaim.fhir.outcome import FhirError
 
@@ -123,12 +126,12 @@ class EKlaimGateway:
     def group(self, nomor_sep: str, special_cmg: list[str], *, upgrade: bool = False) -> GroupingResult:
         """INA-CBG stage 1, and stage 2 when options came back and a choice is named (5.10: grouper inacbg)."""
         grouper = self.client.grouper_inacbg if self.speaks_510 else self.client.grouper
-        result = grouper(nomor_sep)
+        result = self._resuming("grouper", nomor_sep, lambda: grouper(nomor_sep))
         if result.special_cmg_option and special_cmg:
             offered = {option.code for option in result.special_cmg_option}
             chosen = [code for code in special_cmg if code in offered]
             if chosen:
-                result = grouper(nomor_sep, chosen)
+                result = self._resuming("grouper", nomor_sep, lambda: grouper(nomor_sep, chosen))
         if upgrade and self.speaks_510:
             result = self._with_add_payment(nomor_sep, result)
         return result
@@ -159,15 +162,19 @@ class EKlaimGateway:
         """idrg_diagnosa_set / idrg_procedure_set; a code E-Klaim does not take is a business error naming it
         (E-Klaim would silently group without it)."""
         setter = self.client.idrg_diagnosa_set if method == "idrg_diagnosa_set" else self.client.idrg_procedure_set
-        coding = setter(nomor_sep, list(codes))
+        coding = self._resuming(method, nomor_sep, lambda: setter(nomor_sep, list(codes)))
         if coding.refused:
             refused = ", ".join(f"{item.code} ({item.message or 'tidak berlaku'})" for item in coding.refused)
             raise EKlaimError("E2101", f"E-Klaim did not take the iDRG code(s) {refused}", {})
         return coding
 
-    def group_idrg(self, nomor_sep: str) -> IdrgResult:
-        """grouper idrg; MDC 36 (ungroupable or unrelated) raises Ungroupable."""
-        result = self.client.grouper_idrg(nomor_sep)
+    def group_idrg(self, nomor_sep: str, topups: Sequence[str] = ()) -> IdrgResult:
+        """grouper idrg stage 1, and stage 2 when top-ups came back as options and the Claim chose among them;
+        MDC 36 (ungroupable or unrelated) raises Ungroupable."""
+        result = self._resuming("grouper", nomor_sep, lambda: self.client.grouper_idrg(nomor_sep))
+        chosen = [code for code in topups if code in result.topup_options]
+        if chosen and not result.is_ungroupable:
+            result = self._resuming("grouper", nomor_sep, lambda: self.client.grouper_idrg(nomor_sep, chosen))
         if result.is_ungroupable:
             raise Ungroupable(nomor_sep, result, f"iDRG {result.drg_code} {result.drg_description}".strip())
         return result
@@ -187,6 +194,10 @@ class EKlaimGateway:
         setter = (self.client.inacbg_diagnosa_set if method == "inacbg_diagnosa_set"
                   else self.client.inacbg_procedure_set)
         return self._resuming(method, nomor_sep, lambda: setter(nomor_sep, list(codes)))
+
+    def generate_claim_number(self) -> str:
+        """A claim number for a claim without SEP (5.10). Not repeatable: the caller records it before using it."""
+        return self.client.generate_claim_number()
 
     def validate_sitb(self, nomor_sep: str, nomor_register_sitb: str) -> dict[str, str]:
         """sitb_validate; an INVALID register is a business error (E-Klaim answers it with code 200)."""
@@ -217,10 +228,16 @@ class EKlaimGateway:
     def _resuming(self, method: str, nomor_sep: str, call: Callable[[], T], coder_nik: str = "",
                   depth: int = 0) -> T | None:
         """`_done_once`, and when E-Klaim says an earlier final is missing (E2103/E2104/E2018): that final, then
-        the call again."""
+        the call again; when it says the coding is final already (E2102 on a setter or grouper): its re-edits,
+        then the call again."""
         try:
             return self._done_once(method, call)
         except EKlaimError as error:
+            if decide(method, error) is Decision.CODING_FINAL and depth < MAX_RESUMES:
+                log.info("eklaim %s refused with %s (%s): re-editing first", method, error.error_no, error.message)
+                for reedit in reedits_first(error):
+                    self._done_once(reedit, lambda r=reedit: getattr(self.client, r)(nomor_sep))
+                return self._resuming(method, nomor_sep, call, coder_nik, depth + 1)
             step = missing_step(error)
             if decide(method, error) is not Decision.STEP_SKIPPED or step is None or depth >= MAX_RESUMES:
                 raise

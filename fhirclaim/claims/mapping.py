@@ -38,6 +38,7 @@ __all__ = [
     "claim_references",
     "coder_nik",
     "idrg_coding",
+    "idrg_topups",
     "inacbg_coding",
     "mapping_issues",
     "mapping_warnings",
@@ -201,6 +202,12 @@ def nomor_sep(claim: dict[str, Any]) -> str | None:
 def coder_nik(ctx: ClaimContext) -> str | None:
     """The coder's NIK: Claim.enterer.identifier, else the referenced Practitioner's NIK identifier."""
     return coder_nik_of(ctx)
+
+
+def idrg_topups(claim: dict[str, Any]) -> list[str]:
+    """The iDRG top-ups (implants, prostheses) the hospital chose among those iDRG stage 1 offered
+    (supportingInfo idrg-topup), for grouper idrg stage 2; empty when the Claim names none."""
+    return read_supporting_info(claim).choices("idrg-topup")
 
 
 def special_cmg(claim: dict[str, Any]) -> str | None:

@@ -2,17 +2,22 @@
 
 submit on E-Klaim 5.1: precheck → new_claim → set_claim_data (with the coding) → grouper (stage 1, and 2 when a
 special CMG is chosen) → claim_final → send_claim_individual → sign → publish.
-submit on E-Klaim 5.10 (manual 5.10 §VII): precheck → new_claim → set_claim_data (never any coding) →
+submit on E-Klaim 5.10 (manual 5.10 §VII): precheck → (generate_claim_number for a claim without SEP of a kind that
+gets none: COVID-19, KIPI, newborn, co-incidence; the number is recorded with the step, written on the Claim as
+identifier eklaim-claim-number, and is its nomor_sep from then on) → new_claim → set_claim_data (never any coding) →
 idrg_diagnosa_set → idrg_procedure_set (→ sitb_validate for a TB claim with its SITB register) → grouper idrg
-(step `grouper_idrg`; MDC 36 ends the claim with an error naming its codes) → idrg_grouper_final →
+(step `grouper_idrg`: stage 1, and stage 2 with the top-ups the Claim chose among those offered, supportingInfo
+idrg-topup; MDC 36 ends the claim with an error naming its codes) → idrg_grouper_final →
 idrg_to_inacbg_import → inacbg_diagnosa_set / inacbg_procedure_set only where the INA-CBG coding must differ (codes
 the import refused as IM-only, or INA-CBG codes the Claim names) → grouper inacbg (stage 1, 2) →
 inacbg_grouper_final → claim_final → send_claim_individual → sign → publish. The Claim and the grouping
 ClaimResponse carry the iDRG result beside the INA-CBG Package.
 `draft` claims stop after grouping (a preview); options offered with none chosen stop there too (outcome
 `partial`, the SIMRS names its choice and updates the Claim). An update of a final claim re-edits it first
-(reedit_claim, then on 5.10 inacbg_grouper_reedit and idrg_grouper_reedit). cancel: the same re-edits, then
-delete_claim.
+(reedit_claim, then on 5.10 inacbg_grouper_reedit and idrg_grouper_reedit) — unless it changes nothing E-Klaim is
+told (the digest of the run's E-Klaim payloads, recorded with `sign`, equals the last final run's): then E-Klaim's
+grouping stands and only a new Bundle version is signed (step `republished`; a pending confirmation with documents
+attached). cancel: the same re-edits, then delete_claim.
 
 Each step is recorded when done, in the same transaction as what it wrote, and skipped when the job runs again.
 E-Klaim is called outside any database transaction (a SQLite write lock is never held across the network). A
@@ -28,6 +33,8 @@ job redoes what is needed), so the server never writes an older Claim content ba
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -37,7 +44,7 @@ from typing import Any
 
 from fhirclaim.claims import results
 from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
-from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of
+from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of, rests_on
 from fhirclaim.claims.fhirvalues import human_name
 from fhirclaim.claims.gateway import EKlaimGateway, SepConflict, Ungroupable
 from fhirclaim.claims.idrg import inacbg_changes
@@ -45,7 +52,9 @@ from fhirclaim.claims.mapping import (
     MappingError,
     coder_nik,
     idrg_coding,
+    idrg_topups,
     inacbg_coding,
+    needs_generated_claim_number,
     nomor_sep,
     sitb_registration,
     special_cmg,
@@ -53,7 +62,7 @@ from fhirclaim.claims.mapping import (
     to_set_claim_data,
 )
 from fhirclaim.claims.precheck import precheck
-from fhirclaim.claims.server_fields import client_content, with_processing
+from fhirclaim.claims.server_fields import client_content, with_claim_number, with_processing
 from fhirclaim.eklaim import Coding, CodingImport, EKlaimError, EKlaimTransportError, GroupingResult
 from fhirclaim.fhir.outcome import FhirError, Issue, error, warning
 from fhirclaim.fhir.service import FhirService
@@ -66,6 +75,12 @@ log = logging.getLogger(__name__)
 
 PIPELINE_AUTHOR = "system:pipeline"
 _IDS = uuid.UUID("6c4f1b9e-64c1-4f0e-9b59-2f2f8a6f1c11")  # namespace of the ids the pipeline derives
+
+
+def read_claim(assembler: ClaimAssembler, claim: dict[str, Any]) -> ClaimContext:
+    """What a claim job reads: the resources the Claim rests on and its claim file (the claim-file prechecks read
+    it). A rerun compares the versions of these (`context.rests_on`) with what the last run read."""
+    return assembler.context(claim, with_record=True)
 
 
 def derived_id(kind: str, claim_id: str) -> str:
@@ -177,11 +192,14 @@ class ClaimPipeline:
             if stored is None or stored.deleted:
                 return jobs.SUPERSEDED
             assembler = ClaimAssembler(uow.resources, self.settings.timezone)
-            ctx = assembler.context(stored.content)
+            ctx = read_claim(assembler, stored.content)
             history = RecentEpisodes(StoreClaimHistory(assembler), ctx, self.settings.timezone)
+        job = dataclasses.replace(job, inputs=rests_on(ctx))  # noted with each step: what a rerun compares
         run = _JobRun(self, job, scope, ctx, done, self.tenant_settings(job.tenant))
         if job.kind == "cancel":
             return run.withdraw()
+        if job.kind == "publish":
+            return run.publish_eklaim_result()
         return run.submit(history)
 
     def write(self, scope: Scope, job: Job, step: str, detail: Any = None,
@@ -213,17 +231,23 @@ class _JobRun:
         self.claim = ctx.claim
         self.sep = nomor_sep(self.claim) or ""
         self.gateway = pipeline.gateway(job.tenant)
+        self.told: str | None = None  # the digest of what this run tells E-Klaim (`_told`)
 
     # --- submit ----------------------------------------------------------------------------------------------
 
     def submit(self, history) -> str:
         warnings = self._precheck(history)
+        if not self.sep and needs_generated_claim_number(self.ctx):
+            self._claim_number()
         if self.gateway.speaks_510:
             return self._submit_510(warnings)
         try:
             new_claim, claim_data = to_new_claim(self.ctx, self.tenant), to_set_claim_data(self.ctx, self.tenant)
         except MappingError as failed:
             self._fail("precheck", failed.issues)
+        told = self._told(new_claim, claim_data, special_cmg(self.claim))
+        if (earlier := self._final_with(told)) is not None:
+            return self._republish(earlier, warnings)
         coder, name = self.coder
         self._step("new_claim", lambda: self._open(new_claim))
         self._step("set_claim_data", lambda: self.gateway.set_claim_data(self.sep, claim_data, name))
@@ -247,6 +271,10 @@ class _JobRun:
             register = sitb_registration(self.ctx)
         except MappingError as failed:
             self._fail("precheck", failed.issues)
+        told = self._told(new_claim, claim_data, diagnoses, procedures, inacbg, register, special_cmg(self.claim),
+                          idrg_topups(self.claim))
+        if (earlier := self._final_with(told)) is not None:
+            return self._republish(earlier, warnings)
         coder, name = self.coder
         self._step("new_claim", lambda: self._open(new_claim))
         self._step("set_claim_data", lambda: self.gateway.set_claim_data(self.sep, claim_data, name))
@@ -255,7 +283,7 @@ class _JobRun:
         if register:  # a TB claim: iDRG grouping waits for SITB (E2063), claim_final too (E2066)
             self._step("sitb_validate", lambda: self.gateway.validate_sitb(self.sep, register))
         idrg = self._step("grouper_idrg", lambda: {"answer": {"response_idrg": dict(
-            self.gateway.group_idrg(self.sep).raw)}})
+            self.gateway.group_idrg(self.sep, idrg_topups(self.claim)).raw)}})
         self._step("idrg_grouper_final", lambda: self.gateway.finalise_idrg(self.sep))
         imported = self._step("idrg_to_inacbg_import", lambda: _import_json(self.gateway.import_coding(self.sep)))
         for method, codes in inacbg_changes(imported, inacbg).items():
@@ -270,6 +298,60 @@ class _JobRun:
         if "publish" not in self.done:
             self._sign_and_publish(grouping)
         return jobs.DONE
+
+    def _told(self, *payload: Any) -> str:
+        """What this run tells E-Klaim, as a digest; the `sign` step records it with the result."""
+        self.told = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        return self.told
+
+    def _final_with(self, told: str) -> dict[str, Any] | None:
+        """The steps of the claim's last run that made it final in E-Klaim, when that run told E-Klaim exactly what
+        this one would. A new Claim version that changes nothing E-Klaim is told (a pending confirmation answered
+        "confirmed" with the earlier stay's resume attached, a corrected document) needs no re-edit — which a sent
+        claim would refuse anyway (E2039) — only a new signed Bundle."""
+        if self.claim.get("status") == "draft" or "grouper" in self.done and "republished" not in self.done:
+            return None
+        with self.pipeline.store.unit_of_work(self.scope, write=False) as uow:
+            earlier = JobQueue(uow.session).last_final_steps(self.job)
+        if earlier is None or (earlier.get("sign") or {}).get("told") != told or "grouper" not in earlier:
+            return None
+        return earlier
+
+    def _republish(self, earlier: dict[str, Any], warnings: list[Issue]) -> str:
+        """Sign and publish this Claim version with the grouping E-Klaim gave the unchanged claim before."""
+        if "republished" not in self.done:
+            self.pipeline.write(self.scope, self.job, "republished", {"from": "previous final run"})
+            self.done["republished"] = {"from": "previous final run"}
+        idrg = (earlier.get("grouper_idrg") or {}).get("answer")
+        grouping = self._group(warnings, idrg=idrg, answer=earlier["grouper"]["answer"])
+        if "publish" not in self.done:
+            self._sign_and_publish(grouping)
+        return jobs.DONE
+
+    def _claim_number(self) -> None:
+        """generate_claim_number, once per claim: the number is recorded with the step and written on the Claim in
+        one transaction before any call uses it, so a rerun (or a later version of the Claim, which keeps it) opens
+        the same E-Klaim claim. Only an answer lost on the wire leaves a number unused; no claim is opened twice."""
+        if not self.gateway.speaks_510:
+            self._fail("generate_claim_number", [error(
+                "not-supported", "This claim has no SEP and its payor's claims get their number from E-Klaim 5.10's "
+                "generate_claim_number; the hospital's E-Klaim speaks 5.1 (eklaim_protocol), which cannot number it",
+                "Claim.insurance")])
+        number = (self.done.get("generate_claim_number") or {}).get("claim_number")
+        if not number:
+            try:
+                number = self.gateway.generate_claim_number()
+            except EKlaimError as refused:
+                self._fail("generate_claim_number", [results.eklaim_error_issue(refused.error_no, refused.message)])
+
+            def carry(service: FhirService, _: ClaimAssembler) -> None:
+                self._put(service, with_claim_number(self.claim, number))
+
+            self.pipeline.write(self.scope, self.job, "generate_claim_number", {"claim_number": number}, carry)
+            self.done["generate_claim_number"] = {"claim_number": number}
+        self.claim = with_claim_number(self.claim, number)
+        self.ctx = dataclasses.replace(self.ctx, claim=self.claim)
+        self.sep = number
 
     def _open(self, new_claim: dict[str, str]) -> None:
         self.gateway.open_claim(new_claim, reopen=True)  # an update of a final claim re-edits it first
@@ -311,16 +393,18 @@ class _JobRun:
                                       f"{', '.join(procedures) or 'none'}", "Claim.diagnosis", "Claim.procedure",
                      details_code="E2105")
 
-    def _group(self, warnings: list[Issue], idrg: dict[str, Any] | None = None, upgrade: bool = False
-               ) -> GroupingResult:
+    def _group(self, warnings: list[Issue], idrg: dict[str, Any] | None = None, upgrade: bool = False,
+               answer: dict[str, Any] | None = None) -> GroupingResult:
+        """Group (or take `answer`, E-Klaim's grouping of the unchanged claim before) and write the results."""
         if "grouper" in self.done:
             return GroupingResult.from_answer(self.done["grouper"]["answer"])
         choice = [c for c in (special_cmg(self.claim) or "").split("#") if c]
-        try:
-            grouping = self.gateway.group(self.sep, choice, upgrade=upgrade)
-        except EKlaimError as refused:
-            self._fail("grouper", [results.eklaim_error_issue(refused.error_no, refused.message)])
-        answer = dict(grouping.raw)
+        if answer is None:
+            try:
+                answer = dict(self.gateway.group(self.sep, choice, upgrade=upgrade).raw)
+            except EKlaimError as refused:
+                self._fail("grouper", [results.eklaim_error_issue(refused.error_no, refused.message)])
+        grouping = GroupingResult.from_answer(answer)
         issues = results.grouper_issues(answer) + _choices_not_offered(choice, answer)
         outcome = results.grouping_outcome(answer, issues)
         processing = {"error": "error", "partial": "awaiting-special-cmg"}.get(outcome, "grouped")
@@ -351,7 +435,7 @@ class _JobRun:
             signed = self.pipeline.sign(bundle, signer_of(self.job.tenant, self.claim))
             self._put(service, signed)
 
-        self.pipeline.write(self.scope, self.job, "sign", {"cbg": grouping.cbg.code})
+        self.pipeline.write(self.scope, self.job, "sign", {"cbg": grouping.cbg.code, "told": self.told})
         self.pipeline.write(self.scope, self.job, "publish", None, publish)
 
     def _bundle(self, resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -366,6 +450,28 @@ class _JobRun:
             "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
         }
+
+    # --- E-Klaim's own result ----------------------------------------------------------------------------------
+
+    def publish_eklaim_result(self) -> str:
+        """E-Klaim posted the Claim with its own Package (issue 14 part 5): that grouping is the result — written
+        as the grouping ClaimResponse and signed and published as it is, with no call to E-Klaim (regrouping would
+        overwrite what E-Klaim decided). Its iDRG result, when it sent one, stays on the Claim as it came."""
+        grouping = results.read_package(self.claim)
+        if grouping is None or grouping.is_error:
+            self._fail("publish", [error("invalid", "E-Klaim's Package names no base INA-CBG package to publish",
+                                         "Claim.extension")])
+
+        def write_result(service: FhirService, _: ClaimAssembler) -> None:
+            self.claim = with_processing(self.claim, "grouped")
+            self._put(service, self.claim)
+            self._put(service, self._claim_response(grouping, [], "complete"))
+
+        if "grouper" not in self.done:
+            self.pipeline.write(self.scope, self.job, "grouper", {"eklaim": True}, write_result)
+        if "publish" not in self.done:
+            self._sign_and_publish(grouping)
+        return jobs.DONE
 
     # --- cancel ----------------------------------------------------------------------------------------------
 

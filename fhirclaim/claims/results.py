@@ -135,6 +135,34 @@ def with_package(claim: dict[str, Any], grouping: dict[str, Any] | Grouping, kod
     return {**claim, "extension": [*others, package_extension(grouping, kode_tarif)]}
 
 
+def read_package(claim: dict[str, Any]) -> Grouping | None:
+    """The grouping a Claim's Package extension states (E-Klaim's own result, posted by E-Klaim), or None when the
+    Claim has none or it names no base package."""
+    package = next((e for e in claim.get("extension") or [] if e.get("url") == systems.PACKAGE_EXT), None)
+    parts = (package or {}).get("extension") or []
+    base = next((_package_line(p, "base") for p in parts if p.get("url") == "basePackage"), None)
+    if base is None:
+        return None
+    additional = tuple(_package_line(p, _additional_kind(p)) for p in parts if p.get("url") == "additionalPackage")
+    return Grouping(cbg=base, additional=additional, kelas=None, inacbg_version=None, special_cmg_options=(),
+                    add_payment_amt=0)
+
+
+def _package_line(part: dict[str, Any], kind: str) -> PackageLine:
+    values = {p.get("url"): p for p in part.get("extension") or [] if isinstance(p, dict)}
+    coding = ((values.get("code") or {}).get("valueCodeableConcept") or {}).get("coding") or [{}]
+    value = (values.get("value") or {}).get("valueInteger")
+    return PackageLine(kind, str(coding[0].get("system") or systems.INACBG), str(coding[0].get("code") or ""),
+                       coding[0].get("display"), int(value) if isinstance(value, int) else 0)
+
+
+def _additional_kind(part: dict[str, Any]) -> str:
+    line = _package_line(part, "")
+    if line.system == systems.INACBG_SPECIAL_CMG:
+        return "special-cmg"
+    return "chronic" if line.code.upper().startswith("CF") else "sub-acute"
+
+
 def _tariff_class(kode_tarif: str) -> dict[str, str]:
     coding = {"system": systems.TARIFF_CLASS, "code": kode_tarif}
     display = tables.data_table("eklaim_mapping")["kode_tarif"]["codes"].get(kode_tarif)

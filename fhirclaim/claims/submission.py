@@ -12,6 +12,7 @@ from fhirclaim.claims.mapping import nomor_sep
 from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.claims.precheck import precheck
 from fhirclaim.claims.rules import gathering
+from fhirclaim.claims.trigger import Rerun, rerun_failed
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome, warning
 from fhirclaim.fhir.service import FhirService
@@ -28,6 +29,13 @@ class SubmissionResult:
 
 def latest_job(uow: UnitOfWork, claim_id: str) -> Job | None:
     return JobQueue(uow.session).latest_for_claim(claim_id)
+
+
+def resubmit(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:
+    """$submit of a stored Claim, and the web app's "resubmit": a claim that ended in error runs again when what it
+    rests on changed since its last run (`trigger.rerun_failed`); `Rerun.job` is the job to wait for, and
+    `Rerun.outcome` UNCHANGED says that nothing changed since the last run."""
+    return rerun_failed(uow, claim_id, timezone)
 
 
 def as_transaction(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -81,10 +89,9 @@ def precheck_outcome(uow: UnitOfWork, body: dict[str, Any], tenant: TenantClaimS
     claim = gathering.claim_in(body)
     gathering.well_formed(body)
     assembler = gathering.assembler_for(body, uow.resources, tenant.timezone)
-    ctx = assembler.context(claim)
+    ctx = assembler.context(claim, with_record=True)
     history = RecentEpisodes(StoreClaimHistory(assembler), ctx, tenant.timezone)
-    record = gathering.claim_record(assembler, ctx)
-    return operation_outcome(precheck(ctx, history, tenant, with_mapping=True, record=record))
+    return operation_outcome(precheck(ctx, history, tenant, with_mapping=True))
 
 
 def print_claim(gateway: EKlaimGateway, claim: dict[str, Any]) -> bytes:

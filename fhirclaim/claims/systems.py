@@ -13,6 +13,9 @@ FHIRCLAIM_BASE = "https://fhirclaim.org/fhir"
 # --- identifiers ---------------------------------------------------------------------------------------------
 # SEP number: http://sys-ids.kemkes.go.id/claim-number/{org}; the org part differs by sender, so match the prefix.
 SEP_SYSTEM = re.compile(r"^https?://sys-ids\.kemkes\.go\.id/claim-number/")
+# The number E-Klaim's generate_claim_number gave a claim that has no SEP (COVID-19, KIPI, newborn, co-incidence):
+# written on the Claim by the server, the claim's nomor_sep from then on (docs/eklaim-5.10-fields.md).
+EKLAIM_CLAIM_NUMBER = f"{FHIRCLAIM_BASE}/sid/eklaim-claim-number"
 CARD_SYSTEM = re.compile(r"^https?://sys-ids\.kemkes\.go\.id/insurance-subscriber/")
 # A medical-record number: SATUSEHAT has no fixed system for it, hospitals use sys-ids .../mr/{org} or type MR.
 MR_SYSTEM = re.compile(r"^https?://sys-ids\.kemkes\.go\.id/(mr|medical-record)/")

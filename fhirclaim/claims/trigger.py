@@ -1,47 +1,133 @@
-"""How client writes of Claims reach the pipeline: an interceptor keeping the server's fields the server's, and a
-listener enqueueing a job, in the writing transaction, when a client changed what E-Klaim is told."""
+"""How client writes reach the pipeline: an interceptor keeping the server's fields of a Claim the server's, and a
+listener enqueueing a job, in the writing transaction, when a client changed what E-Klaim is told — a Claim, or
+something a claim that ended in error rests on (issue 14 part 4: the hospital fixed what the error named).
+
+A claim that ended in error runs again (a new job for the same Claim version, its next `run`) when the versions of
+what it rests on (`context.rests_on`) differ from what its last run read: on an update of one of them (a Patient,
+Encounter, Coverage, ChargeItem, Invoice, document, ...) and on `$submit` of the unchanged Claim (`rerun_failed`,
+which the web app's "resubmit" calls too). A resend of the same data changes no version and runs nothing. A claim
+that did not end in error is not run again this way: a grouped or sent claim changes through a new version of its
+Claim (re-edited in E-Klaim, signed again), never because its Patient changed.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from fhirclaim.claims.server_fields import client_content
+from sqlalchemy.exc import IntegrityError
+
+from fhirclaim.auth.principal import EKLAIM
+from fhirclaim.claims.assembly import ClaimAssembler
+from fhirclaim.claims.context import reference_of, rests_on
+from fhirclaim.claims.pipeline import read_claim
+from fhirclaim.claims.server_fields import (
+    EKLAIM_RESULTS,
+    client_content,
+    eklaim_result,
+    with_extensions,
+    with_server_identifiers,
+)
 from fhirclaim.fhir.service import ResourceChange
-from fhirclaim.store.jobs import JobQueue
+from fhirclaim.store import jobs
+from fhirclaim.store.jobs import Job, JobQueue
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 WITHDRAWN = ("cancelled", "entered-in-error")
+# what a claim rests on (claims/assembly.py, the claim file of rules/record.py): an update may fix a failed claim
+RESTS_ON_TYPES = frozenset({"Patient", "Encounter", "Coverage", "ChargeItem", "Invoice", "Account", "Organization",
+                            "Practitioner", "Condition", "Procedure", "Observation", "DocumentReference",
+                            "Composition", "DiagnosticReport", "MedicationRequest", "ServiceRequest"})
+# where a resource names the patient or encounter it belongs to (a new document is found through them)
+_OWNER_FIELDS = ("subject", "patient", "beneficiary", "encounter")
+
+RERUN, UNCHANGED, NOT_FAILED, NO_JOB = "rerun", "unchanged", "not-failed", "no-job"
+EKLAIM_AUTHOR = f"{EKLAIM}:"  # Principal.name of an E-Klaim client
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """What `rerun_failed` did: `outcome` RERUN (a new job), UNCHANGED (nothing the claim rests on changed since its
+    last run), NOT_FAILED (its last job did not end in error, or is still running) or NO_JOB; `job` the claim's
+    job now (the new one, else the latest)."""
+
+    outcome: str
+    job: Job | None
+
+
+def rerun_failed(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:
+    """Run a claim that ended in error again when anything it rests on changed since its last run."""
+    queue = JobQueue(uow.session)
+    latest = queue.latest_for_claim(claim_id)
+    if latest is None:
+        return Rerun(NO_JOB, None)
+    stored = uow.resources.find("Claim", claim_id)
+    if latest.status != jobs.FAILED or latest.kind != "submit" or stored is None or stored.deleted:
+        return Rerun(NOT_FAILED, latest)
+    if latest.inputs is not None and rests_on(read_claim(ClaimAssembler(uow.resources, timezone),
+                                                         stored.content)) == latest.inputs:
+        return Rerun(UNCHANGED, latest)
+    try:
+        with uow.session.begin_nested():  # two writers may rerun it at once: the job key lets one through
+            job = queue.enqueue(claim_id, latest.claim_version, latest.tenant, "submit", run=latest.run + 1)
+    except IntegrityError:
+        return Rerun(NOT_FAILED, queue.latest_for_claim(claim_id))
+    return Rerun(RERUN, job)
 
 
 class ClaimServerFields:
-    """ResourceInterceptor for client writes (the pipeline's own service runs without it)."""
+    """ResourceInterceptor for client writes (the pipeline's own service runs without it). `results` are the
+    server-owned extensions this writer may set: E-Klaim's own Package (and iDRG result) when E-Klaim itself posts
+    the Claim (`for_eklaim`); no hospital client sets them."""
+
+    def __init__(self, results: frozenset[str] = frozenset()):
+        self.results = results
+
+    @classmethod
+    def for_eklaim(cls) -> ClaimServerFields:
+        return cls(EKLAIM_RESULTS)
 
     def before_write(self, resource: dict[str, Any], uow: UnitOfWork) -> dict[str, Any]:
         if resource.get("resourceType") != "Claim":
             return resource
         current = uow.resources.find("Claim", resource["id"]) if resource.get("id") else None
         meta = {"meta": resource["meta"]} if "meta" in resource else {}
+        given = [e for e in resource.get("extension") or [] if isinstance(e, dict) and e.get("url") in self.results]
         if current is not None and not current.deleted and client_content(current.content) == client_content(
                 resource):
             # an unchanged resend keeps what the server wrote, so the repository sees no change at all
-            return {**{k: v for k, v in current.content.items() if k != "meta"}, **meta}
-        return {**client_content(resource), **meta}
+            return {**with_extensions({k: v for k, v in current.content.items() if k != "meta"}, given), **meta}
+        kept = current.content if current is not None and not current.deleted else {}
+        return {**with_extensions(with_server_identifiers(client_content(resource), kept), given), **meta}
 
 
 class PipelineTrigger:
-    """ResourceListener: one job per client version of a Claim with use `claim` whose content changed."""
+    """ResourceListener: one job per client version of a Claim with use `claim` whose content changed (kind
+    `publish` when E-Klaim itself posted it with its own Package), and a rerun of each claim that ended in error
+    and rests on a resource a client changed."""
 
-    def __init__(self, pipeline_author: str):
+    def __init__(self, pipeline_author: str, timezone: str = "Asia/Jakarta"):
         self.pipeline_author = pipeline_author
+        self.timezone = timezone
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
         after = change.after
-        if after.resource_type != "Claim" or change.author == self.pipeline_author or after.deleted:
+        if change.author == self.pipeline_author:
+            return
+        if after.resource_type in RESTS_ON_TYPES:
+            self._rerun_failed_claims(change, uow)
+            return
+        if after.resource_type != "Claim" or after.deleted:
             return
         claim = after.content
         if claim.get("use") != "claim":
             return
         before = change.before.content if change.before and not change.before.deleted else None
+        if change.author and change.author.startswith(EKLAIM_AUTHOR) and eklaim_result(claim) and eklaim_result(
+                claim) != eklaim_result(before or {}):
+            # E-Klaim posted its own grouping: published as it is, never sent back to E-Klaim to regroup
+            JobQueue(uow.session).enqueue(after.id, after.version_id, after.tenant, "publish")
+            return
         if before is not None and client_content(before) == client_content(claim):
             return
         if claim.get("status") in WITHDRAWN:
@@ -51,3 +137,19 @@ class PipelineTrigger:
         else:
             kind = "submit"
         JobQueue(uow.session).enqueue(after.id, after.version_id, after.tenant, kind)
+
+    def _rerun_failed_claims(self, change: ResourceChange, uow: UnitOfWork) -> None:
+        after = change.after
+        content = after.content or {}
+        context = content.get("context") if isinstance(content.get("context"), dict) else {}
+        owners = [reference_of(content.get(name)) for name in _OWNER_FIELDS]
+        owners += [reference_of(e) for e in context.get("encounter") or [] if isinstance(e, dict)]
+        references = list(dict.fromkeys([f"{after.resource_type}/{after.id}", *(_relative(r) for r in owners if r)]))
+        for job in JobQueue(uow.session).failed_reading(after.tenant, references):
+            rerun_failed(uow, job.claim_id, self.timezone)
+
+
+def _relative(reference: str) -> str:
+    """`Type/id` of a relative or absolute reference (a version suffix dropped)."""
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return "/".join(parts[-2:])

@@ -40,7 +40,8 @@ On a 5.10 server (`EKlaimClient(..., protocol="5.10")`) coding goes its own way 
     client.inacbg_grouper_final(sep); client.claim_final(sep, coder_nik=nik)
 
 `decide(method, failure)` says what a failure means for the flow: DONE_ALREADY (E2102 on a repeated *_final, E2009
-on claim_final), STEP_SKIPPED (E2103/E2104: `missing_step` names the final to redo), RETRY, BUSINESS.
+on claim_final), STEP_SKIPPED (E2103/E2104: `missing_step` names the final to redo), CODING_FINAL (E2102 on a
+coding setter or grouper: `reedits_first` names the re-edits to do before repeating it), RETRY, BUSINESS.
 
 Errors: `EKlaimError(error_no, message, payload)` when E-Klaim refuses (metadata.code 400, E20xx);
 `EKlaimTransportError` when no answer came back (network, HTTP status, wrong key, not JSON) — reads are retried a
@@ -58,6 +59,7 @@ from fhirclaim.eklaim.errors import (
     decide,
     error_message,
     missing_step,
+    reedits_first,
 )
 from fhirclaim.eklaim.messages import (
     ClaimDataUpdate,
@@ -86,5 +88,5 @@ __all__ = [
     "DataCentreStatus", "Decision", "EKlaimClient", "EKlaimDebugModeRefused", "EKlaimError", "EKlaimTransportError",
     "Group", "GroupingResult", "HttpTransport", "IdrgResult", "InProcessTransport", "NewClaim", "NewClaimResult",
     "PatientUpdate", "SitbValidation", "SpecialCmg", "SpecialCmgOption", "TarifAlt", "Transport", "decide",
-    "error_message", "missing_step", "parse_claim_txt",
+    "error_message", "missing_step", "parse_claim_txt", "reedits_first",
 ]

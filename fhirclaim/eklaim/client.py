@@ -134,8 +134,13 @@ class EKlaimClient:
     def idrg_procedure_get(self, nomor_sep: str) -> Coding:
         return Coding.parse(self.call("idrg_procedure_get", {"nomor_sep": nomor_sep}).get("data"))
 
-    def grouper_idrg(self, nomor_sep: str) -> IdrgResult:
-        """iDRG grouping (stage 1); an MDC 36 result (`is_ungroupable`) comes back as an OK answer."""
+    def grouper_idrg(self, nomor_sep: str, topup_codes: Sequence[str] = ()) -> IdrgResult:
+        """iDRG grouping: stage 1, or stage 2 with the top-ups chosen among stage 1's `topup_options` (codes joined
+        with '#', as special CMGs are); an MDC 36 result (`is_ungroupable`) comes back as an OK answer."""
+        if topup_codes:
+            return IdrgResult.from_answer(self.call("grouper", {"nomor_sep": nomor_sep,
+                                                                "topup_codes": "#".join(topup_codes)},
+                                                    metadata={"stage": "2", "grouper": "idrg"}))
         metadata = {"stage": "1", "grouper": "idrg"}
         return IdrgResult.from_answer(self.call("grouper", {"nomor_sep": nomor_sep}, metadata=metadata))
 

@@ -75,6 +75,7 @@ class Decision(str, Enum):
 
     DONE_ALREADY = "done-already"  # the call's effect is already there (a repeat after a lost answer): go on
     STEP_SKIPPED = "step-skipped"  # an earlier step is missing on E-Klaim's side: redo it (`missing_step`), repeat
+    CODING_FINAL = "coding-final"  # a coding setter or grouper on a final coding: re-edit it (`reedits_first`), repeat
     RETRY = "retry"  # no answer came back: try again later
     BUSINESS = "business-error"  # E-Klaim refuses the claim as it is: tell the hospital, with E-Klaim's message
 
@@ -98,6 +99,16 @@ MISSING_STEP: Mapping[str, str] = {"E2103": "idrg_grouper_final", "E2104": "inac
                                    "E2018": "claim_final"}
 
 
+# E2102 "iDRG/INACBG coding sudah final" on a coding setter or a grouper: this flow records every setter before its
+# final and re-edits both codings before it codes again, so the coding was finalised outside it (in E-Klaim's own
+# screens, between two of its steps). The Claim is what the hospital wants coded: re-edit that side, in the
+# manual's order (INA-CBG before iDRG), and repeat the call.
+CODING_CHANGES = frozenset({"idrg_diagnosa_set", "idrg_procedure_set", "inacbg_diagnosa_set", "inacbg_procedure_set",
+                            "grouper"})
+REEDITS: Mapping[str, tuple[str, ...]] = {"idrg": ("inacbg_grouper_reedit", "idrg_grouper_reedit"),
+                                          "inacbg": ("inacbg_grouper_reedit",)}
+
+
 def decide(method: str, failure: Exception) -> Decision:
     """The flow's decision on a failed call of `method`."""
     if isinstance(failure, EKlaimTransportError):
@@ -108,7 +119,14 @@ def decide(method: str, failure: Exception) -> Decision:
         return Decision.DONE_ALREADY
     if failure.error_no in MISSING_STEP and MISSING_STEP[failure.error_no] != method:
         return Decision.STEP_SKIPPED
+    if failure.error_no == "E2102" and method in CODING_CHANGES:
+        return Decision.CODING_FINAL
     return Decision.BUSINESS
+
+
+def reedits_first(failure: EKlaimError) -> tuple[str, ...]:
+    """The re-edits to call, in order, before repeating a call refused as CODING_FINAL (E2102 names its side)."""
+    return REEDITS["idrg" if "idrg" in failure.message.lower() else "inacbg"]
 
 
 def missing_step(failure: EKlaimError) -> str | None:

@@ -515,6 +515,13 @@ class IdrgResult:
             return None
         return int((self.total_cost_weight * self.nbr).to_integral_value())
 
+    @property
+    def topup_options(self) -> list[str]:
+        """The top-up codes stage 1 offered (`topup_options`: implants, prostheses), for a stage 2 choice."""
+        options = self.raw.get("topup_options")
+        return [str(o["code"]) for o in options or [] if isinstance(o, Mapping) and o.get("code")] if isinstance(
+            options, list) else []
+
     @classmethod
     def from_answer(cls, answer: Mapping[str, Any]) -> IdrgResult:
         """Parse `{response_idrg: {...}}` (grouper idrg, or get_claim_data's grouper block)."""

@@ -1,5 +1,8 @@
 """The claim pipeline's durable queue: one job per client version of a Claim, and the record of its steps.
 
+A job records the versions of what the claim rested on when it last ran (`inputs`); a claim that ended in error is
+run again (a new job, the next `run` of the same Claim version) when those changed (`claims/trigger.py`).
+
 A job is claimed with a lease (`locked_until`): a worker that dies leaves a job whose lease runs out, and the next
 worker picks it up and repeats only the steps not recorded as done. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets
 several workers share the queue; on SQLite the write transaction (BEGIN IMMEDIATE) serialises the claim.
@@ -24,7 +27,7 @@ TERMINAL = (DONE, FAILED, WAITING, SUPERSEDED)
 class ClaimJobRow(Base):
     __tablename__ = "claim_job"
     __table_args__ = (
-        UniqueConstraint("claim_id", "claim_version", name="uq_claim_job_version"),
+        UniqueConstraint("claim_id", "claim_version", "run", name="uq_claim_job_version_run"),
         Index("ix_claim_job_due", "status", "next_attempt_at"),
         Index("ix_claim_job_claim", "claim_id"),
     )
@@ -34,6 +37,8 @@ class ClaimJobRow(Base):
     claim_version: Mapped[int] = mapped_column(Integer)
     tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
     kind: Mapped[str] = mapped_column(String(16))  # submit | cancel
+    run: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # re-runs of the same Claim version
+    inputs: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: "Type/id/_history/n" it rested on
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
@@ -65,11 +70,14 @@ class Job:
     last_error: str | None
     next_attempt_at: datetime
     worker: str | None = None  # who holds the lease, as claimed
+    run: int = 0
+    inputs: tuple[str, ...] | None = None  # the versions of what the claim rested on when the job last ran
 
     @classmethod
     def of(cls, row: ClaimJobRow) -> Job:
+        inputs = tuple(json.loads(row.inputs)) if row.inputs else None
         return cls(row.id, row.claim_id, row.claim_version, row.tenant, row.kind, row.status, row.attempts,
-                   row.last_error, row.next_attempt_at, row.locked_by)
+                   row.last_error, row.next_attempt_at, row.locked_by, row.run or 0, inputs)
 
 
 def utcnow() -> datetime:
@@ -82,14 +90,15 @@ class JobQueue:
     def __init__(self, session: Session):
         self.session = session
 
-    def enqueue(self, claim_id: str, claim_version: int, tenant: str | None, kind: str) -> Job:
-        """A job for this Claim version; older jobs of the claim that have not started are superseded."""
+    def enqueue(self, claim_id: str, claim_version: int, tenant: str | None, kind: str, run: int = 0) -> Job:
+        """A job for this Claim version (its `run`-th re-run); older jobs of the claim not yet started are
+        superseded."""
         now = utcnow()
         self.session.execute(
             update(ClaimJobRow).where(ClaimJobRow.claim_id == claim_id, ClaimJobRow.status == QUEUED)
             .values(status=SUPERSEDED, updated_at=now))
         row = ClaimJobRow(claim_id=claim_id, claim_version=claim_version, tenant=tenant, kind=kind, status=QUEUED,
-                          attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
+                          attempts=0, next_attempt_at=now, created_at=now, updated_at=now, run=run)
         self.session.add(row)
         self.session.flush()
         return Job.of(row)
@@ -124,19 +133,42 @@ class JobQueue:
                                    .order_by(ClaimJobRow.id.desc()).limit(1)).scalar_one_or_none()
         return Job.of(row) if row else None
 
+    def last_final_steps(self, job: Job) -> dict[str, Any] | None:
+        """The steps of the claim's latest earlier job that ended done, when it was a submit that made the claim
+        final in E-Klaim (claim_final recorded); None otherwise (none, or a withdrawal came after it)."""
+        row = self.session.execute(
+            select(ClaimJobRow.id, ClaimJobRow.kind).where(ClaimJobRow.claim_id == job.claim_id,
+                                                           ClaimJobRow.id < job.id, ClaimJobRow.status == DONE)
+            .order_by(ClaimJobRow.id.desc()).limit(1)).first()
+        if row is None or row.kind != "submit":
+            return None
+        steps = self.steps(row.id)
+        return steps if "claim_final" in steps else None
+
     def is_superseded(self, job: Job) -> bool:
         newer = self.session.execute(select(ClaimJobRow.id).where(
             ClaimJobRow.claim_id == job.claim_id, ClaimJobRow.id > job.id).limit(1)).first()
         return newer is not None
 
     def renew(self, job: Job, lease_seconds: float) -> bool:
-        """Extend the lease of a job this worker holds; False when it lost it (the lease ran out and another worker
-        took the job over), and must then stop without writing anything more for it."""
+        """Extend the lease of a job this worker holds (and note what its run read); False when it lost it (the
+        lease ran out and another worker took the job over), and must then stop without writing anything more."""
+        inputs = {"inputs": json.dumps(list(job.inputs))} if job.inputs is not None else {}
         changed = self.session.execute(
             update(ClaimJobRow).where(ClaimJobRow.id == job.id, ClaimJobRow.status == RUNNING,
                                       ClaimJobRow.locked_by == job.worker)
-            .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))).rowcount
+            .values(locked_until=utcnow() + timedelta(seconds=lease_seconds), **inputs)).rowcount
         return changed == 1
+
+    def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
+        """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version)."""
+        later = ClaimJobRow.__table__.alias("later")
+        same_tenant = ClaimJobRow.tenant.is_(None) if tenant is None else ClaimJobRow.tenant == tenant
+        query = select(ClaimJobRow).where(
+            ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit", same_tenant,
+            or_(*[ClaimJobRow.inputs.contains(f'"{reference}/_history/', autoescape=True) for reference in references]),
+            ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id, later.c.id > ClaimJobRow.id).exists())
+        return [Job.of(row) for row in self.session.execute(query).scalars()]
 
     def steps(self, job_id: int) -> dict[str, Any]:
         """The steps done so far and what each left for the next ones."""

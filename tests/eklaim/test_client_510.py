@@ -14,7 +14,15 @@ import pytest
 
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.client import EKlaimClient
-from fhirclaim.eklaim.errors import Decision, EKlaimError, EKlaimTransportError, decide, missing_step
+from fhirclaim.eklaim.errors import (
+    REEDITS,
+    Decision,
+    EKlaimError,
+    EKlaimTransportError,
+    decide,
+    missing_step,
+    reedits_first,
+)
 from fhirclaim.eklaim.messages import CODING_FIELDS, ClaimDataUpdate, NewClaim, PatientUpdate
 
 from testkit import load_fixture
@@ -142,18 +150,18 @@ SUCCESS = {
 FAILED = {
     "#00 NEW CLAIM": ("E2007", Decision.DONE_ALREADY, None),  # the gateway still checks it is the same patient
     "#01 SET CLAIM DATA": ("E2044", Decision.BUSINESS, None),
-    "#02 IDRG DIAGNOSA SET": ("E2102", Decision.BUSINESS, None),
+    "#02 IDRG DIAGNOSA SET": ("E2102", Decision.CODING_FINAL, "idrg"),
     "#03 IDRG DIAGNOSA GET": ("E2004", Decision.BUSINESS, None),
-    "#04 IDRG PROCEDURE SET": ("E2102", Decision.BUSINESS, None),
+    "#04 IDRG PROCEDURE SET": ("E2102", Decision.CODING_FINAL, "idrg"),
     "#05 IDRG PROCEDURE GET": ("E2004", Decision.BUSINESS, None),
-    "#06 GROUPING IDRG": ("E2102", Decision.BUSINESS, None),
+    "#06 GROUPING IDRG": ("E2102", Decision.CODING_FINAL, "idrg"),
     "#07 FINAL IDRG": ("E2105", Decision.BUSINESS, None),  # MDC 36: the gateway ends the claim naming its codes
     "#08 RE-EDIT IDRG": ("E2103", Decision.DONE_ALREADY, None),
     "#09 IDRG TO INACBG IMPORT": ("E2103", Decision.STEP_SKIPPED, "idrg_grouper_final"),
-    "#11 INACBG DIAGNOSA SET": ("E2102", Decision.BUSINESS, None),
-    "#12 INACBG PROCEDURE SET": ("E2102", Decision.BUSINESS, None),
-    "#14 GROUPING INACBG STAGE 1": ("E2102", Decision.BUSINESS, None),
-    "#15 GROUPING INACBG STAGE 2": ("E2102", Decision.BUSINESS, None),
+    "#11 INACBG DIAGNOSA SET": ("E2102", Decision.CODING_FINAL, "inacbg"),
+    "#12 INACBG PROCEDURE SET": ("E2102", Decision.CODING_FINAL, "inacbg"),
+    "#14 GROUPING INACBG STAGE 1": ("E2102", Decision.CODING_FINAL, "inacbg"),
+    "#15 GROUPING INACBG STAGE 2": ("E2102", Decision.CODING_FINAL, "inacbg"),
     "#18 CLAIM FINAL": ("E2104", Decision.STEP_SKIPPED, "inacbg_grouper_final"),
     "#19 CLAIM RE-EDIT": ("E2004", Decision.BUSINESS, None),
     "#20 CLAIM SEND": ("E2018", Decision.STEP_SKIPPED, "claim_final"),
@@ -190,6 +198,8 @@ def test_the_client_parses_and_judges_each_real_answer(key, name, outcome, reque
     assert decide(request_body["metadata"]["method"], result) is decision
     if decision is Decision.STEP_SKIPPED:
         assert missing_step(result) == step
+    if decision is Decision.CODING_FINAL:  # finalised outside the flow: re-edit that side (INA-CBG first), repeat
+        assert reedits_first(result) == REEDITS[step]
 
 
 def test_repeated_finals_are_done_already_and_transport_failures_are_retried():

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from flow510_kit import Eklaim510, eklaim_stack
 from pipeline_kit import CODER_NAME, CODER_NIK, EKlaimLedger, FlakyTransport, serve_wsgi
 
 from fhirclaim.claims.gateway import EKlaimGateway
@@ -86,3 +87,14 @@ def flaky(runtime) -> FlakyTransport:
     runtime.pipeline.gateway = lambda tenant: gateway
     return transport
 
+
+@pytest.fixture
+def on510(tmp_path, settings, grouper) -> Iterator[Eklaim510]:
+    """The server on an emulated E-Klaim 5.10 over HTTP, its wire seen (flow510_kit)."""
+    yield from eklaim_stack(tmp_path, settings, grouper, "5.10")
+
+
+@pytest.fixture
+def on51(tmp_path, settings, grouper) -> Iterator[Eklaim510]:
+    """The same on E-Klaim 5.1."""
+    yield from eklaim_stack(tmp_path, settings, grouper, "5.1")

@@ -9,26 +9,20 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from flow510_kit import Eklaim510, submit
 from pipeline_kit import (
-    CODER_NAME,
-    CODER_NIK,
     EXAMPLES,
     GROUPED,
     grouping_response,
     jobs_of,
     load_case,
     package,
-    post_transaction,
     processing,
-    put,
     read,
     run_jobs,
-    serve_wsgi,
     signed_bundle,
     special_cmg_choice,
     steps_of,
@@ -38,10 +32,8 @@ from pipeline_kit import (
     without,
 )
 
-from fhirclaim.claims.gateway import EKlaimGateway
 from fhirclaim.claims.idrg import inacbg_changes
-from fhirclaim.eklaim import EKlaimClient, EKlaimTransportError, HttpTransport, crypto
-from fhirclaim.eklaim.emulator import EmulatorConfig, create_emulator_app
+from fhirclaim.eklaim import crypto
 from fhirclaim.fhir.outcome import FhirError
 
 EXPECTED = json.loads((EXAMPLES / "expected-results.json").read_text(encoding="utf-8"))["cases"]
@@ -52,91 +44,6 @@ CLOSE = ["inacbg_grouper_final", "claim_final", "send_claim_individual"]
 STEPS_510 = ["precheck", "new_claim", "set_claim_data", "idrg_diagnosa_set", "idrg_procedure_set", "grouper_idrg",
              "idrg_grouper_final", "idrg_to_inacbg_import", "grouper", "inacbg_grouper_final", "claim_final",
              "send_claim_individual", "sign", "publish"]
-
-
-@dataclass
-class Wire:
-    """The pipeline's E-Klaim over HTTP, seen on the wire: each call's method (grouper:<name>:<stage>), metadata
-    and data, in order. `lose_answer_once(method)`: E-Klaim does that call's work once and its answer is lost."""
-
-    inner: HttpTransport
-    key: str
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    lose: set[str] = field(default_factory=set)
-    before: dict[str, Any] = field(default_factory=dict)
-
-    def post(self, body: bytes, *, debug: bool = False) -> bytes:
-        message = json.loads(crypto.decrypt(body, self.key))
-        metadata = message["metadata"]
-        method = metadata["method"]
-        name = f"grouper:{metadata['grouper']}" if method == "grouper" and "grouper" in metadata else method
-        if method == "grouper" and metadata.get("stage") == "2":
-            name += ":2"
-        self.calls.append((name, message))
-        if name in self.before:
-            self.before.pop(name)()
-        answer = self.inner.post(body, debug=debug)
-        if name in self.lose:
-            self.lose.discard(name)
-            raise EKlaimTransportError(f"injected: the answer of {name} was lost", retryable=True)
-        return answer
-
-    def lose_answer_once(self, method: str) -> None:
-        self.lose.add(method)
-
-    def methods(self, *, reads: bool = False) -> list[str]:
-        return [m for m, _ in self.calls if reads or not m.endswith("_get") and m != "get_claim_data"]
-
-
-@dataclass
-class Eklaim510:
-    runtime: Any
-    wire: Wire
-    client: EKlaimClient  # the hospital's own view of E-Klaim (tests call it directly)
-
-
-def _served_emulator(tmp_path, grouper, protocol: str):
-    key = crypto.generate_key()
-    app = create_emulator_app(EmulatorConfig(key_hex=key, grouper=grouper, protocol=protocol,
-                                             database_url=f"sqlite:///{tmp_path / f'eklaim-{protocol}.db'}"))
-    app.register_coder(CODER_NIK, CODER_NAME)
-    url, stop = serve_wsgi(app)
-    return app, key, url, stop
-
-
-def _stack(tmp_path, settings, grouper, protocol: str) -> Iterator[Eklaim510]:
-    from fhirclaim.runtime import Runtime
-
-    app, key, url, stop = _served_emulator(tmp_path, grouper, protocol)
-    runtime = Runtime(settings.model_copy(update={"eklaim_url": url, "eklaim_key": key,
-                                                  "eklaim_protocol": protocol}))
-    gateway = runtime.eklaim_gateway(None)
-    assert gateway.protocol == gateway.client.protocol == protocol
-    wire = Wire(HttpTransport(url, timeout=30), key)
-    client = EKlaimClient(wire, key, protocol=protocol, sleep=lambda _: None)
-    runtime.pipeline.gateway = lambda tenant: EKlaimGateway(client, protocol=protocol)
-    yield Eklaim510(runtime, wire, EKlaimClient(HttpTransport(url, timeout=30), key, protocol=protocol))
-    runtime.close()
-    stop()
-    app.close()
-
-
-@pytest.fixture
-def on510(tmp_path, settings, grouper) -> Iterator[Eklaim510]:
-    yield from _stack(tmp_path, settings, grouper, "5.10")
-
-
-@pytest.fixture
-def on51(tmp_path, settings, grouper) -> Iterator[Eklaim510]:
-    yield from _stack(tmp_path, settings, grouper, "5.1")
-
-
-def submit(stack: Eklaim510, resource_or_bundle: dict[str, Any]) -> list:
-    if resource_or_bundle["resourceType"] == "Bundle":
-        post_transaction(stack.runtime, resource_or_bundle)
-    else:
-        put(stack.runtime, resource_or_bundle)
-    return run_jobs(stack.runtime)
 
 
 def expected_methods(case_name: str, *, special: bool) -> list[str]:
@@ -270,6 +177,14 @@ def test_a_tuberculosis_claim_validates_its_sitb_register_before_idrg_grouping(o
         "category": {"coding": [{"system": "https://fhirclaim.org/fhir/CodeSystem/claim-information-category",
                                  "code": "sitb-registration"}]},
         "valueString": "00000001"})
+    sputum = {"resourceType": "Observation", "id": "ex1-sputum-afb", "status": "final",  # the proof TB needs
+              "code": {"coding": [{"system": "http://loinc.org", "code": "11545-1"}]},
+              "subject": claim["patient"], "effectiveDateTime": "2026-10-05T09:30:00+07:00"}
+    bundle["entry"].insert(-1, {"resource": sputum, "request": {"method": "PUT", "url": "Observation/ex1-sputum-afb"}})
+    claim["supportingInfo"].append({
+        "sequence": max(s["sequence"] for s in claim["supportingInfo"]) + 1,
+        "category": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claiminformationcategory",
+                                 "code": "info"}]}, "valueReference": {"reference": "Observation/ex1-sputum-afb"}})
     submit(on510, bundle)
 
     assert jobs_of(on510.runtime, case.claim_id)[0].status == "done"
@@ -429,3 +344,47 @@ def test_an_invalid_protocol_setting_is_a_startup_error():
     assert load_settings().eklaim_protocol == "5.10"
     with pytest.raises(StartupError, match="eklaim-protocol"):
         load_settings(eklaim_protocol="5.2")
+
+
+# --- the iDRG top-up choice ---------------------------------------------------------------------------------------
+
+
+def hip_replacement_for_coxarthrosis(*topups: str) -> dict[str, Any]:
+    """Case 02's hip replacement (81.51) under M16.1 (coxarthrosis): iDRG 181411, which offers the Hip Implant
+    top-up 13031 at stage 1; `topups` are the hospital's choice (supportingInfo idrg-topup)."""
+    bundle = copy.deepcopy(load_case(GROUPED[1]).transaction)
+    claim = bundle["entry"][-1]["resource"]
+    first = next(d for d in claim["diagnosis"] if d["sequence"] == 1)
+    first["diagnosisCodeableConcept"] = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "M16.1",
+                                                     "display": "Other primary coxarthrosis"}]}
+    if topups:
+        claim["supportingInfo"].append({
+            "sequence": max(s["sequence"] for s in claim["supportingInfo"]) + 1,
+            "category": {"coding": [{"system": "https://fhirclaim.org/fhir/CodeSystem/claim-information-category",
+                                     "code": "idrg-topup"}]},
+            "valueString": "#".join(topups)})
+    return bundle
+
+
+def idrg_parts(claim: dict[str, Any], name: str) -> list[str]:
+    [idrg] = [e for e in claim["extension"] if e["url"].endswith("/idrg-result")]
+    return [next(p["valueCoding"]["code"] for p in part["extension"] if p["url"] == "code")
+            for part in idrg["extension"] if part["url"] == name]
+
+
+def test_an_idrg_topup_offered_is_shown_and_a_chosen_one_goes_to_stage_2(on510):
+    case = load_case(GROUPED[1])
+    not_sending(on510)  # final claims stay re-editable
+    submit(on510, hip_replacement_for_coxarthrosis())
+    assert "grouper:idrg:2" not in on510.wire.methods()
+    claim = read(on510.runtime, "Claim", case.claim_id)
+    assert (idrg_parts(claim, "topupOption"), idrg_parts(claim, "topup")) == (["13031"], [])
+
+    on510.wire.calls.clear()
+    chosen = hip_replacement_for_coxarthrosis("13031", "99999")  # one offered, one not: only the offered one goes
+    submit(on510, chosen)
+    methods = on510.wire.methods()
+    assert methods[methods.index("grouper:idrg") + 1] == "grouper:idrg:2"
+    [stage2] = [m for name_, m in on510.wire.calls if name_ == "grouper:idrg:2"]
+    assert stage2["data"] == {"nomor_sep": case.sep, "topup_codes": "13031"}
+    assert idrg_parts(read(on510.runtime, "Claim", case.claim_id), "topup") == ["13031"]

@@ -41,7 +41,7 @@ EXPECTED = {
                             "benefit": 325_400, "charge_items": 4},
     "02-hip-replacement-special-cmg": {"base": ("M-1-04-I", 31_404_200),
                                        "additional": [("RR-04-III-Hip", 18_000_000), ("YY-01-II", 13_099_000)],
-                                       "submitted": 42_830_000, "benefit": 62_503_200, "charge_items": 5},
+                                       "submitted": 42_830_000, "benefit": 62_503_200, "charge_items": 6},
     "03-class-upgrade": {"base": ("J-4-10-II", 3_701_100), "additional": [], "submitted": 3_650_000,
                          "benefit": 3_701_100, "charge_items": 5},
     "04-newborn": {"base": ("P-8-11-II", 6_109_400), "additional": [], "submitted": 5_590_000,
@@ -96,10 +96,13 @@ def test_a_case_becomes_a_final_signed_claim(stack, name):
     assert resources[0] == signed_content(claim)  # without the server's claim-processing bookkeeping
     assert resources[-1] == response
     kinds = [r["resourceType"] for r in resources]
-    # an OperationOutcome lists the billed codes the record has no Condition/Procedure for
-    assert {k: kinds.count(k) for k in set(kinds) - {"OperationOutcome"}} == {
+    # the case's medical record travels with it; every billed code has its record (no "no record" OperationOutcome)
+    record = [e["resource"]["resourceType"] for e in case.transaction["entry"] if e["resource"]["resourceType"] in
+              ("Condition", "Procedure", "Observation", "DiagnosticReport", "DocumentReference")]
+    assert {k: kinds.count(k) for k in set(kinds)} == {
         "Claim": 1, "Patient": 1, "Coverage": 1, "Account": 1, "Encounter": 1, "Invoice": 1,
-        "ChargeItem": expected["charge_items"], "Practitioner": 2, "Organization": 1, "ClaimResponse": 1}
+        "ChargeItem": expected["charge_items"], "Practitioner": 2, "Organization": 1, "ClaimResponse": 1,
+        **{k: record.count(k) for k in set(record)}}
     result = verify_bundle(bundle, trust=runtime.signing.trust_policy())
     assert result.valid, result.reason
     header = verify_independently(bundle)

@@ -38,7 +38,8 @@ def test_transaction_one_by_one_and_submit_give_the_same_result(fhir, runtime):
 
     answer = fhir.post("", by_transaction.transaction)
     assert answer.status_code == 200, answer.get_data(as_text=True)
-    assert [e["response"]["status"] for e in answer.get_json()["entry"]].count("201 Created") == 16
+    assert [e["response"]["status"] for e in answer.get_json()["entry"]].count("201 Created") == len(
+        by_transaction.transaction["entry"])
     _send_one_by_one(fhir, one_by_one.resources())
     assert len(run_jobs(runtime)) == 2
     *rest, claim = submitted.resources()

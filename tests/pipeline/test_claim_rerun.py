@@ -1,0 +1,172 @@
+"""Claims that can be retried (issue 14 part 4): a claim that ended in error runs again when the hospital fixes
+what the error named — an update of what it rests on (here the Patient's medical-record number) reruns it without
+touching the Claim, and `$submit` of the unchanged Claim reruns it when anything it rests on changed since its last
+run. A resend of the same data runs nothing; a claim that went through is not rerun because its Patient changed."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pipeline_kit import (
+    GROUPED,
+    grouping_response,
+    jobs_of,
+    load_case,
+    post_transaction,
+    processing,
+    put,
+    read,
+    run_jobs,
+    versions,
+)
+
+from fhirclaim.claims import submission
+from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
+from fhirclaim.claims.trigger import RERUN, UNCHANGED
+from fhirclaim.store.jobs import JobQueue
+
+CASE = load_case(GROUPED[0])
+MR_SYSTEM = "http://sys-ids.kemkes.go.id/mr/10000004"
+
+
+def resource(bundle: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind)
+
+
+def without_mr() -> dict[str, Any]:
+    """Example 01 with a Patient that has no medical-record number (E-Klaim needs nomor_rm)."""
+    bundle = copy.deepcopy(CASE.transaction)
+    patient = resource(bundle, "Patient")
+    patient["identifier"] = [i for i in patient["identifier"] if i.get("system") != MR_SYSTEM]
+    return bundle
+
+
+def with_mr(patient: dict[str, Any]) -> dict[str, Any]:
+    fixed = {k: v for k, v in copy.deepcopy(patient).items() if k != "meta"}
+    fixed["identifier"].append({"use": "usual", "type": {"coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+        "system": MR_SYSTEM, "value": "RM-000101"})
+    return fixed
+
+
+def failed_on_mr(runtime) -> dict[str, Any]:
+    bundle = without_mr()
+    post_transaction(runtime, bundle)
+    run_jobs(runtime)
+    [job] = jobs_of(runtime, CASE.claim_id)
+    assert job.status == "failed"
+    assert "RM" in str(grouping_response(runtime, CASE.claim_id)["error"]) or "medical" in job.last_error.lower()
+    return resource(bundle, "Patient")
+
+
+def client_versions(runtime) -> list[int]:
+    return [v.version_id for v in versions(runtime, "Claim", CASE.claim_id) if v.author != PIPELINE_AUTHOR]
+
+
+def test_fixing_the_patient_reruns_the_failed_claim_without_touching_the_claim(runtime):
+    patient = failed_on_mr(runtime)
+    before = client_versions(runtime)
+
+    put(runtime, with_mr(patient))
+    [failed, rerun] = jobs_of(runtime, CASE.claim_id)
+    assert (rerun.status, rerun.claim_version, rerun.run) == ("queued", failed.claim_version, 1)
+    run_jobs(runtime)
+
+    [_, rerun] = jobs_of(runtime, CASE.claim_id)
+    assert (rerun.status, rerun.last_error) == ("done", None)
+    assert processing(read(runtime, "Claim", CASE.claim_id)) == "signed"
+    assert grouping_response(runtime, CASE.claim_id)["outcome"] == "complete"
+    assert client_versions(runtime) == before  # the hospital never wrote the Claim again
+    assert any(i.startswith(f"Patient/{patient['id']}/_history/") for i in rerun_inputs(runtime))
+
+
+def rerun_inputs(runtime) -> list[str]:
+    with runtime.store.unit_of_work(write=False) as uow:
+        return list(submission.latest_job(uow, CASE.claim_id).inputs)
+
+
+def test_a_resend_of_the_same_patient_runs_nothing(runtime):
+    patient = failed_on_mr(runtime)
+    put(runtime, {k: v for k, v in patient.items() if k != "meta"})
+    post_transaction(runtime, without_mr())  # the whole unchanged Bundle again
+    assert [j.status for j in jobs_of(runtime, CASE.claim_id)] == ["failed"]
+
+
+def test_resubmitting_an_unchanged_claim_reruns_it_only_when_what_it_rests_on_changed(runtime):
+    patient = failed_on_mr(runtime)
+    with runtime.store.unit_of_work() as uow:
+        assert submission.resubmit(uow, CASE.claim_id, "Asia/Jakarta").outcome == UNCHANGED
+    assert len(jobs_of(runtime, CASE.claim_id)) == 1
+
+    with runtime.store.unit_of_work() as uow:  # a change the trigger does not see (written as the server itself)
+        runtime.fhir_service(uow, author=PIPELINE_AUTHOR).update("Patient", patient["id"], with_mr(patient))
+    assert len(jobs_of(runtime, CASE.claim_id)) == 1
+    with runtime.store.unit_of_work() as uow:
+        rerun = submission.resubmit(uow, CASE.claim_id, "Asia/Jakarta")
+    assert rerun.outcome == RERUN and rerun.job.run == 1
+    run_jobs(runtime)
+    assert [j.status for j in jobs_of(runtime, CASE.claim_id)] == ["failed", "done"]
+    with runtime.store.unit_of_work() as uow:  # a second $submit: the last run read what is there now
+        assert submission.resubmit(uow, CASE.claim_id, "Asia/Jakarta").outcome != RERUN
+
+
+def test_submit_over_rest_with_the_fixed_patient_and_the_unchanged_claim_sends_it(fhir, runtime):
+    assert fhir.post("", without_mr()).status_code == 200
+    run_jobs(runtime)
+    assert jobs_of(runtime, CASE.claim_id)[0].status == "failed"
+
+    fixed = copy.deepcopy(without_mr())  # the SIMRS sends the same Bundle, its Patient fixed
+    for entry in fixed["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"] = with_mr(entry["resource"])
+    answer = fhir.post("/Claim/$submit", fixed)
+    assert answer.status_code == 200, answer.get_json()
+    first = answer.get_json()["entry"][0]["resource"]
+    assert (first["resourceType"], first["outcome"]) == ("ClaimResponse", "complete")
+    assert [j.status for j in jobs_of(runtime, CASE.claim_id)] == ["failed", "done"]
+
+    again = fhir.post("/Claim/$submit", fixed)  # the same data again: nothing runs
+    assert again.status_code == 200
+    assert len(jobs_of(runtime, CASE.claim_id)) == 2
+
+
+def test_a_claim_that_went_through_is_not_rerun_by_a_patient_update(runtime):
+    post_transaction(runtime, CASE.transaction)
+    run_jobs(runtime)
+    patient = resource(CASE.transaction, "Patient")
+    changed = {**copy.deepcopy(patient), "telecom": [{"system": "phone", "value": "+62-21-555-0101"}]}
+    put(runtime, changed)
+    assert [j.status for j in jobs_of(runtime, CASE.claim_id)] == ["done"]
+
+
+def test_a_failed_claim_is_found_by_what_it_read_in_its_own_hospital_only(runtime):
+    patient = failed_on_mr(runtime)
+    [job] = jobs_of(runtime, CASE.claim_id)
+    with runtime.store.unit_of_work(write=False) as uow:
+        queue = JobQueue(uow.session)
+        assert [j.id for j in queue.failed_reading(job.tenant, [f"Patient/{patient['id']}"])] == [job.id]
+        assert queue.failed_reading("10000099", [f"Patient/{patient['id']}"]) == []
+        assert queue.failed_reading(job.tenant, ["Patient/someone-else"]) == []
+
+
+def test_a_missing_discharge_summary_posted_later_reruns_the_claim(runtime):
+    """The claim file counts too: an inpatient claim stopped for its missing resume (PRECHECK-RESUME-MISSING) runs
+    again when the hospital posts the DocumentReference of the encounter; the Claim is not touched."""
+    case = load_case(GROUPED[2])
+    bundle = copy.deepcopy(case.transaction)
+    document = resource(bundle, "DocumentReference")
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"] is not document]
+    claim = resource(bundle, "Claim")
+    claim["supportingInfo"] = [s for s in claim["supportingInfo"] if (s.get("valueReference") or {}).get(
+        "reference") != f"DocumentReference/{document['id']}"]
+    post_transaction(runtime, bundle)
+    run_jobs(runtime)
+    [failed] = jobs_of(runtime, case.claim_id)
+    assert failed.status == "failed" and "PRECHECK-RESUME-MISSING" in str(
+        grouping_response(runtime, case.claim_id)["error"])
+
+    put(runtime, document)
+    run_jobs(runtime)
+    assert [j.status for j in jobs_of(runtime, case.claim_id)] == ["failed", "done"]
+    assert processing(read(runtime, "Claim", case.claim_id)) == "signed"
