@@ -12,6 +12,12 @@ over its real HTTP API (Flask's in-process client: no port), each party with its
     BPJS-K simulator     verifies, the class upgrade's excess as copay
     hospital             reads BPJS-K's answers back
 
+Case 06 (a readmission, `"pending"` in expected-results.json) goes further, after its earlier episode went the
+whole way: BPJS-K's verifier returns it as pending (reason readmission), the hospital confirms it with the earlier
+episode's resume (a new Claim version with the pending-answer extension, `fhirclaim.bpjs.confirmation`); that
+changes nothing E-Klaim is told, so the new version is signed with E-Klaim's grouping without a re-edit (which a 5.10
+E-Klaim refuses for a sent claim, E2039), then purified, decided and verified 'Layak'.
+
 Each case ends as `examples/expected-results.json` documents it (CBG, INA-CBG tariff, copay; the rules a rejected
 claim breaks), or the demo says what differs and exits non-zero.
 """
@@ -61,11 +67,13 @@ class DemoSettings(Settings):
 class DemoSandbox:
     """The server in this process, reached over its HTTP API, one bearer token per role."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, eklaim_protocol: str | None = None):
         from fhirclaim.app import create_app
         from fhirclaim.runtime import Runtime
 
-        settings = DemoSettings(data_dir=data_dir, sandbox=True, run_worker=False, bpjs_simulator_delay_seconds=0)
+        protocol = {"eklaim_protocol": eklaim_protocol} if eklaim_protocol else {}
+        settings = DemoSettings(data_dir=data_dir, sandbox=True, run_worker=False, bpjs_simulator_delay_seconds=0,
+                                **protocol)
         self.runtime = Runtime(settings)
         self.http = create_app(settings, self.runtime).test_client()
         clients = sandbox_clients(self.runtime.clients, self.runtime.data_dir)
@@ -88,6 +96,12 @@ class DemoSandbox:
     def bpjs_answers(self) -> int:
         """BPJS-K's turn: the simulator answers whatever is due (everything: its grace period is 0)."""
         return self.runtime.bpjs_simulator.run_due(self.runtime.store)
+
+    def run_pipeline(self) -> None:
+        """The server's worker: run every queued claim job (the hospital's update of a Claim queues one)."""
+        from fhirclaim.claims.worker import PipelineWorker
+
+        PipelineWorker(self.runtime.pipeline).run_until_idle()
 
     def close(self) -> None:
         self.runtime.close()
@@ -225,13 +239,79 @@ class CaseRun:
         answers = [e["resource"] for e in found.get("entry", []) if codes.bpjs_subtype(e["resource"]) == subtype]
         if not answers:
             raise _Stop(f"BPJS-K gave no {subtype}")
-        return answers[0]
+        return max(answers, key=lambda r: r["meta"]["lastUpdated"])  # the newest: a resubmission has its own
 
     @staticmethod
     def _expect(status: int, wanted: int, what: str, answer: Resource) -> None:
         if status != wanted:
             issues = "; ".join(i.get("details", {}).get("text", "") for i in answer.get("issue", []))
             raise _Stop(f"{what} answered {status}: {issues}")
+
+
+class PendingCaseRun(CaseRun):
+    """Case 06: the earlier episode the whole way, then the readmission BPJS-K returns as pending, the hospital's
+    confirmation with the earlier episode's resume, and the new version verified."""
+
+    STEPS = 20
+
+    def run(self, expected: dict[str, Any]) -> CaseResult:
+        pending = expected["pending"]
+        try:
+            self.earlier_episode()
+            self.post_transaction()
+            self.submit()
+            self.check_signature()
+            self.decide(self.purification())
+            self.confirm(self.pending(pending["reason"]), pending)
+            self.check_signature()
+            self.decide(self.purification())
+            self.verification()
+        except _Stop as stop:
+            self.step(str(stop), False)
+            self.result.problems.append(str(stop))
+            return self.result
+        self.result.problems += differences(self.result, expected)
+        return self.result
+
+    def earlier_episode(self) -> None:
+        earlier = CaseRun(self.sandbox, self.case_dir, self.step)
+        earlier.transaction = json.loads((self.case_dir / "earlier-episode.json").read_text(encoding="utf-8"))
+        earlier.claim_id = next(e["resource"]["id"] for e in earlier.transaction["entry"]
+                                if e["resource"]["resourceType"] == "Claim")
+        self.step("the earlier episode, the whole way:")
+        earlier.post_transaction()
+        earlier.submit()
+        earlier.decide(earlier.purification())
+        earlier.verification()
+        self.step("the readmission:")
+
+    def pending(self, reason: str) -> Resource:
+        self.sandbox.bpjs_answers()
+        verification = self._answer(codes.VERIFIKASI)
+        reasons = codes.pending_reasons(verification)
+        if not codes.verification_pending(verification) or reasons != [reason]:
+            raise _Stop(f"BPJS-K's verification is not pending for {reason}: {verification.get('disposition')}")
+        self.step(f"BPJS-K simulator: verification {verification['disposition']} (outcome partial, no payment)")
+        return verification
+
+    def confirm(self, pending: Resource, answer: dict[str, Any]) -> None:
+        """The hospital's answer over REST: the Claim's new version (what `bpjs.answer_pending` writes)."""
+        from fhirclaim.bpjs.confirmation import answer_extension
+
+        _, claim = self.sandbox.call("facility", "GET", f"/Claim/{self.claim_id}")
+        claim.pop("meta", None)
+        claim["extension"] = [answer_extension(pending["id"], answer["answer"], answer["text"])]
+        claim["supportingInfo"].append({
+            "sequence": len(claim["supportingInfo"]) + 1,
+            "category": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claiminformationcategory",
+                                     "code": "attachment"}]},
+            "valueReference": {"reference": answer["document"]}})
+        status, stored = self.sandbox.call("facility", "PUT", f"/Claim/{self.claim_id}", claim)
+        self._expect(status, 200, "the hospital's answer (PUT Claim)", stored)
+        self.step(f"RS / hospital: answers {answer['answer']} with {answer['document']}, Claim version "
+                  f"{stored['meta']['versionId']}")
+        self.sandbox.run_pipeline()
+        self.step("E-Klaim: re-edited, grouped, final and sent again; a new Bundle version signed")
 
 
 class _Stop(Exception):
@@ -320,7 +400,9 @@ def _run_cases(sandbox: DemoSandbox, cases: list[Path], expected: dict[str, Any]
     results = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("Klaim BPJS flow", total=len(cases) * CaseRun.STEPS)
+        kind = {case_dir: PendingCaseRun if "pending" in expected[case_dir.name] else CaseRun for case_dir in cases}
+        task = progress.add_task("Klaim BPJS flow", total=sum(kind[c].STEPS for c in cases))
+        done = 0
         for case_dir in cases:
             documented = expected[case_dir.name]
             progress.console.print(f"\n[bold]{case_dir.name}[/] — {documented['title']}")
@@ -329,8 +411,9 @@ def _run_cases(sandbox: DemoSandbox, cases: list[Path], expected: dict[str, Any]
                 progress.console.print(f"  [green]✓[/] {text}" if ok else f"  [red]✗ {text}[/]")
                 progress.advance(task)
 
-            result = CaseRun(sandbox, case_dir, step).run(documented)
-            progress.update(task, completed=(cases.index(case_dir) + 1) * CaseRun.STEPS)
+            result = kind[case_dir](sandbox, case_dir, step).run(documented)
+            done += kind[case_dir].STEPS
+            progress.update(task, completed=done)
             results.append(result)
     return results
 

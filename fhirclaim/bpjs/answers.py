@@ -1,6 +1,6 @@
 """What every BPJS-K answer to a claim starts with (SATUSEHAT's ClaimResponse shape, reference/satusehat/
-examples-derived/reconstructed_claimresponse-*.json): the SEP identifier, the claim type, who answers whom, about
-which Claim."""
+examples-derived/reconstructed_claimresponse-*.json): the E-Klaim batch number and SEP identifiers, the claim type,
+who answers whom, about which Claim."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def answer_head(claim: SubmittedClaim, subtype: str, created: datetime) -> dict[
         "outcome": "complete",
     }
     sep = _sep_identifier(source, claim.sep)
-    if sep:
-        response["identifier"] = [sep]
+    identifiers = codes.batch_identifiers(source) + ([sep] if sep else [])  # SATUSEHAT's order: batch, then SEP
+    if identifiers:
+        response["identifier"] = identifiers
     if source.get("provider"):
         response["requestor"] = source["provider"]
     return response

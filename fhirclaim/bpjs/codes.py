@@ -20,6 +20,9 @@ CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
 PAYMENT_TYPE = "http://terminology.hl7.org/CodeSystem/ex-paymenttype"
 PURIFICATION_RESULT = f"{FHIRCLAIM_BASE}/CodeSystem/purification-result"
 DECISION_STATUS = f"{FHIRCLAIM_BASE}/CodeSystem/purification-decision-status"
+VERIFICATION_PENDING = f"{FHIRCLAIM_BASE}/CodeSystem/verification-pending"
+PENDING_ANSWER_EXT = f"{FHIRCLAIM_BASE}/StructureDefinition/pending-answer"
+CLAIM_BATCH_SYSTEM = "http://sys-ids.kemkes.go.id/claim-batch-number/"  # + {Org_BPJS}: E-Klaim's batch number
 
 PURIFIKASI, VERIFIKASI = "purifikasi", "verifikasi"
 SUBTYPE_DISPLAY = {PURIFIKASI: "Purifikasi", VERIFIKASI: "Verifikasi"}
@@ -30,6 +33,9 @@ TIDAK_LOLOS_PURIFIKASI = {"system": PURIFICATION_RESULT, "code": "tidak-lolos-pu
                           "display": "Tidak Lolos Purifikasi"}
 VERIFICATION_CATEGORY = {"system": SNOMED, "code": "309010003"}
 LAYAK = {"system": CLAIMRESPONSE_ADJUDICATION, "code": "CRA000001", "display": "Layak"}
+PENDING = {"system": VERIFICATION_PENDING, "code": "pending", "display": "Pending"}
+PENDING_OUTCOME = "partial"  # a pending verification: processed in part, nothing paid until the hospital answers
+CORRECTED, CONFIRMED = "corrected", "confirmed"  # the hospital's answers to a pending verification
 PAYMENT_COMPLETE = {"system": PAYMENT_TYPE, "code": "complete", "display": "Complete"}
 
 LANJUT, BATAL = "lanjut", "batal"
@@ -61,6 +67,27 @@ def decision_of(decision: dict[str, Any] | None) -> str | None:
         if found:
             return found
     return None
+
+
+def verification_pending(response: dict[str, Any] | None) -> bool:
+    """Whether a verification ClaimResponse returns the claim as pending (reason `pending` of verification-pending)."""
+    for adjudication in (response or {}).get("adjudication") or []:
+        reasons = (adjudication.get("reason") or {}).get("coding") or []
+        if any(r.get("system") == VERIFICATION_PENDING and r.get("code") == PENDING["code"] for r in reasons):
+            return True
+    return False
+
+
+def pending_reasons(response: dict[str, Any] | None) -> list[str]:
+    """The reason codes (verification-pending) of a pending verification's errors, in order."""
+    return [c["code"] for e in (response or {}).get("error") or [] for c in (e.get("code") or {}).get("coding") or []
+            if c.get("system") == VERIFICATION_PENDING and c.get("code")]
+
+
+def batch_identifiers(resource: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The claim-batch-number identifiers (E-Klaim's batch, SATUSEHAT's shape) of a Claim or a ClaimResponse."""
+    return [i for i in (resource or {}).get("identifier") or []
+            if isinstance(i, dict) and str(i.get("system") or "").startswith(CLAIM_BATCH_SYSTEM)]
 
 
 def purification_passed(response: dict[str, Any]) -> bool:

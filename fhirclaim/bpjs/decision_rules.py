@@ -5,7 +5,8 @@
 - a purification ClaimResponse (subType purifikasi) of a claim of the writer's own hospital — another hospital's
   ClaimResponse is not found, exactly as reading it would be;
 - provider and insurer, when given, are the claim's hospital and the purification's insurer;
-- one live decision per purification: a second one is a 409 (update the first instead).
+- one live decision per purification: a second one is a 409 (update the first instead);
+- once the claim is verified after that purification, the decision is frozen: no change, no new one (409).
 
 The shape is checked before, by the validation stage (`fhirclaim.fhir.nonfhir`).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhirclaim.bpjs import codes, lookups
+from fhirclaim.bpjs import claim_response_rules, codes, lookups
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError, error
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
@@ -36,7 +37,15 @@ class PurificationDecisionRules:
         _check_parties(resource, purification, claim)
         lookups.lock_for_answer(uow, "ClaimResponse", purification.id)
         _check_single(resource, purification, hospital)
+        _check_not_verified(resource, hospital)
         return resource
+
+
+def _check_not_verified(resource: dict[str, Any], hospital: SqlResourceRepository) -> None:
+    verification = claim_response_rules.verified_after_decision(resource, hospital)
+    if verification is not None:
+        raise FhirError.of(409, "conflict", f"ClaimResponse/{verification.id} verified the claim after this "
+                                            "purification: the decision is frozen", WHERE)
 
 
 def _check_status(resource: dict[str, Any]) -> None:

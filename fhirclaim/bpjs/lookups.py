@@ -38,8 +38,13 @@ def published_bundle(resources: SqlResourceRepository, claim_id: str) -> StoredR
 
 def purifications(resources: SqlResourceRepository, claim_id: str) -> list[StoredResource]:
     """The live purification ClaimResponses of a Claim, newest first."""
+    return answers(resources, claim_id, codes.PURIFIKASI)
+
+
+def answers(resources: SqlResourceRepository, claim_id: str, subtype: str) -> list[StoredResource]:
+    """The live BPJS-K answers of a kind (purifikasi, verifikasi) to a Claim, newest first."""
     found = [r for r in _search(resources, "ClaimResponse", ("request", f"Claim/{claim_id}"))
-             if codes.bpjs_subtype(r.content) == codes.PURIFIKASI]
+             if codes.bpjs_subtype(r.content) == subtype]
     return sorted(found, key=lambda r: r.last_updated, reverse=True)
 
 

@@ -1,13 +1,14 @@
 """Purification (BPJS-K's administrative pre-verification) as pure rules, and the ClaimResponse that states it.
 
 A claim does not pass when its SEP is claimed elsewhere, when it doubles another claim of the same BPJS participant
-(RITL-RITL, RJTL-RITL, RJTL-RJTL: seed 004), when it is a readmission within 30 days with the same principal
-diagnosis category (seed 003), or when it names no DPJP. The participant is found by card number in every
-hospital's published claims: what a hospital's own precheck cannot see (its history is its own tenant).
+(RITL-RITL, RJTL-RITL, RJTL-RJTL: seed 004), or when it names no DPJP. A readmission is not a purification finding:
+BPJS-K's verifier returns it as pending for the hospital's confirmation (`verification.pending_findings`).
+The participant is found by card number in every hospital's published claims: what a hospital's own precheck
+cannot see (its history is its own tenant).
 
-The double-claim and readmission rules are the precheck's own functions (`fhirclaim.claims.precheck`), so the
-hospital's warning and BPJS-K's verdict never disagree on what overlaps; only the parameters and messages are
-BPJS-K's (`data/purification_rules.json`), and readmission, a warning for the hospital, fails purification.
+The double-claim rules are the precheck's own functions (`fhirclaim.claims.precheck`), so the hospital's warning
+and BPJS-K's verdict never disagree on what overlaps; only the parameters and messages are BPJS-K's
+(`data/purification_rules.json`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ HISTORY_RULES: dict[str, HistoryRule] = {
     "double-ritl-ritl": precheck.double_inpatient,
     "double-rjtl-ritl": precheck.outpatient_in_inpatient,
     "double-rjtl-rjtl": precheck.double_outpatient,
-    "readmission": precheck.readmission,
 }
 
 

@@ -8,7 +8,9 @@ demo, with delay 0):
   publication → a purification ClaimResponse (rules in `purification`), comparing the claim with the participant's
   published claims in every hospital;
 - a hospital's PurificationDecision 'Lanjut' on a passed purification whose claim nobody verified since, `delay`
-  after the decision → a verification ClaimResponse (amounts in `verification`);
+  after the decision → a verification ClaimResponse: 'Layak' with the amounts, or pending with its reasons
+  (`verification`, rules table `data/verification_rules.json`); the hospital answers a pending one with a new
+  version of the Claim (`confirmation`), whose new Bundle version is purified and verified in turn;
 - a passed purification the hospital left undecided past the decision period (and `delay`) → a verification
   (`verify_overdue`).
 
@@ -35,7 +37,7 @@ from fhirclaim.bpjs import codes, lookups
 from fhirclaim.bpjs.claim_response_rules import Clock, as_utc, utc_now
 from fhirclaim.bpjs.purification import purification_response, purify
 from fhirclaim.bpjs.submission import SubmittedClaim, is_claim_bundle, read_submission
-from fhirclaim.bpjs.verification import verification_response, verified_amounts
+from fhirclaim.bpjs.verification import pending_findings, pending_response, verification_response, verified_amounts
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.fhir.service import FhirService
@@ -100,12 +102,17 @@ class BpjsSimulator:
 
     def _purify(self, bundle: StoredResource, claim: SubmittedClaim, uow: UnitOfWork) -> StoredResource:
         """The purification of a published Bundle version (its id derived from the version: one per version)."""
-        everyone = lookups.bpjs_view(uow)
-        others = [read_submission(b.content, self.timezone)
-                  for b in lookups.published_claims_of(everyone, card=claim.card, sep=claim.sep) if b.id != bundle.id]
-        response = purification_response(claim, purify(claim, others), created=self._now())
+        response = purification_response(claim, purify(claim, self._participant_claims(uow, claim, bundle)),
+                                         created=self._now())
         response["id"] = answer_id(codes.PURIFIKASI, f"{claim.claim_id}:{bundle.version_id}")
         return self._write(uow, response)
+
+    def _participant_claims(self, uow: UnitOfWork, claim: SubmittedClaim,
+                            bundle: StoredResource) -> list[SubmittedClaim]:
+        """The participant's other published claims in every hospital (by card number, or the same SEP)."""
+        everyone = lookups.bpjs_view(uow)
+        return [read_submission(b.content, self.timezone)
+                for b in lookups.published_claims_of(everyone, card=claim.card, sep=claim.sep) if b.id != bundle.id]
 
     # --- verification --------------------------------------------------------------------------------------------
 
@@ -166,7 +173,11 @@ class BpjsSimulator:
             return None
         claim = read_submission(bundle.content, self.timezone)
         now = self._now()
-        response = verification_response(claim, verified_amounts(claim), created=now, payment_date=now.date())
+        findings = pending_findings(claim, self._participant_claims(uow, claim, bundle))
+        if findings:
+            response = pending_response(claim, findings, created=now)
+        else:
+            response = verification_response(claim, verified_amounts(claim), created=now, payment_date=now.date())
         response["id"] = answer_id(codes.VERIFIKASI, purification.id)
         return self._write(uow, response)
 

@@ -7,15 +7,17 @@ entries, never from the store: a hospital that changes a resource after publishi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from fhirclaim.claims import systems
 from fhirclaim.claims.assembly import ClaimAssembler
+from fhirclaim.claims.context import ClaimContext
 from fhirclaim.claims.facts import ClaimFacts, read_facts
 from fhirclaim.claims.fhirvalues import decimal
 from fhirclaim.claims.precheck import PastEpisode
+from fhirclaim.claims.rules.record import DOCUMENT_TYPES, ClaimRecord, names_encounter, read_record
 
 Resource = dict[str, Any]
 GROUPING = (systems.CLAIMRESPONSE_SUBTYPE, "grouping")
@@ -30,6 +32,8 @@ class SubmittedClaim:
     facts: ClaimFacts
     package_total: int  # INA-CBG: the CBG tariff plus every additional package (special CMG, sub-acute, chronic)
     add_payment_amt: int  # the patient's share of a class upgrade, as the grouping ClaimResponse states it
+    ctx: ClaimContext | None = None  # the resources the Claim rests on, as the Bundle carries them
+    record: ClaimRecord = field(default_factory=ClaimRecord)  # the claim file the Bundle carries (documents ...)
 
     @property
     def claim_id(self) -> str:
@@ -63,10 +67,20 @@ def is_claim_bundle(bundle: Resource | None) -> bool:
 def read_submission(bundle: Resource, timezone: str) -> SubmittedClaim:
     """The claim a signed claim Bundle carries (`is_claim_bundle` must hold)."""
     claim = _of_type(bundle, "Claim")[0]
-    entries = _BundleEntries(bundle)
-    facts = read_facts(ClaimAssembler(entries, timezone).context(claim), timezone)  # type: ignore[arg-type]
+    assembler = ClaimAssembler(_BundleEntries(bundle), timezone)  # type: ignore[arg-type]
+    ctx = assembler.context(claim)
+    facts = read_facts(ctx, timezone)
     grouping = next((r for r in _of_type(bundle, "ClaimResponse") if _is_grouping(r, claim["id"])), None)
-    return SubmittedClaim(bundle["id"], claim, facts, package_total(claim), excess(grouping) if grouping else 0)
+    documents = [r for kind in DOCUMENT_TYPES for r in _of_type(bundle, kind) if names_encounter(r, ctx.encounter)]
+    record = read_record(ctx, assembler.get, assembler.charge_items(ctx), documents)
+    return SubmittedClaim(bundle["id"], claim, facts, package_total(claim), excess(grouping) if grouping else 0,
+                          ctx, record)
+
+
+def documents_in(bundle_claim: SubmittedClaim, loinc: str) -> list[Resource]:
+    """The documents of a LOINC type the claim file carries, whichever Encounter they were written for (a
+    confirmation of a readmission carries the earlier episode's resume)."""
+    return [d.resource for d in bundle_claim.record.documents_of(loinc=[loinc])]
 
 
 def package_total(claim: Resource) -> int:

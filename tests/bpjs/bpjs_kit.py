@@ -6,9 +6,10 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from fhirclaim.bpjs.submission import package_total
 from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.claims.worker import PipelineWorker
 from fhirclaim.fhir import transaction
@@ -76,7 +77,13 @@ def with_card(bundle: dict[str, Any], card: str) -> dict[str, Any]:
 
 
 def with_stay(bundle: dict[str, Any], start: str, end: str) -> dict[str, Any]:
-    copied = copy.deepcopy(bundle)
+    """The case moved to another stay: every dateTime of it (services, documents, results; not the birth date)
+    shifted by the days between the old and the new admission, then the stay's period set exactly."""
+    old = date.fromisoformat(resource_of(bundle, "Encounter")["period"]["start"][:10])
+    days = date.fromisoformat(start[:10]) - old
+    text = re.sub(r"\b(20\d\d-\d\d-\d\d)(?=T)", lambda m: (date.fromisoformat(m.group(1)) + days).isoformat(),
+                  json.dumps(bundle))
+    copied = json.loads(text)
     resource_of(copied, "Encounter")["period"] = {"start": start, "end": end}
     claim_of(copied)["billablePeriod"] = {"start": start, "end": end}
     return copied
@@ -152,6 +159,17 @@ def reference_answer(kind: str, claim: dict[str, Any], *, created: str = "2026-1
               "{{Org_id}}": claim["provider"]["reference"].split("/")[1], "{{Claim_id}}": claim["id"],
               "{{dateTime}}": created, "{{free text}}": "Lolos purifikasi", "{{YYYY-MM-DD}}": created[:10]}
     return _fill(json.loads(path.read_text(encoding="utf-8")), values)
+
+
+def verification_answer(runtime, claim: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """The reference verification for `claim`, paying its INA-CBG total as published (the benefit cap)."""
+    answer = reference_answer("verifikasi", claim, **kwargs)
+    benefit = package_total(stored(runtime, "Claim", claim["id"]).content)
+    for total in answer["total"]:
+        if total["category"]["coding"][0]["code"] == "benefit":
+            total["amount"]["value"] = benefit
+    answer["payment"]["amount"]["value"] = benefit
+    return answer
 
 
 def decision(purification_id: str, status: dict[str, str] = LANJUT, **elements: Any) -> dict[str, Any]:

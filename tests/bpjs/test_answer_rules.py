@@ -17,6 +17,7 @@ from bpjs_kit import (
     hospital_write,
     publish,
     reference_answer,
+    verification_answer,
     write,
 )
 
@@ -39,6 +40,10 @@ def claim(rules):
 def as_bpjs(runtime, resource, tenant=HOSPITAL):
     """BPJS-K's write, placed in the hospital's tenant as the server places BPJS-K's answers."""
     return hospital_write(runtime, resource, tenant, author="bpjs:test")
+
+
+def as_bpjs_update(runtime, resource, tenant=HOSPITAL):
+    return hospital_update(runtime, resource, tenant, author="bpjs:test")
 
 
 def refused(call, *args, **kwargs) -> FhirError:
@@ -99,7 +104,7 @@ def test_another_servers_claim_is_not_answered_even_when_its_id_names_a_publishe
 
 def test_a_purification_with_money_or_without_status_is_refused(rules, claim):
     answer = reference_answer("purifikasi", claim)
-    answer["payment"] = reference_answer("verifikasi", claim)["payment"]
+    answer["payment"] = verification_answer(rules, claim)["payment"]
     assert issue(refused(as_bpjs, rules, answer)) == (422, "business-rule", ("ClaimResponse.payment",))
     answer = reference_answer("purifikasi", claim)
     del answer["adjudication"]
@@ -136,7 +141,7 @@ def test_only_a_purification_can_be_decided_on(rules, claim, purification):
     assert issue(error) == (422, "business-rule", ("PurificationDecision.claimResponse",))
     assert f"ClaimResponse/{grouping} is not a BPJS-K purification" in error.issues[0].text
     hospital_write(rules, decision(purification.id))
-    verification = as_bpjs(rules, reference_answer("verifikasi", claim))
+    verification = as_bpjs(rules, verification_answer(rules, claim))
     error = refused(hospital_write, rules, decision(verification.id))
     assert f"ClaimResponse/{verification.id} is a verifikasi" in error.issues[0].text
 
@@ -179,23 +184,23 @@ def test_one_live_decision_per_purification(rules, purification):
 # --- verification ---------------------------------------------------------------------------------------------------
 
 def test_no_verification_before_a_purification(rules, claim):
-    error = refused(as_bpjs, rules, reference_answer("verifikasi", claim))
+    error = refused(as_bpjs, rules, verification_answer(rules, claim))
     assert issue(error) == (409, "conflict", ("ClaimResponse.request",))
     assert "has no purification yet" in error.issues[0].text
 
 
 def test_no_verification_before_the_hospitals_decision(rules, claim, purification, clock):
-    error = refused(as_bpjs, rules, reference_answer("verifikasi", claim))
+    error = refused(as_bpjs, rules, verification_answer(rules, claim))
     assert issue(error) == (409, "conflict", ("ClaimResponse.request",))
     assert f"has not yet answered ClaimResponse/{purification.id}" in error.issues[0].text
     hospital_write(rules, decision(purification.id))
-    verification = as_bpjs(rules, reference_answer("verifikasi", claim))
-    assert (verification.tenant, verification.content["payment"]["amount"]["value"]) == (HOSPITAL, 3000000)
+    verification = as_bpjs(rules, verification_answer(rules, claim))
+    assert (verification.tenant, verification.content["payment"]["amount"]["value"]) == (HOSPITAL, 325_400)
 
 
 def test_batal_means_no_verification(rules, claim, purification):
     hospital_write(rules, decision(purification.id, status=BATAL))
-    error = refused(as_bpjs, rules, reference_answer("verifikasi", claim))
+    error = refused(as_bpjs, rules, verification_answer(rules, claim))
     assert issue(error) == (409, "conflict", ("ClaimResponse.request",))
     assert "decided 'Batal'" in error.issues[0].text
 
@@ -205,22 +210,23 @@ def test_without_a_decision_verification_waits_for_the_decision_period(rules, cl
     # set from that stamp, not moved on from its own start (publishing the claim before takes a while under load).
     stamped = purification.last_updated.replace(tzinfo=timezone.utc)
     clock.now = stamped + timedelta(hours=71, minutes=59, seconds=59)
-    assert issue(refused(as_bpjs, rules, reference_answer("verifikasi", claim)))[:2] == (409, "conflict")
+    assert issue(refused(as_bpjs, rules, verification_answer(rules, claim)))[:2] == (409, "conflict")
     clock.now = stamped + timedelta(hours=72, seconds=1)
-    assert as_bpjs(rules, reference_answer("verifikasi", claim)).version_id == 1
+    assert as_bpjs(rules, verification_answer(rules, claim)).version_id == 1
 
 
 def test_the_latest_purification_decides_the_order(rules, claim, purification):
     hospital_write(rules, decision(purification.id))
-    again = reference_answer("purifikasi", claim, created="2026-10-25T09:00:00+07:00")  # e.g. after a resubmission
+    as_bpjs_update(rules, {**purification.content, "status": "entered-in-error"})  # withdrawn, then purified anew
+    again = reference_answer("purifikasi", claim, created="2026-10-25T09:00:00+07:00")
     newer = as_bpjs(rules, again)
-    error = refused(as_bpjs, rules, reference_answer("verifikasi", claim))
+    error = refused(as_bpjs, rules, verification_answer(rules, claim))
     assert f"has not yet answered ClaimResponse/{newer.id}" in error.issues[0].text
 
 
 def test_a_verification_must_state_totals_and_payment(rules, claim, purification):
     hospital_write(rules, decision(purification.id))
-    answer = reference_answer("verifikasi", claim)
+    answer = verification_answer(rules, claim)
     del answer["payment"]
     answer["total"] = answer["total"][:1]
     error = refused(as_bpjs, rules, answer)

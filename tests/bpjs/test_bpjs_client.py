@@ -5,7 +5,7 @@ fhirclaim.auth; skipped in a tree without them.)"""
 from __future__ import annotations
 
 import pytest
-from bpjs_kit import HOSPITAL, OTHER_HOSPITAL, claim_of, decision, example, reference_answer
+from bpjs_kit import HOSPITAL, OTHER_HOSPITAL, claim_of, decision, example, reference_answer, verification_answer
 
 from fhirclaim.claims.worker import PipelineWorker
 
@@ -42,7 +42,7 @@ def test_bpjs_answers_the_hospital_in_order(clients, runtime):
     assert other.post("/PurificationDecision", decision(purification)).status_code == 422
     assert hospital.post("/PurificationDecision", decision(purification)).status_code == 201
 
-    verified = bpjs_client.post("/ClaimResponse", reference_answer("verifikasi", claim))
+    verified = bpjs_client.post("/ClaimResponse", verification_answer(runtime, claim))
     assert verified.status_code == 201, verified.get_data(as_text=True)
     found = hospital.get(f"/ClaimResponse?request=Claim/{claim['id']}").get_json()
     assert sorted(e["resource"]["subType"]["coding"][0]["code"] for e in found["entry"]) == [

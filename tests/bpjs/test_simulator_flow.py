@@ -1,8 +1,8 @@
 """The BPJS-K simulator on the example cases, end to end: the hospital's transaction, the claim pipeline to the
 signed Bundle, purification, the hospital's decision, verification with the excess — the claims BPJS-K sends
-back: a readmission, a double claim in another hospital, the same SEP twice — and the simulator itself: it answers
-only what no BPJS-K client answered within its grace period, once, and contains its failures. Its clock is the
-test's (`clock`): nothing sleeps."""
+back: a readmission (pending at verification), a double claim in another hospital, the same SEP twice — and the
+simulator itself: it answers only what no BPJS-K client answered within its grace period, once, and contains its
+failures. Its clock is the test's (`clock`): nothing sleeps."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from bpjs_kit import (
     renamed,
     resource_of,
     simulate,
+    verification_answer,
     with_card,
     with_principal,
     with_sep,
@@ -115,22 +116,24 @@ def test_batal_is_not_verified(simulator, runtime, clock):
 
 # --- claims BPJS-K sends back ----------------------------------------------------------------------------------------
 
-def test_a_readmission_does_not_pass_and_is_not_verified(simulator, runtime, clock):
+def test_a_readmission_passes_purification_and_is_returned_as_pending(simulator, runtime, clock):
     publish(runtime, example("03-class-upgrade"))  # J18.9, discharged 2026-10-14
     simulate(runtime, clock)
     again = with_principal(with_stay(with_sep(renamed(example("03-class-upgrade"), "re-"), "0301R0011126V000302"),
-                                     "2026-11-01T09:00:00+07:00", "2026-11-04T10:00:00+07:00"),
+                                     "2026-11-01T09:00:00+07:00", "2026-11-05T11:00:00+07:00"),
                            "J18.0", "Bronchopneumonia, unspecified")
     claim_id = publish(runtime, again)
     assert simulate(runtime, clock) == 1
     purification = the_purification(runtime, claim_id)
-    assert not codes.purification_passed(purification.content)
-    assert findings(purification) == ["readmission"]
-    assert purification.content["processNote"][0]["text"].startswith(
-        "Readmisi: pasien pulang 18 hari sebelumnya (SEP 0301R0011026V000301) dengan diagnosis utama kategori J18")
+    assert codes.purification_passed(purification.content) and findings(purification) == []
     hospital_write(runtime, decision(purification.id))
-    assert simulate(runtime, clock) == 0
-    assert answers(runtime, claim_id, "verifikasi") == []
+    assert simulate(runtime, clock) == 1
+    [pending] = answers(runtime, claim_id, "verifikasi")
+    assert (pending.content["outcome"], codes.pending_reasons(pending.content)) == ("partial", ["readmission"])
+    assert "payment" not in pending.content
+    assert pending.content["processNote"][0]["text"].startswith(
+        "Potensi readmisi: pasien pulang 18 hari sebelumnya (SEP 0301R0011026V000301) dengan diagnosis utama "
+        "kategori J18")
 
 
 def test_an_outpatient_claim_in_another_hospital_during_the_stay_is_a_double_claim(simulator, runtime, clock):
@@ -172,7 +175,7 @@ def test_a_bpjs_clients_answers_within_the_grace_period_are_left_alone(simulator
     own = hospital_write(runtime, reference_answer("purifikasi", claim), author="bpjs:test")
     assert simulate(runtime, clock) == 0  # purified by BPJS-K: nothing to add
     hospital_write(runtime, decision(own.id))
-    hospital_write(runtime, reference_answer("verifikasi", claim), author="bpjs:test")
+    hospital_write(runtime, verification_answer(runtime, claim), author="bpjs:test")
     assert simulate(runtime, clock) == 0 and simulate(runtime, clock, hours=80) == 0
     assert [author_of(runtime, r) for r in answers(runtime, claim["id"], "purifikasi")] == ["bpjs:test"]
     assert [author_of(runtime, r) for r in answers(runtime, claim["id"], "verifikasi")] == ["bpjs:test"]

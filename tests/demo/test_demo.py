@@ -59,6 +59,7 @@ def test_every_case_ends_as_documented(demo_run):
         ("03-class-upgrade", "complete", "J-4-10-II", "Rp 3,701,100", "Rp 314,500"),
         ("04-newborn", "complete", "P-8-11-II", "Rp 6,109,400", "Rp 0"),
         ("05-precheck-rejected", "error", "precheck: 3 errors", "-", "-"),
+        ("06-pending-readmission", "complete", "J-4-10-II", "Rp 3,701,100", "Rp 314,500"),
     ]
     grouped = [rows[name] for name in rows if name != "05-precheck-rejected"]
     assert {(r["signature"], r["purification"], r["decision"]) for r in grouped} == {
@@ -69,15 +70,30 @@ def test_every_case_ends_as_documented(demo_run):
 
 def test_each_step_is_shown_with_its_result(demo_run):
     output = demo_run.output
-    assert output.count("✓ RS / hospital: transaction stored") == 5
+    assert output.count("✓ RS / hospital: transaction stored") == 7  # case 06: the earlier episode, the readmission
     assert "✓ E-Klaim: grouped M-1-04-I + YY-01-II + RR-04-III-Hip, INA-CBG Rp 62,503,200" in output
-    assert output.count("signature valid: RS256") == 4
-    assert output.count("✓ BPJS-K simulator: purification Lolos Purifikasi") == 4
-    assert output.count("✓ RS / hospital: PurificationDecision Lanjut") == 4
+    assert output.count("signature valid: RS256") == 6  # case 06: Bundle versions 1 and 2
+    assert output.count("✓ BPJS-K simulator: purification Lolos Purifikasi") == 7
+    assert output.count("✓ RS / hospital: PurificationDecision Lanjut") == 7
     assert "✓ BPJS-K simulator: verification, payment Rp 3,701,100, copay Rp 314,500" in output
     assert output.count("✓ RS / hospital: reads grouping, purifikasi, verifikasi") == 4
     assert ("rejected before E-Klaim by the precheck: PRECHECK-DISCHARGE-BEFORE-ADMISSION, PRECHECK-TARIF-MINIMUM, "
             "PRECHECK-HEALTHY-NEWBORN") in output
+
+
+def test_the_pending_round_trip_is_shown(demo_run):
+    case = demo_run.output[demo_run.output.index("06-pending-readmission —"):]
+    steps = [line.strip() for line in case.splitlines()[1:20]]
+    assert steps[13].startswith("✓ RS / hospital: answers confirmed with DocumentReference/ex6a-discharge-summary, "
+                                "Claim version ")
+    assert steps[12:13] + steps[14:] == [
+        "✓ BPJS-K simulator: verification Pending: Readmission to confirm (outcome partial, no payment)",
+        "✓ E-Klaim: re-edited, grouped, final and sent again; a new Bundle version signed",
+        "✓ BPJS-K: signed Bundle (21 entries), signature valid: RS256",
+        "✓ BPJS-K simulator: purification Lolos Purifikasi",
+        "✓ RS / hospital: PurificationDecision Lanjut",
+        "✓ BPJS-K simulator: verification, payment Rp 3,701,100, copay Rp 314,500",
+    ]
 
 
 def test_a_case_that_differs_from_its_documentation_fails_the_demo(tmp_path):
