@@ -23,7 +23,8 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 ORG = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
 MIN_PASSWORD = 10
 # What each role may do on a claim page (a manager may do everything a coder or a verifier may).
-ACTIONS = {"choose-special-cmg": ("coder", "manager"), "answer-purification": ("verifier", "manager")}
+ACTIONS = {"choose-special-cmg": ("coder", "manager"), "answer-purification": ("verifier", "manager"),
+           "answer-pending": ("verifier", "manager"), "resubmit": ("coder", "verifier", "manager")}
 
 
 class AccountError(ValueError):

@@ -1,8 +1,12 @@
 """What a claim page shows, read through the FHIR service of the signed-in user (the facility client's scope and
-authorizer), and the two actions it offers, written through the same service as the FHIR API:
+authorizer), and the actions it offers, written through the same service and domain functions as the FHIR API:
 
 - the special-CMG choice: the Claim updated with its `special-cmg` supportingInfo (the pipeline regroups, stage 2);
-- the purification answer: a `PurificationDecision` Lanjut or Batal (bpjs/decision_rules.py judges it).
+- the purification answer: a `PurificationDecision` Lanjut or Batal (bpjs/decision_rules.py judges it);
+- the answer to a verification BPJS-K returned as pending: `bpjs.confirmation.answer_pending` (confirmed, or
+  corrected and resubmitted), as `PUT Claim` with the pending-answer extension does over FHIR;
+- resubmit: what `Claim/$submit` of the unchanged Claim does (`claims.submission.resubmit`): a claim that ended in
+  error runs again when what it rests on changed since its last run; else nothing runs, and the page says so.
 """
 
 from __future__ import annotations
@@ -16,12 +20,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fhirclaim.bpjs import codes
-from fhirclaim.claims.pipeline import derived_id
+from fhirclaim.bpjs.confirmation import PendingAnswer, answer_pending, pending_answer
+from fhirclaim.claims import submission
+from fhirclaim.claims.assembly import ClaimAssembler
+from fhirclaim.claims.context import rests_on
+from fhirclaim.claims.pipeline import derived_id, read_claim
 from fhirclaim.claims.server_fields import client_content
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.service import FhirService
-from fhirclaim.store.jobs import JobQueue
-from fhirclaim.webapp import worklist
+from fhirclaim.store import jobs
+from fhirclaim.store.jobs import Job, JobQueue
+from fhirclaim.webapp import notifications, worklist
 
 SPECIAL_CMG_CATEGORY = "https://fhirclaim.org/fhir/CodeSystem/claim-information-category"
 SPECIAL_CMG_OPTION_EXT = "https://fhirclaim.org/fhir/StructureDefinition/special-cmg-option"
@@ -43,6 +52,12 @@ class ClaimPage:
     special_cmg_options: list[dict[str, str]] = field(default_factory=list)
     special_cmg_chosen: list[str] = field(default_factory=list)
     decision_due: bool = False
+    pending: dict[str, Any] | None = None  # a verification BPJS-K returned as pending, standing now
+    pending_reasons: list[dict[str, str]] = field(default_factory=list)
+    pending_answer: PendingAnswer | None = None  # the Claim's answer to `pending`, once given
+    documents: list[dict[str, str]] = field(default_factory=list)  # the patient's documents, to attach to an answer
+    last_job: Job | None = None
+    unchanged_since_last_run: bool = False  # a failed claim: nothing it rests on changed since its last run
     timeline: list[dict[str, Any]] = field(default_factory=list)
     signature: str | None = None
 
@@ -72,13 +87,42 @@ def claim_page(service: FhirService, claim_id: str, *, precheck: Callable[[dict[
     page.packages = _packages(file.grouping)
     page.special_cmg_options = _options(file.grouping)
     page.special_cmg_chosen = chosen_special_cmg(claim)
-    page.decision_due = file.purification is not None and not file.decisions
+    page.decision_due = file.open_purification is not None and not file.decisions
+    _pending(service, page)
+    page.last_job = submission.latest_job(service.uow, claim_id)
+    page.unchanged_since_last_run = _unchanged_since_last_run(service, claim, page.last_job, timezone)
     bundle = service.resources.find("Bundle", derived_id("bundle", claim_id))
     if bundle is not None and not bundle.deleted:
         result = verify(bundle.content)
         page.signature = "valid" if result.valid else result.reason
-    page.timeline = _timeline(service, claim_id, file, bundle, page.signature, timezone)
+    page.timeline = _timeline(service, claim_id, bundle, page.signature, timezone)
     return page
+
+
+def _pending(service: FhirService, page: ClaimPage) -> None:
+    """BPJS-K's pending verification: its reasons, the Claim's answer to it, the documents an answer may attach."""
+    page.pending = page.file.pending
+    if page.pending is None:
+        return
+    page.pending_reasons = [{"code": next((c.get("code") for c in (e.get("code") or {}).get("coding") or []
+                                           if c.get("system") == codes.VERIFICATION_PENDING), ""),
+                             "text": (e.get("code") or {}).get("text") or ""}
+                            for e in page.pending.get("error") or []]
+    page.pending_answer = pending_answer(page.claim) if page.file.pending_answered else None
+    linked = {(i.get("valueReference") or {}).get("reference") for i in page.claim.get("supportingInfo") or []}
+    patient = (page.claim.get("patient") or {}).get("reference")
+    if patient:
+        _, found = service.search("DocumentReference", [("subject", patient), ("_count", "50")])
+        page.documents = [_document(d.content) for d in found.matches
+                          if f"DocumentReference/{d.id}" not in linked]
+
+
+def _document(document: dict[str, Any]) -> dict[str, str]:
+    kind = next(iter((document.get("type") or {}).get("coding") or []), {})
+    encounters = [r.get("reference", "") for r in (document.get("context") or {}).get("encounter") or []]
+    return {"reference": f"DocumentReference/{document['id']}", "id": document["id"],
+            "type": kind.get("display") or kind.get("code") or (document.get("type") or {}).get("text") or "",
+            "date": str(document.get("date") or "")[:10], "encounter": ", ".join(encounters)}
 
 
 def _coded(concept: dict[str, Any] | None, types: list[dict[str, Any]] | None = None) -> dict[str, str]:
@@ -130,23 +174,60 @@ def _is_special_cmg(info: dict[str, Any]) -> bool:
 # --- the timeline -----------------------------------------------------------------------------------------
 
 
-def _timeline(service: FhirService, claim_id: str, file: worklist.ClaimFile, bundle, signature: str | None,
+def _timeline(service: FhirService, claim_id: str, bundle, signature: str | None,
               timezone: str) -> list[dict[str, Any]]:
-    events = []
+    """Every version of the Claim, of each answer about it (grouping, BPJS-K's purifications and verifications,
+    the hospital's decisions) and of its signed Bundle, and the webhook notifications of them, in time order; then
+    the steps of the latest pipeline job."""
+    events, about = [], [("Claim", claim_id)]
     for version in service.history("Claim", claim_id, count=100).versions:
         events.append(_event(version, f"Claim v{version.version_id} ({version.method})", timezone))
-    for response in (file.grouping, file.purification, file.verification, *file.decisions):
-        if response:
-            what = response.get("disposition") or codes.decision_of(response) or ""
-            label = worklist.subtype(response) or response["resourceType"]
-            for version in service.history(response["resourceType"], response["id"], count=20).versions:
-                events.append(_event(version, f"{response['resourceType']} {label} v{version.version_id}: {what}",
-                                     timezone))
+    for response in _answers(service, claim_id):
+        about.append((response["resourceType"], response["id"]))
+        label = worklist.subtype(response) or response["resourceType"]
+        for version in service.history(response["resourceType"], response["id"], count=20).versions:
+            content = version.content or {}
+            what = content.get("disposition") or codes.decision_of(content) or ""
+            events.append(_event(version, f"{response['resourceType']} {label} v{version.version_id}: {what}",
+                                 timezone))
     if bundle is not None:
+        about.append(("Bundle", bundle.id))
         for version in service.history("Bundle", bundle.id, count=100).versions:
             events.append(_event(version, f"Bundle v{version.version_id} signed ({signature or '-'})", timezone))
+    events += [_webhook_event(n, timezone) for n in _notifications(service, about)]
     events.sort(key=lambda e: e["sort"])
     return events + _job_steps(service, claim_id)
+
+
+def _answers(service: FhirService, claim_id: str) -> list[dict[str, Any]]:
+    """The ClaimResponses about the Claim and the PurificationDecisions on each purification, as stored."""
+    found = []
+    for reference in service.resources.referrers("Claim", claim_id):
+        response = worklist.read_reference(service.resources, reference) \
+            if reference.startswith("ClaimResponse/") else None
+        if response is None:
+            continue
+        found.append(response)
+        if worklist.subtype(response) == codes.PURIFIKASI:
+            found += worklist.decisions_on(service.resources, response["id"])
+    return found
+
+
+def _notifications(service: FhirService, about: list[tuple[str, str]]) -> list[notifications.Notification]:
+    def endpoint_of(subscription_id: str) -> str | None:
+        stored = service.resources.find("Subscription", subscription_id)
+        return None if stored is None or stored.deleted else (stored.content.get("channel") or {}).get("endpoint")
+
+    return notifications.claim_notifications(service.uow.session, service.uow.scope.tenant, about, endpoint_of)
+
+
+def _webhook_event(notification: notifications.Notification, timezone: str) -> dict[str, Any]:
+    when = notification.created_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone))
+    code = f", HTTP {notification.last_status_code}" if notification.last_status_code else ""
+    return {"sort": notification.created_at, "when": when.strftime("%Y-%m-%d %H:%M:%S"), "kind": "webhook",
+            "what": f"webhook → {notification.host or '?'}: {notification.resource} ({notification.method}) "
+                    f"{notification.status}, {notification.attempts}× {code}".rstrip(),
+            "who": f"Subscription/{notification.subscription}"}
 
 
 def _event(stored, what: str, timezone: str) -> dict[str, Any]:
@@ -197,9 +278,9 @@ def answer_purification(service: FhirService, claim_id: str, decision: str, org:
     if decision not in DECISION_CODINGS:
         raise FhirError.of(400, "value", "decision must be lanjut or batal")
     claim = service.read("Claim", claim_id).content
-    purification = worklist.read_claim_file(service.resources, claim).purification
+    purification = worklist.read_claim_file(service.resources, claim).open_purification
     if purification is None:
-        raise FhirError.of(409, "business-rule", "BPJS-K has not purified this claim yet")
+        raise FhirError.of(409, "business-rule", "BPJS-K has not purified this claim (version) yet")
     body = {
         "resourceType": "PurificationDecision",
         "identifier": [{"system": f"http://sys-ids.kemkes.go.id/purificationdecision/{org}",
@@ -212,3 +293,31 @@ def answer_purification(service: FhirService, claim_id: str, decision: str, org:
     }
     stored, _ = service.create(body, expected_type="PurificationDecision")
     return stored.content
+
+
+def answer_pending_verification(service: FhirService, claim_id: str, answer: str, text: str,
+                                documents: list[str]) -> dict[str, Any]:
+    """The hospital's answer to the pending verification standing on the Claim (`bpjs.confirmation`)."""
+    claim = service.read("Claim", claim_id).content
+    pending = worklist.read_claim_file(service.resources, claim).pending
+    if pending is None:
+        raise FhirError.of(409, "business-rule", "BPJS-K has returned no verification of this claim as pending")
+    if not text.strip():
+        raise FhirError.of(422, "required", "Write a note for BPJS-K: what was corrected, or why the claim stands")
+    return answer_pending(service, pending["id"], answer=answer, text=text.strip()[:2000],
+                          documents=tuple(documents)).content
+
+
+def resubmit(service: FhirService, claim_id: str, timezone: str) -> str:
+    """What `Claim/$submit` of the stored, unchanged Claim does (`claims.submission.resubmit`): a claim that ended in
+    error runs again when what it rests on changed since its last run. Returns the outcome: `rerun`, `unchanged`,
+    `not-failed` or `no-job` (claims.trigger)."""
+    service.read("Claim", claim_id)  # 404 unless the caller's hospital may read it
+    return submission.resubmit(service.uow, claim_id, timezone).outcome
+
+
+def _unchanged_since_last_run(service: FhirService, claim: dict[str, Any], job: Job | None, timezone: str) -> bool:
+    """Whether a failed claim rests on exactly the versions its last run read (then a resubmit runs nothing)."""
+    if job is None or job.status != jobs.FAILED or job.inputs is None:
+        return False
+    return rests_on(read_claim(ClaimAssembler(service.resources, timezone), claim)) == job.inputs

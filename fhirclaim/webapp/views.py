@@ -299,6 +299,25 @@ def answer_purification(claim_id: str):
     return redirect(url_for("webapp.claim", claim_id=claim_id))
 
 
+@blueprint.post("/claims/<claim_id>/pending")
+def answer_pending(claim_id: str):
+    _require("answer-pending")
+    with fhir_service(write=True) as service:
+        claim_page.answer_pending_verification(service, claim_id, request.form.get("answer", ""),
+                                               request.form.get("text", ""), request.form.getlist("document"))
+    flash(t("claim.pending_sent"))
+    return redirect(url_for("webapp.claim", claim_id=claim_id))
+
+
+@blueprint.post("/claims/<claim_id>/resubmit")
+def resubmit(claim_id: str):
+    _require("resubmit")
+    with fhir_service(write=True) as service:
+        outcome = claim_page.resubmit(service, claim_id, runtime().tenant_claim_settings(g.user.user.org).timezone)
+    flash(t(f"claim.resubmit.{outcome}"))
+    return redirect(url_for("webapp.claim", claim_id=claim_id))
+
+
 @blueprint.get("/claims/<claim_id>/print.pdf")
 def print_claim(claim_id: str):
     with fhir_service(write=False) as service:

@@ -4,8 +4,12 @@
 verification, the hospital's PurificationDecisions) into one line of `claim_worklist`; `WorklistListener` rewrites
 that line inside every transaction that changes one of them, so the web app lists 100k claims from one indexed
 table instead of reading resources. The causes that need a person are `ATTENTION`, in the order the filter shows
-them: a new cause (BPJS-K's pending confirmation, issue 14) is one more entry there and one more branch in
-`_attention`.
+them: a new cause is one more entry there and one more branch in `_attention`.
+
+BPJS-K answers each published Bundle version anew (a corrected claim is purified and verified again), so a claim
+file holds the latest purification and the latest verification; whichever is newer says where the claim stands. A
+verification returned as pending (`bpjs.codes.verification_pending`) needs the hospital's answer
+(`bpjs.confirmation.answer_pending`) until the Claim carries a `pending-answer` naming it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fhirclaim.bpjs import codes
+from fhirclaim.bpjs.confirmation import pending_answer
 from fhirclaim.claims.server_fields import processing_state
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import parse_search
@@ -33,7 +38,7 @@ SUBTYPES = "https://fhirclaim.org/fhir/CodeSystem/claimresponse-subtype"
 
 # Why a claim needs a person, in the filter's order (each has strings `attention.<key>` in i18n).
 ATTENTION = ("precheck-error", "special-cmg", "eklaim-error", "purification-failed", "decision-due",
-             "precheck-warning")
+             "pending-bpjs", "precheck-warning")
 STAGES = ("attention", "progress", "done")
 
 
@@ -48,6 +53,32 @@ class ClaimFile:
     purification: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def verified_last(self) -> bool:
+        """Whether BPJS-K's latest word is a verification (not a purification of a later Bundle version)."""
+        return self.verification is not None and _newer(self.verification, self.purification)
+
+    @property
+    def pending(self) -> dict[str, Any] | None:
+        """The verification returned as pending that stands now, answered or not."""
+        return self.verification if self.verified_last and codes.verification_pending(self.verification) else None
+
+    @property
+    def pending_answered(self) -> bool:
+        answer = pending_answer(self.claim)
+        return self.pending is not None and answer is not None and \
+            answer.claim_response == f"ClaimResponse/{self.pending['id']}"
+
+    @property
+    def open_purification(self) -> dict[str, Any] | None:
+        """The purification the claim stands on: none once a later verification answered it."""
+        return None if self.verified_last else self.purification
+
+    @property
+    def decision(self) -> str | None:
+        """`lanjut` or `batal`: the hospital's latest decision on the open purification."""
+        return codes.decision_of(self.decisions[-1]) if self.decisions and self.open_purification else None
 
 
 def worklist_entry(file: ClaimFile, tenant: str | None, now: datetime) -> dict[str, Any]:
@@ -65,28 +96,30 @@ def worklist_entry(file: ClaimFile, tenant: str | None, now: datetime) -> dict[s
         "tariff": _total(file.grouping, "benefit"), "tarif_rs": _money((claim.get("total") or {}).get("value")),
         "causes": ",".join(causes(file)) or None, "created_at": now,
         "submitted_at": _updated(file.grouping) if file.grouping and file.grouping.get("outcome") != "error" else None,
-        "paid_at": _paid_at(file.verification), "updated_at": now,
+        "paid_at": _paid_at(file.verification) if file.verified_last and file.pending is None else None,
+        "updated_at": now,
     }
 
 
 def _attention(file: ClaimFile, status: str) -> tuple[str, str | None, str]:
     """(stage, attention cause, next action)."""
     outcome = (file.grouping or {}).get("outcome")
-    decision = codes.decision_of(file.decisions[-1]) if file.decisions else None
-    if status == "withdrawn" or decision == "batal":
+    if status == "withdrawn" or file.decision == "batal":
         return "done", None, "none"
-    if file.verification is not None:
+    if file.verified_last and file.pending is None:
         return "done", None, "none"
+    if file.pending is not None and not file.pending_answered:
+        return "attention", "pending-bpjs", "answer-pending"
     if outcome == "error" or status == "error":
         kind = "precheck-error" if precheck_errors(file.grouping) else "eklaim-error"
         return "attention", kind, "fix-claim"
     if outcome == "partial" or status == "awaiting-special-cmg":
         return "attention", "special-cmg", "choose-special-cmg"
-    if file.purification is not None and decision is None:
-        if codes.purification_passed(file.purification):
+    if file.open_purification is not None and file.decision is None:
+        if codes.purification_passed(file.open_purification):
             return "attention", "decision-due", "answer-purification"
         return "attention", "purification-failed", "answer-purification"
-    if decision == "lanjut":
+    if file.decision == "lanjut":
         return "progress", None, "wait-verification"
     if status == "signed":
         return "progress", None, "wait-bpjs"
@@ -96,13 +129,14 @@ def _attention(file: ClaimFile, status: str) -> tuple[str, str | None, str]:
 
 
 def _display_status(file: ClaimFile, status: str) -> str:
-    if file.verification is not None:
+    if file.pending is not None and not file.pending_answered:
+        return "pending"
+    if file.verified_last and file.pending is None:
         return "verified"
-    decision = codes.decision_of(file.decisions[-1]) if file.decisions else None
-    if decision:
-        return f"decision-{decision}"
-    if file.purification is not None:
-        return "purified" if codes.purification_passed(file.purification) else "not-purified"
+    if file.decision:
+        return f"decision-{file.decision}"
+    if file.open_purification is not None:
+        return "purified" if codes.purification_passed(file.open_purification) else "not-purified"
     return status
 
 
@@ -126,6 +160,7 @@ def causes(file: ClaimFile) -> list[str]:
         found.append("TIDAK-LOLOS-PURIFIKASI")
     if (file.grouping or {}).get("outcome") == "partial":
         found.append("SPECIAL-CMG-CHOICE")
+    found += [f"PENDING-{reason}" for reason in codes.pending_reasons(file.pending)]
     return found
 
 
@@ -196,6 +231,11 @@ def _updated(resource: dict[str, Any] | None) -> datetime | None:
     return _moment(((resource or {}).get("meta") or {}).get("lastUpdated"))
 
 
+def _newer(resource: dict[str, Any], than: dict[str, Any] | None) -> bool:
+    """Whether `resource` was written no earlier than `than` (None: nothing to be newer than)."""
+    return than is None or (_updated(resource) or datetime.min) >= (_updated(than) or datetime.min)
+
+
 def _paid_at(verification: dict[str, Any] | None) -> datetime | None:
     if verification is None:
         return None
@@ -215,34 +255,33 @@ def subtype(response: dict[str, Any]) -> str | None:
 
 
 def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any]) -> ClaimFile:
-    """The claim file as stored: the Patient, the Encounter, every ClaimResponse and decision about the Claim."""
-    file = ClaimFile(claim, patient=_content(resources, (claim.get("patient") or {}).get("reference")),
-                     encounter=_content(resources, encounter_reference(claim)))
+    """The claim file as stored: the Patient, the Encounter, the grouping, BPJS-K's latest purification (with the
+    hospital's decisions on it) and latest verification."""
+    file = ClaimFile(claim, patient=read_reference(resources, (claim.get("patient") or {}).get("reference")),
+                     encounter=read_reference(resources, encounter_reference(claim)))
     for reference in resources.referrers("Claim", claim["id"]):
-        kind, _, resource_id = reference.partition("/")
-        if kind != "ClaimResponse":
-            continue
-        response = _content(resources, reference)
-        if response is None:
-            continue
-        found = subtype(response)
+        response = read_reference(resources, reference) if reference.startswith("ClaimResponse/") else None
+        found = subtype(response) if response is not None else None
         if found == "grouping":
             file.grouping = response
-        elif found == codes.PURIFIKASI:
+        elif found == codes.PURIFIKASI and _newer(response, file.purification):
             file.purification = response
-            file.decisions = _decisions(resources, resource_id)
-        elif found == codes.VERIFIKASI:
+        elif found == codes.VERIFIKASI and _newer(response, file.verification):
             file.verification = response
+    if file.purification is not None:
+        file.decisions = decisions_on(resources, file.purification["id"])
     return file
 
 
-def _decisions(resources: SqlResourceRepository, response_id: str) -> list[dict[str, Any]]:
-    found = [_content(resources, r) for r in resources.referrers("ClaimResponse", response_id)
+def decisions_on(resources: SqlResourceRepository, response_id: str) -> list[dict[str, Any]]:
+    """The hospital's PurificationDecisions on the purification ClaimResponse/`response_id`, oldest first."""
+    found = [read_reference(resources, r) for r in resources.referrers("ClaimResponse", response_id)
              if r.startswith("PurificationDecision/")]
     return sorted((d for d in found if d), key=lambda d: (d.get("meta") or {}).get("lastUpdated", ""))
 
 
-def _content(resources: SqlResourceRepository, reference: str | None) -> dict[str, Any] | None:
+def read_reference(resources: SqlResourceRepository, reference: str | None) -> dict[str, Any] | None:
+    """The content of a (relative) reference as stored, None when absent or deleted."""
     if not reference or "/" not in reference:
         return None
     kind, _, resource_id = reference.rpartition("/")
@@ -297,7 +336,7 @@ def _claim_of(resources: SqlResourceRepository, kind: str, content: dict[str, An
     if kind == "Claim":
         return resource_id
     if kind == "PurificationDecision":
-        response = _content(resources, (content.get("claimResponse") or {}).get("reference"))
+        response = read_reference(resources, (content.get("claimResponse") or {}).get("reference"))
         content = response or {}
     reference = (content.get("request") or {}).get("reference") or ""
     return reference.rpartition("/")[2] if reference.startswith("Claim/") or "/Claim/" in reference else None

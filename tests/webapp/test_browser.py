@@ -1,7 +1,8 @@
 """The web app in a real browser: `fhirclaim serve --sandbox` in a subprocess, the example cases posted by the
 sandbox hospital's client over HTTP, and headless Chromium (Debian's `chromium` + `chromium-driver`, driven by
 Selenium; nothing downloads a browser) signing in as the sandbox hospital user and walking the worklist, a claim
-page, the special-CMG choice, a purification decision and the dashboard.
+page, the special-CMG choice, a purification decision, the answer to BPJS-K's pending confirmation, a resubmit and
+the dashboard.
 
 Screenshots of each page go to `FHIRCLAIM_ARTIFACTS_DIR` (else the test's tmp dir); with `FHIRCLAIM_SCREENSHOTS_DIR`
 set, one per page is also copied there (docs/screenshots/). Without a browser the tests skip and say why —
@@ -97,7 +98,8 @@ def _post_cases(fhir: str, client: dict) -> None:
                           data={"client_id": client["client_id"], "client_secret": client["client_secret"]},
                           timeout=30).json()["access_token"]
     for case, kw in (("01-outpatient-visit", {}), ("02-hip-replacement-special-cmg", {"without_special_cmg": True}),
-                     ("03-class-upgrade", {}), ("05-precheck-rejected", {})):
+                     ("03-class-upgrade", {}), ("05-precheck-rejected", {}),
+                     ("06-pending-readmission", {"file": "earlier-episode.json"}), ("06-pending-readmission", {})):
         answer = requests.post(fhir, json=example(case, **kw), timeout=60,
                                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"})
         assert answer.status_code == 200, answer.text
@@ -226,6 +228,36 @@ def test_the_purification_decision(browser, sandbox, artifacts):
     assert "Keputusan purifikasi tersimpan" in _main_text(browser)
     until_page_shows(browser, "Terverifikasi")
     assert "lanjut" in browser.find_element("id", "timeline").text.lower()
+
+
+def test_answering_a_pending_confirmation_from_bpjs_k(browser, sandbox, artifacts):
+    browser.get(sandbox["base"] + "/app/claims?attention=decision-due")
+    until_page_shows(browser, "0301R0011126V000602")  # example 06: a readmission 9 days after its earlier episode
+    click_and_load(browser, "link text", "0301R0011126V000602")
+    click_and_load(browser, "id", "decision-lanjut")
+    until_page_shows(browser, "Potensi readmisi: konfirmasi episode")  # the simulator returns it as pending
+    browser.get(sandbox["base"] + "/app/claims?attention=pending-bpjs")
+    rows = browser.find_elements("css selector", "table.claims tbody tr")
+    assert [r.get_attribute("data-claim") for r in rows] == ["ex6-claim"]
+    click_and_load(browser, "link text", "0301R0011126V000602")
+    assert "Pending dari BPJS-K" in browser.find_element("id", "h-pending").text
+    browser.find_element("id", "answer-confirmed").click()
+    browser.find_element("id", "pending-text").send_keys("Bukan readmisi: episode berbeda, resume episode sebelumnya "
+                                                         "terlampir")
+    browser.find_element("id", "doc-ex6a-discharge-summary").click()
+    shoot(browser, artifacts, "07-claim-pending")
+    click_and_load(browser, "id", "pending-submit")
+    assert "Jawaban terkirim" in _main_text(browser)
+    assert "dikonfirmasi" in browser.find_element("id", "pending-answered").text
+
+
+def test_resubmit_of_a_claim_whose_inputs_did_not_change(browser, sandbox, artifacts):
+    browser.get(sandbox["base"] + "/app/claims?attention=precheck-error")
+    until_page_shows(browser, "0301R0011026V000501")
+    click_and_load(browser, "link text", "0301R0011026V000501")
+    assert browser.find_element("id", "claim-unchanged").text.startswith("Tidak ada yang berubah")
+    click_and_load(browser, "id", "resubmit-submit")
+    assert "tidak diproses ulang" in _main_text(browser)
 
 
 def test_the_dashboard_in_english(browser, sandbox, artifacts):

@@ -10,6 +10,7 @@ import pytest
 from webkit import PASSWORD, add_user, csrf, example, run_pipeline, sign_in
 
 from fhirclaim import bpjs
+from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.users import UserRepository
 from fhirclaim.webapp import i18n
 
@@ -227,6 +228,152 @@ def test_a_coder_may_not_answer_a_purification(app, runtime):
     answer = client.post("/app/claims/ex1-claim/purification",
                          data={"decision": "lanjut", "csrf_token": csrf(client, "/app/claims")})
     assert answer.status_code == 403
+
+
+# --- BPJS-K's pending verification, answered from the claim page ----------------------------------------------
+
+
+READMISSION = "Potensi readmisi: pasien pulang 9 hari sebelumnya / Possible readmission: discharged 9 days earlier"
+
+
+@pytest.fixture
+def pending_claim(app, web, runtime, monkeypatch):
+    """Example 01 purified, decided Lanjut from the claim page, and returned as pending by the BPJS-K simulator (its
+    finding injected: the readmission rule itself is tested in tests/bpjs); the simulator."""
+    from fhirclaim.bpjs import simulator as simulator_module
+    from fhirclaim.bpjs.verification import PendingFinding
+
+    simulator = bpjs.install(runtime, simulator=True, delay=timedelta(0))
+    monkeypatch.setattr(simulator_module, "pending_findings",
+                        lambda claim, others: [PendingFinding("readmission", READMISSION)])
+    _post_case(app, "01-outpatient-visit")
+    simulator.run_due(runtime.store)
+    web.post("/app/claims/ex1-claim/purification", data={"decision": "lanjut", "csrf_token": csrf(web, "/app/claims")})
+    simulator.run_due(runtime.store)
+    monkeypatch.setattr(simulator_module, "pending_findings", lambda claim, others: [])
+    return simulator
+
+
+def test_a_pending_verification_shows_its_reasons_in_the_worklist_and_on_the_claim_page(web, pending_claim):
+    listed = _text(web.get("/app/claims?attention=pending-bpjs"))
+    assert "0301R0011026V000101" in listed and "Jawab konfirmasi BPJS-K" in listed
+    page = _text(web.get("/app/claims/ex1-claim"))
+    assert "Potensi readmisi: konfirmasi episode" in page and READMISSION in page
+    assert 'id="pending-form"' in page and 'id="answer-confirmed"' in page and 'id="answer-corrected"' in page
+    assert 'data-attention="pending-bpjs"' in _text(web.get("/app/claims"))
+
+
+def test_answering_a_pending_verification_resubmits_the_claim_through_the_domain_function(app, web, runtime,
+                                                                                           pending_claim):
+    answer = web.post("/app/claims/ex1-claim/pending", data={
+        "answer": "confirmed", "text": "Episode berbeda: resume episode sebelumnya terlampir",
+        "csrf_token": csrf(web, "/app/claims")})
+    assert answer.status_code == 302
+    page = _text(web.get("/app/claims/ex1-claim"))
+    assert "Jawaban terkirim" in page
+    assert 'id="pending-answered"' in page and "dikonfirmasi" in page and 'id="pending-form"' not in page
+    claim = authorized(app).get("/Claim/ex1-claim").get_json()
+    extension = next(e for e in claim["extension"] if e["url"].endswith("/pending-answer"))
+    parts = {p["url"]: p for p in extension["extension"]}
+    assert parts["answer"]["valueCoding"]["code"] == "confirmed"
+    assert parts["claimResponse"]["valueReference"]["reference"].startswith("ClaimResponse/")
+    assert "0301R0011026V000101" not in _text(web.get("/app/claims?attention=pending-bpjs"))
+    with runtime.store.unit_of_work(write=False) as uow:
+        job = JobQueue(uow.session).latest_for_claim("ex1-claim")
+    assert (str(job.claim_version), job.kind) == (claim["meta"]["versionId"], "submit")  # the answer runs again
+
+
+def test_a_pending_answer_needs_a_pending_verification_a_known_answer_a_note_and_the_role(app, web, runtime):
+    _post_case(app, "01-outpatient-visit")
+    token = csrf(web, "/app/claims")
+    early = web.post("/app/claims/ex1-claim/pending", data={"answer": "confirmed", "text": "x", "csrf_token": token})
+    assert early.status_code == 409
+    add_user(runtime, "coder2", role="coder")
+    coder = app.test_client()
+    sign_in(coder, "coder2")
+    refused = coder.post("/app/claims/ex1-claim/pending",
+                         data={"answer": "confirmed", "text": "x", "csrf_token": csrf(coder, "/app/claims")})
+    assert refused.status_code == 403
+
+
+def test_a_pending_answer_that_is_neither_confirmed_nor_corrected_or_without_a_note_is_refused(web, pending_claim):
+    token = csrf(web, "/app/claims")
+    odd = web.post("/app/claims/ex1-claim/pending", data={"answer": "mungkin", "text": "x", "csrf_token": token})
+    assert odd.status_code == 422 and "confirmed" in _text(odd)
+    empty = web.post("/app/claims/ex1-claim/pending", data={"answer": "corrected", "text": "  ", "csrf_token": token})
+    assert empty.status_code == 422
+    assert 'id="pending-form"' in _text(web.get("/app/claims/ex1-claim"))  # still unanswered
+
+
+# --- webhooks in the timeline, resubmit ------------------------------------------------------------------------------
+
+
+def test_the_timeline_shows_the_hospitals_webhook_notifications_about_the_claim(app, web, runtime):
+    hook = {"resourceType": "Subscription", "status": "requested", "reason": "klaim", "criteria": "ClaimResponse?",
+            "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/simrs/hooks?token=rahasia",
+                        "payload": "application/fhir+json"},
+            "extension": [{"url": "https://fhirclaim.org/fhir/StructureDefinition/subscription-secret",
+                           "valueString": "rahasia-tanda-tangan-webhook-1234567890"}]}
+    assert authorized(app).post("/Subscription", hook).status_code == 201
+    other = {**hook, "channel": {**hook["channel"], "endpoint": "http://127.0.0.1:7/other-hospital"}}
+    assert authorized(app, org=OTHER_HOSPITAL).post("/Subscription", other).status_code == 201
+    _post_case(app, "03-class-upgrade")
+    runtime.webhook_worker.run_once()  # one attempt each: nothing listens on port 9, so it waits for a retry
+    rows = re.findall(r'<tr class="event-webhook">(.*?)</tr>', _text(web.get("/app/claims/ex3-claim")), re.S)
+    assert rows and all("127.0.0.1:9" in r and "ClaimResponse/" in r for r in rows)
+    assert any("pending, 1×" in r for r in rows)
+    page = _text(web.get("/app/claims/ex3-claim"))
+    assert "rahasia" not in page and "/simrs/hooks" not in page and "127.0.0.1:7" not in page
+
+
+def _latest_job(runtime, claim_id: str):
+    with runtime.store.unit_of_work(write=False) as uow:
+        return JobQueue(uow.session).latest_for_claim(claim_id)
+
+
+def test_resubmit_of_a_failed_claim_whose_inputs_did_not_change_runs_nothing_and_says_so(app, web, runtime):
+    _post_case(app, "05-precheck-rejected")
+    page = _text(web.get("/app/claims/ex5-claim"))
+    assert 'id="resubmit-submit"' in page and 'id="claim-unchanged"' in page
+    before = _latest_job(runtime, "ex5-claim")
+    answer = web.post("/app/claims/ex5-claim/resubmit", data={"csrf_token": csrf(web, "/app/claims")})
+    assert answer.status_code == 302
+    page = _text(web.get("/app/claims/ex5-claim"))
+    assert "Tidak ada yang berubah sejak proses terakhir: tidak diproses ulang" in page
+    assert _latest_job(runtime, "ex5-claim").id == before.id
+
+
+def test_resubmit_runs_a_failed_claim_again_when_its_last_run_may_have_read_other_versions(app, web, runtime):
+    from sqlalchemy import update
+
+    from fhirclaim.store.jobs import ClaimJobRow
+
+    _post_case(app, "05-precheck-rejected")
+    with runtime.store.unit_of_work() as uow:  # a run recorded before the server kept what a job read
+        uow.session.execute(update(ClaimJobRow).where(ClaimJobRow.claim_id == "ex5-claim").values(inputs=None))
+    before = _latest_job(runtime, "ex5-claim")
+    assert 'id="claim-unchanged"' not in _text(web.get("/app/claims/ex5-claim"))
+    web.post("/app/claims/ex5-claim/resubmit", data={"csrf_token": csrf(web, "/app/claims")})
+    assert "Diajukan ulang" in _text(web.get("/app/claims/ex5-claim"))
+    after = _latest_job(runtime, "ex5-claim")
+    assert after.id != before.id and after.claim_version == before.claim_version and after.status == "queued"
+
+
+def test_a_claim_that_did_not_end_in_error_offers_no_resubmit(app, web, runtime):
+    _post_case(app, "03-class-upgrade")
+    assert 'id="resubmit-form"' not in _text(web.get("/app/claims/ex3-claim"))
+    web.post("/app/claims/ex3-claim/resubmit", data={"csrf_token": csrf(web, "/app/claims")})
+    assert "tidak berakhir galat" in _text(web.get("/app/claims/ex3-claim"))
+
+
+def test_resubmit_needs_a_csrf_token_and_a_claim_of_ones_own_hospital(app, runtime, web):
+    _post_case(app, "05-precheck-rejected")
+    assert web.post("/app/claims/ex5-claim/resubmit").status_code == 400
+    add_user(runtime, "budi2", org=OTHER_HOSPITAL)
+    other = app.test_client()
+    sign_in(other, "budi2")
+    assert other.post("/app/claims/ex5-claim/resubmit",
+                      data={"csrf_token": csrf(other, "/app/claims")}).status_code == 404
 
 
 # --- dashboard and languages ----------------------------------------------------------------------------------

@@ -82,3 +82,55 @@ def test_the_dashboard_sums_tariffs_and_ranks_causes():
     assert board.pareto == [("PRECHECK-A", 2, 66.7), ("PRECHECK-B", 1, 100.0)]
     assert dict(board.per_status) == {"error": 2, "signed": 1}
     assert board.per_care_type[0]["gain"] == 500  # benefit 1500 against tarif RS 1000, the signed claim only
+
+
+# --- BPJS-K's pending verification and the rounds after it ------------------------------------------------------
+
+
+def answered_at(resource: dict, moment: str) -> dict:
+    return {**resource, "meta": {"lastUpdated": moment}}
+
+
+def pending_verification(reasons: tuple[str, ...] = ("readmission",)) -> dict:
+    return {"resourceType": "ClaimResponse", "id": "v1", "outcome": codes.PENDING_OUTCOME,
+            "subType": {"coding": [{"system": codes.KEMKES, "code": codes.VERIFIKASI}]},
+            "adjudication": [{"category": {"coding": [codes.VERIFICATION_CATEGORY]},
+                              "reason": {"coding": [codes.PENDING]}}],
+            "error": [{"code": {"coding": [{"system": codes.VERIFICATION_PENDING, "code": r}], "text": r}}
+                      for r in reasons]}
+
+
+def answering(claim: dict, response_id: str = "v1", answer: str = "confirmed") -> dict:
+    from fhirclaim.bpjs.confirmation import answer_extension
+
+    return {**claim, "extension": [*claim.get("extension", []), answer_extension(response_id, answer, "episode lain")]}
+
+
+PURIFIED = answered_at(purification(True), "2026-10-05T01:00:00Z")
+PENDING = answered_at(pending_verification(("readmission", "document-missing")), "2026-10-06T01:00:00Z")
+
+
+@pytest.mark.parametrize(("file", "expected"), [
+    (ClaimFile(claim_with("signed"), purification=PURIFIED, decisions=[decision("lanjut")], verification=PENDING),
+     ("attention", "pending-bpjs", "answer-pending", "pending")),
+    (ClaimFile(answering(claim_with(None)), purification=PURIFIED, decisions=[decision("lanjut")],
+               verification=PENDING), ("progress", None, "wait-eklaim", "received")),  # the answer runs again
+    (ClaimFile(answering(claim_with("signed")), purification=PURIFIED, decisions=[decision("lanjut")],
+               verification=PENDING), ("progress", None, "wait-bpjs", "signed")),
+    (ClaimFile(answering(claim_with("signed"), response_id="older"), purification=PURIFIED, verification=PENDING),
+     ("attention", "pending-bpjs", "answer-pending", "pending")),  # an answer to another pending one is not this one's
+    (ClaimFile(answering(claim_with("signed")), purification=answered_at(purification(True), "2026-10-07T01:00:00Z"),
+               verification=PENDING), ("attention", "decision-due", "answer-purification", "purified")),
+    (ClaimFile(answering(claim_with("signed")), purification=PURIFIED,
+               verification=answered_at({"resourceType": "ClaimResponse", "id": "v2"}, "2026-10-08T01:00:00Z")),
+     ("done", None, "none", "verified")),
+])
+def test_a_pending_verification_needs_the_hospitals_answer_then_a_new_round(file, expected):
+    line = worklist_entry(file, "10000004", NOW)
+    assert (line["stage"], line["attention"], line["next_action"], line["status"]) == expected
+
+
+def test_pending_reasons_count_as_causes_and_nothing_is_paid():
+    file = ClaimFile(claim_with("signed"), purification=PURIFIED, verification=PENDING)
+    line = worklist_entry(file, "10000004", NOW)
+    assert line["causes"] == "PENDING-readmission,PENDING-document-missing" and line["paid_at"] is None

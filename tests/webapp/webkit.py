@@ -13,10 +13,10 @@ PASSWORD = "kata-sandi-rahasia-1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def example(case: str, *, without_special_cmg: bool = False) -> dict:
-    """An example case's transaction Bundle; optionally its Claim without the special-CMG choice (so E-Klaim's
-    options wait for the hospital)."""
-    bundle = json.loads((EXAMPLES / case / "transaction.json").read_text(encoding="utf-8"))
+def example(case: str, *, without_special_cmg: bool = False, file: str = "transaction.json") -> dict:
+    """An example case's transaction Bundle (`file`: another of its Bundles, e.g. 06's earlier episode); optionally
+    its Claim without the special-CMG choice (so E-Klaim's options wait for the hospital)."""
+    bundle = json.loads((EXAMPLES / case / file).read_text(encoding="utf-8"))
     if without_special_cmg:
         bundle = copy.deepcopy(bundle)
         for entry in bundle["entry"]:
