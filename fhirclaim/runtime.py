@@ -16,7 +16,7 @@ from fhirclaim.auth.audit import AuditListener
 from fhirclaim.auth.clients import ClientRegistry
 from fhirclaim.auth.disclosure import DisclosureListener
 from fhirclaim.auth.policy import Authorizer, write_tenant_for
-from fhirclaim.auth.principal import Principal
+from fhirclaim.auth.principal import EKLAIM, Principal
 from fhirclaim.auth.security_log import SecurityLog
 from fhirclaim.claims.context import TenantClaimSettings
 from fhirclaim.claims.gateway import EKlaimGateway
@@ -92,10 +92,16 @@ class Runtime:
         options = SearchOptions(lenient=lenient, default_count=self.settings.default_page_size,
                                 max_count=self.settings.max_page_size)
         return FhirService(uow, author=author, listeners=self.listeners,
-                           interceptors=self.interceptors if interceptors is None else interceptors,
+                           interceptors=self._interceptors_for(principal) if interceptors is None else interceptors,
                            timezone=self.settings.timezone, search_options=options,
                            authorize=Authorizer(principal, uow.resources) if principal else None,
                            write_tenant=write_tenant_for(principal) if principal else None)
+
+    def _interceptors_for(self, principal: Principal | None) -> list[ResourceInterceptor]:
+        """E-Klaim itself may post its own Package on a Claim (claims/trigger.py); every other client may not."""
+        if principal is None or principal.role != EKLAIM:
+            return self.interceptors
+        return [ClaimServerFields.for_eklaim() if isinstance(i, ClaimServerFields) else i for i in self.interceptors]
 
     def _pipeline_service(self, uow: UnitOfWork, author: str) -> FhirService:
         """The pipeline writes the server's own fields, which client-side interceptors would strip."""
@@ -145,7 +151,8 @@ class Runtime:
             return defaults
         return TenantClaimSettings(kode_tarif=config.kode_tarif or defaults.kode_tarif,
                                    payor_id=config.payor_id or defaults.payor_id,
-                                   payor_cd=config.payor_cd or defaults.payor_cd, timezone=defaults.timezone)
+                                   payor_cd=config.payor_cd or defaults.payor_cd, timezone=defaults.timezone,
+                                   precheck_errors=config.precheck_errors)
 
     def sign_bundle(self, bundle: dict, who: dict) -> dict:
         """Signed by the hospital `who` names (`Organization/<tenant>`), with its own key (architecture §6)."""

@@ -191,7 +191,11 @@ WORKLIST_INDEXES = {
     "ix_worklist_mr": ("tenant", "mr_number"),
     "ix_worklist_patient": ("tenant", "patient_search", "claim_id"),
     "ix_worklist_start": ("tenant", "episode_start", "claim_id"),
+    "ix_worklist_status": ("tenant", "status", "claim_id"),  # 0014
 }
+# A part of a patient's name (LIKE '%…%'): a trigram index on PostgreSQL (pg_trgm, 0014); elsewhere a plain index.
+WORKLIST_NAME_INDEX = Index("ix_worklist_patient_trgm", "patient_search", postgresql_using="gin",
+                            postgresql_ops={"patient_search": "gin_trgm_ops"})
 
 
 class WorklistRow(Base):
@@ -199,7 +203,7 @@ class WorklistRow(Base):
     every Claim (kept by `fhirclaim.webapp.worklist.WorklistListener` inside each writing transaction)."""
 
     __tablename__ = "claim_worklist"
-    __table_args__ = tuple(Index(name, *columns) for name, columns in WORKLIST_INDEXES.items())
+    __table_args__ = (*(Index(name, *columns) for name, columns in WORKLIST_INDEXES.items()), WORKLIST_NAME_INDEX)
 
     claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
