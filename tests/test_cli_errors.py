@@ -429,3 +429,10 @@ def test_an_unexpected_error_keeps_its_traceback(monkeypatch, tmp_path):
     monkeypatch.setattr(fhirclaim.inacbg.batch, "run_batch", broken)
     result = _invoke("group", "--input", str(EXAMPLE_INPUT))
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+
+
+def test_client_ids_never_read_as_a_command_line_option():
+    from fhirclaim.auth.credentials import new_client_id
+
+    ids = [new_client_id() for _ in range(2000)]  # a urlsafe token started with "-" one time in 64
+    assert all(i.isalnum() and i.isascii() and len(i) == 24 for i in ids) and len(set(ids)) == len(ids)

@@ -10,12 +10,18 @@ import base64
 import hashlib
 import hmac
 import secrets
+import string
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
 def new_client_id() -> str:
-    return secrets.token_urlsafe(18)
+    """24 letters and digits (143 bits): an id is typed on command lines, where one starting with `-` (as a
+    urlsafe token may) reads as an option (`fhirclaim clients disable -x…` was a usage error one time in 64)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(24))
 
 
 def new_secret() -> str:
