@@ -87,19 +87,22 @@ class Runtime:
 
     def fhir_service(self, uow: UnitOfWork, *, author: str | None, lenient: bool = False,
                      interceptors: Sequence[ResourceInterceptor] | None = None,
-                     principal: Principal | None = None) -> FhirService:
-        """The FHIR service on a unit of work; with a `principal`, its role's permissions apply."""
+                     principal: Principal | None = None, server_authored: bool = False) -> FhirService:
+        """The FHIR service on a unit of work; with a `principal`, its role's permissions apply; `server_authored`:
+        the server's own writes, not validated again (FhirService.server_authored)."""
         options = SearchOptions(lenient=lenient, default_count=self.settings.default_page_size,
                                 max_count=self.settings.max_page_size)
         return FhirService(uow, author=author, listeners=self.listeners,
                            interceptors=self.interceptors if interceptors is None else interceptors,
                            timezone=self.settings.timezone, search_options=options,
                            authorize=Authorizer(principal, uow.resources) if principal else None,
-                           write_tenant=write_tenant_for(principal) if principal else None)
+                           write_tenant=write_tenant_for(principal) if principal else None,
+                           server_authored=server_authored)
 
     def _pipeline_service(self, uow: UnitOfWork, author: str) -> FhirService:
-        """The pipeline writes the server's own fields, which client-side interceptors would strip."""
-        return self.fhir_service(uow, author=author, interceptors=())
+        """The pipeline writes the server's own fields, which client-side interceptors would strip, and only
+        resources it built itself (not validated again)."""
+        return self.fhir_service(uow, author=author, interceptors=(), server_authored=True)
 
     def _seed_shared_resources(self) -> None:
         """Resources every tenant refers to and none owns: the BPJS Kesehatan Organization (the insurer)."""
