@@ -87,15 +87,17 @@ class Runtime:
 
     def fhir_service(self, uow: UnitOfWork, *, author: str | None, lenient: bool = False,
                      interceptors: Sequence[ResourceInterceptor] | None = None,
-                     principal: Principal | None = None) -> FhirService:
-        """The FHIR service on a unit of work; with a `principal`, its role's permissions apply."""
+                     principal: Principal | None = None, server_authored: bool = False) -> FhirService:
+        """The FHIR service on a unit of work; with a `principal`, its role's permissions apply; `server_authored`:
+        the server's own writes, not validated again (FhirService.server_authored)."""
         options = SearchOptions(lenient=lenient, default_count=self.settings.default_page_size,
                                 max_count=self.settings.max_page_size)
         return FhirService(uow, author=author, listeners=self.listeners,
                            interceptors=self._interceptors_for(principal) if interceptors is None else interceptors,
                            timezone=self.settings.timezone, search_options=options,
                            authorize=Authorizer(principal, uow.resources) if principal else None,
-                           write_tenant=write_tenant_for(principal) if principal else None)
+                           write_tenant=write_tenant_for(principal) if principal else None,
+                           server_authored=server_authored)
 
     def _interceptors_for(self, principal: Principal | None) -> list[ResourceInterceptor]:
         """E-Klaim itself may post its own Package on a Claim (claims/trigger.py); every other client may not."""
@@ -104,8 +106,9 @@ class Runtime:
         return [ClaimServerFields.for_eklaim() if isinstance(i, ClaimServerFields) else i for i in self.interceptors]
 
     def _pipeline_service(self, uow: UnitOfWork, author: str) -> FhirService:
-        """The pipeline writes the server's own fields, which client-side interceptors would strip."""
-        return self.fhir_service(uow, author=author, interceptors=())
+        """The pipeline writes the server's own fields, which client-side interceptors would strip, and only
+        resources it built itself (not validated again)."""
+        return self.fhir_service(uow, author=author, interceptors=(), server_authored=True)
 
     def _seed_shared_resources(self) -> None:
         """Resources every tenant refers to and none owns: the BPJS Kesehatan Organization (the insurer)."""

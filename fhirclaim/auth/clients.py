@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from fhirclaim.auth import credentials
 from fhirclaim.auth.principal import HOSPITAL_ROLES, ROLES, Principal
@@ -37,6 +37,13 @@ class IssuedToken:
     expires_in: int
     principal: Principal
     issued_at: datetime
+
+
+# A bearer token with its client, by the token's hash (built once: SQLAlchemy caches its compiled form).
+_TOKEN_LOOKUP = (select(TokenRow.revoked, TokenRow.expires_at, ClientRow.client_id, ClientRow.role, ClientRow.org,
+                        ClientRow.disabled)
+                 .outerjoin(ClientRow, ClientRow.client_id == TokenRow.client_id)
+                 .where(TokenRow.token_hash == bindparam("token_hash")))
 
 
 def _now() -> datetime:
@@ -110,19 +117,21 @@ class ClientRegistry:
         return IssuedToken(token, int(self.token_lifetime.total_seconds()), principal, now)
 
     def resolve(self, token: str) -> tuple[Principal | None, str | None]:
-        """(principal, None) for a live token, else (None, why): unknown, expired, revoked, client disabled."""
-        with self.store.unit_of_work(write=False) as uow:
-            row = uow.session.get(TokenRow, credentials.token_hash(token))
-            if row is None:
-                return None, "The access token is not known"
-            if row.revoked:
-                return None, "The access token was revoked"
-            if row.expires_at <= _now():
-                return None, "The access token has expired"
-            client = uow.session.get(ClientRow, row.client_id)
-            if client is None or client.disabled:
-                return None, "The client of this access token is disabled"
-            return Principal(client.client_id, client.role, client.org), None
+        """(principal, None) for a live token, else (None, why): unknown, expired, revoked, client disabled.
+
+        Every request: one prepared statement on a pooled connection, no ORM session (issue 17). The token's
+        revocation and its client's are read each time, so a revocation by any process counts at once."""
+        with self.store.database.engine.connect() as connection:
+            row = connection.execute(_TOKEN_LOOKUP, {"token_hash": credentials.token_hash(token)}).first()
+        if row is None:
+            return None, "The access token is not known"
+        if row.revoked:
+            return None, "The access token was revoked"
+        if row.expires_at <= _now():
+            return None, "The access token has expired"
+        if row.disabled is not False:  # disabled, or no such client any more
+            return None, "The client of this access token is disabled"
+        return Principal(row.client_id, row.role, row.org), None
 
     def revoke(self, token: str) -> bool:
         with self.store.unit_of_work() as uow:

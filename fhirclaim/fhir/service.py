@@ -75,6 +75,9 @@ class FhirService:
     # is local, must resolve and is stored relative; any other absolute reference is another server's, stored as
     # sent and not resolved.
     base_urls: tuple[str, ...] = ()
+    # The writer is this server (the claim pipeline): what it writes is built from stored, validated client content
+    # and from typed models, so it is not validated again (issue 17). Every client write is validated.
+    server_authored: bool = False
     _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
@@ -122,7 +125,7 @@ class FhirService:
                if_none_exist: str | None = None, resource_id: str | None = None) -> tuple[StoredResource, bool]:
         """(stored, created). With If-None-Exist, an existing single match is returned instead (created False)."""
         self._allowed("create", validation.check_resource_type(resource, expected_type), resource)
-        resource_type = self.validate_or_raise(resource, expected_type)
+        resource_type = self._validated(resource, expected_type)
         _check_storable(resource_type, resource)
         if if_none_exist:
             existing = self._conditional_match(resource_type, if_none_exist)
@@ -143,7 +146,7 @@ class FhirService:
         _check_type(resource_type)
         before = self.resources.find(resource_type, resource_id)
         self._allowed("patch" if interaction == "patch" else "update", resource_type, resource, before)
-        self.validate_or_raise(resource, resource_type)
+        self._validated(resource, resource_type)
         _check_storable(resource_type, resource)
         body_id = resource.get("id")
         if body_id is None:
@@ -213,6 +216,12 @@ class FhirService:
                   + profiles.check_profiles(resource))
         validation.raise_for_errors(issues, status=422)
         return resource_type
+
+    def _validated(self, resource: dict[str, Any], expected_type: str | None) -> str:
+        """The resource's type, after validation unless the server itself wrote it."""
+        if self.server_authored:
+            return validation.check_resource_type(resource, expected_type)
+        return self.validate_or_raise(resource, expected_type)
 
     def validate_only(self, resource: dict[str, Any], expected_type: str | None = None) -> list[Issue]:
         """$validate: every issue, references included, nothing written."""

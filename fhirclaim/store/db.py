@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from fhirclaim.startup import StartupError, create_private_file, ensure_directory
+from fhirclaim.store import statistics
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK = 0x66686972  # "fhir": one process migrates at a time on PostgreSQL
@@ -69,6 +70,7 @@ class Database:
                 if not self.is_sqlite:
                     connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK})
                     connection.commit()
+        statistics.keep_fresh(self.engine)  # SQLite's planner statistics, now and every thousand commits
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -30,6 +30,7 @@ class ClaimJobRow(Base):
         UniqueConstraint("claim_id", "claim_version", "run", name="uq_claim_job_version_run"),
         Index("ix_claim_job_due", "status", "next_attempt_at"),
         Index("ix_claim_job_claim", "claim_id"),
+        Index("ix_claim_job_claim_status", "claim_id", "status"),  # enqueue: a claim's queued jobs (issue 17)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

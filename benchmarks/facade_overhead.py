@@ -1,0 +1,166 @@
+"""Facade overhead: CPU per claim of the claim pipeline vs the bare E-Klaim calls it makes, same emulator.
+
+    python benchmarks/facade_overhead.py [--claims 20] [--protocol 5.10|5.1] [--modes in-process,http]
+
+For each mode, `--claims` example claims (cases 01–04, round robin, as `benchmarks/pipeline.py` writes them) are
+written one at a time as a SIMRS transaction and then run through the pipeline to the signed Bundle on this thread
+(no worker threads, no waits). Every ws.php message the pipeline sends is recorded (plaintext, before encryption).
+After each claim, the *bare sequence* — the same messages of the state-changing methods (new_claim →
+set_claim_data → … → claim_final → send_claim_individual; the pipeline's read-backs such as get_claim_data are
+facade work and are left out) — is replayed through a plain `EKlaimClient` against a second, fresh emulator of the
+same kind, so pipeline and bare alternate claim by claim (A B A B) and share the machine's load alike.
+
+CPU is `time.process_time()` of this process plus, over HTTP, the emulator process's CPU from `/proc/<pid>/stat`
+(the in-process emulator's CPU is inside this process already). One warm-up claim (pipeline and bare) per mode is
+not counted. "ratio" is pipeline / bare; "+write" adds the SIMRS transaction that carries the claim in. Prints
+figures and the ratio pipeline / bare; asserts nothing but that the bare replay answers 200 to every call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pipeline as pipeline_bench  # noqa: E402  (benchmarks/pipeline.py: the example claims, the emulator process)
+
+from fhirclaim.config import Settings  # noqa: E402
+from fhirclaim.eklaim import EKlaimClient, HttpTransport, InProcessTransport  # noqa: E402
+from fhirclaim.runtime import Runtime  # noqa: E402
+from fhirclaim.sandbox import SandboxEKlaim  # noqa: E402
+
+READ_ONLY = {"get_claim_data", "get_claim_status", "claim_print", "idrg_diagnosa_get", "idrg_procedure_get",
+             "inacbg_diagnosa_get", "inacbg_procedure_get", "pull_claim"}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of another process, 0 when there is none."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+@contextmanager
+def recording(messages: list[tuple[str, dict]]):
+    """Every message any EKlaimClient exchanges, appended to `messages` as plaintext JSON."""
+    original = EKlaimClient._exchange
+
+    def exchange(self, method, message):
+        messages.append((method, json.loads(json.dumps(message))))
+        return original(self, method, message)
+
+    EKlaimClient._exchange = exchange
+    try:
+        yield
+    finally:
+        EKlaimClient._exchange = original
+
+
+class Meter:
+    """CPU seconds of this process plus one other (the HTTP emulator), between start() and stop()."""
+
+    def __init__(self, other_pid: int | None) -> None:
+        self.other_pid = other_pid
+        self.total = 0.0
+
+    def __enter__(self):
+        self._started = time.process_time() + process_cpu(self.other_pid)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.total += time.process_time() + process_cpu(self.other_pid) - self._started
+
+
+class Bare:
+    """A plain EKlaimClient on a fresh emulator of the mode's kind: it replays the pipeline's messages."""
+
+    def __init__(self, mode: str, directory: Path, protocol: str) -> None:
+        self.emulator = pipeline_bench.EmulatorProcess(directory, protocol) if mode == "http" else None
+        if self.emulator:
+            self.client = EKlaimClient(HttpTransport(self.emulator.url), self.emulator.key, protocol=protocol)
+            self.pid = self.emulator.process.pid
+        else:
+            sandbox = SandboxEKlaim(directory, protocol=protocol)
+            sandbox.register_coder(*pipeline_bench.CODER.split(":", 1))
+            self.client = EKlaimClient(InProcessTransport(sandbox.app), sandbox.key, protocol=protocol)
+            self.pid = None
+
+    def replay(self, messages: list[tuple[str, dict]]) -> None:
+        for method, message in messages:
+            if method in READ_ONLY:
+                continue
+            code = self.client._exchange(method, message)["metadata"].get("code")
+            if str(code) != "200":
+                raise RuntimeError(f"bare replay: {method} answered {code}")
+
+    def close(self) -> None:
+        if self.emulator:
+            self.emulator.stop()
+
+
+def run_mode(mode: str, pipe_dir: Path, bare_dir: Path, args) -> dict[str, float]:
+    """Per claim, alternated: the pipeline (write, then run), then the bare replay of its messages. CPU per claim
+    of each, and the state-changing calls per claim."""
+    emulator = pipeline_bench.EmulatorProcess(pipe_dir, args.protocol) if mode == "http" else None
+    settings = Settings(data_dir=pipe_dir / "data", run_worker=False, public_base_url=pipeline_bench.BASE,
+                        eklaim_protocol=args.protocol,
+                        **({"eklaim_url": emulator.url, "eklaim_key": emulator.key} if emulator else {}))
+    runtime, bare = Runtime(settings), Bare(mode, bare_dir, args.protocol)
+    pid = emulator.process.pid if emulator else None
+    writes, jobs, replays = Meter(pid), Meter(pid), Meter(bare.pid)
+    calls = 0
+    try:
+        for number in range(args.claims + 1):  # claim 0 warms both up and is not counted
+            messages: list[tuple[str, dict]] = []
+            with recording(messages):
+                one_claim(runtime, number, *((writes, jobs) if number else (Meter(None), Meter(None))))
+            with replays if number else Meter(None):
+                bare.replay(messages)
+            calls += sum(1 for method, _ in messages if method not in READ_ONLY) if number else 0
+    finally:
+        runtime.close()
+        bare.close()
+        if emulator:
+            emulator.stop()
+    return {"write": writes.total / args.claims, "pipeline": jobs.total / args.claims,
+            "bare": replays.total / args.claims, "calls": calls / args.claims}
+
+
+def one_claim(runtime: Runtime, number: int, writes: Meter, jobs: Meter) -> None:
+    bundle, claim_id = pipeline_bench.claim_bundle(number)
+    with writes:
+        pipeline_bench.write_claim(runtime, bundle)
+    with jobs:
+        while runtime.pipeline.run_next("bench") is not None:
+            pass
+    with runtime.store.unit_of_work(write=False) as uow:
+        if uow.resources.find("Bundle", pipeline_bench.derived_id("bundle", claim_id)) is None:
+            raise RuntimeError(f"claim {claim_id} ended without a signed Bundle")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", type=int, default=20)
+    parser.add_argument("--protocol", choices=("5.10", "5.1"), default="5.10")
+    parser.add_argument("--modes", default="in-process,http")
+    args = parser.parse_args()
+    print(f"E-Klaim {args.protocol}, {args.claims} claims per run, CPU ms per claim (this process + emulator)")
+    print(f"{'mode':<12}{'calls/claim':>12}{'bare':>10}{'pipeline':>10}{'write':>10}{'ratio':>8}{'+write':>8}")
+    for mode in (m.strip() for m in args.modes.split(",")):
+        with tempfile.TemporaryDirectory() as pipe_dir, tempfile.TemporaryDirectory() as bare_dir:
+            cpu = run_mode(mode, Path(pipe_dir), Path(bare_dir), args)
+        bare, pipeline, write = cpu["bare"], cpu["pipeline"], cpu["write"]
+        print(f"{mode:<12}{cpu['calls']:>12.1f}{bare * 1e3:>10.1f}{pipeline * 1e3:>10.1f}{write * 1e3:>10.1f}"
+              f"{pipeline / bare:>7.1f}×{(pipeline + write) / bare:>7.1f}×", flush=True)
+
+if __name__ == "__main__":
+    main()

