@@ -102,7 +102,8 @@ class BpjsSimulator:
         """The purification of a published Bundle version (its id derived from the version: one per version)."""
         everyone = lookups.bpjs_view(uow)
         others = [read_submission(b.content, self.timezone)
-                  for b in lookups.published_claims_of(everyone, card=claim.card, sep=claim.sep) if b.id != bundle.id]
+                  for b in lookups.published_claims_of(everyone, card=claim.card, sep=claim.sep)
+                  if (b.tenant, b.id) != (bundle.tenant, bundle.id)]
         response = purification_response(claim, purify(claim, others), created=self._now())
         response["id"] = answer_id(codes.PURIFIKASI, f"{claim.claim_id}:{bundle.version_id}")
         return self._write(uow, response)

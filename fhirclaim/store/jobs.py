@@ -24,7 +24,7 @@ TERMINAL = (DONE, FAILED, WAITING, SUPERSEDED)
 class ClaimJobRow(Base):
     __tablename__ = "claim_job"
     __table_args__ = (
-        UniqueConstraint("claim_id", "claim_version", name="uq_claim_job_version"),
+        UniqueConstraint("tenant", "claim_id", "claim_version", name="uq_claim_job_version"),
         Index("ix_claim_job_due", "status", "next_attempt_at"),
         Index("ix_claim_job_claim", "claim_id"),
     )
@@ -72,6 +72,12 @@ class Job:
                    row.last_error, row.next_attempt_at, row.locked_by)
 
 
+def _same_claim(claim_id: str, tenant: str | None):
+    """The jobs of one Claim: a Claim's id is unique within its tenant's partition only (store/scope.py)."""
+    owner = ClaimJobRow.tenant.is_(None) if tenant is None else ClaimJobRow.tenant == tenant
+    return and_(ClaimJobRow.claim_id == claim_id, owner)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -86,7 +92,7 @@ class JobQueue:
         """A job for this Claim version; older jobs of the claim that have not started are superseded."""
         now = utcnow()
         self.session.execute(
-            update(ClaimJobRow).where(ClaimJobRow.claim_id == claim_id, ClaimJobRow.status == QUEUED)
+            update(ClaimJobRow).where(_same_claim(claim_id, tenant), ClaimJobRow.status == QUEUED)
             .values(status=SUPERSEDED, updated_at=now))
         row = ClaimJobRow(claim_id=claim_id, claim_version=claim_version, tenant=tenant, kind=kind, status=QUEUED,
                           attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
@@ -119,14 +125,14 @@ class JobQueue:
         row = self.session.get(ClaimJobRow, job_id)
         return Job.of(row) if row else None
 
-    def latest_for_claim(self, claim_id: str) -> Job | None:
-        row = self.session.execute(select(ClaimJobRow).where(ClaimJobRow.claim_id == claim_id)
+    def latest_for_claim(self, claim_id: str, tenant: str | None) -> Job | None:
+        row = self.session.execute(select(ClaimJobRow).where(_same_claim(claim_id, tenant))
                                    .order_by(ClaimJobRow.id.desc()).limit(1)).scalar_one_or_none()
         return Job.of(row) if row else None
 
     def is_superseded(self, job: Job) -> bool:
         newer = self.session.execute(select(ClaimJobRow.id).where(
-            ClaimJobRow.claim_id == job.claim_id, ClaimJobRow.id > job.id).limit(1)).first()
+            _same_claim(job.claim_id, job.tenant), ClaimJobRow.id > job.id).limit(1)).first()
         return newer is not None
 
     def renew(self, job: Job, lease_seconds: float) -> bool:
