@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 PRIVATE_DIR = 0o700  # the data dir: its user's alone
 PRIVATE_FILE = 0o600  # databases, keys, the sandbox clients' secrets
 # What the data dir holds that nobody else may read (relative globs; signing/ has its own 0700 directory).
-PRIVATE_FILES = ("*.db", "*.db-wal", "*.db-shm", "*.key", "sandbox-clients.json", "sandbox-users.json", "signing", "signing/**/*.key.pem")
+PRIVATE_FILES = ("*.db", "*.db-wal", "*.db-shm", "*.key", "sandbox-clients.json", "sandbox-users.json", "signing",
+                 "signing/**/*.key.pem")
 
 
 class StartupError(Exception):

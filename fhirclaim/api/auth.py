@@ -14,6 +14,7 @@ from fhirclaim.auth.audit import record_denied
 from fhirclaim.auth.clients import AuthError
 from fhirclaim.auth.policy import scope_for
 from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.store.scope import PARTITION_HEADER
 
 blueprint = Blueprint("oauth2", __name__)
 
@@ -94,7 +95,7 @@ def authenticate() -> Response | None:
     if principal is None:
         return _unauthorized("invalid_token", why or "The access token is not valid")
     g.principal = principal
-    g.scope = scope_for(principal)
+    g.scope = scope_for(principal, request.headers.get(PARTITION_HEADER))
     g.caller = principal.name
     return None
 

@@ -1,14 +1,25 @@
 """What hospitals disclose to BPJS-K: the signed claim Bundles the pipeline publishes, every resource in them,
-and the ClaimResponses and PurificationDecisions that answer them. BPJS-K's scope is exactly this set."""
+and the ClaimResponses and PurificationDecisions that answer them. BPJS-K's scope is exactly this set, version by
+version: the versions of a Claim or Patient from before its publication (or after, until it is published again)
+stay the hospital's."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import select
+
 from fhirclaim.auth.policy import BPJS_SUBTYPES, claim_response_subtype
+from fhirclaim.fhir import integers
 from fhirclaim.fhir.service import ResourceChange
 from fhirclaim.store.access import DisclosureRow
 from fhirclaim.store.db import insert_for
 from fhirclaim.store.jobs import utcnow
+from fhirclaim.store.models import ResourceRow
+from fhirclaim.store.scope import SHARED_PARTITION, partition_of
 from fhirclaim.store.unit_of_work import UnitOfWork
+
+Key = tuple[str, str, int | None]  # type, id, version (None: the current one)
 
 
 class DisclosureListener:
@@ -20,20 +31,39 @@ class DisclosureListener:
         if stored.deleted:
             return
         content = stored.content
-        keys: list[tuple[str, str]] = []
+        keys: list[Key] = []
         if stored.resource_type == "Bundle" and change.author == self.publisher and content.get("signature"):
-            keys = [(stored.resource_type, stored.id)]
-            keys += [(e["resource"]["resourceType"], e["resource"]["id"]) for e in content.get("entry") or []
-                     if isinstance(e.get("resource"), dict) and e["resource"].get("id")]
+            keys = [(stored.resource_type, stored.id, stored.version_id)]
+            keys += [_entry_key(e["resource"]) for e in content.get("entry") or []
+                     if isinstance(e, dict) and isinstance(e.get("resource"), dict) and e["resource"].get("id")]
         elif stored.resource_type == "ClaimResponse" and claim_response_subtype(content) in BPJS_SUBTYPES:
-            keys = [(stored.resource_type, stored.id)]
+            keys = [(stored.resource_type, stored.id, stored.version_id)]
         elif stored.resource_type == "PurificationDecision":
-            keys = [(stored.resource_type, stored.id)]
+            keys = [(stored.resource_type, stored.id, stored.version_id)]
         if keys:
             disclose(uow, keys, stored.tenant)
 
 
-def disclose(uow: UnitOfWork, keys: list[tuple[str, str]], tenant: str | None) -> None:
-    now = utcnow()
-    rows = [{"resource_type": t, "resource_id": i, "tenant": tenant, "disclosed_at": now} for t, i in set(keys)]
-    uow.session.execute(insert_for(uow.session)(DisclosureRow).values(rows).on_conflict_do_nothing())
+def _entry_key(resource: dict[str, Any]) -> Key:
+    """A Bundle entry is a copy of a stored version: the one its `meta.versionId` names."""
+    version = (resource.get("meta") or {}).get("versionId")
+    return resource["resourceType"], resource["id"], integers.ascii_int(version) if isinstance(version, str) else None
+
+
+def disclose(uow: UnitOfWork, keys: list[Key], tenant: str | None) -> None:
+    """Disclose these versions of the tenant's resources (shared ones are visible to BPJS-K anyway)."""
+    partition, now = partition_of(tenant), utcnow()
+    rows = []
+    for resource_type, resource_id, version in set(keys):
+        version = version if version is not None else _current_version(uow, partition, resource_type, resource_id)
+        if version is not None:
+            rows.append({"partition": partition, "resource_type": resource_type, "resource_id": resource_id,
+                         "version_id": version, "tenant": tenant, "disclosed_at": now})
+    if rows:
+        uow.session.execute(insert_for(uow.session)(DisclosureRow).values(rows).on_conflict_do_nothing())
+
+
+def _current_version(uow: UnitOfWork, partition: str, resource_type: str, resource_id: str) -> int | None:
+    return uow.session.execute(select(ResourceRow.version_id).where(
+        ResourceRow.partition == partition, ResourceRow.resource_type == resource_type,
+        ResourceRow.logical_id == resource_id)).scalar_one_or_none() if partition != SHARED_PARTITION else None

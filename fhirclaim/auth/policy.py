@@ -13,15 +13,17 @@ the same authorizer with the stored resource it would change.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fhirclaim.auth.principal import ADMIN, BPJS, HOSPITAL_ROLES, Principal
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.repository import StoredResource
-from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT, Scope, tenant_scope
+from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT, PARTITION_HEADER, Scope, tenant_scope
 from fhirclaim.webhooks.egress import PRIVILEGED_HEADERS
 
+_TENANT_NAME = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # an organization id (a FHIR id); "@..." tenants are not named
 READS = frozenset({"read", "vread", "search", "history", "validate"})
 WRITES = frozenset({"create", "update", "patch", "delete"})
 
@@ -32,12 +34,17 @@ SERVER_OWNED_TYPES = frozenset({"AuditEvent"})  # written by the server only
 ADMIN_WRITABLE = frozenset({"Subscription", "Organization"})  # webhooks, and shared organizations (the insurer)
 
 
-def scope_for(principal: Principal) -> Scope:
+def scope_for(principal: Principal, named_tenant: str | None = None) -> Scope:
+    """`named_tenant` (the `X-Fhirclaim-Tenant` header): the hospital whose ids a caller that sees several (BPJS-K,
+    admin) means. A hospital always addresses its own partition; a name it gives is ignored."""
     if principal.role in HOSPITAL_ROLES:
         return Scope(tenant=principal.org, all_tenants=False)
-    if principal.role == BPJS:
-        return tenant_scope(BPJS_TENANT)
-    return Scope(tenant=None, all_tenants=True)  # admin
+    scope = tenant_scope(BPJS_TENANT) if principal.role == BPJS else Scope(tenant=None, all_tenants=True)
+    if named_tenant is None:
+        return scope
+    if not _TENANT_NAME.fullmatch(named_tenant):
+        raise FhirError.of(400, "invalid", f"{PARTITION_HEADER} must be a hospital's organization id")
+    return scope.within(named_tenant)
 
 
 def claim_response_subtype(resource: dict[str, Any] | None) -> str | None:

@@ -57,13 +57,13 @@ def published_claims_of(resources: SqlResourceRepository, *, card: str | None,
                         sep: str | None) -> list[StoredResource]:
     """Signed claim Bundles of a BPJS participant (by card number) or with a SEP number, each once, leaving out
     those whose Claim was withdrawn since (cancelled, entered-in-error, deleted)."""
-    found: dict[str, StoredResource] = {}
+    found: dict[tuple[str | None, str], StoredResource] = {}  # ids are unique per tenant
     criteria = [("subscriber-id", card)] if card else []
     criteria += [("identifier", sep)] if sep else []
     for criterion in criteria:
         for bundle in _search(resources, "Bundle", criterion):
             if is_claim_bundle(bundle.content) and _claim_live(resources, bundle):
-                found.setdefault(bundle.id, bundle)
+                found.setdefault((bundle.tenant, bundle.id), bundle)
     return list(found.values())
 
 
@@ -76,7 +76,9 @@ def lock_for_answer(uow: UnitOfWork, resource_type: str, resource_id: str) -> No
 
 def _claim_live(resources: SqlResourceRepository, bundle: StoredResource) -> bool:
     claim_entry = next(e["resource"] for e in bundle.content["entry"] if e["resource"]["resourceType"] == "Claim")
-    current = resources.find("Claim", claim_entry["id"])
+    own = SqlResourceRepository(resources.session, resources.scope.within(bundle.tenant),
+                                timezone_name=resources.timezone)  # the Claim of the Bundle's hospital
+    current = own.find("Claim", claim_entry["id"])
     return current is not None and not current.deleted and current.content.get("status") not in WITHDRAWN
 
 

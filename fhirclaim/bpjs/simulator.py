@@ -112,7 +112,8 @@ class BpjsSimulator:
         """The participant's other published claims in every hospital (by card number, or the same SEP)."""
         everyone = lookups.bpjs_view(uow)
         return [read_submission(b.content, self.timezone)
-                for b in lookups.published_claims_of(everyone, card=claim.card, sep=claim.sep) if b.id != bundle.id]
+                for b in lookups.published_claims_of(everyone, card=claim.card, sep=claim.sep)
+                if (b.tenant, b.id) != (bundle.tenant, bundle.id)]
 
     # --- verification --------------------------------------------------------------------------------------------
 

@@ -28,7 +28,10 @@ class SubmissionResult:
 
 
 def latest_job(uow: UnitOfWork, claim_id: str) -> Job | None:
-    return JobQueue(uow.session).latest_for_claim(claim_id)
+    """The latest job of the Claim this caller means by `claim_id` (ids are unique per tenant)."""
+    stored = uow.resources.find("Claim", claim_id)
+    tenant = stored.tenant if stored is not None else uow.resources.scope.tenant
+    return JobQueue(uow.session).latest_for_claim(claim_id, tenant)
 
 
 def resubmit(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:

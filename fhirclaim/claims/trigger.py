@@ -58,10 +58,11 @@ class Rerun:
 def rerun_failed(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:
     """Run a claim that ended in error again when anything it rests on changed since its last run."""
     queue = JobQueue(uow.session)
-    latest = queue.latest_for_claim(claim_id)
+    stored = uow.resources.find("Claim", claim_id)
+    tenant = stored.tenant if stored is not None else uow.resources.scope.tenant  # ids are unique per tenant
+    latest = queue.latest_for_claim(claim_id, tenant)
     if latest is None:
         return Rerun(NO_JOB, None)
-    stored = uow.resources.find("Claim", claim_id)
     if latest.status != jobs.FAILED or latest.kind != "submit" or stored is None or stored.deleted:
         return Rerun(NOT_FAILED, latest)
     if latest.inputs is not None and rests_on(read_claim(ClaimAssembler(uow.resources, timezone),
@@ -71,7 +72,7 @@ def rerun_failed(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:
         with uow.session.begin_nested():  # two writers may rerun it at once: the job key lets one through
             job = queue.enqueue(claim_id, latest.claim_version, latest.tenant, "submit", run=latest.run + 1)
     except IntegrityError:
-        return Rerun(NOT_FAILED, queue.latest_for_claim(claim_id))
+        return Rerun(NOT_FAILED, queue.latest_for_claim(claim_id, tenant))
     return Rerun(RERUN, job)
 
 

@@ -144,8 +144,10 @@ class FhirService:
         _check_id(resource_id)
         resource_type = validation.check_resource_type(resource, resource_type)
         _check_type(resource_type)
+        kind = "patch" if interaction == "patch" else "update"
+        self._allowed(kind, resource_type, resource)  # before the lookup: a refusal does not depend on the id
         before = self.resources.find(resource_type, resource_id)
-        self._allowed("patch" if interaction == "patch" else "update", resource_type, resource, before)
+        self._allowed(kind, resource_type, resource, before)
         self._validated(resource, resource_type)
         _check_storable(resource_type, resource)
         body_id = resource.get("id")
@@ -199,6 +201,7 @@ class FhirService:
     def delete(self, resource_type: str, resource_id: str) -> StoredResource:
         _check_type(resource_type)
         _check_known_id(resource_type, resource_id)
+        self._allowed("delete", resource_type)
         before = self.resources.find(resource_type, resource_id)
         self._allowed("delete", resource_type, None, before)
         stored = self.resources.delete(resource_type, resource_id, author=self.author)

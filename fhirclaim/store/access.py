@@ -64,12 +64,15 @@ class TenantSettingsRow(Base):
 
 
 class DisclosureRow(Base):
-    """A resource a hospital disclosed to BPJS-K: it is in a published claim Bundle (or answers one)."""
+    """A version of a resource a hospital disclosed to BPJS-K: it is in a published claim Bundle (or answers one).
+    BPJS-K reads a resource when any of its versions was disclosed, and in its history only those versions."""
 
     __tablename__ = "disclosure"
 
+    partition: Mapped[str] = mapped_column(String(64), primary_key=True)  # the resource's (store/scope.py)
     resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
     disclosed_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -55,21 +55,27 @@ class Database:
         with factory() as session, session.begin():
             yield session
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (processes starting together queue on a lock)."""
+    def migrate(self, target: str = "heads") -> None:
+        """Bring the schema to the newest migration, or to `target` (processes starting together queue on a
+        lock)."""
         with self._connect() as connection:
             if not self.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK})
+            else:  # a migration that rebuilds a table must not cascade its drop (SQLite: outside a transaction)
+                _sqlite_foreign_keys(connection, on=False)
             try:
                 config = AlembicConfig()
                 config.set_main_option("script_location", str(MIGRATIONS))
                 config.attributes["connection"] = connection
-                command.upgrade(config, "heads")
+                command.upgrade(config, target)
                 connection.commit()
             finally:
                 if not self.is_sqlite:
                     connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK})
                     connection.commit()
+                else:
+                    connection.rollback()
+                    _sqlite_foreign_keys(connection, on=True)
         statistics.keep_fresh(self.engine)  # SQLite's planner statistics, now and every thousand commits
 
     def dispose(self) -> None:
@@ -183,6 +189,12 @@ def _create_engine(url: URL, echo: bool, connect_timeout: float) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    """SQLite's foreign key enforcement, switched on the driver connection (the pragma is ignored inside a
+    transaction, and SQLAlchemy's own execute would begin one)."""
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 def insert_for(session: Session):

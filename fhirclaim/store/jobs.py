@@ -27,7 +27,7 @@ TERMINAL = (DONE, FAILED, WAITING, SUPERSEDED)
 class ClaimJobRow(Base):
     __tablename__ = "claim_job"
     __table_args__ = (
-        UniqueConstraint("claim_id", "claim_version", "run", name="uq_claim_job_version_run"),
+        UniqueConstraint("tenant", "claim_id", "claim_version", "run", name="uq_claim_job_version_run"),
         Index("ix_claim_job_due", "status", "next_attempt_at"),
         Index("ix_claim_job_claim", "claim_id"),
         Index("ix_claim_job_claim_status", "claim_id", "status"),  # enqueue: a claim's queued jobs (issue 17)
@@ -81,6 +81,12 @@ class Job:
                    row.last_error, row.next_attempt_at, row.locked_by, row.run or 0, inputs)
 
 
+def _same_claim(claim_id: str, tenant: str | None):
+    """The jobs of one Claim: a Claim's id is unique within its tenant's partition only (store/scope.py)."""
+    owner = ClaimJobRow.tenant.is_(None) if tenant is None else ClaimJobRow.tenant == tenant
+    return and_(ClaimJobRow.claim_id == claim_id, owner)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -96,7 +102,7 @@ class JobQueue:
         superseded."""
         now = utcnow()
         self.session.execute(
-            update(ClaimJobRow).where(ClaimJobRow.claim_id == claim_id, ClaimJobRow.status == QUEUED)
+            update(ClaimJobRow).where(_same_claim(claim_id, tenant), ClaimJobRow.status == QUEUED)
             .values(status=SUPERSEDED, updated_at=now))
         row = ClaimJobRow(claim_id=claim_id, claim_version=claim_version, tenant=tenant, kind=kind, status=QUEUED,
                           attempts=0, next_attempt_at=now, created_at=now, updated_at=now, run=run)
@@ -129,8 +135,8 @@ class JobQueue:
         row = self.session.get(ClaimJobRow, job_id)
         return Job.of(row) if row else None
 
-    def latest_for_claim(self, claim_id: str) -> Job | None:
-        row = self.session.execute(select(ClaimJobRow).where(ClaimJobRow.claim_id == claim_id)
+    def latest_for_claim(self, claim_id: str, tenant: str | None) -> Job | None:
+        row = self.session.execute(select(ClaimJobRow).where(_same_claim(claim_id, tenant))
                                    .order_by(ClaimJobRow.id.desc()).limit(1)).scalar_one_or_none()
         return Job.of(row) if row else None
 
@@ -138,7 +144,7 @@ class JobQueue:
         """The steps of the claim's latest earlier job that ended done, when it was a submit that made the claim
         final in E-Klaim (claim_final recorded); None otherwise (none, or a withdrawal came after it)."""
         row = self.session.execute(
-            select(ClaimJobRow.id, ClaimJobRow.kind).where(ClaimJobRow.claim_id == job.claim_id,
+            select(ClaimJobRow.id, ClaimJobRow.kind).where(_same_claim(job.claim_id, job.tenant),
                                                            ClaimJobRow.id < job.id, ClaimJobRow.status == DONE)
             .order_by(ClaimJobRow.id.desc()).limit(1)).first()
         if row is None or row.kind != "submit":
@@ -148,7 +154,7 @@ class JobQueue:
 
     def is_superseded(self, job: Job) -> bool:
         newer = self.session.execute(select(ClaimJobRow.id).where(
-            ClaimJobRow.claim_id == job.claim_id, ClaimJobRow.id > job.id).limit(1)).first()
+            _same_claim(job.claim_id, job.tenant), ClaimJobRow.id > job.id).limit(1)).first()
         return newer is not None
 
     def renew(self, job: Job, lease_seconds: float) -> bool:
@@ -168,7 +174,9 @@ class JobQueue:
         query = select(ClaimJobRow).where(
             ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit", same_tenant,
             or_(*[ClaimJobRow.inputs.contains(f'"{reference}/_history/', autoescape=True) for reference in references]),
-            ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id, later.c.id > ClaimJobRow.id).exists())
+            ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id,
+                                      later.c.tenant.is_not_distinct_from(ClaimJobRow.tenant),
+                                      later.c.id > ClaimJobRow.id).exists())
         return [Job.of(row) for row in self.session.execute(query).scalars()]
 
     def steps(self, job_id: int) -> dict[str, Any]:

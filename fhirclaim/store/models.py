@@ -1,6 +1,7 @@
 """SQLAlchemy 2.x tables of the facade's store.
 
-- `resource`: the current version of every resource (deleted ones stay, flagged, so reads answer 410);
+- `resource`: the current version of every resource (deleted ones stay, flagged, so reads answer 410), its logical
+  id unique within its partition (`store/scope.py`: a hospital's tenant, or the shared partition);
 - `resource_version`: every version ever written (history, vread), with who wrote it;
 - `idx_*`: the search index of current versions, one table per value kind, rewritten on every write.
 
@@ -43,12 +44,13 @@ class Base(DeclarativeBase):
 class ResourceRow(Base):
     __tablename__ = "resource"
     __table_args__ = (
-        UniqueConstraint("resource_type", "logical_id", name="uq_resource_type_id"),
+        UniqueConstraint("resource_type", "logical_id", "partition", name="uq_resource_type_id_partition"),
         Index("ix_resource_type_updated", "resource_type", "last_updated"),
         Index("ix_resource_tenant", "tenant"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partition: Mapped[str] = mapped_column(String(64))  # the tenant, or the shared partition (never NULL)
     resource_type: Mapped[str] = mapped_column(String(64))
     logical_id: Mapped[str] = mapped_column(String(64))
     version_id: Mapped[int] = mapped_column(Integer)
@@ -62,6 +64,7 @@ class ResourceVersionRow(Base):
     __tablename__ = "resource_version"
     __table_args__ = (Index("ix_version_type_updated", "resource_type", "last_updated"),)
 
+    partition: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
     logical_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -205,6 +208,7 @@ class WorklistRow(Base):
     __tablename__ = "claim_worklist"
     __table_args__ = (*(Index(name, *columns) for name, columns in WORKLIST_INDEXES.items()), WORKLIST_NAME_INDEX)
 
+    partition: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Claim's (store/scope.py)
     claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sep: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,5 +1,9 @@
 """The resource repository: versions, soft delete, optimistic concurrency, the search index, tenant scope.
 
+A logical id names a row within a partition (`store/scope.py`): every lookup by type and id resolves among the
+rows the scope sees (home partition first, then shared), references resolve in the partition of the resource
+that holds them (then shared), and integrity checks count only the referrers that resolve to the target.
+
 `ResourceRepository` is the interface the FHIR service codes against; `SqlResourceRepository` implements it
 on one SQLAlchemy session (SQLite or PostgreSQL: the SQL is the same). A repository lives inside one unit of
 work (`Database.session(write=...)`), so a transaction Bundle is all-or-nothing by construction.
@@ -14,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import simplejson
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -22,9 +26,8 @@ from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
 from fhirclaim.fhir.search_request import Include, SearchRequest
-from fhirclaim.store.access import DisclosureRow
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
-from fhirclaim.store.scope import SYSTEM, Scope
+from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
 from fhirclaim.store.search_sql import criterion_condition, sort_expression
 
 
@@ -47,6 +50,10 @@ class StoredResource:
     @property
     def reference(self) -> str:
         return f"{self.resource_type}/{self.id}"
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.tenant)
 
 
 @dataclass
@@ -82,6 +89,9 @@ class _Default:
 
 
 _DEFAULT = _Default()
+# Types whose ids stay unique across partitions: a Subscription's signing secret and its deliveries are keyed by its
+# id alone (webhooks/), so another tenant's Subscription id reads, and writes, as unknown (404), as before.
+GLOBAL_ID_TYPES = frozenset({"Subscription"})
 _RESOURCE = ResourceRow.__table__  # Core statements on the hot paths skip the ORM's per-statement work
 
 
@@ -108,7 +118,7 @@ class SqlResourceRepository:
     def find(self, resource_type: str, resource_id: str) -> StoredResource | None:
         """The current version (deleted or not) if the scope may see it, else None."""
         row = self._row(resource_type, resource_id)
-        return _stored(row) if row is not None and self._visible(row) else None
+        return _stored(row) if row is not None else None
 
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         stored = self.find(resource_type, resource_id)
@@ -120,8 +130,13 @@ class SqlResourceRepository:
         return stored
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
-        row = self.session.get(ResourceVersionRow, (resource_type, resource_id, version_id))
-        if row is None or not self._visible(row):
+        current = self._row(resource_type, resource_id)
+        row = None if current is None else self.session.execute(
+            select(ResourceVersionRow).where(
+                ResourceVersionRow.partition == current.partition, ResourceVersionRow.resource_type == resource_type,
+                ResourceVersionRow.logical_id == resource_id, ResourceVersionRow.version_id == version_id,
+                self.scope.condition(ResourceVersionRow, versions=True))).scalar_one_or_none()
+        if row is None:
             raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version_id}")
         stored = _stored_version(row)
         if stored.deleted:
@@ -144,13 +159,18 @@ class SqlResourceRepository:
         )
         return {(t, i) for t, i in rows} & keys
 
-    def referrers(self, resource_type: str, resource_id: str) -> list[str]:
-        """Current resources that point at this one (any tenant: integrity is global). Audit trails do not count:
-        an AuditEvent names what it is about, deleted or not."""
+    def referrers(self, resource_type: str, resource_id: str, partition: str | None = None) -> list[str]:
+        """Current resources that point at this one (in its partition, or anywhere for a shared one: whoever can
+        see them, integrity is global). Audit trails do not count: an AuditEvent names what it is about, deleted
+        or not."""
+        if partition is None:
+            row = self._row(resource_type, resource_id)
+            partition = row.partition if row is not None else self.scope.home
+        pointer = ResourceRow.partition == partition if partition != SHARED_PARTITION else true()
         rows = self.session.execute(
             select(ResourceRow.resource_type, ResourceRow.logical_id).distinct()
             .join(ReferenceIndex, ReferenceIndex.resource_pk == ResourceRow.pk)
-            .where(ReferenceIndex.target_type == resource_type, ReferenceIndex.target_id == resource_id,
+            .where(ReferenceIndex.target_type == resource_type, ReferenceIndex.target_id == resource_id, pointer,
                    ResourceRow.deleted.is_(False), ResourceRow.resource_type != "AuditEvent")
             .where((ResourceRow.resource_type != resource_type) | (ResourceRow.logical_id != resource_id))
         )
@@ -162,6 +182,7 @@ class SqlResourceRepository:
                resource_id: str | None = None, tenant: str | None | _Default = _DEFAULT) -> StoredResource:
         """Store version 1; `tenant` defaults to the scope's (BPJS-K's answers land in the hospital's tenant)."""
         tenant = self.scope.tenant if isinstance(tenant, _Default) else tenant
+        partition = partition_of(tenant)
         resource_type = resource["resourceType"]
         resource_id = resource_id or _new_id()
         now = _now()
@@ -170,9 +191,9 @@ class SqlResourceRepository:
         try:
             with self.session.begin_nested():  # a duplicate id fails this statement, not the caller's transaction
                 pk = self.session.execute(
-                    insert(_RESOURCE).values(resource_type=resource_type, logical_id=resource_id, version_id=1,
-                                             last_updated=now, deleted=False, tenant=tenant,
-                                             content=text).returning(_RESOURCE.c.pk)
+                    insert(_RESOURCE).values(partition=partition, resource_type=resource_type,
+                                             logical_id=resource_id, version_id=1, last_updated=now, deleted=False,
+                                             tenant=tenant, content=text).returning(_RESOURCE.c.pk)
                 ).scalar_one()
         except IntegrityError:
             raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
@@ -184,8 +205,8 @@ class SqlResourceRepository:
                method: str = "PUT", tenant: str | None | _Default = _DEFAULT) -> tuple[StoredResource, bool]:
         """Write a new version; (stored, created). An unchanged resend writes nothing (HAPI's no-op update)."""
         resource_type, resource_id = resource["resourceType"], resource["id"]
-        row = self._row(resource_type, resource_id)
-        if row is not None and not self._visible(row):  # another tenant's id reads, and writes, as unknown
+        row = self._row(resource_type, resource_id)  # another tenant's row is not seen: the id is free here
+        if row is None and resource_type in GLOBAL_ID_TYPES and self._held_elsewhere(resource_type, resource_id):
             raise not_found(resource_type, resource_id)
         if row is None:
             if if_match is not None:
@@ -200,11 +221,11 @@ class SqlResourceRepository:
 
     def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource:
         row = self._row(resource_type, resource_id)
-        if row is None or not self._visible(row):
+        if row is None:
             raise not_found(resource_type, resource_id)
         if row.deleted:
             return _stored(row)
-        referrers = self.referrers(resource_type, resource_id)
+        referrers = self.referrers(resource_type, resource_id, row.partition)
         if referrers:
             raise _referenced(resource_type, resource_id, referrers, self.existing(
                 tuple(r.split("/", 1)) for r in referrers))
@@ -234,8 +255,8 @@ class SqlResourceRepository:
     def _insert_version(self, resource_type: str, resource_id: str, version: int, when: datetime, method: str,
                         author: str | None, text: str | None, tenant: str | None) -> None:
         self.session.execute(insert(ResourceVersionRow.__table__).values(
-            resource_type=resource_type, logical_id=resource_id, version_id=version, last_updated=when,
-            deleted=text is None, method=method, author=author, tenant=tenant, content=text))
+            partition=partition_of(tenant), resource_type=resource_type, logical_id=resource_id, version_id=version,
+            last_updated=when, deleted=text is None, method=method, author=author, tenant=tenant, content=text))
 
     def _write_index(self, resource_pk: int, content: dict[str, Any] | None, *, fresh: bool = False) -> None:
         if not fresh:  # a new resource has no index rows yet
@@ -249,16 +270,18 @@ class SqlResourceRepository:
         for kind, values in rows.items():
             self.session.execute(insert(INDEX_TABLES[kind].__table__), values)
 
-    def _visible(self, row: ResourceRow | ResourceVersionRow) -> bool:
-        disclosed = self.scope.disclosed_only and self.session.get(
-            DisclosureRow, (row.resource_type, row.logical_id)) is not None
-        return self.scope.can_see(row.tenant, disclosed)
+    def _held_elsewhere(self, resource_type: str, resource_id: str) -> bool:
+        return self.session.execute(select(_RESOURCE.c.pk).where(
+            _RESOURCE.c.resource_type == resource_type, _RESOURCE.c.logical_id == resource_id).limit(1)).first() \
+            is not None
 
     def _row(self, resource_type: str, resource_id: str) -> ResourceRow | None:
-        return self.session.execute(
+        """The row this scope means by type and id (`Scope.resolve`), or None when it sees none."""
+        rows = self.session.execute(
             select(ResourceRow).where(ResourceRow.resource_type == resource_type,
-                                      ResourceRow.logical_id == resource_id)
-        ).scalar_one_or_none()
+                                      ResourceRow.logical_id == resource_id, self.scope.condition(ResourceRow))
+        ).scalars().all()
+        return self.scope.resolve(rows, f"{resource_type}/{resource_id}")
 
     # --- history -------------------------------------------------------------------------------------------
 
@@ -267,11 +290,15 @@ class SqlResourceRepository:
         query = select(ResourceVersionRow)
         if resource_type:
             query = query.where(ResourceVersionRow.resource_type == resource_type)
-        if resource_id:
-            query = query.where(ResourceVersionRow.logical_id == resource_id)
+        if resource_type and resource_id:
+            current = self._row(resource_type, resource_id)
+            if current is None:
+                return HistoryPage([], 0)
+            query = query.where(ResourceVersionRow.logical_id == resource_id,
+                                ResourceVersionRow.partition == current.partition)
         if since:
             query = query.where(ResourceVersionRow.last_updated >= since)
-        query = query.where(self.scope.condition(ResourceVersionRow))
+        query = query.where(self.scope.condition(ResourceVersionRow, versions=True))
         total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = self.session.execute(
             query.order_by(ResourceVersionRow.last_updated.desc(), ResourceVersionRow.version_id.desc())
@@ -303,7 +330,7 @@ class SqlResourceRepository:
         return self.search(request).matches
 
     def _included(self, matches: list[StoredResource], request: SearchRequest) -> list[StoredResource]:
-        seen = {(m.resource_type, m.id) for m in matches}
+        seen = {(m.partition, m.resource_type, m.id) for m in matches}
         included: list[StoredResource] = []
         frontier = matches
         for round_number in range(3):  # :iterate follows at most three hops
@@ -314,9 +341,9 @@ class SqlResourceRepository:
             for include in request.revinclude:
                 if round_number == 0 or include.iterate:
                     found += self._reverse(frontier, include)
-            frontier = [r for r in found if (r.resource_type, r.id) not in seen]
+            frontier = [r for r in found if (r.partition, r.resource_type, r.id) not in seen]
             for r in frontier:
-                seen.add((r.resource_type, r.id))
+                seen.add((r.partition, r.resource_type, r.id))
             included += frontier
             if not frontier:
                 break
@@ -324,17 +351,23 @@ class SqlResourceRepository:
 
     def _forward(self, sources: list[StoredResource], include: Include) -> list[StoredResource]:
         """`_include=Claim:patient`: the resources the sources point at through that parameter."""
-        ids = [s.id for s in sources if s.resource_type == include.source_type]
-        if not ids:
+        by_partition: dict[str, list[str]] = {}
+        for s in sources:
+            if s.resource_type == include.source_type:
+                by_partition.setdefault(s.partition, []).append(s.id)
+        if not by_partition:
             return []
         source, target = aliased(ResourceRow), aliased(ResourceRow)
+        chosen = or_(*(and_(source.partition == partition, source.logical_id.in_(ids))
+                       for partition, ids in by_partition.items()))
         query = (
             select(target).distinct()
             .select_from(source)
             .join(ReferenceIndex, ReferenceIndex.resource_pk == source.pk)
             .join(target, (target.resource_type == ReferenceIndex.target_type)
-                  & (target.logical_id == ReferenceIndex.target_id))
-            .where(source.resource_type == include.source_type, source.logical_id.in_(ids),
+                  & (target.logical_id == ReferenceIndex.target_id)
+                  & target.partition.in_((source.partition, SHARED_PARTITION)))
+            .where(source.resource_type == include.source_type, chosen,
                    ReferenceIndex.param == include.param.name, target.deleted.is_(False),
                    self.scope.condition(target))
         )
@@ -344,18 +377,22 @@ class SqlResourceRepository:
 
     def _reverse(self, targets: list[StoredResource], include: Include) -> list[StoredResource]:
         """`_revinclude=ClaimResponse:request`: the resources that point at the targets through that parameter."""
-        keys = [(t.resource_type, t.id) for t in targets
-                if include.target_type in (None, t.resource_type)]
-        if not keys:
+        by_partition: dict[str, list[StoredResource]] = {}
+        for t in targets:
+            if include.target_type in (None, t.resource_type):
+                by_partition.setdefault(t.partition, []).append(t)
+        if not by_partition:
             return []
         pointer = aliased(ResourceRow)
+        pointed_at = or_(*(and_(ReferenceIndex.target_id.in_([t.id for t in group]),
+                                ReferenceIndex.target_type.in_({t.resource_type for t in group}),
+                                pointer.partition == partition if partition != SHARED_PARTITION else true())
+                           for partition, group in by_partition.items()))
         query = (
             select(pointer).distinct()
             .join(ReferenceIndex, ReferenceIndex.resource_pk == pointer.pk)
             .where(pointer.resource_type == include.source_type, ReferenceIndex.param == include.param.name,
-                   ReferenceIndex.target_id.in_([k[1] for k in keys]),
-                   ReferenceIndex.target_type.in_({k[0] for k in keys}),
-                   pointer.deleted.is_(False), self.scope.condition(pointer))
+                   pointed_at, pointer.deleted.is_(False), self.scope.condition(pointer))
         )
         return [_stored(r) for r in self.session.execute(query).scalars()]
 

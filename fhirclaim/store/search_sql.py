@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
 from fhirclaim.fhir.search_request import Criterion, SearchValue
@@ -26,7 +26,7 @@ from fhirclaim.store.models import (
     StringIndex,
     TokenIndex,
 )
-from fhirclaim.store.scope import Scope
+from fhirclaim.store.scope import SHARED_PARTITION, Scope
 
 _DAY = timedelta(days=1)
 _TABLES = {"token": TokenIndex, "uri": TokenIndex, "string": StringIndex, "reference": ReferenceIndex,
@@ -66,11 +66,14 @@ def _id_condition(criterion: Criterion, row) -> ColumnElement[bool]:
 
 
 def _chain_match(criterion: Criterion, table, scope: Scope) -> ColumnElement[bool]:
-    target = aliased(ResourceRow)
+    """The reference resolves (in its holder's partition, or among shared rows) to a target meeting the chain."""
+    source, target = aliased(ResourceRow), aliased(ResourceRow)
     inner = criterion_condition(criterion.chain, target, scope)
-    target_ids = select(target.logical_id).where(
-        target.resource_type == criterion.chain_type, target.deleted.is_(False), scope.condition(target), inner)
-    return and_(table.target_type == criterion.chain_type, table.target_id.in_(target_ids))
+    resolved = exists().where(
+        source.pk == table.resource_pk, target.resource_type == criterion.chain_type,
+        target.logical_id == table.target_id, target.partition.in_((source.partition, SHARED_PARTITION)),
+        target.deleted.is_(False), scope.condition(target), inner)
+    return and_(table.target_type == criterion.chain_type, resolved)
 
 
 def _value_match(kind: str, modifier: str | None, value: SearchValue, table) -> ColumnElement[bool]:

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, select, union
 from sqlalchemy.orm import Session
 
 from fhirclaim.store.models import WorklistRow
+from fhirclaim.store.scope import partition_of
 
 SORTS = {"sep": WorklistRow.sep, "patient": WorklistRow.patient_search, "start": WorklistRow.episode_start,
          "status": WorklistRow.status, "updated": WorklistRow.updated_at}
@@ -32,7 +33,7 @@ class WorklistQuery:
     size: int = 25
 
 
-FIELDS = [c.key for c in WorklistRow.__table__.columns]
+FIELDS = [c.key for c in WorklistRow.__table__.columns if c.key != "partition"]
 
 
 def _as_dict(row: WorklistRow) -> dict[str, Any]:
@@ -44,27 +45,29 @@ class WorklistRepository:
         self.session = session
 
     def save(self, entry: dict[str, Any]) -> None:
-        """Insert or replace the line of `entry['claim_id']`, keeping when it was first seen."""
-        row = self.session.get(WorklistRow, entry["claim_id"])
+        """Insert or replace the line of `entry['claim_id']` (in its tenant), keeping when it was first seen."""
+        row = self.session.get(WorklistRow, (partition_of(entry["tenant"]), entry["claim_id"]))
         if row is None:
-            self.session.add(WorklistRow(**entry))
+            self.session.add(WorklistRow(partition=partition_of(entry["tenant"]), **entry))
             return
         for name, value in entry.items():
             if name != "created_at":
                 setattr(row, name, value)
 
-    def remove(self, claim_id: str) -> None:
+    def remove(self, claim_id: str, tenant: str | None) -> None:
         """A deleted Claim leaves the worklist."""
-        self.session.execute(delete(WorklistRow).where(WorklistRow.claim_id == claim_id))
+        self.session.execute(delete(WorklistRow).where(WorklistRow.partition == partition_of(tenant),
+                                                       WorklistRow.claim_id == claim_id))
 
     def save_many(self, entries: list[dict[str, Any]]) -> None:
         """Insert new lines in bulk (benchmarks; a rebuild of the worklist from the stored Claims)."""
         if entries:
-            self.session.execute(insert(WorklistRow), entries)
+            self.session.execute(insert(WorklistRow), [{"partition": partition_of(e["tenant"]), **e}
+                                                       for e in entries])
 
     def get(self, tenant: str, claim_id: str) -> dict[str, Any] | None:
-        row = self.session.get(WorklistRow, claim_id)
-        return _as_dict(row) if row is not None and row.tenant == tenant else None
+        row = self.session.get(WorklistRow, (partition_of(tenant), claim_id))
+        return _as_dict(row) if row is not None else None
 
     def page(self, query: WorklistQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of lines and the number of lines matching."""

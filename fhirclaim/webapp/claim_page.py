@@ -26,6 +26,7 @@ from fhirclaim.claims.assembly import ClaimAssembler
 from fhirclaim.claims.context import rests_on
 from fhirclaim.claims.pipeline import derived_id, read_claim
 from fhirclaim.claims.server_fields import client_content
+from fhirclaim.claims.submission import latest_job
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.service import FhirService
 from fhirclaim.store import jobs
@@ -239,7 +240,7 @@ def _event(stored, what: str, timezone: str) -> dict[str, Any]:
 def _job_steps(service: FhirService, claim_id: str) -> list[dict[str, Any]]:
     """The steps of the claim's latest pipeline job (precheck, E-Klaim calls, signing) and what each answered."""
     queue = JobQueue(service.uow.session)
-    job = queue.latest_for_claim(claim_id)
+    job = latest_job(service.uow, claim_id)
     if job is None:
         return []
     steps = queue.steps(job.id)

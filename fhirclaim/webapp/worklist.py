@@ -299,16 +299,18 @@ class WorklistListener:
         after = change.after
         if after.resource_type not in ("Claim", "ClaimResponse", "PurificationDecision"):
             return
-        resources = SqlResourceRepository(uow.session, SYSTEM, timezone_name=self.timezone)
+        resources = SqlResourceRepository(uow.session, SYSTEM.within(after.tenant), timezone_name=self.timezone)
         claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
         stored = resources.find("Claim", claim_id) if claim_id else None
         if stored is not None and stored.deleted:
-            WorklistRepository(uow.session).remove(claim_id)
+            WorklistRepository(uow.session).remove(claim_id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
             save_line(resources, uow, stored)
 
 
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource) -> None:
+    resources = SqlResourceRepository(uow.session, resources.scope.within(stored.tenant),
+                                      timezone_name=resources.timezone)  # what the Claim's references name
     entry = worklist_entry(read_claim_file(resources, stored.content), stored.tenant,
                            dates.now_utc().replace(tzinfo=None))
     WorklistRepository(uow.session).save(entry)

@@ -62,7 +62,9 @@ class WebhookListener:
         criteria, _ = parse_criteria(criteria_text, self.timezone)
         if criteria is None:  # stored before a parameter was withdrawn: it matches nothing rather than failing writes
             return False
-        repository = SqlResourceRepository(uow.session, scope, timezone_name=self.timezone)
+        # the changed version in its partition: another hospital's resource with the same id, or (for BPJS-K) an
+        # undisclosed version of a disclosed resource, must not match
+        repository = SqlResourceRepository(uow.session, scope.of_change(changed.tenant), timezone_name=self.timezone)
         return bool(repository.search_all(criteria.search_for(changed.id, self.timezone), limit=1))
 
 

@@ -41,7 +41,8 @@ MATRIX = [
     ("history of undisclosed", "GET", "/Patient/undisclosed-a/_history", None, (200, 200, 404, 404, 200, 401)),
     ("create patient", "POST", "/Patient", {"resourceType": "Patient"}, (201, 201, 201, 403, 403, 401)),
     ("update own patient", "PUT", "/Patient/undisclosed-a",
-     {"resourceType": "Patient", "id": "undisclosed-a", "gender": "other"}, (200, 200, 404, 403, 403, 401)),
+     {"resourceType": "Patient", "id": "undisclosed-a", "gender": "other"},
+     (200, 200, 201, 403, 403, 401)),  # B: its own Patient/undisclosed-a (ids are per tenant, issue 13 part 8)
     ("patch own patient", "PATCH", "/Patient/undisclosed-a",
      [{"op": "replace", "path": "/gender", "value": "unknown"}], (200, 200, 404, 403, 403, 401)),
     ("create AuditEvent", "POST", "/AuditEvent", {"resourceType": "AuditEvent"}, (403, 403, 403, 403, 403, 401)),

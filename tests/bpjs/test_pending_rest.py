@@ -18,7 +18,7 @@ from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.scope import SYSTEM
 from fhirclaim.webhooks import SECRET_EXTENSION, list_deliveries
 
-from testkit import REPO_ROOT, authorized
+from testkit import HOSPITAL, REPO_ROOT, authorized
 
 CASE = REPO_ROOT / "examples" / "06-pending-readmission"
 CLAIM = "ex6-claim"
@@ -112,7 +112,7 @@ def test_the_pending_round_trip(rules, parties, runtime):
     PipelineWorker(runtime.pipeline).run_until_idle()
     with runtime.store.unit_of_work(SYSTEM, write=False) as uow:  # nothing new for E-Klaim: no re-edit, no E2039
         queue = JobQueue(uow.session)
-        steps = queue.steps(queue.latest_for_claim(CLAIM).id)
+        steps = queue.steps(queue.latest_for_claim(CLAIM, HOSPITAL).id)
     assert "republished" in steps and "new_claim" not in steps and "claim_final" not in steps, sorted(steps)
 
     # a new signed Bundle version, linked to the pending answer and carrying the earlier resume

@@ -29,9 +29,11 @@ OK = {"update": 200, "patch": 200, "delete": 200, "conditional-update": 200, "tr
 
 # kind → role → status of every interaction (a tuple: one per INTERACTIONS) or of all of them (an int).
 # 404: not in the caller's scope (another tenant's, or not disclosed to BPJS-K); 403: seen, or judged by its
-# content, and refused. "ok" means the interaction's success status.
+# content, and refused. "ok" means the interaction's success status. OWN_COPY: hospital B writes its own resource
+# with A's id (ids are per tenant, issue 13 part 8: the first PUT creates it, the rest act on it); A's is untouched.
+OWN_COPY = (201, 200, 200, 201, 200, 200)
 EXPECTED: dict[str, dict[str, object]] = {
-    "own Patient": {"facility-A": "ok", "eklaim-A": "ok", "facility-B": (404, 404, 404, 404, 404, 404),
+    "own Patient": {"facility-A": "ok", "eklaim-A": "ok", "facility-B": OWN_COPY,
                     "bpjs": 403, "admin": 403},
     # admin may write it; deleting it is a 409 while claims refer to it
     "shared Organization": {"facility-A": 403, "eklaim-A": 403, "facility-B": 403, "bpjs": 403,
@@ -43,7 +45,7 @@ EXPECTED: dict[str, dict[str, object]] = {
                                  # its own answer: an update meets BPJS-K's order rules (no signed Bundle here:
                                  # 422), a patch is not how BPJS-K answers (403), a delete withdraws it
                                  "bpjs": (422, 403, 200, 422, 422, 200), "admin": 403},
-    "claim Bundle": {"facility-A": 403, "eklaim-A": 403, "facility-B": (404, 404, 404, 404, 404, 404), "bpjs": 403,
+    "claim Bundle": {"facility-A": 403, "eklaim-A": 403, "facility-B": OWN_COPY, "bpjs": 403,
                      "admin": 403},
     "AuditEvent": {"facility-A": 403, "eklaim-A": 403, "facility-B": 403, "bpjs": 403, "admin": 403},
 }
@@ -91,7 +93,8 @@ def _target(world, kind: str) -> tuple[str, str]:
 
 
 def _current(world, resource_type: str, resource_id: str) -> dict:
-    with world["runtime"].store.unit_of_work(write=False) as uow:
+    """Hospital A's resource (or the shared one): B may hold its own with the same id (ids are per tenant)."""
+    with world["runtime"].store.unit_of_work(tenant_scope(HOSPITAL), write=False) as uow:
         content = copy.deepcopy(uow.resources.read(resource_type, resource_id).content)
     content.pop("meta", None)
     return content
@@ -135,6 +138,7 @@ def test_role_interaction_kind_matrix(world, kind, role):
                                                  "gender": "female"})
     resource_type, resource_id = _target(world, kind)
     expected = EXPECTED[kind][role]
+    initial = _current(world, resource_type, resource_id)
     statuses = {}
     for interaction in INTERACTIONS:
         body = _changed(_current(world, resource_type, resource_id))
@@ -146,11 +150,13 @@ def test_role_interaction_kind_matrix(world, kind, role):
     want = {i: (OK[i] if expected == "ok" else expected if isinstance(expected, int) else expected[n])
             for n, i in enumerate(INTERACTIONS)}
     assert statuses == want, (kind, role)
+    if expected == OWN_COPY:
+        assert _current(world, resource_type, resource_id) == initial
 
 
 def _restore(world, resource_type: str, resource_id: str) -> None:
     """Undo a permitted deletion, so that every interaction of a row starts from the same stored resource."""
-    with world["runtime"].store.unit_of_work() as uow:
+    with world["runtime"].store.unit_of_work(tenant_scope(HOSPITAL)) as uow:
         stored = uow.resources.find(resource_type, resource_id)
         if stored is not None and stored.deleted:
             previous = uow.resources.vread(resource_type, resource_id, stored.version_id - 1).content
@@ -163,16 +169,19 @@ def test_matrix_size_is_what_the_report_says():
 
 def test_a_409_names_only_what_the_caller_can_read(world):
     """Admin may delete the shared Organization only when nothing refers to it; its 409 names what admin can
-    read. A hospital deleting its own Patient that another tenant's resource refers to learns no id of theirs."""
+    read. Another hospital's reference with the same id names its own partition's resource, so it neither blocks
+    nor is revealed by a hospital's delete (issue 13 part 8)."""
     c, runtime = world["clients"], world["runtime"]
-    with runtime.store.unit_of_work(tenant_scope(OTHER_HOSPITAL)) as uow:  # B refers to A's patient (a stale link)
+    with runtime.store.unit_of_work(tenant_scope(OTHER_HOSPITAL)) as uow:  # B's link names B's Patient/undisclosed-a
         uow.resources.create({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
                               "subject": {"reference": "Patient/undisclosed-a"}}, resource_id="b-secret-obs")
     c["facility-A"].put_resource({"resourceType": "Patient", "id": "undisclosed-a", "gender": "female"})
+    c["facility-A"].create({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                            "subject": {"reference": "Patient/undisclosed-a"}})
     refused = c["facility-A"].delete("/Patient/undisclosed-a")
     assert refused.status_code == 409
     text = json.dumps(refused.get_json())
-    assert "b-secret-obs" not in text and "1 resource(s) you cannot read" in text
+    assert "b-secret-obs" not in text and "Observation/" in text and "cannot read" not in text
     admin = c["admin"].delete(f"/Organization/{BPJS_ORG}")
     assert admin.status_code == 409 and "Claim/ex1-claim" in json.dumps(admin.get_json())
 

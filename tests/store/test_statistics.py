@@ -81,7 +81,7 @@ def test_enqueue_supersedes_through_the_claim_and_status_index(sqlite_only, runt
             JobQueue(uow.session).enqueue("claim-7", 2, "t", "submit")
             [(statement, parameters)] = seen[-1:]
             plan = uow.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-            assert JobQueue(uow.session).latest_for_claim("claim-7").claim_version == 2
+            assert JobQueue(uow.session).latest_for_claim("claim-7", "t").claim_version == 2
     finally:
         event.remove(runtime.database.engine, "before_cursor_execute", remember)
     assert "ix_claim_job_claim_status" in " ".join(row[-1] for row in plan), plan

@@ -14,7 +14,7 @@ from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.users import UserRepository
 from fhirclaim.webapp import i18n
 
-from testkit import OTHER_HOSPITAL, authorized
+from testkit import HOSPITAL, OTHER_HOSPITAL, authorized
 
 HIP_CLAIM = "ex2-claim"
 
@@ -279,7 +279,7 @@ def test_answering_a_pending_verification_resubmits_the_claim_through_the_domain
     assert parts["claimResponse"]["valueReference"]["reference"].startswith("ClaimResponse/")
     assert "0301R0011026V000101" not in _text(web.get("/app/claims?attention=pending-bpjs"))
     with runtime.store.unit_of_work(write=False) as uow:
-        job = JobQueue(uow.session).latest_for_claim("ex1-claim")
+        job = JobQueue(uow.session).latest_for_claim("ex1-claim", HOSPITAL)
     assert (str(job.claim_version), job.kind) == (claim["meta"]["versionId"], "submit")  # the answer runs again
 
 
@@ -328,7 +328,7 @@ def test_the_timeline_shows_the_hospitals_webhook_notifications_about_the_claim(
 
 def _latest_job(runtime, claim_id: str):
     with runtime.store.unit_of_work(write=False) as uow:
-        return JobQueue(uow.session).latest_for_claim(claim_id)
+        return JobQueue(uow.session).latest_for_claim(claim_id, HOSPITAL)
 
 
 def test_resubmit_of_a_failed_claim_whose_inputs_did_not_change_runs_nothing_and_says_so(app, web, runtime):
