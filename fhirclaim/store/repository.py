@@ -90,7 +90,8 @@ class _Default:
 
 _DEFAULT = _Default()
 # Types whose ids stay unique across partitions: a Subscription's signing secret and its deliveries are keyed by its
-# id alone (webhooks/), so another tenant's Subscription id reads, and writes, as unknown (404), as before.
+# id alone (webhooks/). Another tenant's Subscription id reads as unknown (404), and a hospital cannot choose a
+# Subscription's id (PUT-create is 405 whether or not the id is taken elsewhere): no answer tells it which ids exist.
 GLOBAL_ID_TYPES = frozenset({"Subscription"})
 _RESOURCE = ResourceRow.__table__  # Core statements on the hot paths skip the ORM's per-statement work
 
@@ -206,8 +207,12 @@ class SqlResourceRepository:
         """Write a new version; (stored, created). An unchanged resend writes nothing (HAPI's no-op update)."""
         resource_type, resource_id = resource["resourceType"], resource["id"]
         row = self._row(resource_type, resource_id)  # another tenant's row is not seen: the id is free here
-        if row is None and resource_type in GLOBAL_ID_TYPES and self._held_elsewhere(resource_type, resource_id):
-            raise not_found(resource_type, resource_id)
+        if row is None and resource_type in GLOBAL_ID_TYPES:
+            if not self.scope.all_tenants:  # the same answer whether another tenant holds the id or nobody does
+                raise FhirError.of(405, "not-supported", f"A {resource_type}'s id is assigned by the server: create "
+                                                         f"it with POST /{resource_type}, not PUT")
+            if self._held_elsewhere(resource_type, resource_id):
+                raise not_found(resource_type, resource_id)
         if row is None:
             if if_match is not None:
                 raise FhirError.of(412, "conflict", f"If-Match given but {resource_type}/{resource_id} does not exist")

@@ -83,8 +83,11 @@ def test_a_refused_write_leaves_the_old_secret(runtime, service, worker, receive
     takeover = {**subscription(receiver.url, secret=OTHER_SECRET), "id": "sub-a"}
     with pytest.raises(FhirError) as refused:
         service(lambda s: s.update("Subscription", "sub-a", takeover), tenant_b)
-    assert refused.value.status == 404  # another tenant's id is unknown to the caller
+    assert refused.value.status == 405  # a hospital cannot choose a Subscription's id, taken elsewhere or not
     assert _stored_secret(runtime, "sub-a") == SECRET
+    with pytest.raises(FhirError) as unknown:
+        service(lambda s: s.update("Subscription", "sub-nobody", {**takeover, "id": "sub-nobody"}), tenant_b)
+    assert (unknown.value.status, unknown.value.outcome()) == (refused.value.status, refused.value.outcome())
 
 
 def test_a_subscription_that_is_off_needs_no_secret(fhir, worker, receiver):
