@@ -117,9 +117,24 @@ class SqlResourceRepository:
     # --- reads ---------------------------------------------------------------------------------------------
 
     def find(self, resource_type: str, resource_id: str) -> StoredResource | None:
-        """The current version (deleted or not) if the scope may see it, else None."""
+        """The current version (deleted or not) if the scope may see it, else None. BPJS-K, which sees only what was
+        disclosed to it, gets the newest version it was shown when a newer one was not (yet) published."""
         row = self._row(resource_type, resource_id)
-        return _stored(row) if row is not None else None
+        if row is not None:
+            return _stored(row)
+        return self._latest_disclosed(resource_type, resource_id) if self.scope.current_disclosed else None
+
+    def _latest_disclosed(self, resource_type: str, resource_id: str) -> StoredResource | None:
+        rows = self.session.execute(
+            select(ResourceVersionRow).where(
+                ResourceVersionRow.resource_type == resource_type, ResourceVersionRow.logical_id == resource_id,
+                self.scope.condition(ResourceVersionRow, versions=True))
+            .order_by(ResourceVersionRow.version_id.desc())).scalars().all()
+        newest: dict[str, ResourceVersionRow] = {}
+        for row in rows:
+            newest.setdefault(row.partition, row)
+        chosen = self.scope.resolve(list(newest.values()), f"{resource_type}/{resource_id}")
+        return _stored_version(chosen) if chosen is not None else None
 
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         stored = self.find(resource_type, resource_id)
@@ -131,7 +146,7 @@ class SqlResourceRepository:
         return stored
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
-        current = self._row(resource_type, resource_id)
+        current = self.find(resource_type, resource_id)
         row = None if current is None else self.session.execute(
             select(ResourceVersionRow).where(
                 ResourceVersionRow.partition == current.partition, ResourceVersionRow.resource_type == resource_type,

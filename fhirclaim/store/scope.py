@@ -102,5 +102,5 @@ def tenant_scope(tenant: str | None) -> Scope:
     if tenant is None:
         return SYSTEM
     if tenant == BPJS_TENANT:
-        return Scope(tenant=BPJS_TENANT, all_tenants=False, disclosed_only=True)
+        return Scope(tenant=BPJS_TENANT, all_tenants=False, disclosed_only=True, current_disclosed=True)
     return Scope(tenant=tenant, all_tenants=False)

@@ -198,6 +198,11 @@ def test_bpjs_reads_only_the_versions_that_were_disclosed(world):
     assert [e["resource"]["meta"]["versionId"] for e in bpjs.get("/Patient/_history").get_json()["entry"]
             if e["resource"]["id"] == "ex1-patient"] == [before["meta"]["versionId"]]
     assert a.get("/Patient/ex1-patient/_history/2").status_code == 200
+    # the current read and the search show BPJS-K the version it was shown, never the newer unpublished one
+    current = bpjs.get("/Patient/ex1-patient").get_json()
+    assert (current["meta"]["versionId"], current["gender"]) == (before["meta"]["versionId"], before["gender"])
+    found = bpjs.get("/Patient?_id=ex1-patient").get_json()
+    assert all(e["resource"].get("gender") != "other" for e in found.get("entry") or [])
 
 
 # --- webhooks match in the changed resource's partition -----------------------------------------------------------
