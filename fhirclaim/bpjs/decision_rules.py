@@ -6,7 +6,8 @@
   ClaimResponse is not found, exactly as reading it would be;
 - provider and insurer, when given, are the claim's hospital and the purification's insurer;
 - one live decision per purification: a second one is a 409 (update the first instead);
-- once the claim is verified after that purification, the decision is frozen: no change, no new one (409).
+- once the claim is verified after that purification, the decision is frozen: no change, no new one (409);
+- Batal is final (the hospital withdrew the claim): it cannot become Lanjut again (409).
 
 The shape is checked before, by the validation stage (`fhirclaim.fhir.nonfhir`).
 """
@@ -38,7 +39,20 @@ class PurificationDecisionRules:
         lookups.lock_for_answer(uow, "ClaimResponse", purification.id)
         _check_single(resource, purification, hospital)
         _check_not_verified(resource, hospital)
+        _check_not_withdrawn(resource, uow)
         return resource
+
+
+def _check_not_withdrawn(resource: dict[str, Any], uow: UnitOfWork) -> None:
+    """Batal withdraws the claim: it is final (a new Claim version is the way back), so a decision cannot be
+    flipped Batal → Lanjut → Batal. Lanjut may still become Batal until BPJS-K verifies."""
+    stored = uow.resources.find("PurificationDecision", resource["id"]) if resource.get("id") else None
+    if stored is None or stored.deleted or codes.decision_of(stored.content) != codes.BATAL:
+        return
+    if codes.decision_of(resource) != codes.BATAL:
+        raise FhirError.of(409, "conflict", f"PurificationDecision/{stored.id} is Batal: the hospital withdrew the "
+                                            "claim, and that decision is final; send a new version of the Claim "
+                                            "instead", "PurificationDecision.status")
 
 
 def _check_not_verified(resource: dict[str, Any], hospital: SqlResourceRepository) -> None:

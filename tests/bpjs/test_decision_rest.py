@@ -125,3 +125,13 @@ def test_another_hospital_neither_reads_nor_finds_it(app, created):
     assert other.get(f"{PD}/{created['id']}").status_code == 404
     assert other.get(f"{PD}/{created['id']}/_history/1").status_code == 404
     assert other.get(PD).get_json()["total"] == 0
+
+
+def test_batal_is_final(fhir, created):
+    """Lanjut may become Batal before verification; Batal withdraws the claim and never flips back."""
+    url = f"{PD}/{created['id']}"
+    cancelled = fhir.put(url, {**created, "status": {"coding": [BATAL]}})
+    assert cancelled.status_code == 200
+    again = fhir.put(url, {**cancelled.get_json(), "status": {"coding": [LANJUT]}})
+    assert again.status_code == 409 and "final" in again.get_data(as_text=True)
+    assert fhir.get(url).get_json()["status"]["coding"] == [BATAL]
