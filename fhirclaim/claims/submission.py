@@ -12,7 +12,7 @@ from fhirclaim.claims.mapping import nomor_sep
 from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.claims.precheck import precheck
 from fhirclaim.claims.rules import gathering
-from fhirclaim.claims.trigger import Rerun, rerun_failed
+from fhirclaim.claims.trigger import Rerun, claim_tenant, rerun_failed
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome, warning
 from fhirclaim.fhir.service import FhirService
@@ -29,9 +29,7 @@ class SubmissionResult:
 
 def latest_job(uow: UnitOfWork, claim_id: str) -> Job | None:
     """The latest job of the Claim this caller means by `claim_id` (ids are unique per tenant)."""
-    stored = uow.resources.find("Claim", claim_id)
-    tenant = stored.tenant if stored is not None else uow.resources.scope.tenant
-    return JobQueue(uow.session).latest_for_claim(claim_id, tenant)
+    return JobQueue(uow.session).latest_for_claim(claim_id, claim_tenant(uow, uow.resources.find("Claim", claim_id)))
 
 
 def resubmit(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:

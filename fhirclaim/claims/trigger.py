@@ -28,9 +28,11 @@ from fhirclaim.claims.server_fields import (
     with_extensions,
     with_server_identifiers,
 )
+from fhirclaim.fhir.indexing.reference import named
 from fhirclaim.fhir.service import ResourceChange
 from fhirclaim.store import jobs
 from fhirclaim.store.jobs import Job, JobQueue
+from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 WITHDRAWN = ("cancelled", "entered-in-error")
@@ -55,11 +57,17 @@ class Rerun:
     job: Job | None
 
 
+def claim_tenant(uow: UnitOfWork, stored: StoredResource | None) -> str | None:
+    """Whose claim jobs a caller means by a Claim id (ids are unique per tenant): the stored Claim's tenant, else
+    the caller's."""
+    return stored.tenant if stored is not None else uow.resources.scope.tenant
+
+
 def rerun_failed(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:
     """Run a claim that ended in error again when anything it rests on changed since its last run."""
     queue = JobQueue(uow.session)
     stored = uow.resources.find("Claim", claim_id)
-    tenant = stored.tenant if stored is not None else uow.resources.scope.tenant  # ids are unique per tenant
+    tenant = claim_tenant(uow, stored)
     latest = queue.latest_for_claim(claim_id, tenant)
     if latest is None:
         return Rerun(NO_JOB, None)
@@ -145,12 +153,7 @@ class PipelineTrigger:
         context = content.get("context") if isinstance(content.get("context"), dict) else {}
         owners = [reference_of(content.get(name)) for name in _OWNER_FIELDS]
         owners += [reference_of(e) for e in context.get("encounter") or [] if isinstance(e, dict)]
-        references = list(dict.fromkeys([f"{after.resource_type}/{after.id}", *(_relative(r) for r in owners if r)]))
+        named_owners = ["/".join(pair) for pair in (named(r) for r in owners if r) if pair]
+        references = list(dict.fromkeys([f"{after.resource_type}/{after.id}", *named_owners]))
         for job in JobQueue(uow.session).failed_reading(after.tenant, references):
             rerun_failed(uow, job.claim_id, self.timezone)
-
-
-def _relative(reference: str) -> str:
-    """`Type/id` of a relative or absolute reference (a version suffix dropped)."""
-    parts = reference.split("/_history/")[0].rstrip("/").split("/")
-    return "/".join(parts[-2:])

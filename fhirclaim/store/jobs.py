@@ -83,8 +83,7 @@ class Job:
 
 def _same_claim(claim_id: str, tenant: str | None):
     """The jobs of one Claim: a Claim's id is unique within its tenant's partition only (store/scope.py)."""
-    owner = ClaimJobRow.tenant.is_(None) if tenant is None else ClaimJobRow.tenant == tenant
-    return and_(ClaimJobRow.claim_id == claim_id, owner)
+    return and_(ClaimJobRow.claim_id == claim_id, ClaimJobRow.tenant.is_not_distinct_from(tenant))
 
 
 def utcnow() -> datetime:
@@ -170,9 +169,8 @@ class JobQueue:
     def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
         """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version)."""
         later = ClaimJobRow.__table__.alias("later")
-        same_tenant = ClaimJobRow.tenant.is_(None) if tenant is None else ClaimJobRow.tenant == tenant
         query = select(ClaimJobRow).where(
-            ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit", same_tenant,
+            ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit", ClaimJobRow.tenant.is_not_distinct_from(tenant),
             or_(*[ClaimJobRow.inputs.contains(f'"{reference}/_history/', autoescape=True) for reference in references]),
             ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id,
                                       later.c.tenant.is_not_distinct_from(ClaimJobRow.tenant),

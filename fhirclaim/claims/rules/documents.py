@@ -12,6 +12,7 @@ from fhirclaim.claims.context import reference_of
 from fhirclaim.claims.fhirvalues import codings
 from fhirclaim.claims.rules.base import Case, Finding, dpjp_reference, matches, precheck_table, same_reference
 from fhirclaim.claims.rules.record import ATTACHMENTS, DOCUMENT_TYPE, INFOS, LOINC, Linked
+from fhirclaim.fhir.indexing.reference import named
 
 DISCHARGE_SUMMARY, OUTPATIENT_NOTE, OPERATION_NOTE = "18842-5", "34108-1", "11504-8"
 
@@ -142,10 +143,9 @@ def _resumes(case: Case) -> list[Linked]:
     if case.record is None:
         return []
     loinc = DISCHARGE_SUMMARY if case.facts.inpatient else OUTPATIENT_NOTE
-    own = f"Encounter/{case.ctx.encounter['id']}" if case.ctx.encounter and case.ctx.encounter.get("id") else None
+    own = ("Encounter", case.ctx.encounter["id"]) if case.ctx.encounter and case.ctx.encounter.get("id") else None
     return [d for d in case.record.documents_of(loinc=[loinc])
-            if own is None or not _encounters_of(d.resource)
-            or any(r == own or r.endswith("/" + own) for r in _encounters_of(d.resource))]
+            if own is None or not _encounters_of(d.resource) or own in map(named, _encounters_of(d.resource))]
 
 
 def _encounters_of(document: dict[str, Any]) -> list[str]:
