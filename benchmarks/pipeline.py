@@ -39,10 +39,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from fhirclaim.claims.pipeline import derived_id
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.config import Settings
 from fhirclaim.eklaim import crypto
-from fhirclaim.fhir import transaction
+from fhirclaim.interactions import transaction
 from fhirclaim.runtime import Runtime
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from fhirclaim.claims.context import ClaimContext
+from fhirclaim.claims.claim_context import ClaimContext
 from fhirclaim.claims.rules.base import PastEpisode
 from fhirclaim.claims.rules.record import ClaimRecord, gather_record
 

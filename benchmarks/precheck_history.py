@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from precheck_corpus import TEMPLATES  # noqa: E402
 from sqlalchemy import MetaData, Table, insert, select, text  # noqa: E402
 
-from fhirclaim.claims.context import TenantClaimSettings  # noqa: E402
-from fhirclaim.claims.submission import precheck_outcome  # noqa: E402
+from fhirclaim.claims.claim_context import TenantClaimSettings  # noqa: E402
+from fhirclaim.claims.claim_operations import precheck_outcome  # noqa: E402
 from fhirclaim.config import Settings  # noqa: E402
 from fhirclaim.runtime import Runtime  # noqa: E402
 

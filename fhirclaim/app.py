@@ -11,7 +11,7 @@ import uuid
 
 from flask import Flask, g, request
 
-from fhirclaim.api import admin, auth, discovery, errors, fhir_rest, operations, surface
+from fhirclaim.api import admin_routes, auth, discovery, errors, fhir_rest, operations, surface
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.webapp import views as webapp_views
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(discovery.blueprint)  # public: landing page, OpenAPI, Swagger UI, OperationDefinitions
     app.register_blueprint(operations.blueprint, url_prefix=surface.FHIR_BASE)
     app.register_blueprint(fhir_rest.blueprint, url_prefix=surface.FHIR_BASE)
-    app.register_blueprint(admin.blueprint, url_prefix="/admin")
+    app.register_blueprint(admin_routes.blueprint, url_prefix="/admin")
     webapp_views.register(app)  # the claim unit's web app at /app/ (users sign in; no bearer token)
     app.before_request(_start_request)
     app.after_request(_finish_request)

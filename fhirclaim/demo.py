@@ -99,7 +99,7 @@ class DemoSandbox:
 
     def run_pipeline(self) -> None:
         """The server's worker: run every queued claim job (the hospital's update of a Claim queues one)."""
-        from fhirclaim.claims.worker import PipelineWorker
+        from fhirclaim.claims.pipeline_worker import PipelineWorker
 
         PipelineWorker(self.runtime.pipeline).run_until_idle()
 

@@ -18,15 +18,15 @@ from fhirclaim.auth.disclosure import DisclosureListener
 from fhirclaim.auth.policy import Authorizer, write_tenant_for
 from fhirclaim.auth.principal import EKLAIM, Principal
 from fhirclaim.auth.security_log import SecurityLog
-from fhirclaim.claims.context import TenantClaimSettings
+from fhirclaim.claims.claim_context import TenantClaimSettings
 from fhirclaim.claims.gateway import EKlaimGateway
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR, ClaimPipeline, PipelineSettings
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.claims.trigger import ClaimServerFields, PipelineTrigger
-from fhirclaim.claims.worker import PipelineWorker
 from fhirclaim.config import Settings
 from fhirclaim.eklaim import EKlaimClient, HttpTransport, InProcessTransport
-from fhirclaim.fhir import capability
-from fhirclaim.fhir.service import FhirService, ResourceInterceptor, ResourceListener, SearchOptions
+from fhirclaim.interactions import capability
+from fhirclaim.interactions.service import FhirService, ResourceInterceptor, ResourceListener, SearchOptions
 from fhirclaim.sandbox import SandboxEKlaim
 from fhirclaim.secrets import SecretBox
 from fhirclaim.signing import HospitalSigning

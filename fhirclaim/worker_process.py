@@ -14,11 +14,10 @@ from collections.abc import Callable
 from sqlalchemy.engine import make_url
 
 from fhirclaim import logging_setup
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.startup import private_umask
-from fhirclaim.store.jobs import JobQueue
 
 Echo = Callable[[str], None]
 
@@ -49,7 +48,7 @@ def drain(runtime: Runtime, echo: Echo) -> int:
     while (job := runtime.pipeline.run_next(worker.name)) is not None:
         count += 1
         with runtime.store.unit_of_work(write=False) as uow:
-            after = JobQueue(uow.session).get(job.id)
+            after = uow.jobs.get(job.id)
         status = after.status if after else "?"
         note = f" ({after.last_error})" if after and after.last_error else ""
         echo(f"claim job {job.id}: Claim/{job.claim_id} version {job.claim_version} {job.kind} → {status}{note}")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from fhirclaim.api.context import runtime
 from fhirclaim.api.http import error_response
+from fhirclaim.api.request_scope import runtime
 from fhirclaim.auth.addresses import client_address, parse_networks
 from fhirclaim.auth.audit import record_denied
 from fhirclaim.auth.clients import AuthError

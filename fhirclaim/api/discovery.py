@@ -13,11 +13,12 @@ from swagger_ui_bundle import swagger_ui_path
 
 from fhirclaim import __version__
 from fhirclaim.api import openapi, surface
-from fhirclaim.api.context import runtime
 from fhirclaim.api.fhir_rest import add_endpoint, reply_view, server_root
 from fhirclaim.api.http import Reply, base_url, check_format, query_pairs
-from fhirclaim.fhir import capability, jsonio
+from fhirclaim.api.request_scope import runtime
+from fhirclaim.fhir import jsonio
 from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.interactions import capability
 
 blueprint = Blueprint("discovery", __name__, template_folder="templates")
 SANDBOX_CLIENTS = "sandbox-clients.json"  # written by `fhirclaim serve --sandbox` (fhirclaim.sandbox)

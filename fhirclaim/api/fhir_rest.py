@@ -10,7 +10,6 @@ from flask import Blueprint, request
 
 from fhirclaim.api import surface
 from fhirclaim.api.auth import authenticate
-from fhirclaim.api.context import fhir_service, runtime
 from fhirclaim.api.http import (
     MERGE_PATCH_TYPES,
     PATCH_TYPES,
@@ -23,8 +22,10 @@ from fhirclaim.api.http import (
     render,
     stored_reply,
 )
-from fhirclaim.fhir import bundles, dates, integers, parameters, transaction
+from fhirclaim.api.request_scope import fhir_service, runtime
+from fhirclaim.fhir import dates, integers, parameters
 from fhirclaim.fhir.outcome import FhirError, operation_outcome
+from fhirclaim.interactions import bundles, transaction
 
 blueprint = Blueprint("fhir", __name__)
 blueprint.before_request(authenticate)

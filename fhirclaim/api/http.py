@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from fhirclaim.fhir import bundles, integers, jsonio
+from fhirclaim.fhir import integers, jsonio
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome
+from fhirclaim.interactions import bundles
 from fhirclaim.store.repository import StoredResource
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"

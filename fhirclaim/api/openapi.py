@@ -13,7 +13,7 @@ from typing import Any
 from fhirclaim import __version__
 from fhirclaim.api import surface
 from fhirclaim.api.surface import Endpoint, Param
-from fhirclaim.fhir import capability
+from fhirclaim.interactions import capability
 
 OPENAPI_VERSION = "3.0.3"
 FHIR_TYPES = ("application/fhir+json", "application/json")

@@ -11,13 +11,14 @@ import time
 from flask import Blueprint, request
 
 from fhirclaim.api.auth import authenticate
-from fhirclaim.api.context import fhir_service, require_role, runtime
 from fhirclaim.api.fhir_rest import serve_on
 from fhirclaim.api.http import Reply, base_url, json_body
+from fhirclaim.api.request_scope import fhir_service, require_role, runtime
 from fhirclaim.auth.principal import HOSPITAL_ROLES
-from fhirclaim.claims import submission
-from fhirclaim.fhir import jsonio, parameters, transaction, validation
+from fhirclaim.claims import claim_operations
+from fhirclaim.fhir import jsonio, parameters, validation
 from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.interactions import transaction
 from fhirclaim.signing import verify_bundle
 from fhirclaim.store import jobs
 
@@ -35,7 +36,7 @@ def submit() -> Reply:
     with fhir_service(write=True) as service:
         claim = _store_submission(service, body)
         zone = runtime().tenant_claim_settings(service.uow.scope.tenant).timezone
-        job = submission.resubmit(service.uow, claim["id"], zone).job  # a failed claim whose record changed reruns
+        job = claim_operations.resubmit(service.uow, claim["id"], zone).job  # a changed failed claim reruns
     if job is not None and job.status not in jobs.TERMINAL:
         _run_with_deadline(job.id, runtime().settings.submit_wait_seconds)
     return _submission_reply(claim["id"])
@@ -54,7 +55,7 @@ def precheck() -> Reply:
     if claim.get("resourceType") == "Claim":  # the prechecks read a well-formed Claim: its shape is checked first
         validation.raise_for_errors(validation.model_issues("Claim", claim), status=400)
     with fhir_service(write=False) as service:
-        return Reply(200, submission.precheck_outcome(service.uow, claim, runtime().tenant_claim_settings(
+        return Reply(200, claim_operations.precheck_outcome(service.uow, claim, runtime().tenant_claim_settings(
             service.uow.scope.tenant)))
 
 
@@ -63,7 +64,7 @@ def print_claim(claim_id: str) -> Reply:
     require_role(*HOSPITAL_ROLES)
     with fhir_service(write=False) as service:
         claim = service.read("Claim", claim_id).content
-    pdf = submission.print_claim(runtime().eklaim_gateway(service.uow.scope.tenant), claim)
+    pdf = claim_operations.print_claim(runtime().eklaim_gateway(service.uow.scope.tenant), claim)
     return Reply(200, body=pdf, content_type="application/pdf",
                  headers={"Content-Disposition": f'inline; filename="klaim-{claim_id}.pdf"'})
 
@@ -120,14 +121,14 @@ def _store_submission(service, body: dict) -> dict:
         return stored.content
     if body.get("resourceType") == "Bundle" and body.get("type") in ("transaction", "collection"):
         _check_entries(body)
-        bundle = submission.as_transaction(body)
+        bundle = claim_operations.as_transaction(body)
         answer = transaction.process(service, bundle, base_url())
-        return submission.claim_of(service, answer)
+        return claim_operations.claim_of(service, answer)
     raise FhirError.of(400, "invalid", "Claim/$submit takes a Claim, or a transaction or collection Bundle with one")
 
 
 def _check_entries(bundle: dict) -> None:
-    """The shape `submission.as_transaction` reads: `entry` an array of objects, each `resource` an object."""
+    """The shape `claim_operations.as_transaction` reads: `entry` an array of objects, each `resource` an object."""
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise FhirError.of(400, "structure", "Bundle.entry must be an array", "Bundle.entry")
@@ -153,13 +154,13 @@ def _run_with_deadline(job_id: int, seconds: float) -> None:
 
 def _job_status(job_id: int) -> str | None:
     with runtime().store.unit_of_work(write=False) as uow:
-        job = jobs.JobQueue(uow.session).get(job_id)
+        job = uow.jobs.get(job_id)
     return job.status if job else None
 
 
 def _submission_reply(claim_id: str) -> Reply:
     with fhir_service(write=False) as service:
-        outcome = submission.result(service, claim_id, base_url())
+        outcome = claim_operations.result(service, claim_id, base_url())
     if outcome.pending:
         status_url = f"{base_url()}/Claim/{claim_id}/$submit-status"
         return Reply(202, outcome.body, headers={"Content-Location": status_url, "Retry-After": "2"})

@@ -5,8 +5,8 @@ Plain data, no Flask. Three things are made from it, so they cannot disagree:
 - the routes: the FHIR REST routes (`api.fhir_rest`), the operations (`api.operations`) and the discovery pages
   (`api.discovery`) are registered by their key here (`fhir_rest.serve_on`); the OAuth2 and admin routes are
   checked against it by tests/rest/test_surface.py, which also fails for a route missing here;
-- the CapabilityStatement (`rest_surface` → `fhirclaim.fhir.capability`): per resource type only the interactions
-  routed for it, the operations with their definitions, the OAuth2 security;
+- the CapabilityStatement (`rest_surface` → `fhirclaim.interactions.capability`): per resource type only the
+  interactions routed for it, the operations with their definitions, the OAuth2 security;
 - the OpenAPI document (`api.openapi`).
 
 Paths are written as OpenAPI writes them (`/fhir/{resource_type}/{resource_id}`); a path parameter's name is the
@@ -22,8 +22,8 @@ from typing import Any
 
 from fhirclaim.auth.policy import SERVER_OWNED_TYPES
 from fhirclaim.auth.principal import ADMIN, HOSPITAL_ROLES
-from fhirclaim.fhir import capability
 from fhirclaim.fhir.validation import STORED_TYPES
+from fhirclaim.interactions import capability
 
 FHIR_BASE = "/fhir"
 CORS = False  # the app sends no Access-Control-* headers: browsers reach it from its own origin only

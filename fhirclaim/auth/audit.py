@@ -14,7 +14,7 @@ from typing import Any
 
 from fhirclaim.auth.principal import BPJS, HOSPITAL_ROLES, Principal
 from fhirclaim.fhir import dates
-from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from fhirclaim.auth.policy import BPJS_SUBTYPES, claim_response_subtype
 from fhirclaim.fhir import integers
-from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.access import DisclosureRow
 from fhirclaim.store.db import insert_for
 from fhirclaim.store.jobs import utcnow

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fhirclaim.bpjs import codes
-from fhirclaim.bpjs.submission import SubmittedClaim
+from fhirclaim.bpjs.submitted_claim import SubmittedClaim
 
 
 def answer_head(claim: SubmittedClaim, subtype: str, created: datetime) -> dict[str, Any]:

@@ -31,11 +31,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fhirclaim.bpjs import codes, lookups
-from fhirclaim.bpjs.submission import package_total
+from fhirclaim.bpjs.submitted_claim import package_total
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError, error
-from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
 

@@ -29,7 +29,7 @@ from fhirclaim.bpjs import codes
 from fhirclaim.claims.server_fields import client_content
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError
-from fhirclaim.fhir.service import FhirService
+from fhirclaim.interactions.service import FhirService
 from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
 

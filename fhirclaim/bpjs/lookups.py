@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from fhirclaim.bpjs import codes
-from fhirclaim.bpjs.submission import is_claim_bundle
+from fhirclaim.bpjs.submitted_claim import is_claim_bundle
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.store.models import ResourceRow
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource

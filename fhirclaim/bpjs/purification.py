@@ -23,8 +23,8 @@ from typing import Any
 
 from fhirclaim.bpjs import codes
 from fhirclaim.bpjs.answers import answer_head
-from fhirclaim.bpjs.submission import SubmittedClaim
-from fhirclaim.claims import precheck, tables
+from fhirclaim.bpjs.submitted_claim import SubmittedClaim
+from fhirclaim.claims import code_tables, precheck
 from fhirclaim.claims.facts import ClaimFacts
 from fhirclaim.claims.precheck import PastEpisode
 
@@ -47,7 +47,7 @@ class PurificationFinding:
 
     @property
     def display(self) -> str:
-        return tables.concept(codes.PURIFICATION_RESULT, self.code)["display"]  # type: ignore[index]
+        return code_tables.concept(codes.PURIFICATION_RESULT, self.code)["display"]  # type: ignore[index]
 
 
 @cache

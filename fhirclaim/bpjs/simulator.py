@@ -36,11 +36,11 @@ from zoneinfo import ZoneInfo
 from fhirclaim.bpjs import codes, lookups
 from fhirclaim.bpjs.claim_response_rules import Clock, as_utc, utc_now
 from fhirclaim.bpjs.purification import purification_response, purify
-from fhirclaim.bpjs.submission import SubmittedClaim, is_claim_bundle, read_submission
+from fhirclaim.bpjs.submitted_claim import SubmittedClaim, is_claim_bundle, read_submission
 from fhirclaim.bpjs.verification import pending_findings, pending_response, verification_response, verified_amounts
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.search_request import parse_search
-from fhirclaim.fhir.service import FhirService
+from fhirclaim.interactions.service import FhirService
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.scope import SYSTEM, Scope
 from fhirclaim.store.unit_of_work import Store, UnitOfWork

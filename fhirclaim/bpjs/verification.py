@@ -26,8 +26,8 @@ from typing import Any
 from fhirclaim.bpjs import codes
 from fhirclaim.bpjs.answers import answer_head
 from fhirclaim.bpjs.confirmation import pending_answer
-from fhirclaim.bpjs.submission import SubmittedClaim, documents_in
-from fhirclaim.claims import precheck, tables
+from fhirclaim.bpjs.submitted_claim import SubmittedClaim, documents_in
+from fhirclaim.claims import code_tables, precheck
 from fhirclaim.claims.fhirvalues import rupiah
 
 
@@ -80,7 +80,7 @@ class PendingFinding:
 
     @property
     def display(self) -> str:
-        return tables.concept(codes.VERIFICATION_PENDING, self.reason)["display"]  # type: ignore[index]
+        return code_tables.concept(codes.VERIFICATION_PENDING, self.reason)["display"]  # type: ignore[index]
 
 
 @cache

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from fhirclaim.claims.context import ClaimContext, by_reference, claim_references, reference_of
+from fhirclaim.claims.claim_context import ClaimContext, by_reference, claim_references, reference_of
 from fhirclaim.claims.evidence import MedicalRecord
 from fhirclaim.claims.facts import read_facts
 from fhirclaim.claims.precheck import PastEpisode

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fhirclaim.claims.context import ClaimContext, reference_of
+from fhirclaim.claims.claim_context import ClaimContext, reference_of
 
 Resource = dict[str, Any]
 Read = Callable[[str | None], Resource | None]

@@ -13,8 +13,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fhirclaim.claims import systems, tables
-from fhirclaim.claims.context import ClaimContext, focal_insurance, lookup, reference_of
+from fhirclaim.claims import code_tables, systems
+from fhirclaim.claims.claim_context import ClaimContext, focal_insurance, lookup, reference_of
 from fhirclaim.claims.fhirvalues import (
     as_list,
     codings,
@@ -111,7 +111,7 @@ def read_facts(ctx: ClaimContext, zone: str) -> ClaimFacts:
 
 
 def _mapping() -> dict[str, Any]:
-    return tables.data_table("eklaim_mapping")
+    return code_tables.data_table("eklaim_mapping")
 
 
 class _Reader:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from fhirclaim.claims import systems, tables
-from fhirclaim.claims.context import ClaimContext, focal_insurance, lookup, reference_of
+from fhirclaim.claims import code_tables, systems
+from fhirclaim.claims.claim_context import ClaimContext, focal_insurance, lookup, reference_of
 from fhirclaim.claims.facts import ClaimFacts
 from fhirclaim.claims.fhirvalues import (
     as_dict,
@@ -49,7 +49,7 @@ class Fields510:
 
 
 def table() -> dict[str, Any]:
-    return tables.data_table("eklaim_510_mapping")
+    return code_tables.data_table("eklaim_510_mapping")
 
 
 def read_fields_510(ctx: ClaimContext, facts: ClaimFacts, payor_id: str, zone: str) -> Fields510:

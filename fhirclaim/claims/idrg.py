@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhirclaim.claims import systems
-from fhirclaim.claims.context import ClaimContext, lookup, reference_of
+from fhirclaim.claims.claim_context import ClaimContext, lookup, reference_of
 from fhirclaim.claims.facts import is_principal, sequence_key
 from fhirclaim.claims.fhirvalues import as_dict, as_list, codings, decimal
 from fhirclaim.fhir.outcome import Issue, error, warning

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from fhirclaim.claims import fields_510, idrg
-from fhirclaim.claims.context import (
+from fhirclaim.claims.claim_context import (
     ClaimContext,
     ClaimReferences,
     TenantClaimSettings,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhirclaim.claims import systems, tables
-from fhirclaim.claims.context import ClaimContext
+from fhirclaim.claims import code_tables, systems
+from fhirclaim.claims.claim_context import ClaimContext
 from fhirclaim.claims.fhirvalues import codings
 
 
 def _payors() -> dict[str, Any]:
-    return tables.data_table("eklaim_510_mapping")["payors"]
+    return code_tables.data_table("eklaim_510_mapping")["payors"]
 
 
 def claim_payor(ctx: ClaimContext) -> str | None:

@@ -44,7 +44,7 @@ from typing import Any
 
 from fhirclaim.claims import results
 from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
-from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, reference_of, rests_on
+from fhirclaim.claims.claim_context import ClaimContext, TenantClaimSettings, reference_of, rests_on
 from fhirclaim.claims.fhirvalues import human_name
 from fhirclaim.claims.gateway import EKlaimGateway, SepConflict, Ungroupable
 from fhirclaim.claims.idrg import inacbg_changes
@@ -65,9 +65,9 @@ from fhirclaim.claims.precheck import precheck
 from fhirclaim.claims.server_fields import client_content, with_claim_number, with_processing
 from fhirclaim.eklaim import Coding, CodingImport, EKlaimError, EKlaimTransportError, GroupingResult
 from fhirclaim.fhir.outcome import FhirError, Issue, error, warning
-from fhirclaim.fhir.service import FhirService
+from fhirclaim.interactions.service import FhirService
 from fhirclaim.store import jobs
-from fhirclaim.store.jobs import Job, JobQueue
+from fhirclaim.store.jobs import Job
 from fhirclaim.store.scope import SYSTEM, Scope
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
@@ -131,7 +131,7 @@ class ClaimPipeline:
     def run_next(self, worker: str, job_id: int | None = None) -> Job | None:
         """Claim and run one due job (or the given one); None when there is none for this worker."""
         with self.store.unit_of_work(SYSTEM) as uow:
-            job = JobQueue(uow.session).claim_next(worker, self.settings.lease_seconds, job_id=job_id)
+            job = uow.jobs.claim_next(worker, self.settings.lease_seconds, job_id=job_id)
         if job is None:
             return None
         self.run(job)
@@ -171,12 +171,12 @@ class ClaimPipeline:
         log.warning("claim job retried later",
                     extra={"job": job.id, "claim": job.claim_id, "retry_in_s": delay, "error": reason})
         with self.store.unit_of_work(SYSTEM) as uow:
-            JobQueue(uow.session).retry_later(job, delay, reason)
+            uow.jobs.retry_later(job, delay, reason)
         return jobs.QUEUED
 
     def _finish(self, job: Job, status: str, note: str | None = None) -> None:
         with self.store.unit_of_work(SYSTEM) as uow:
-            JobQueue(uow.session).finish(job, status, note)
+            uow.jobs.finish(job, status, note)
         log.info("claim job ended", extra={"job": job.id, "claim": job.claim_id, "status": status})
 
     # --- the steps ---------------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ class ClaimPipeline:
     def _run_steps(self, job: Job) -> str:
         scope = Scope(tenant=job.tenant, all_tenants=False) if job.tenant else SYSTEM
         with self.store.unit_of_work(scope, write=False) as uow:
-            queue = JobQueue(uow.session)
+            queue = uow.jobs
             if queue.is_superseded(job):
                 return jobs.SUPERSEDED
             done = queue.steps(job.id)
@@ -207,7 +207,7 @@ class ClaimPipeline:
         """Record a step, and what it writes to FHIR, in one transaction — only while the job still holds its
         lease (renewed here, so a long job keeps it) and no newer version of the Claim has a job of its own."""
         with self.store.unit_of_work(scope) as uow:
-            queue = JobQueue(uow.session)
+            queue = uow.jobs
             if job.worker is not None and not queue.renew(job, self.settings.lease_seconds):
                 raise LeaseLost()
             if queue.is_superseded(job):
@@ -312,7 +312,7 @@ class _JobRun:
         if self.claim.get("status") == "draft" or "grouper" in self.done and "republished" not in self.done:
             return None
         with self.pipeline.store.unit_of_work(self.scope, write=False) as uow:
-            earlier = JobQueue(uow.session).last_final_steps(self.job)
+            earlier = uow.jobs.last_final_steps(self.job)
         if earlier is None or (earlier.get("sign") or {}).get("told") != told or "grouper" not in earlier:
             return None
         return earlier

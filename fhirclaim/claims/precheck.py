@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
-from fhirclaim.claims import systems, tables
-from fhirclaim.claims.context import ClaimContext, TenantClaimSettings, focal_insurance, reference_of
+from fhirclaim.claims import code_tables, systems
+from fhirclaim.claims.claim_context import ClaimContext, TenantClaimSettings, focal_insurance, reference_of
 from fhirclaim.claims.facts import ClaimFacts, Coded, read_facts
 from fhirclaim.claims.mapping import NEW_CLAIM_FIELDS, SET_CLAIM_DATA_FIELDS
 from fhirclaim.claims.rules import billing, coding, documents, history, identity
@@ -100,7 +100,7 @@ def _payload_issue(issue: Issue) -> Issue:
 
 
 def _definition(rule_id: str) -> dict[str, Any]:
-    return tables.data_table("precheck_rules")["rules"][rule_id]
+    return code_tables.data_table("precheck_rules")["rules"][rule_id]
 
 
 def _params(rule_id: str) -> dict[str, Any]:

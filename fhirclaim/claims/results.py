@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fhirclaim.claims import systems, tables
+from fhirclaim.claims import code_tables, systems
 from fhirclaim.claims.facts import nomor_sep_of
 from fhirclaim.claims.fhirvalues import decimal, rupiah
 from fhirclaim.fhir.outcome import Issue
@@ -165,7 +165,7 @@ def _additional_kind(part: dict[str, Any]) -> str:
 
 def _tariff_class(kode_tarif: str) -> dict[str, str]:
     coding = {"system": systems.TARIFF_CLASS, "code": kode_tarif}
-    display = tables.data_table("eklaim_mapping")["kode_tarif"]["codes"].get(kode_tarif)
+    display = code_tables.data_table("eklaim_mapping")["kode_tarif"]["codes"].get(kode_tarif)
     return {**coding, "display": display} if display else coding
 
 
@@ -292,19 +292,19 @@ def _idrg_note(idrg: IdrgResult) -> str:
 
 def eklaim_error_issue(error_no: str, message: str | None = None) -> Issue:
     """An E-Klaim business error (`metadata.error_no`, `metadata.message`) as an Issue with what to do."""
-    found = tables.concept(systems.EKLAIM_ERROR, error_no)
+    found = code_tables.concept(systems.EKLAIM_ERROR, error_no)
     text = f"E-Klaim {error_no}: {message or (found or {}).get('display') or 'unknown error'}"
-    advice = tables.concept_property(found, "advice")
-    return Issue("error", tables.concept_property(found, "issue-type") or "business-rule",
+    advice = code_tables.concept_property(found, "advice")
+    return Issue("error", code_tables.concept_property(found, "issue-type") or "business-rule",
                  f"{text}. {advice}" if advice else text, (), error_no, systems.EKLAIM_ERROR)
 
 
 def grouper_error_issue(cbg_code: str, description: str | None = None) -> Issue:
     """An error CBG of the INA-CBG grouper (X-0-94-X …) as an Issue."""
-    found = tables.concept(systems.INACBG_ERROR_GROUP, cbg_code)
+    found = code_tables.concept(systems.INACBG_ERROR_GROUP, cbg_code)
     text = f"INA-CBG grouper {cbg_code}: {description or (found or {}).get('display') or 'error group'}"
-    advice = tables.concept_property(found, "advice")
-    return Issue("error", tables.concept_property(found, "issue-type") or "business-rule",
+    advice = code_tables.concept_property(found, "advice")
+    return Issue("error", code_tables.concept_property(found, "issue-type") or "business-rule",
                  f"{text}. {advice}" if advice else text, (), cbg_code, systems.INACBG_ERROR_GROUP)
 
 
@@ -464,7 +464,7 @@ def _error(issue: Issue) -> dict[str, Any]:
         coding = {"code": issue.details_code}
         if issue.details_system:
             coding = {"system": issue.details_system, **coding}
-            display = (tables.concept(issue.details_system, issue.details_code) or {}).get("display") \
+            display = (code_tables.concept(issue.details_system, issue.details_code) or {}).get("display") \
                 if issue.details_system.startswith(systems.FHIRCLAIM_BASE) else None
             if display:
                 coding["display"] = display

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from fhirclaim.claims import systems, tables
+from fhirclaim.claims import code_tables, systems
 from fhirclaim.claims.fhirvalues import codings, decimal
 from fhirclaim.fhir.outcome import Issue, error
 
@@ -122,7 +122,7 @@ def _category(concept: Any) -> str | None:
         code = coding.get("code")
         if not isinstance(code, str):
             continue
-        if coding.get("system") == systems.INFO_CATEGORY and tables.concept(systems.INFO_CATEGORY, code):
+        if coding.get("system") == systems.INFO_CATEGORY and code_tables.concept(systems.INFO_CATEGORY, code):
             return code
         if coding.get("system") == systems.KEMKES_INFO_CATEGORY and code in _KEMKES_CATEGORIES:
             return code
@@ -141,10 +141,10 @@ def _choice(entry: Entry, system: str | None) -> str | None:
 def _unit_factor(category: str, unit: Any) -> Decimal | None:
     if unit in (None, ""):
         return Decimal(1)
-    units = tables.data_table("eklaim_mapping")["quantity_units"].get(category, {})
+    units = code_tables.data_table("eklaim_mapping")["quantity_units"].get(category, {})
     factor = units.get(str(unit))
     return Decimal(str(factor)) if factor is not None else None
 
 
 def _concept_unit(category: str) -> str:
-    return tables.concept_property(tables.concept(systems.INFO_CATEGORY, category), "unit") or "its unit"
+    return code_tables.concept_property(code_tables.concept(systems.INFO_CATEGORY, category), "unit") or "its unit"

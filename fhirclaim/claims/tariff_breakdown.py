@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from fhirclaim.claims import systems, tables
+from fhirclaim.claims import code_tables, systems
 from fhirclaim.claims.fhirvalues import as_dict, as_list, codings, decimal, rupiah
 from fhirclaim.fhir.outcome import Issue, error, warning
 
@@ -62,7 +62,7 @@ def tariff_breakdown(charge_items: Iterable[dict[str, Any]], billed_total: Decim
 
 
 def _table() -> dict[str, Any]:
-    return tables.data_table("tariff_breakdown")
+    return code_tables.data_table("tariff_breakdown")
 
 
 def _label(item: dict[str, Any]) -> str:

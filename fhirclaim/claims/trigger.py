@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fhirclaim.auth.principal import EKLAIM
 from fhirclaim.claims.assembly import ClaimAssembler
-from fhirclaim.claims.context import reference_of, rests_on
+from fhirclaim.claims.claim_context import reference_of, rests_on
 from fhirclaim.claims.pipeline import read_claim
 from fhirclaim.claims.server_fields import (
     EKLAIM_RESULTS,
@@ -29,9 +29,9 @@ from fhirclaim.claims.server_fields import (
     with_server_identifiers,
 )
 from fhirclaim.fhir.indexing.reference import named
-from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store import jobs
-from fhirclaim.store.jobs import Job, JobQueue
+from fhirclaim.store.jobs import Job
 from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
 
@@ -65,7 +65,7 @@ def claim_tenant(uow: UnitOfWork, stored: StoredResource | None) -> str | None:
 
 def rerun_failed(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:
     """Run a claim that ended in error again when anything it rests on changed since its last run."""
-    queue = JobQueue(uow.session)
+    queue = uow.jobs
     stored = uow.resources.find("Claim", claim_id)
     tenant = claim_tenant(uow, stored)
     latest = queue.latest_for_claim(claim_id, tenant)
@@ -135,7 +135,7 @@ class PipelineTrigger:
         if change.author and change.author.startswith(EKLAIM_AUTHOR) and eklaim_result(claim) and eklaim_result(
                 claim) != eklaim_result(before or {}):
             # E-Klaim posted its own grouping: published as it is, never sent back to E-Klaim to regroup
-            JobQueue(uow.session).enqueue(after.id, after.version_id, after.tenant, "publish")
+            uow.jobs.enqueue(after.id, after.version_id, after.tenant, "publish")
             return
         if before is not None and client_content(before) == client_content(claim):
             return
@@ -145,7 +145,7 @@ class PipelineTrigger:
             kind = "cancel"
         else:
             kind = "submit"
-        JobQueue(uow.session).enqueue(after.id, after.version_id, after.tenant, kind)
+        uow.jobs.enqueue(after.id, after.version_id, after.tenant, kind)
 
     def _rerun_failed_claims(self, change: ResourceChange, uow: UnitOfWork) -> None:
         after = change.after
@@ -155,5 +155,5 @@ class PipelineTrigger:
         owners += [reference_of(e) for e in context.get("encounter") or [] if isinstance(e, dict)]
         named_owners = ["/".join(pair) for pair in (named(r) for r in owners if r) if pair]
         references = list(dict.fromkeys([f"{after.resource_type}/{after.id}", *named_owners]))
-        for job in JobQueue(uow.session).failed_reading(after.tenant, references):
+        for job in uow.jobs.failed_reading(after.tenant, references):
             rerun_failed(uow, job.claim_id, self.timezone)

@@ -6,7 +6,7 @@
 3. required bindings of `code` elements, which the models do not check;
 4. this server's profiles (`profiles/`, see `fhirclaim.fhir.profiles`).
 
-Reference resolution needs the store and happens in the service (`fhirclaim.fhir.service`).
+Reference resolution needs the store and happens in the service (`fhirclaim.interactions.service`).
 """
 
 from __future__ import annotations

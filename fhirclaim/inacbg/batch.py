@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fhirclaim.inacbg.grouper import Grouper
-from fhirclaim.inacbg.tables import load_tables
+from fhirclaim.inacbg.grouper_tables import load_tables
 from fhirclaim.inacbg.tariffs import COLUMNS
 from fhirclaim.startup import StartupError
 

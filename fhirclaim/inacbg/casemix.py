@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from fhirclaim.inacbg.codeset import Specificity
 from fhirclaim.inacbg.episode import Episode, Ungroupable
-from fhirclaim.inacbg.tables import SEVERITIES, CbgRule, Tables
+from fhirclaim.inacbg.grouper_tables import SEVERITIES, CbgRule, Tables
 
 SEVERITY_WORDS = {"I": "RINGAN", "II": "SEDANG", "III": "BERAT"}
 _KEY_RANK = {"px": 2, "dx": 1, "any": 0}

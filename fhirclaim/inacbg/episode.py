@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fhirclaim.inacbg.tables import Tables
+from fhirclaim.inacbg.grouper_tables import Tables
 from fhirclaim.inacbg.tariffs import KELAS
 from fhirclaim.terminology import icd9cm, icd10
 

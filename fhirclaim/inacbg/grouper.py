@@ -30,7 +30,7 @@ from typing import Any
 from fhirclaim.inacbg import casemix, topups
 from fhirclaim.inacbg.casemix import Grouping
 from fhirclaim.inacbg.episode import Episode, Ungroupable, read_adl, read_episode, text
-from fhirclaim.inacbg.tables import Tables, load_tables
+from fhirclaim.inacbg.grouper_tables import Tables, load_tables
 from fhirclaim.inacbg.tariffs import KELAS, TariffTable
 from fhirclaim.inacbg.upgrade import add_payment_amt
 

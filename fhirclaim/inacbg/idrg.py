@@ -32,7 +32,7 @@ from importlib import resources
 from typing import Any
 
 from fhirclaim.inacbg.codeset import CodeMap, CodeSet
-from fhirclaim.inacbg.tables import Tables, load_tables
+from fhirclaim.inacbg.grouper_tables import Tables, load_tables
 
 NBR = 8037060  # the national base rate: tariff = cost weight x NBR
 SCRIPT_VERSION = "1.0.32"

@@ -30,7 +30,7 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from fhirclaim.inacbg.tables import DATA, SEVERITIES, load_tables, read_json, rows
+from fhirclaim.inacbg.grouper_tables import DATA, SEVERITIES, load_tables, read_json, rows
 from fhirclaim.inacbg.tariffs import KELAS
 
 INPATIENT_CASE_TYPES = {"1", "4", "6", "8"}

@@ -14,7 +14,7 @@ import csv
 from functools import cache
 from pathlib import Path
 
-from fhirclaim.inacbg.tables import DATA, load_tables
+from fhirclaim.inacbg.grouper_tables import DATA, load_tables
 
 COLUMNS = ("edition", "kode_tarif", "cbg_code", "kelas", "tariff")
 KELAS = ("kelas_1", "kelas_2", "kelas_3")

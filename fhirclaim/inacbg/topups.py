@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fhirclaim.inacbg.casemix import Grouping
 from fhirclaim.inacbg.episode import Episode
-from fhirclaim.inacbg.tables import SPECIAL_TYPES, AdlBand, SpecialCmg, Tables
+from fhirclaim.inacbg.grouper_tables import SPECIAL_TYPES, AdlBand, SpecialCmg, Tables
 
 
 def adl_band(score: int, tables: Tables) -> AdlBand:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy.orm import Session
 
 from fhirclaim.store.db import Database
+from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.repository import SqlResourceRepository
 from fhirclaim.store.scope import SYSTEM, Scope
 
@@ -18,6 +20,11 @@ class UnitOfWork:
     session: Session
     scope: Scope
     resources: SqlResourceRepository
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        """The claim pipeline's job queue, in this transaction."""
+        return JobQueue(self.session)
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:

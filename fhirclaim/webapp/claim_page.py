@@ -21,16 +21,16 @@ from zoneinfo import ZoneInfo
 
 from fhirclaim.bpjs import codes
 from fhirclaim.bpjs.confirmation import PendingAnswer, answer_pending, pending_answer
-from fhirclaim.claims import submission
+from fhirclaim.claims import claim_operations
 from fhirclaim.claims.assembly import ClaimAssembler
-from fhirclaim.claims.context import rests_on
+from fhirclaim.claims.claim_context import rests_on
+from fhirclaim.claims.claim_operations import latest_job
 from fhirclaim.claims.pipeline import derived_id, read_claim
 from fhirclaim.claims.server_fields import client_content
-from fhirclaim.claims.submission import latest_job
 from fhirclaim.fhir.outcome import FhirError
-from fhirclaim.fhir.service import FhirService
+from fhirclaim.interactions.service import FhirService
 from fhirclaim.store import jobs
-from fhirclaim.store.jobs import Job, JobQueue
+from fhirclaim.store.jobs import Job
 from fhirclaim.webapp import notifications, worklist
 
 SPECIAL_CMG_CATEGORY = "https://fhirclaim.org/fhir/CodeSystem/claim-information-category"
@@ -90,7 +90,7 @@ def claim_page(service: FhirService, claim_id: str, *, precheck: Callable[[dict[
     page.special_cmg_chosen = chosen_special_cmg(claim)
     page.decision_due = file.open_purification is not None and not file.decisions
     _pending(service, page)
-    page.last_job = submission.latest_job(service.uow, claim_id)
+    page.last_job = claim_operations.latest_job(service.uow, claim_id)
     page.unchanged_since_last_run = _unchanged_since_last_run(service, claim, page.last_job, timezone)
     bundle = service.resources.find("Bundle", derived_id("bundle", claim_id))
     if bundle is not None and not bundle.deleted:
@@ -239,7 +239,7 @@ def _event(stored, what: str, timezone: str) -> dict[str, Any]:
 
 def _job_steps(service: FhirService, claim_id: str) -> list[dict[str, Any]]:
     """The steps of the claim's latest pipeline job (precheck, E-Klaim calls, signing) and what each answered."""
-    queue = JobQueue(service.uow.session)
+    queue = service.uow.jobs
     job = latest_job(service.uow, claim_id)
     if job is None:
         return []
@@ -314,7 +314,7 @@ def resubmit(service: FhirService, claim_id: str, timezone: str) -> str:
     error runs again when what it rests on changed since its last run. Returns the outcome: `rerun`, `unchanged`,
     `not-failed` or `no-job` (claims.trigger)."""
     service.read("Claim", claim_id)  # 404 unless the caller's hospital may read it
-    return submission.resubmit(service.uow, claim_id, timezone).outcome
+    return claim_operations.resubmit(service.uow, claim_id, timezone).outcome
 
 
 def _unchanged_since_last_run(service: FhirService, claim: dict[str, Any], job: Job | None, timezone: str) -> bool:

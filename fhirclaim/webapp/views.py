@@ -35,10 +35,10 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from fhirclaim.api.auth import caller_address
-from fhirclaim.api.context import fhir_service, runtime
+from fhirclaim.api.request_scope import fhir_service, runtime
 from fhirclaim.auth import audit
 from fhirclaim.auth.policy import scope_for
-from fhirclaim.claims import submission
+from fhirclaim.claims import claim_operations
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.signing.verify import verify_bundle
 from fhirclaim.startup import create_private_file
@@ -274,7 +274,7 @@ def claim(claim_id: str):
     with fhir_service(write=False) as service:
         page = claim_page.claim_page(
             service, claim_id, timezone=rt.settings.timezone,
-            precheck=lambda body: submission.precheck_outcome(service.uow, body,
+            precheck=lambda body: claim_operations.precheck_outcome(service.uow, body,
                                                               rt.tenant_claim_settings(g.user.user.org)),
             verify=lambda bundle: verify_bundle(bundle, trust=rt.signing.trust_policy()))
     return _page("claim.html", page=page, user=g.user)
@@ -322,7 +322,7 @@ def resubmit(claim_id: str):
 def print_claim(claim_id: str):
     with fhir_service(write=False) as service:
         content = service.read("Claim", claim_id).content
-    pdf = submission.print_claim(runtime().eklaim_gateway(g.user.user.org), content)
+    pdf = claim_operations.print_claim(runtime().eklaim_gateway(g.user.user.org), content)
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="klaim-{claim_id}.pdf"'})
 

@@ -24,7 +24,7 @@ from fhirclaim.bpjs.confirmation import pending_answer
 from fhirclaim.claims.server_fields import processing_state
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import parse_search
-from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.models import fit_numeric
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.scope import SYSTEM

@@ -10,14 +10,14 @@
 
 from __future__ import annotations
 
-from fhirclaim.webhooks.admin import dead_letters, get_delivery, list_deliveries, replay
+from fhirclaim.webhooks.deliveries import dead_letters, get_delivery, list_deliveries, replay
+from fhirclaim.webhooks.delivery_worker import WebhookDeliveryWorker
 from fhirclaim.webhooks.egress import EgressPolicy
 from fhirclaim.webhooks.interceptor import SECRET_EXTENSION, SubscriptionSecretInterceptor
 from fhirclaim.webhooks.listener import WebhookListener
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets
 from fhirclaim.webhooks.signature import sign, verify
 from fhirclaim.webhooks.subscriptions import SYSTEM_AUTHOR
-from fhirclaim.webhooks.worker import WebhookDeliveryWorker
 
 __all__ = [
     "SECRET_EXTENSION", "SYSTEM_AUTHOR", "SubscriptionSecretInterceptor", "SubscriptionSecrets", "WebhookListener",

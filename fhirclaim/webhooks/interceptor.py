@@ -15,9 +15,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from fhirclaim.clock import naive_utc, utc_now
 from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.store.unit_of_work import UnitOfWork
-from fhirclaim.webhooks.clock import naive_utc, utc_now
 from fhirclaim.webhooks.criteria import parse_criteria
 from fhirclaim.webhooks.egress import EgressPolicy
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets

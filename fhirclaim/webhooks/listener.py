@@ -18,14 +18,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from fhirclaim.clock import Clock, naive_utc, utc_now
 from fhirclaim.fhir import dates
-from fhirclaim.fhir.service import ResourceChange
+from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store import subscription_epoch
 from fhirclaim.store.outbox import PENDING, DeliveryRow
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.scope import Scope
 from fhirclaim.store.unit_of_work import UnitOfWork
-from fhirclaim.webhooks.clock import Clock, naive_utc, utc_now
 from fhirclaim.webhooks.criteria import UNWATCHABLE, parse_criteria
 from fhirclaim.webhooks.envelope import envelope_body, method_for
 from fhirclaim.webhooks.subscription_cache import ActiveSubscriptions

@@ -15,7 +15,7 @@ EXAMPLE = REPO_ROOT / "examples" / "01-outpatient-visit" / "transaction.json"
 
 @pytest.fixture
 def world(app, runtime):
-    from fhirclaim.claims.worker import PipelineWorker
+    from fhirclaim.claims.pipeline_worker import PipelineWorker
 
     clients = {
         "facility-A": authorized(app, "facility", HOSPITAL),

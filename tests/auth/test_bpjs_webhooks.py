@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.store.outbox import DeliveryRow
 
 from testkit import HOSPITAL, REPO_ROOT, authorized

@@ -19,7 +19,7 @@ HEADER = "X-Fhirclaim-Tenant"
 @pytest.fixture
 def both(world, runtime):
     """Hospital B loads the example A loaded (the same ids) and its claim is published too."""
-    from fhirclaim.claims.worker import PipelineWorker
+    from fhirclaim.claims.pipeline_worker import PipelineWorker
 
     b = world["clients"]["facility-B"]
     answer = b.post("", raw=EXAMPLE.read_bytes())

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.emulator import EmulatorConfig, create_emulator_app
 from fhirclaim.store.access import TenantSettingsRow

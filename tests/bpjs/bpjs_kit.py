@@ -9,11 +9,11 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from fhirclaim.bpjs.submission import package_total
+from fhirclaim.bpjs.submitted_claim import package_total
 from fhirclaim.claims.pipeline import derived_id
-from fhirclaim.claims.worker import PipelineWorker
-from fhirclaim.fhir import transaction
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.fhir.search_request import parse_search
+from fhirclaim.interactions import transaction
 from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.scope import SYSTEM, tenant_scope
 

@@ -22,7 +22,7 @@ from bpjs_kit import (
 )
 
 from fhirclaim.claims.pipeline import derived_id
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.scope import SYSTEM
 

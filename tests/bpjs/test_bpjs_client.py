@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from bpjs_kit import HOSPITAL, OTHER_HOSPITAL, claim_of, decision, example, reference_answer, verification_answer
 
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 
 import testkit
 

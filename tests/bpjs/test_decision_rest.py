@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from bpjs_kit import BATAL, LANJUT, OTHER_HOSPITAL, answers, claim_of, decision, example, simulate
 
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 
 import testkit
 from testkit import outcome_text

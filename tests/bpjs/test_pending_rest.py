@@ -13,7 +13,7 @@ import pytest
 from bpjs_kit import LANJUT, OTHER_HOSPITAL, decision, reference_answer
 
 from fhirclaim.bpjs import codes
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.scope import SYSTEM
 from fhirclaim.webhooks import SECRET_EXTENSION, list_deliveries

@@ -130,11 +130,11 @@ def test_data_that_disagree_are_pending():
 
 
 def test_the_rules_table_names_a_reason_of_the_code_system_for_each_rule():
-    from fhirclaim.claims import tables
+    from fhirclaim.claims import code_tables
     from fhirclaim.claims.precheck import rule_ids
 
     for reason, rule in verification_rules().items():
-        assert tables.concept(codes.VERIFICATION_PENDING, reason) is not None, reason
+        assert code_tables.concept(codes.VERIFICATION_PENDING, reason) is not None, reason
         assert set(rule.get("precheck", ())) <= set(rule_ids()), reason
 
 

@@ -11,7 +11,7 @@ import pytest
 from bpjs_kit import HOSPITAL, answers, decision, hospital_write, simulate, write
 
 from fhirclaim.bpjs import answer_pending, codes
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.scope import tenant_scope
 

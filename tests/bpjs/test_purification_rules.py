@@ -21,7 +21,7 @@ from fhir.resources.R4B.claimresponse import ClaimResponse
 
 from fhirclaim.bpjs import codes
 from fhirclaim.bpjs.purification import purification_response, purify
-from fhirclaim.bpjs.submission import excess, is_claim_bundle, package_total, read_submission
+from fhirclaim.bpjs.submitted_claim import excess, is_claim_bundle, package_total, read_submission
 from fhirclaim.bpjs.verification import verification_response, verified_amounts
 from fhirclaim.claims import systems
 from fhirclaim.fhir.profiles import check_profiles

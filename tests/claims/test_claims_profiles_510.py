@@ -10,7 +10,7 @@ from claims_cases import inpatient_case
 from fhir.resources.R4B.structuredefinition import StructureDefinition
 from satusehat_examples import FIXTURES
 
-from fhirclaim.claims import systems, tables
+from fhirclaim.claims import code_tables, systems
 from fhirclaim.fhir.profiles import check_profiles
 
 PROFILES = resources.files("fhirclaim.profiles")
@@ -19,25 +19,25 @@ SET_CLAIM_DATA = MANUAL["sections"]["04-set-claim-data.md"]["examples"][0]["json
 
 
 def _codes(url):
-    return [c["code"] for c in tables.code_system(url)["concept"]]
+    return [c["code"] for c in code_tables.code_system(url)["concept"]]
 
 
 def test_tariff_categories_are_the_manuals_keys_in_table_and_code_system():
-    table = tables.data_table("tariff_breakdown")
+    table = code_tables.data_table("tariff_breakdown")
     assert table["categories"] == _codes(systems.EKLAIM_TARIFF_CATEGORY) == list(SET_CLAIM_DATA["tarif_rs"])
     placed = {c for codes in table["codes"].values() for c in codes.values()} | set(table["systems"].values())
     assert placed | {table["default_category"]} <= set(table["categories"])
 
 
 def test_cara_masuk_table_and_code_system_hold_the_eleven_manual_codes():
-    mapping = tables.data_table("eklaim_510_mapping")["cara_masuk"]
+    mapping = code_tables.data_table("eklaim_510_mapping")["cara_masuk"]
     assert set(mapping["codes"]) == set(_codes(systems.EKLAIM_CARA_MASUK)) == {
         "gp", "hosp-trans", "mp", "outp", "inp", "emd", "born", "nursing", "psych", "rehab", "other"}
     assert SET_CLAIM_DATA["cara_masuk"] in mapping["codes"]
 
 
 def test_payor_card_type_and_payer_tables_match_their_code_systems():
-    mapping = tables.data_table("eklaim_510_mapping")
+    mapping = code_tables.data_table("eklaim_510_mapping")
     assert {k for k in mapping["payors"] if not k.startswith("_")} == set(_codes(systems.EKLAIM_PAYOR))
     assert mapping["card_types"]["codes"] == _codes(systems.EKLAIM_CARD_TYPE)
     assert SET_CLAIM_DATA["nomor_kartu_t"] in mapping["card_types"]["codes"]
@@ -46,7 +46,7 @@ def test_payor_card_type_and_payer_tables_match_their_code_systems():
 
 def test_im_code_systems_list_the_manuals_im_only_codes():
     assert {"S87.9"} <= set(_codes(systems.ICD10_IM)) and {"91.799"} <= set(_codes(systems.ICD9CM_IM))
-    assert tables.code_system(systems.ICD10_IM)["content"] == "fragment"
+    assert code_tables.code_system(systems.ICD10_IM)["content"] == "fragment"
 
 
 @pytest.mark.parametrize("url", [systems.IDRG_RESULT_EXT, systems.GROUPER_VERSION_EXT, systems.TARIFF_CATEGORY_EXT,

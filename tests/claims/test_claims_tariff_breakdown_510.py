@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from claims_cases import changed, inpatient_case
 
-from fhirclaim.claims.context import by_reference
+from fhirclaim.claims.claim_context import by_reference
 from fhirclaim.claims.mapping import MappingError, mapping_warnings, to_set_claim_data
 from fhirclaim.claims.tariff_breakdown import tariff_breakdown
 

@@ -11,11 +11,11 @@ from datetime import date
 
 import pytest
 
-from fhirclaim.claims.context import TenantClaimSettings
+from fhirclaim.claims.claim_context import TenantClaimSettings
+from fhirclaim.claims.code_tables import data_table
 from fhirclaim.claims.precheck import precheck, rule_ids
 from fhirclaim.claims.rules import identity
 from fhirclaim.claims.rules.base import precheck_table
-from fhirclaim.claims.tables import data_table
 
 from testkit import REPO_ROOT
 

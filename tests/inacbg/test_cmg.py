@@ -7,7 +7,7 @@ import csv
 import pytest
 from inacbg_cases import INACBG, cbg, claim, neonate, outpatient, stay_2016
 
-from fhirclaim.inacbg.tables import load_tables
+from fhirclaim.inacbg.grouper_tables import load_tables
 
 # CMG → (claim, stage-2 choice, where the CMG shows in the answer, expected code)
 ACUTE = {

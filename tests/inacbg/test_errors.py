@@ -9,7 +9,7 @@ import pytest
 from inacbg_cases import BASE_CLAIM, cbg, claim, manual_5_1, neonate, outpatient, slide_error_groups
 
 from fhirclaim.inacbg.grouper import Grouper
-from fhirclaim.inacbg.tables import load_tables, rows
+from fhirclaim.inacbg.grouper_tables import load_tables, rows
 
 REACHED_BY = {
     "X-0-00-X": [claim(diagnosa="Z00.0"), claim(diagnosa="Z72.0"), claim(diagnosa="R93.1")],

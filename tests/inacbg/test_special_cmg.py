@@ -8,7 +8,7 @@ import re
 import pytest
 from inacbg_cases import cbg, claim, manual_5_1, outpatient, stay_2016
 
-from fhirclaim.inacbg.tables import load_tables
+from fhirclaim.inacbg.grouper_tables import load_tables
 
 from testkit import load_fixture
 

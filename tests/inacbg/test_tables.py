@@ -7,7 +7,7 @@ from functools import cache
 import pytest
 
 from fhirclaim.inacbg.codeset import CodeSet, bare
-from fhirclaim.inacbg.tables import load_tables, read_json, rows
+from fhirclaim.inacbg.grouper_tables import load_tables, read_json, rows
 from fhirclaim.inacbg.tariffs import TariffTable
 from fhirclaim.terminology import icd9cm, icd10
 
@@ -96,7 +96,7 @@ def test_editions_follow_each_other_without_a_gap():
 
 
 def test_the_manifest_lists_every_data_file():
-    from fhirclaim.inacbg.tables import DATA
+    from fhirclaim.inacbg.grouper_tables import DATA
 
     files = {entry.name for entry in DATA.iterdir() if entry.name.endswith((".csv", ".json"))} - {"manifest.json"}
     assert files == set(read_json("manifest.json")["tables"])

@@ -13,7 +13,7 @@ from inacbg_cases import INACBG, cbg, claim, outpatient, stay_2016, stay_2022
 from fhirclaim.cli import main
 from fhirclaim.inacbg import tablegen
 from fhirclaim.inacbg.grouper import Grouper
-from fhirclaim.inacbg.tables import DATA
+from fhirclaim.inacbg.grouper_tables import DATA
 from fhirclaim.inacbg.tariffs import TariffTable
 
 HIP = {"diagnosa": "S71.0#A00.1", "procedure": "81.52#88.38"}  # the manual's coding: M-1-04-II

@@ -27,7 +27,7 @@ from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.eklaim import EKlaimTransportError, crypto
 from fhirclaim.eklaim.emulator.models import Claim as EKlaimClaim
 from fhirclaim.eklaim.emulator.models import ClaimEvent
-from fhirclaim.fhir import transaction
+from fhirclaim.interactions import transaction
 from fhirclaim.store.jobs import ClaimJobRow, ClaimJobStepRow, Job, utcnow
 from fhirclaim.store.repository import StoredResource
 

@@ -21,7 +21,7 @@ from pipeline_kit import (
     versions,
 )
 
-from fhirclaim.claims import submission
+from fhirclaim.claims import claim_operations
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
 from fhirclaim.claims.trigger import RERUN, UNCHANGED
 from fhirclaim.store.jobs import JobQueue
@@ -83,7 +83,7 @@ def test_fixing_the_patient_reruns_the_failed_claim_without_touching_the_claim(r
 
 def rerun_inputs(runtime) -> list[str]:
     with runtime.store.unit_of_work(write=False) as uow:
-        return list(submission.latest_job(uow, CASE.claim_id).inputs)
+        return list(claim_operations.latest_job(uow, CASE.claim_id).inputs)
 
 
 def test_a_resend_of_the_same_patient_runs_nothing(runtime):
@@ -96,19 +96,19 @@ def test_a_resend_of_the_same_patient_runs_nothing(runtime):
 def test_resubmitting_an_unchanged_claim_reruns_it_only_when_what_it_rests_on_changed(runtime):
     patient = failed_on_mr(runtime)
     with runtime.store.unit_of_work() as uow:
-        assert submission.resubmit(uow, CASE.claim_id, "Asia/Jakarta").outcome == UNCHANGED
+        assert claim_operations.resubmit(uow, CASE.claim_id, "Asia/Jakarta").outcome == UNCHANGED
     assert len(jobs_of(runtime, CASE.claim_id)) == 1
 
     with runtime.store.unit_of_work() as uow:  # a change the trigger does not see (written as the server itself)
         runtime.fhir_service(uow, author=PIPELINE_AUTHOR).update("Patient", patient["id"], with_mr(patient))
     assert len(jobs_of(runtime, CASE.claim_id)) == 1
     with runtime.store.unit_of_work() as uow:
-        rerun = submission.resubmit(uow, CASE.claim_id, "Asia/Jakarta")
+        rerun = claim_operations.resubmit(uow, CASE.claim_id, "Asia/Jakarta")
     assert rerun.outcome == RERUN and rerun.job.run == 1
     run_jobs(runtime)
     assert [j.status for j in jobs_of(runtime, CASE.claim_id)] == ["failed", "done"]
     with runtime.store.unit_of_work() as uow:  # a second $submit: the last run read what is there now
-        assert submission.resubmit(uow, CASE.claim_id, "Asia/Jakarta").outcome != RERUN
+        assert claim_operations.resubmit(uow, CASE.claim_id, "Asia/Jakarta").outcome != RERUN
 
 
 def test_submit_over_rest_with_the_fixed_patient_and_the_unchanged_claim_sends_it(fhir, runtime):

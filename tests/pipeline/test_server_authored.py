@@ -57,7 +57,7 @@ def test_client_writes_are_still_validated_and_the_pipeline_service_is_the_only_
 
 
 def test_the_pipeline_run_validates_nothing_again(runtime, monkeypatch):
-    from fhirclaim.fhir.service import FhirService
+    from fhirclaim.interactions.service import FhirService
 
     case = load_case(GROUPED[0])
     post_transaction(runtime, case.transaction)

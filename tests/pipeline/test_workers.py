@@ -24,7 +24,7 @@ from pipeline_kit import (
     time_passes,
 )
 
-from fhirclaim.claims.worker import PipelineWorker
+from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.signing import verify_bundle
 from fhirclaim.store import jobs
 from fhirclaim.store.jobs import ClaimJobRow, JobQueue

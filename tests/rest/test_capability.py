@@ -9,7 +9,7 @@ from fhir.resources.R4B.operationdefinition import OperationDefinition
 
 from fhirclaim.api import surface
 from fhirclaim.app import create_app
-from fhirclaim.fhir import capability
+from fhirclaim.interactions import capability
 
 from testkit import outcome_text
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from fhirclaim.api import surface
-from fhirclaim.fhir import capability
+from fhirclaim.interactions import capability
 
 from testkit import REPO_ROOT
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from webhook_helpers import load_fixture
 
-from fhirclaim.webhooks.backoff import Backoff
+from fhirclaim.backoff import Backoff
 from fhirclaim.webhooks.criteria import parse_criteria
 from fhirclaim.webhooks.envelope import envelope_body, method_for
 from fhirclaim.webhooks.signature import sign, verify

@@ -9,11 +9,11 @@ import pytest
 import requests
 from webhook_helpers import SECRET, Receiver, claim, claim_response, subscription
 
+from fhirclaim.backoff import Backoff
 from fhirclaim.store import subscription_epoch
 from fhirclaim.store.outbox import DeliveryRow
 from fhirclaim.store.unit_of_work import Store
 from fhirclaim.webhooks import SYSTEM_AUTHOR, WebhookDeliveryWorker, dead_letters, list_deliveries, replay
-from fhirclaim.webhooks.backoff import Backoff
 
 
 @pytest.fixture

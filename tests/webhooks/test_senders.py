@@ -11,11 +11,11 @@ from datetime import timedelta
 from sqlalchemy import text
 from webhook_helpers import Receiver, claim, claim_response, subscription
 
+from fhirclaim.clock import naive_utc
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store
 from fhirclaim.store.webhook_senders import SenderLeases
 from fhirclaim.webhooks import WebhookDeliveryWorker, list_deliveries
-from fhirclaim.webhooks.clock import naive_utc
 
 
 def _responses(service, count: int) -> list[str]:

@@ -11,8 +11,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from fhirclaim.claims import tables
-from fhirclaim.claims.context import ClaimContext, reference_of
+from fhirclaim.claims import code_tables
+from fhirclaim.claims.claim_context import ClaimContext, reference_of
 from fhirclaim.claims.facts import ClaimFacts, Coded
 from fhirclaim.claims.fhirvalues import has_coding
 from fhirclaim.claims.rules.record import ClaimRecord
@@ -81,7 +81,7 @@ def age_years(case: Case) -> int | None:
 def dpjp_reference(ctx: ClaimContext) -> str | None:
     """The DPJP's Practitioner reference, found as `facts.dpjp` finds the name: careTeam role, else the Encounter's
     attending participant."""
-    mapping = tables.data_table("eklaim_mapping")
+    mapping = code_tables.data_table("eklaim_mapping")
     for member in ctx.claim.get("careTeam") or []:
         if has_coding(member.get("role"), mapping["dpjp_roles"]["codings"]) and reference_of(member.get("provider")):
             return reference_of(member.get("provider"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fhirclaim.claims.context import reference_of
+from fhirclaim.claims.claim_context import reference_of
 from fhirclaim.claims.fhirvalues import codings
 from fhirclaim.claims.rules.base import Case, Finding, dpjp_reference, matches, precheck_table, same_reference
 from fhirclaim.claims.rules.record import ATTACHMENTS, DOCUMENT_TYPE, INFOS, LOINC, Linked

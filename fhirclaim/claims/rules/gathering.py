@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhirclaim.claims.assembly import ClaimAssembler
-from fhirclaim.claims.context import ClaimContext, reference_of
+from fhirclaim.claims.claim_context import ClaimContext, reference_of
 from fhirclaim.claims.rules.record import refers_to
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.validation import model_issues, raise_for_errors

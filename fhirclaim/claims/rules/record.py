@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fhirclaim.claims.context import ClaimContext, reference_of
+from fhirclaim.claims.claim_context import ClaimContext, reference_of
 from fhirclaim.claims.evidence import Gap, MedicalRecord, Read, Search
 from fhirclaim.claims.fhirvalues import codings
 

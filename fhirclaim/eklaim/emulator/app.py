@@ -17,8 +17,8 @@ from werkzeug.wrappers import Request, Response
 
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.emulator.answers import WsError, refusal
+from fhirclaim.eklaim.emulator.calls import Call, Environment
 from fhirclaim.eklaim.emulator.config import EmulatorConfig, TerminologyCodes, default_grouper
-from fhirclaim.eklaim.emulator.context import Call, Environment
 from fhirclaim.eklaim.emulator.fields import parse_timestamp
 from fhirclaim.eklaim.emulator.models import Claim, Patient
 from fhirclaim.eklaim.emulator.protocol import METHODS as METHODS_BY_PROTOCOL

@@ -13,13 +13,13 @@ import json
 from typing import Any
 
 from fhirclaim.eklaim.emulator.answers import WsError, ok
-from fhirclaim.eklaim.emulator.context import Call, one_claim, require_coder, require_hospital_setup
+from fhirclaim.eklaim.emulator.calls import Call, one_claim, require_coder, require_hospital_setup
+from fhirclaim.eklaim.emulator.data_tables import tariff_classes
 from fhirclaim.eklaim.emulator.fields import parse_claim_update, parse_timestamp
 from fhirclaim.eklaim.emulator.models import Claim
 from fhirclaim.eklaim.emulator.records import claim_record
 from fhirclaim.eklaim.emulator.stay import length_of_stay
 from fhirclaim.eklaim.emulator.store import live_claims_by_sep, record_event
-from fhirclaim.eklaim.emulator.tables import tariff_classes
 
 FINAL, NORMAL, SENT, UNSENT = "final", "normal", "sent", "unsent"
 

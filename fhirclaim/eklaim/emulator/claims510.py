@@ -17,8 +17,8 @@ from typing import Any
 
 from fhirclaim.eklaim.emulator import claims, patients
 from fhirclaim.eklaim.emulator.answers import WsError
+from fhirclaim.eklaim.emulator.calls import Call, one_claim
 from fhirclaim.eklaim.emulator.claims import SENT
-from fhirclaim.eklaim.emulator.context import Call, one_claim
 from fhirclaim.eklaim.emulator.fields import CLAIM_FIELDS, is_unchanged, parse_claim_update
 from fhirclaim.eklaim.emulator.models import Claim
 from fhirclaim.eklaim.emulator.records import claim_record

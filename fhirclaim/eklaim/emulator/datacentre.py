@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from fhirclaim.eklaim.emulator.answers import WsError, ok
+from fhirclaim.eklaim.emulator.calls import Call, one_claim, require_hospital_setup
 from fhirclaim.eklaim.emulator.claims import FINAL, SENT
-from fhirclaim.eklaim.emulator.context import Call, one_claim, require_hospital_setup
 from fhirclaim.eklaim.emulator.fields import DATETIME_FORMAT, parse_timestamp
 from fhirclaim.eklaim.emulator.models import Claim
 from fhirclaim.eklaim.emulator.store import record_event

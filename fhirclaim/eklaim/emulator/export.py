@@ -15,15 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from fhirclaim.eklaim.emulator.answers import ok
+from fhirclaim.eklaim.emulator.calls import Call, require_hospital_setup
 from fhirclaim.eklaim.emulator.claims import SENT
-from fhirclaim.eklaim.emulator.context import Call, require_hospital_setup
+from fhirclaim.eklaim.emulator.data_tables import pull_claim_columns
 from fhirclaim.eklaim.emulator.datacentre import final_claims, jenis_rawat_filter, period
 from fhirclaim.eklaim.emulator.fields import parse_timestamp
 from fhirclaim.eklaim.emulator.grouping import SPECIAL_CMG_SEPARATOR
 from fhirclaim.eklaim.emulator.models import Claim
 from fhirclaim.eklaim.emulator.records import grouping_of
 from fhirclaim.eklaim.emulator.stay import age_at, dmy, length_of_stay
-from fhirclaim.eklaim.emulator.tables import pull_claim_columns
 from fhirclaim.eklaim.messages import as_int
 
 NONE, DASH = "None", "-"

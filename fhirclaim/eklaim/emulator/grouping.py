@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fhirclaim.eklaim.emulator.answers import WsError, ok
+from fhirclaim.eklaim.emulator.calls import Call, Environment, one_claim, require_hospital_setup
 from fhirclaim.eklaim.emulator.claims import FINAL
-from fhirclaim.eklaim.emulator.context import Call, Environment, one_claim, require_hospital_setup
 from fhirclaim.eklaim.emulator.fields import CLAIM_FIELDS
 from fhirclaim.eklaim.emulator.models import Claim
 from fhirclaim.eklaim.emulator.records import grouping_of

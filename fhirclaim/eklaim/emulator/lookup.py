@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fhirclaim.eklaim.emulator.answers import WsError, ok
-from fhirclaim.eklaim.emulator.context import Call, one_claim
+from fhirclaim.eklaim.emulator.calls import Call, one_claim
 from fhirclaim.eklaim.emulator.models import ClaimNumber
 from fhirclaim.eklaim.emulator.workflow import coding_of
 from fhirclaim.inacbg.idrg import im_codes

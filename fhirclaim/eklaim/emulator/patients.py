@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhirclaim.eklaim.emulator.answers import WsError, ok
-from fhirclaim.eklaim.emulator.context import Call, duplicate_list, require_coder
+from fhirclaim.eklaim.emulator.calls import Call, duplicate_list, require_coder
 from fhirclaim.eklaim.emulator.fields import parse_patient
 from fhirclaim.eklaim.emulator.models import Claim, Patient
 from fhirclaim.eklaim.emulator.store import live_claims_by_sep, live_patient_by_rm, record_event

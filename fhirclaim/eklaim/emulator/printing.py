@@ -14,13 +14,13 @@ from typing import Any
 from fpdf import FPDF
 
 from fhirclaim.eklaim.emulator.answers import WsError, ok
+from fhirclaim.eklaim.emulator.calls import Call, one_claim
 from fhirclaim.eklaim.emulator.claims import FINAL
-from fhirclaim.eklaim.emulator.context import Call, one_claim
+from fhirclaim.eklaim.emulator.data_tables import tariff_classes
 from fhirclaim.eklaim.emulator.fields import parse_timestamp
 from fhirclaim.eklaim.emulator.models import Claim
 from fhirclaim.eklaim.emulator.records import grouping_of
 from fhirclaim.eklaim.emulator.stay import age_at, dmy, length_of_stay
-from fhirclaim.eklaim.emulator.tables import tariff_classes
 from fhirclaim.eklaim.messages import as_int
 
 JENIS_RAWAT = {"1": "Rawat Inap", "2": "Rawat Jalan"}

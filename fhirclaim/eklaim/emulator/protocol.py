@@ -27,8 +27,8 @@ from fhirclaim.eklaim.emulator import (
     workflow,
 )
 from fhirclaim.eklaim.emulator.answers import WsError
-from fhirclaim.eklaim.emulator.context import Call
-from fhirclaim.eklaim.emulator.tables import parameters_510
+from fhirclaim.eklaim.emulator.calls import Call
+from fhirclaim.eklaim.emulator.data_tables import parameters_510
 
 Handler = Callable[[Call], dict[str, Any]]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fhirclaim.eklaim.emulator.context import Call
+from fhirclaim.eklaim.emulator.calls import Call
 from fhirclaim.eklaim.emulator.fields import parse_timestamp
 from fhirclaim.eklaim.emulator.models import Claim
 from fhirclaim.eklaim.emulator.stay import age_at, dmy, length_of_stay

@@ -17,7 +17,7 @@ from waitress import create_server
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.emulator.app import WS_PATH, create_emulator_app
 from fhirclaim.eklaim.emulator.config import EmulatorConfig
-from fhirclaim.eklaim.emulator.tables import tariff_classes
+from fhirclaim.eklaim.emulator.data_tables import tariff_classes
 from fhirclaim.inacbg.batch import load_grouper
 from fhirclaim.signals import stop_on_signals
 from fhirclaim.startup import StartupError, check_can_listen, ensure_directory, listen_error

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from fhirclaim.eklaim.emulator.answers import WsError, ok
+from fhirclaim.eklaim.emulator.calls import Call, one_claim, require_hospital_setup
 from fhirclaim.eklaim.emulator.claims import FINAL
 from fhirclaim.eklaim.emulator.coding import (
     DIAGNOSIS,
@@ -36,7 +37,6 @@ from fhirclaim.eklaim.emulator.coding import (
     joined,
     parse_coding,
 )
-from fhirclaim.eklaim.emulator.context import Call, one_claim, require_hospital_setup
 from fhirclaim.eklaim.emulator.fields import parse_timestamp
 from fhirclaim.eklaim.emulator.grouping import chosen_special_cmg, grouper_input, run_grouper
 from fhirclaim.eklaim.emulator.models import Claim, Coding

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fhirclaim.clock import Clock, naive_utc, utc_now
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.outbox import DEAD, PENDING, AttemptRow, DeliveryRow
 from fhirclaim.store.unit_of_work import Store
 from fhirclaim.webhooks import subscriptions
-from fhirclaim.webhooks.clock import Clock, naive_utc, utc_now
 
 STATUSES = ("pending", "delivered", "dead", "cancelled")
 

@@ -34,6 +34,8 @@ from datetime import datetime, timedelta
 
 import requests
 
+from fhirclaim.backoff import Backoff
+from fhirclaim.clock import Clock, naive_utc, utc_now
 from fhirclaim.config import Settings
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.secrets import SecretBox, SecretError
@@ -42,8 +44,6 @@ from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.unit_of_work import Store
 from fhirclaim.store.webhook_senders import SenderLeases
 from fhirclaim.webhooks import egress, sender, subscriptions
-from fhirclaim.webhooks.backoff import Backoff
-from fhirclaim.webhooks.clock import Clock, naive_utc, utc_now
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets
 from fhirclaim.webhooks.signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from fhirclaim.claims import systems
 from fhirclaim.claims.assembly import ClaimAssembler
-from fhirclaim.claims.context import ClaimContext
+from fhirclaim.claims.claim_context import ClaimContext
 from fhirclaim.claims.facts import ClaimFacts, read_facts
 from fhirclaim.claims.fhirvalues import decimal
 from fhirclaim.claims.precheck import PastEpisode

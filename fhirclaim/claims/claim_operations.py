@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhirclaim.claims.assembly import RecentEpisodes, StoreClaimHistory
-from fhirclaim.claims.context import TenantClaimSettings
+from fhirclaim.claims.claim_context import TenantClaimSettings
 from fhirclaim.claims.gateway import EKlaimGateway
 from fhirclaim.claims.mapping import nomor_sep
 from fhirclaim.claims.pipeline import derived_id
@@ -15,9 +15,9 @@ from fhirclaim.claims.rules import gathering
 from fhirclaim.claims.trigger import Rerun, claim_tenant, rerun_failed
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome, warning
-from fhirclaim.fhir.service import FhirService
+from fhirclaim.interactions.service import FhirService
 from fhirclaim.store import jobs
-from fhirclaim.store.jobs import Job, JobQueue
+from fhirclaim.store.jobs import Job
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 
@@ -29,7 +29,7 @@ class SubmissionResult:
 
 def latest_job(uow: UnitOfWork, claim_id: str) -> Job | None:
     """The latest job of the Claim this caller means by `claim_id` (ids are unique per tenant)."""
-    return JobQueue(uow.session).latest_for_claim(claim_id, claim_tenant(uow, uow.resources.find("Claim", claim_id)))
+    return uow.jobs.latest_for_claim(claim_id, claim_tenant(uow, uow.resources.find("Claim", claim_id)))
 
 
 def resubmit(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:

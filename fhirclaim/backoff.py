@@ -1,4 +1,5 @@
-"""The retry schedule: exponential backoff with a cap and optional jitter.
+"""The server's one retry schedule: exponential backoff with a cap and optional jitter (pipeline jobs, webhook
+deliveries, E-Klaim transport retries).
 
 After the n-th failed attempt the next one waits `initial * multiplier**(n-1)`, capped at `maximum`
 (defaults 1 s, 2 s, 4 s, ... up to 1 h), spread by ±`jitter` of itself so that many deliveries that failed

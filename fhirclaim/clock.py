@@ -1,7 +1,7 @@
-"""Time for the webhook machinery: one injectable clock (aware datetimes), stored as naive UTC like the store.
+"""The server's one clock: an injectable callable answering aware UTC datetimes, and the store's naive-UTC form.
 
-The listener (when a row becomes due), the worker (what is due, the backoff, the timestamp header) and replay
-share it, so tests step through a retry schedule by moving one clock instead of sleeping.
+Whatever decides by time (job leases and backoff, webhook delivery, token expiry, BPJS-K's decision period, the
+simulator's grace) takes a `Clock`, so tests step through a schedule by moving one clock instead of sleeping.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from jsonschema.exceptions import ValidationError
 
 from fhirclaim import webhooks
 from fhirclaim.api.auth import authenticate
-from fhirclaim.api.context import require_role, runtime
 from fhirclaim.api.fhir_rest import route_on
 from fhirclaim.api.http import Reply, json_body
+from fhirclaim.api.request_scope import require_role, runtime
 from fhirclaim.auth.principal import ADMIN
 from fhirclaim.fhir.outcome import FhirError, error
 

@@ -10,7 +10,7 @@ from flask import current_app, g, request
 from fhirclaim.api.http import base_url, lenient
 from fhirclaim.auth.principal import Principal
 from fhirclaim.fhir.outcome import FhirError
-from fhirclaim.fhir.service import FhirService
+from fhirclaim.interactions.service import FhirService
 from fhirclaim.runtime import Runtime
 from fhirclaim.store.scope import SYSTEM, Scope
 

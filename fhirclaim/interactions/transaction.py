@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fhirclaim.fhir import bundles, integers, jsonio
+from fhirclaim.fhir import integers, jsonio
 from fhirclaim.fhir.outcome import FhirError, Issue
-from fhirclaim.fhir.service import FhirService
+from fhirclaim.interactions import bundles
+from fhirclaim.interactions.service import FhirService
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
