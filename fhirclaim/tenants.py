@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
+from fhirclaim.clock import naive_utc, utc_now
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.secrets import SecretBox
-from fhirclaim.store.access import TenantSettingsRow
 from fhirclaim.store.unit_of_work import Store
 
 KODE_TARIF = ("AP", "AS", "BP", "BS", "CP", "CS", "DP", "DS", "RSCM", "RSJP", "RSD", "RSAB")
@@ -53,7 +52,7 @@ class TenantSettingsStore:
         if not tenant:
             return None
         with self.store.unit_of_work(write=False) as uow:
-            row = uow.session.get(TenantSettingsRow, tenant)
+            row = uow.tenant_settings.get(tenant)
             if row is None:
                 return None
             key = self.secrets.decrypt(row.eklaim_key_encrypted) if row.eklaim_key_encrypted else None
@@ -67,17 +66,20 @@ class TenantSettingsStore:
             raise FhirError.of(400, "structure", f"Unknown tenant setting(s): {', '.join(sorted(unknown))}")
         _validate(values)
         with self.store.unit_of_work() as uow:
-            row = uow.session.get(TenantSettingsRow, tenant) or TenantSettingsRow(tenant=tenant)
-            for name, value in values.items():
-                if name == "eklaim_key":
-                    row.eklaim_key_encrypted = self.secrets.encrypt(value) if value else None
-                elif name == "precheck_errors":
-                    row.precheck_errors = json.dumps(sorted(set(value))) if value else None
-                else:
-                    setattr(row, name, value)
-            row.updated_at = datetime.now(timezone.utc).replace(tzinfo=None)
-            uow.session.merge(row)
+            uow.tenant_settings.put(tenant, self._columns(values), naive_utc(utc_now()))
         return self.get(tenant)
+
+    def _columns(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The stored form of the given settings: the E-Klaim key encrypted, the precheck rule ids as JSON."""
+        columns: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "eklaim_key":
+                columns["eklaim_key_encrypted"] = self.secrets.encrypt(value) if value else None
+            elif name == "precheck_errors":
+                columns["precheck_errors"] = json.dumps(sorted(set(value))) if value else None
+            else:
+                columns[name] = value
+        return columns
 
 
 def _validate(values: dict[str, Any]) -> None:

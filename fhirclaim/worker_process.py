@@ -11,13 +11,12 @@ import signal
 import threading
 from collections.abc import Callable
 
-from sqlalchemy.engine import make_url
-
 from fhirclaim import logging_setup
 from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.startup import private_umask
+from fhirclaim.store.db import without_password
 
 Echo = Callable[[str], None]
 
@@ -30,7 +29,7 @@ def run_workers(settings: Settings, *, once: bool, echo: Echo = _print) -> None:
     logging_setup.configure()
     private_umask()  # what it writes into the data dir is this user's alone
     runtime = Runtime(settings)
-    database = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
+    database = without_password(settings.resolved_database_url())
     echo(f"fhirclaim worker: database {database}, data dir {runtime.data_dir}")
     try:
         if once:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy import bindparam, select, update
 
 from fhirclaim.auth import credentials
 from fhirclaim.auth.principal import HOSPITAL_ROLES, ROLES, Principal
 from fhirclaim.auth.throttle import LoginThrottle, client_key, unknown_client_key
-from fhirclaim.store.access import ClientRow, TokenRow
+from fhirclaim.clock import naive_utc, utc_now
+from fhirclaim.store.clients import lookup_token
 from fhirclaim.store.unit_of_work import Store
 
 
@@ -39,17 +38,6 @@ class IssuedToken:
     issued_at: datetime
 
 
-# A bearer token with its client, by the token's hash (built once: SQLAlchemy caches its compiled form).
-_TOKEN_LOOKUP = (select(TokenRow.revoked, TokenRow.expires_at, ClientRow.client_id, ClientRow.role, ClientRow.org,
-                        ClientRow.disabled)
-                 .outerjoin(ClientRow, ClientRow.client_id == TokenRow.client_id)
-                 .where(TokenRow.token_hash == bindparam("token_hash")))
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 class ClientRegistry:
     def __init__(self, store: Store, *, token_lifetime_seconds: int = 3600,
                  clock: Callable[[], datetime] | None = None):
@@ -67,28 +55,25 @@ class ClientRegistry:
             raise ValueError(f"a {role} client acts for one organization: give --org")
         client_id, secret = credentials.new_client_id(), credentials.new_secret()
         with self.store.unit_of_work() as uow:
-            uow.session.add(ClientRow(client_id=client_id, secret_hash=credentials.hash_secret(secret), role=role,
-                                      org=org if role in HOSPITAL_ROLES else None, name=name, created_at=_now(),
-                                      disabled=False))
+            uow.clients.add(client_id, credentials.hash_secret(secret), role=role,
+                            org=org if role in HOSPITAL_ROLES else None, name=name, created_at=naive_utc(utc_now()))
         return client_id, secret
 
     def list_clients(self) -> list[dict[str, Any]]:
         with self.store.unit_of_work(write=False) as uow:
-            rows = uow.session.execute(select(ClientRow).order_by(ClientRow.created_at)).scalars()
             return [{"client_id": r.client_id, "role": r.role, "org": r.org, "name": r.name,
-                     "created_at": r.created_at.isoformat() + "Z", "disabled": r.disabled} for r in rows]
+                     "created_at": r.created_at.isoformat() + "Z", "disabled": r.disabled} for r in uow.clients.all()]
 
     def disable(self, client_id: str) -> bool:
         """Disable a client and revoke every token it holds."""
         with self.store.unit_of_work() as uow:
-            changed = uow.session.execute(update(ClientRow).where(ClientRow.client_id == client_id)
-                                          .values(disabled=True)).rowcount
-            uow.session.execute(update(TokenRow).where(TokenRow.client_id == client_id).values(revoked=True))
-        return changed == 1
+            changed = uow.clients.disable(client_id)
+            uow.tokens.revoke_all_of(client_id)
+        return changed
 
     def principal_of(self, client_id: str) -> Principal | None:
         with self.store.unit_of_work(write=False) as uow:
-            row = uow.session.get(ClientRow, client_id)
+            row = uow.clients.get(client_id)
             return Principal(row.client_id, row.role, row.org) if row and not row.disabled else None
 
     # --- tokens --------------------------------------------------------------------------------------------
@@ -97,7 +82,7 @@ class ClientRegistry:
         """The client credentials grant; AuthError `slow_down` (429) while this client's failures from this address
         (or unknown ids' from this address) are over the cap, `invalid_client` (401) for a failure."""
         with self.store.unit_of_work(write=False) as uow:
-            row = uow.session.get(ClientRow, client_id) if client_id and len(client_id) <= 64 else None
+            row = uow.clients.get(client_id) if client_id and len(client_id) <= 64 else None
             stored_hash = row.secret_hash if row else credentials.DUMMY_HASH
         key = client_key(row.client_id, remote) if row else unknown_client_key(remote)
         wait = self.throttle.reserve(key)
@@ -110,10 +95,10 @@ class ClientRegistry:
         return self.issue(Principal(row.client_id, row.role, row.org))
 
     def issue(self, principal: Principal) -> IssuedToken:
-        token, now = credentials.new_token(), _now()
+        token, now = credentials.new_token(), naive_utc(utc_now())
         with self.store.unit_of_work() as uow:
-            uow.session.add(TokenRow(token_hash=credentials.token_hash(token), client_id=principal.client_id,
-                                     issued_at=now, expires_at=now + self.token_lifetime, revoked=False))
+            uow.tokens.add(credentials.token_hash(token), principal.client_id, issued_at=now,
+                           expires_at=now + self.token_lifetime)
         return IssuedToken(token, int(self.token_lifetime.total_seconds()), principal, now)
 
     def resolve(self, token: str) -> tuple[Principal | None, str | None]:
@@ -121,13 +106,12 @@ class ClientRegistry:
 
         Every request: one prepared statement on a pooled connection, no ORM session (issue 17). The token's
         revocation and its client's are read each time, so a revocation by any process counts at once."""
-        with self.store.database.engine.connect() as connection:
-            row = connection.execute(_TOKEN_LOOKUP, {"token_hash": credentials.token_hash(token)}).first()
+        row = lookup_token(self.store.database, credentials.token_hash(token))
         if row is None:
             return None, "The access token is not known"
         if row.revoked:
             return None, "The access token was revoked"
-        if row.expires_at <= _now():
+        if row.expires_at <= naive_utc(utc_now()):
             return None, "The access token has expired"
         if row.disabled is not False:  # disabled, or no such client any more
             return None, "The client of this access token is disabled"
@@ -135,5 +119,4 @@ class ClientRegistry:
 
     def revoke(self, token: str) -> bool:
         with self.store.unit_of_work() as uow:
-            return uow.session.execute(update(TokenRow).where(TokenRow.token_hash == credentials.token_hash(token))
-                                       .values(revoked=True)).rowcount == 1
+            return uow.tokens.revoke(credentials.token_hash(token))

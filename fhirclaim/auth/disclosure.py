@@ -7,15 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from fhirclaim.auth.policy import BPJS_SUBTYPES, claim_response_subtype
+from fhirclaim.clock import naive_utc, utc_now
 from fhirclaim.fhir import integers
 from fhirclaim.interactions.service import ResourceChange
-from fhirclaim.store.access import DisclosureRow
-from fhirclaim.store.db import insert_for
-from fhirclaim.store.jobs import utcnow
-from fhirclaim.store.models import ResourceRow
 from fhirclaim.store.scope import SHARED_PARTITION, partition_of
 from fhirclaim.store.unit_of_work import UnitOfWork
 
@@ -52,18 +47,17 @@ def _entry_key(resource: dict[str, Any]) -> Key:
 
 def disclose(uow: UnitOfWork, keys: list[Key], tenant: str | None) -> None:
     """Disclose these versions of the tenant's resources (shared ones are visible to BPJS-K anyway)."""
-    partition, now = partition_of(tenant), utcnow()
-    rows = []
+    partition = partition_of(tenant)
+    versions = []
     for resource_type, resource_id, version in set(keys):
         version = version if version is not None else _current_version(uow, partition, resource_type, resource_id)
         if version is not None:
-            rows.append({"partition": partition, "resource_type": resource_type, "resource_id": resource_id,
-                         "version_id": version, "tenant": tenant, "disclosed_at": now})
-    if rows:
-        uow.session.execute(insert_for(uow.session)(DisclosureRow).values(rows).on_conflict_do_nothing())
+            versions.append((resource_type, resource_id, version))
+    uow.disclosures.add(partition, versions, tenant, naive_utc(utc_now()))
 
 
 def _current_version(uow: UnitOfWork, partition: str, resource_type: str, resource_id: str) -> int | None:
-    return uow.session.execute(select(ResourceRow.version_id).where(
-        ResourceRow.partition == partition, ResourceRow.resource_type == resource_type,
-        ResourceRow.logical_id == resource_id)).scalar_one_or_none() if partition != SHARED_PARTITION else None
+    """The version a key without one means: the current one (none for shared resources, never disclosed)."""
+    if partition == SHARED_PARTITION:
+        return None
+    return uow.disclosures.current_version(partition, resource_type, resource_id)

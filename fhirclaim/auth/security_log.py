@@ -14,8 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from fhirclaim.store.jobs import utcnow
-from fhirclaim.store.security_events import SecurityEventRepository
+from fhirclaim.clock import naive_utc, utc_now
 from fhirclaim.store.unit_of_work import Store
 
 MAX_SOURCES_PER_MINUTE = 200
@@ -24,7 +23,7 @@ OTHER = "other"
 
 
 class SecurityLog:
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = lambda: naive_utc(utc_now())):
         self.store = store
         self.clock = clock  # naive UTC
 
@@ -34,7 +33,7 @@ class SecurityLog:
         minute = now.replace(second=0, microsecond=0)
         source = (source or "-")[:64]
         with self.store.unit_of_work() as uow:
-            events = SecurityEventRepository(uow.session)
+            events = uow.security_events
             events.drop_before(minute - RETENTION)
             if not events.exists(minute, source, kind) and events.sources_in(minute) >= MAX_SOURCES_PER_MINUTE:
                 source = OTHER
@@ -45,4 +44,4 @@ class SecurityLog:
         with self.store.unit_of_work(write=False) as uow:
             return [{"minute": r.minute.isoformat() + "Z", "source": r.source, "kind": r.kind, "count": r.count,
                      "last_at": r.last_at.isoformat() + "Z", "sample": r.sample}
-                    for r in SecurityEventRepository(uow.session).newest(limit)]
+                    for r in uow.security_events.newest(limit)]

@@ -18,8 +18,7 @@ import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from fhirclaim.store.jobs import utcnow
-from fhirclaim.store.login_failures import LoginFailureRepository
+from fhirclaim.clock import naive_utc, utc_now
 from fhirclaim.store.unit_of_work import Store
 
 CAP = 3  # evaluations before the first wait: a typo or two costs nothing
@@ -44,7 +43,7 @@ def wait_after(evaluations: int) -> timedelta | None:
 
 
 class LoginThrottle:
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = lambda: naive_utc(utc_now())):
         self.store = store
         self.clock = clock  # naive UTC
 
@@ -52,11 +51,10 @@ class LoginThrottle:
         """Reserve one evaluation for `key`: None when it may go ahead, else the seconds to wait (429)."""
         now = self.clock()
         with self.store.unit_of_work() as uow:
-            blocked_until = LoginFailureRepository(uow.session).reserve(key, now, forget_after=FORGET_AFTER,
-                                                                        wait_after=wait_after)
+            blocked_until = uow.login_failures.reserve(key, now, forget_after=FORGET_AFTER, wait_after=wait_after)
         return None if blocked_until is None else max(1, math.ceil((blocked_until - now).total_seconds()))
 
     def clear(self, key: str) -> None:
         """A success: the key starts from zero; stale keys of anyone are dropped on the way."""
         with self.store.unit_of_work() as uow:
-            LoginFailureRepository(uow.session).clear(key, self.clock(), forget_after=FORGET_AFTER)
+            uow.login_failures.clear(key, self.clock(), forget_after=FORGET_AFTER)

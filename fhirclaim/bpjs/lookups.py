@@ -4,12 +4,9 @@ they run in: the caller's own, a hospital's (`hospital_view`), or BPJS-K's, whic
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from fhirclaim.bpjs import codes
 from fhirclaim.bpjs.submitted_claim import is_claim_bundle
 from fhirclaim.fhir.search_request import parse_search
-from fhirclaim.store.models import ResourceRow
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.scope import SYSTEM, Scope
 from fhirclaim.store.unit_of_work import UnitOfWork
@@ -20,14 +17,13 @@ WITHDRAWN = ("cancelled", "entered-in-error")
 def hospital_view(uow: UnitOfWork, tenant: str | None) -> SqlResourceRepository:
     """One hospital's data (and the shared rows) on the caller's transaction, whoever the caller is: the order of
     BPJS-K's answers is a property of the hospital's claim, not of what the caller may read."""
-    return SqlResourceRepository(uow.session, Scope(tenant=tenant, all_tenants=False),
-                                 timezone_name=uow.resources.timezone)
+    return uow.resources.viewing(Scope(tenant=tenant, all_tenants=False))
 
 
 def bpjs_view(uow: UnitOfWork) -> SqlResourceRepository:
     """Every hospital's data on the caller's transaction: BPJS-K compares a claim with the participant's claims in
     all hospitals (the simulator reads only signed claim Bundles through it)."""
-    return SqlResourceRepository(uow.session, SYSTEM, timezone_name=uow.resources.timezone)
+    return uow.resources.viewing(SYSTEM)
 
 
 def published_bundle(resources: SqlResourceRepository, claim_id: str) -> StoredResource | None:
@@ -70,14 +66,12 @@ def published_claims_of(resources: SqlResourceRepository, *, card: str | None,
 def lock_for_answer(uow: UnitOfWork, resource_type: str, resource_id: str) -> None:
     """Serialise writers answering the same resource (two decisions on one purification) until commit: a row lock
     on PostgreSQL; SQLite's write transactions are serial already (BEGIN IMMEDIATE)."""
-    uow.session.execute(select(ResourceRow.pk).where(ResourceRow.resource_type == resource_type,
-                                                     ResourceRow.logical_id == resource_id).with_for_update())
+    uow.resources.lock(resource_type, resource_id)
 
 
 def _claim_live(resources: SqlResourceRepository, bundle: StoredResource) -> bool:
     claim_entry = next(e["resource"] for e in bundle.content["entry"] if e["resource"]["resourceType"] == "Claim")
-    own = SqlResourceRepository(resources.session, resources.scope.within(bundle.tenant),
-                                timezone_name=resources.timezone)  # the Claim of the Bundle's hospital
+    own = resources.viewing(resources.scope.within(bundle.tenant))  # the Claim of the Bundle's hospital
     current = own.find("Claim", claim_entry["id"])
     return current is not None and not current.deleted and current.content.get("status") not in WITHDRAWN
 

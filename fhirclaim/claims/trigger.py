@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from fhirclaim.auth.principal import EKLAIM
 from fhirclaim.claims.assembly import ClaimAssembler
 from fhirclaim.claims.claim_context import reference_of, rests_on
@@ -31,6 +29,7 @@ from fhirclaim.claims.server_fields import (
 from fhirclaim.fhir.indexing.reference import named
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store import jobs
+from fhirclaim.store.db import ConstraintViolation
 from fhirclaim.store.jobs import Job
 from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
@@ -77,9 +76,9 @@ def rerun_failed(uow: UnitOfWork, claim_id: str, timezone: str) -> Rerun:
                                                          stored.content)) == latest.inputs:
         return Rerun(UNCHANGED, latest)
     try:
-        with uow.session.begin_nested():  # two writers may rerun it at once: the job key lets one through
+        with uow.savepoint():  # two writers may rerun it at once: the job key lets one through
             job = queue.enqueue(claim_id, latest.claim_version, latest.tenant, "submit", run=latest.run + 1)
-    except IntegrityError:
+    except ConstraintViolation:
         return Rerun(NOT_FAILED, queue.latest_for_claim(claim_id, tenant))
     return Rerun(RERUN, job)
 

@@ -36,6 +36,10 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 _POSTGRES_FORM = "postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME"
 _URL_OPTIONS = "--database-url / FHIRCLAIM_DATABASE_URL"
 
+# A write a constraint refused (most often a unique key: another writer got there first), under a name code outside
+# the store catches without importing SQLAlchemy.
+ConstraintViolation = exc.IntegrityError
+
 
 class Database:
     """The engine and two session factories: reads (plain BEGIN) and writes (BEGIN IMMEDIATE on SQLite)."""
@@ -139,9 +143,14 @@ def describe_url(url: str) -> str:
     if path is not None:
         return str(path)
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return without_password(url)
     except exc.ArgumentError:
         return _masked(url)
+
+
+def without_password(url: str) -> str:
+    """The URL as it may be logged: the same URL with its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _masked(url: str) -> str:

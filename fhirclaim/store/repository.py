@@ -114,6 +114,17 @@ class SqlResourceRepository:
         self.scope = scope
         self.timezone = timezone_name
 
+    def viewing(self, scope: Scope, *, timezone_name: str | None = None) -> SqlResourceRepository:
+        """The same transaction seen through another scope (a hospital's, every hospital's), in this repository's
+        time zone unless another is named."""
+        return SqlResourceRepository(self.session, scope, timezone_name=timezone_name or self.timezone)
+
+    def lock(self, resource_type: str, resource_id: str) -> None:
+        """Serialise writers on every row with this type and id, whatever the scope, until commit: a row lock on
+        PostgreSQL; SQLite's write transactions are serial already (BEGIN IMMEDIATE)."""
+        self.session.execute(select(ResourceRow.pk).where(ResourceRow.resource_type == resource_type,
+                                                          ResourceRow.logical_id == resource_id).with_for_update())
+
     # --- reads ---------------------------------------------------------------------------------------------
 
     def find(self, resource_type: str, resource_id: str) -> StoredResource | None:

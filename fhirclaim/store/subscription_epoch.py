@@ -31,15 +31,20 @@ class SubscriptionEpochRow(Base):
 _TOKEN = select(SubscriptionEpochRow.__table__.c.token).where(SubscriptionEpochRow.__table__.c.id == _ROW_ID)
 
 
-def current(session: Session) -> str | None:
-    """The token now (None: no Subscription was ever written). Built once, and it flushes nothing: `advance`
-    writes the row at once, and nothing pending in the session can change it."""
-    with session.no_autoflush:
-        return session.execute(_TOKEN).scalar_one_or_none()
+class SubscriptionEpoch:
+    """The token on one transaction's session."""
 
+    def __init__(self, session: Session):
+        self.session = session
 
-def advance(session: Session) -> None:
-    """A new token, in the caller's transaction: every cache loaded before it is stale once this commits."""
-    token = uuid.uuid4().hex
-    session.execute(insert_for(session)(SubscriptionEpochRow).values(id=_ROW_ID, token=token)
-                    .on_conflict_do_update(index_elements=["id"], set_={"token": token}))
+    def current(self) -> str | None:
+        """The token now (None: no Subscription was ever written). Built once, and it flushes nothing: `advance`
+        writes the row at once, and nothing pending in the session can change it."""
+        with self.session.no_autoflush:
+            return self.session.execute(_TOKEN).scalar_one_or_none()
+
+    def advance(self) -> None:
+        """A new token, in the caller's transaction: every cache loaded before it is stale once this commits."""
+        token = uuid.uuid4().hex
+        self.session.execute(insert_for(self.session)(SubscriptionEpochRow).values(id=_ROW_ID, token=token)
+                             .on_conflict_do_update(index_elements=["id"], set_={"token": token}))

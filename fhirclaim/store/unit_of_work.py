@@ -9,10 +9,20 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from fhirclaim.store.clients import ClientRepository, TokenRepository
 from fhirclaim.store.db import Database
+from fhirclaim.store.disclosures import DisclosureRepository
 from fhirclaim.store.jobs import JobQueue
+from fhirclaim.store.login_failures import LoginFailureRepository
 from fhirclaim.store.repository import SqlResourceRepository
+from fhirclaim.store.resource_notifications import ResourceNotifications
 from fhirclaim.store.scope import SYSTEM, Scope
+from fhirclaim.store.security_events import SecurityEventRepository
+from fhirclaim.store.subscription_epoch import SubscriptionEpoch
+from fhirclaim.store.tenant_settings import TenantSettingsRepository
+from fhirclaim.store.users import UserRepository
+from fhirclaim.store.webhook_secrets import WebhookSecretRepository
+from fhirclaim.store.worklist import WorklistRepository
 
 
 @dataclass
@@ -31,6 +41,53 @@ class UnitOfWork:
         """A nested transaction: a failure inside rolls back only what the block wrote (batch entries)."""
         with self.session.begin_nested():
             yield
+
+    # --- the other repositories of this transaction: code outside store/ reaches them here, never the session
+
+    @cached_property
+    def clients(self) -> ClientRepository:
+        return ClientRepository(self.session)
+
+    @cached_property
+    def tokens(self) -> TokenRepository:
+        return TokenRepository(self.session)
+
+    @cached_property
+    def login_failures(self) -> LoginFailureRepository:
+        return LoginFailureRepository(self.session)
+
+    @cached_property
+    def security_events(self) -> SecurityEventRepository:
+        return SecurityEventRepository(self.session)
+
+    @cached_property
+    def disclosures(self) -> DisclosureRepository:
+        return DisclosureRepository(self.session)
+
+    @cached_property
+    def tenant_settings(self) -> TenantSettingsRepository:
+        return TenantSettingsRepository(self.session)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.session)
+
+    @cached_property
+    def worklist(self) -> WorklistRepository:
+        return WorklistRepository(self.session)
+
+    @cached_property
+    def webhook_secrets(self) -> WebhookSecretRepository:
+        return WebhookSecretRepository(self.session)
+
+    @cached_property
+    def subscription_epoch(self) -> SubscriptionEpoch:
+        return SubscriptionEpoch(self.session)
+
+    @cached_property
+    def notifications(self) -> ResourceNotifications:
+        """The webhook notifications (outbox rows) about given resources, for the claim page."""
+        return ResourceNotifications(self.session)
 
 
 class Store:

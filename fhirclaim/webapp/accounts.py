@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from fhirclaim.auth import credentials
 from fhirclaim.auth.principal import FACILITY, Principal
 from fhirclaim.auth.throttle import LoginThrottle
-from fhirclaim.store.jobs import utcnow
+from fhirclaim.clock import naive_utc, utc_now
 from fhirclaim.store.unit_of_work import Store
-from fhirclaim.store.users import User, UserRepository
+from fhirclaim.store.users import User
 
 USER_ROLES = ("coder", "verifier", "manager")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -74,22 +74,22 @@ class UserAccounts:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
         with self.store.unit_of_work() as uow:
-            if not UserRepository(uow.session).add(username, credentials.hash_secret(password), org, role, utcnow()):
+            if not uow.users.add(username, credentials.hash_secret(password), org, role, naive_utc(utc_now())):
                 raise AccountError(f"user {username!r} exists already")
-            return UserRepository(uow.session).get(username)
+            return uow.users.get(username)
 
     def list(self) -> list[User]:
         with self.store.unit_of_work(write=False) as uow:
-            return UserRepository(uow.session).all()
+            return uow.users.all()
 
     def disable(self, username: str) -> bool:
         with self.store.unit_of_work() as uow:
-            return UserRepository(uow.session).disable(username)
+            return uow.users.disable(username)
 
     def active(self, username: str) -> User | None:
         """The user of a session, while enabled."""
         with self.store.unit_of_work(write=False) as uow:
-            user = UserRepository(uow.session).get(username)
+            user = uow.users.get(username)
         return user if user is not None and not user.disabled else None
 
     def sign_in(self, username: str, password: str, address: str) -> SignedIn:
@@ -97,7 +97,7 @@ class UserAccounts:
         not users share one key per address (as unknown client ids do at the token endpoint): guessing names
         neither grows the failure table nor escapes the cap."""
         with self.store.unit_of_work(write=False) as uow:
-            stored = UserRepository(uow.session).password_hash(username)
+            stored = uow.users.password_hash(username)
         key = f"user:{username[:64]}@{address}" if stored else f"unknown-user@{address}"
         wait = self.throttle.reserve(key)
         if wait is not None:

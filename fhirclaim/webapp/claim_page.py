@@ -219,7 +219,7 @@ def _notifications(service: FhirService, about: list[tuple[str, str]]) -> list[n
         stored = service.resources.find("Subscription", subscription_id)
         return None if stored is None or stored.deleted else (stored.content.get("channel") or {}).get("endpoint")
 
-    return notifications.claim_notifications(service.uow.session, service.uow.scope.tenant, about, endpoint_of)
+    return notifications.claim_notifications(service.uow, service.uow.scope.tenant, about, endpoint_of)
 
 
 def _webhook_event(notification: notifications.Notification, timezone: str) -> dict[str, Any]:

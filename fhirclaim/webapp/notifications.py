@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
-
-from fhirclaim.store.outbox import DeliveryRow
+from fhirclaim.store.unit_of_work import UnitOfWork
 
 LIMIT = 200  # the newest notifications shown on one claim page
 
@@ -34,16 +31,11 @@ class Notification:
     last_status_code: int | None
 
 
-def claim_notifications(session: Session, tenant: str, resources: Iterable[tuple[str, str]],
+def claim_notifications(uow: UnitOfWork, tenant: str, resources: Iterable[tuple[str, str]],
                         endpoint_of: Callable[[str], str | None]) -> list[Notification]:
     """The notifications of `tenant`'s Subscriptions about any of `resources` ((type, id) pairs), oldest first;
     `endpoint_of(subscription_id)` is the Subscription's channel endpoint as the reader may see it."""
-    pairs = list(dict.fromkeys(resources))
-    if not pairs:
-        return []
-    about = or_(*(and_(DeliveryRow.resource_type == kind, DeliveryRow.resource_id == rid) for kind, rid in pairs))
-    rows = session.scalars(select(DeliveryRow).where(DeliveryRow.tenant == tenant, about)
-                           .order_by(DeliveryRow.id.desc()).limit(LIMIT)).all()
+    rows = uow.notifications.newest(tenant, dict.fromkeys(resources), LIMIT)
     hosts: dict[str, str | None] = {}
     found = []
     for row in reversed(rows):

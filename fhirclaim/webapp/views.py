@@ -42,7 +42,7 @@ from fhirclaim.claims import claim_operations
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.signing.verify import verify_bundle
 from fhirclaim.startup import create_private_file
-from fhirclaim.store.worklist import SORTS, WorklistQuery, WorklistRepository
+from fhirclaim.store.worklist import SORTS, WorklistQuery
 from fhirclaim.webapp import charts, claim_page, i18n
 from fhirclaim.webapp.accounts import SignedIn, SignInRefused, UserAccounts
 from fhirclaim.webapp.dashboard import dashboard as month_dashboard
@@ -241,8 +241,8 @@ def home():
 def worklist():
     query = _worklist_query()
     with runtime().store.unit_of_work(write=False) as uow:
-        lines, total = WorklistRepository(uow.session).page(query)
-        counts = WorklistRepository(uow.session).counts(query.tenant)
+        lines, total = uow.worklist.page(query)
+        counts = uow.worklist.counts(query.tenant)
     pages = max(1, -(-total // query.size))
     return _page("worklist.html", lines=lines, total=total, query=query, pages=pages, counts=counts,
                  stages=STAGES, attention=ATTENTION, sorts=SORTS, link=_worklist_link)
@@ -340,7 +340,7 @@ def dashboard():
     zone = ZoneInfo(runtime().settings.timezone)
     start = month_start(datetime.now(zone)).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
     with runtime().store.unit_of_work(write=False) as uow:
-        board = month_dashboard(WorklistRepository(uow.session).since(g.user.user.org, start))
+        board = month_dashboard(uow.worklist.since(g.user.user.org, start))
     figures = {
         "status": charts.bar_chart(t("dashboard.per_status"),
                                    [(t(f"status.{s}"), [n]) for s, n in board.per_status]),

@@ -309,11 +309,10 @@ class WorklistListener:
 
 
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource) -> None:
-    resources = SqlResourceRepository(uow.session, resources.scope.within(stored.tenant),
-                                      timezone_name=resources.timezone)  # what the Claim's references name
+    resources = resources.viewing(resources.scope.within(stored.tenant))  # what the Claim's references name
     entry = worklist_entry(read_claim_file(resources, stored.content), stored.tenant,
                            dates.now_utc().replace(tzinfo=None))
-    WorklistRepository(uow.session).save(entry)
+    uow.worklist.save(entry)
 
 
 def rebuild(store: Store, timezone_name: str = "UTC", batch: int = 500) -> int:
@@ -322,7 +321,7 @@ def rebuild(store: Store, timezone_name: str = "UTC", batch: int = 500) -> int:
     written, offset = 0, 0
     while True:
         with store.unit_of_work() as uow:
-            resources = SqlResourceRepository(uow.session, SYSTEM, timezone_name=timezone_name)
+            resources = uow.resources.viewing(SYSTEM, timezone_name=timezone_name)
             request = parse_search("Claim", [("use", "claim"), ("_count", str(batch)), ("_offset", str(offset)),
                                              ("_sort", "_lastUpdated")])
             claims = resources.search(request).matches

@@ -56,20 +56,21 @@ def get_delivery(store: Store, delivery_id: int) -> dict[str, Any]:
 def replay(store: Store, delivery_id: int, *, clock: Clock = utc_now) -> dict[str, Any]:
     """Send a finished delivery again from attempt 1, now; its Subscription goes back from `error` to `active`."""
     now = naive_utc(clock())
-    with store.database.session(write=True) as session:
+    with store.unit_of_work() as uow:
+        session = uow.session
         row = session.get(DeliveryRow, delivery_id, with_for_update=True)
         if row is None:
             raise FhirError.of(404, "not-found", f"There is no webhook delivery {delivery_id}")
         if row.status == PENDING:
             raise FhirError.of(409, "conflict", f"Webhook delivery {delivery_id} is still pending")
-        if subscriptions.find_subscription(session, row.subscription_id, timezone=store.timezone) is None:
+        if subscriptions.find_subscription(uow, row.subscription_id, timezone=store.timezone) is None:
             raise FhirError.of(409, "conflict", f"Subscription/{row.subscription_id} no longer exists")
         row.status, row.attempts, row.replays = PENDING, 0, row.replays + 1
         row.next_attempt_at = now  # ahead of the later rows of its Subscription: the oldest pending goes first
         row.last_status_code = row.last_error = None
-        current = subscriptions.find_subscription(session, row.subscription_id, timezone=store.timezone)
+        current = subscriptions.find_subscription(uow, row.subscription_id, timezone=store.timezone)
         if current.content.get("status") == "error":
-            subscriptions.set_status(session, row.subscription_id, "active", None, timezone=store.timezone)
+            subscriptions.set_status(uow, row.subscription_id, "active", None, timezone=store.timezone)
         return _describe(row, _attempts(session, [row.id]).get(row.id, []), include_body=False)
 
 

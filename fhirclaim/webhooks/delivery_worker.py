@@ -41,7 +41,7 @@ from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.secrets import SecretBox, SecretError
 from fhirclaim.store.outbox import CANCELLED, DEAD, DELIVERED, PENDING, AttemptRow, DeliveryRow
 from fhirclaim.store.repository import StoredResource
-from fhirclaim.store.unit_of_work import Store
+from fhirclaim.store.unit_of_work import Store, UnitOfWork
 from fhirclaim.store.webhook_senders import SenderLeases
 from fhirclaim.webhooks import egress, sender, subscriptions
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets
@@ -150,11 +150,10 @@ class WebhookDeliveryWorker:
             return None if row is None else Claim(row.id, row.transaction_id, row.subscription_id, row.body)
 
     def _deliver(self, claim: Claim) -> None:
-        with self.store.database.session(write=False) as session:
-            subscription = subscriptions.find_subscription(session, claim.subscription_id,
-                                                           timezone=self.store.timezone)
+        with self.store.unit_of_work(write=False) as uow:
+            subscription = subscriptions.find_subscription(uow, claim.subscription_id, timezone=self.store.timezone)
             try:
-                secret = self.secrets.get(session, claim.subscription_id) if subscription else None
+                secret = self.secrets.get(uow, claim.subscription_id) if subscription else None
             except SecretError:
                 secret = None
         if subscription is None or subscription.content.get("status") == "off":
@@ -191,7 +190,8 @@ class WebhookDeliveryWorker:
 
     def _record(self, claim: Claim, outcome: sender.Outcome, *, cancel: bool = False) -> None:
         now = self._now()
-        with self.store.database.session(write=True) as session:
+        with self.store.unit_of_work() as uow:
+            session = uow.session
             row = session.get(DeliveryRow, claim.id, with_for_update=True)
             SenderLeases(session).release(claim.subscription_id, self.worker_id)  # the next row may go now
             if row is None:
@@ -205,28 +205,28 @@ class WebhookDeliveryWorker:
             if cancel:
                 row.status = CANCELLED
             else:
-                self._advance(session, row, outcome, now)
+                self._advance(uow, row, outcome, now)
         log.info("webhook attempt", extra={"delivery": claim.id, "transaction_id": claim.transaction_id,
                                            "status_code": outcome.status_code, "state": row.status})
 
-    def _advance(self, session, row: DeliveryRow, outcome: sender.Outcome, now: datetime) -> None:
+    def _advance(self, uow: UnitOfWork, row: DeliveryRow, outcome: sender.Outcome, now: datetime) -> None:
         row.attempts += 1
         if outcome.delivered:
             row.status, row.delivered_at = DELIVERED, now
         elif row.attempts >= self.settings.webhook_max_attempts:
             row.status = DEAD
-            self._mark_subscription_error(session, row, outcome)
+            self._mark_subscription_error(uow, row, outcome)
         else:
             row.next_attempt_at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
-            SenderLeases(session).hold_back(row)  # the later rows of its Subscription wait behind it
+            SenderLeases(uow.session).hold_back(row)  # the later rows of its Subscription wait behind it
 
-    def _mark_subscription_error(self, session, row: DeliveryRow, outcome: sender.Outcome) -> None:
+    def _mark_subscription_error(self, uow: UnitOfWork, row: DeliveryRow, outcome: sender.Outcome) -> None:
         text = (f"Notification {row.transaction_id} ({row.method} {row.resource_type}/{row.resource_id}) was not "
                 f"delivered after {row.attempts} attempts; last: {outcome.error}")
         for _ in range(_STATUS_RETRIES):  # a concurrent edit of the Subscription: read it again and re-apply
             try:
-                with session.begin_nested():
-                    subscriptions.set_status(session, row.subscription_id, "error", text,
+                with uow.savepoint():
+                    subscriptions.set_status(uow, row.subscription_id, "error", text,
                                              timezone=self.store.timezone)
                 return
             except FhirError:

@@ -46,14 +46,14 @@ class SubscriptionSecretInterceptor:
         resource, secret, issues = take_secret(resource)
         issues += channel_issues(resource) + parse_criteria(resource.get("criteria"), self.timezone)[1]
         status = resource.get("status")
-        if status in _SIGNED and secret is None and not self.secrets.exists(uow.session, resource["id"]):
+        if status in _SIGNED and secret is None and not self.secrets.exists(uow, resource["id"]):
             issues.append(error("required", f"A rest-hook Subscription with status {status} needs its signing "
                                             f"secret in the extension {SECRET_EXTENSION} (valueString): every "
                                             f"notification is signed with it", "Subscription.extension"))
         if issues:
             raise FhirError(422, issues)
         if secret is not None:
-            self.secrets.put(uow.session, resource["id"], secret, naive_utc(utc_now()))
+            self.secrets.put(uow, resource["id"], secret, naive_utc(utc_now()))
         return {**resource, "status": "active"} if status == "requested" else resource
 
 

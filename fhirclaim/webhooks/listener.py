@@ -2,7 +2,7 @@
 
 For a change it takes the active rest-hook Subscriptions on that resource type (from `ActiveSubscriptions`, this
 process's copy, checked against the Subscription epoch on every write) and asks, for each, whether the
-changed resource meets the criteria: the criteria run as a search plus `_id=<changed id>`, on the same session
+changed resource meets the criteria: the criteria run as a search plus `_id=<changed id>`, in the same transaction
 (the change is visible, uncommitted), under the Subscription's OWN tenant scope, so a subscriber is told only
 of what it could have read itself. Each match gets one `webhook_delivery` row with the envelope bytes; as the
 row commits with the change, a change is never stored without its notifications, nor the reverse.
@@ -21,9 +21,8 @@ from datetime import datetime
 from fhirclaim.clock import Clock, naive_utc, utc_now
 from fhirclaim.fhir import dates
 from fhirclaim.interactions.service import ResourceChange
-from fhirclaim.store import subscription_epoch
 from fhirclaim.store.outbox import PENDING, DeliveryRow
-from fhirclaim.store.repository import SqlResourceRepository, StoredResource
+from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.scope import Scope
 from fhirclaim.store.unit_of_work import UnitOfWork
 from fhirclaim.webhooks.criteria import UNWATCHABLE, parse_criteria
@@ -41,14 +40,14 @@ class WebhookListener:
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
         changed = change.after
         if changed.resource_type == "Subscription":
-            subscription_epoch.advance(uow.session)  # every process's copy of the active ones is stale at commit
+            uow.subscription_epoch.advance()  # every process's copy of the active ones is stale at commit
             return
         if (change.interaction == "delete" or changed.deleted or changed.resource_type in UNWATCHABLE
                 or change.author == SYSTEM_AUTHOR):
             return
         now = naive_utc(self.clock())
         verdicts: dict[tuple[str, Scope], bool] = {}  # Subscriptions with the same criteria and scope: one search
-        for subscription in self.subscriptions.watching(uow.session, changed.resource_type, now):
+        for subscription in self.subscriptions.watching(uow, changed.resource_type, now):
             scope = scope_of(subscription)
             if not scope.disclosed_only and not scope.can_see(changed.tenant):  # another tenant's: cannot match
                 continue
@@ -64,7 +63,7 @@ class WebhookListener:
             return False
         # the changed version in its partition: another hospital's resource with the same id, or (for BPJS-K) an
         # undisclosed version of a disclosed resource, must not match
-        repository = SqlResourceRepository(uow.session, scope.of_change(changed.tenant), timezone_name=self.timezone)
+        repository = uow.resources.viewing(scope.of_change(changed.tenant), timezone_name=self.timezone)
         return bool(repository.search_all(criteria.search_for(changed.id, self.timezone), limit=1))
 
 

@@ -1,18 +1,16 @@
 """Subscription secrets at rest: encrypted with the installation's SecretBox, keyed by Subscription id.
 
 They live beside the resource, not in it, so no read, search, history or `_include` can return them; the
-delivery worker is the only reader. Writes happen on the caller's session, so a secret set by a request that
-then fails is rolled back with it.
+delivery worker is the only reader. Writes happen in the caller's unit of work, so a secret set by a request
+that then fails is rolled back with it. The table (`store/webhook_secrets.py`) holds only the ciphertext.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from fhirclaim.secrets import SecretBox
-from fhirclaim.store.outbox import WebhookSecretRow
+from fhirclaim.store.unit_of_work import UnitOfWork
 
 
 class SubscriptionSecrets:
@@ -22,17 +20,12 @@ class SubscriptionSecrets:
     def __repr__(self) -> str:
         return "SubscriptionSecrets(<hidden>)"
 
-    def put(self, session: Session, subscription_id: str, secret: str, now: datetime) -> None:
-        row = session.get(WebhookSecretRow, subscription_id)
-        if row is None:
-            session.add(WebhookSecretRow(subscription_id=subscription_id, encrypted=self._box.encrypt(secret),
-                                         updated_at=now))
-        else:
-            row.encrypted, row.updated_at = self._box.encrypt(secret), now
+    def put(self, uow: UnitOfWork, subscription_id: str, secret: str, now: datetime) -> None:
+        uow.webhook_secrets.put(subscription_id, self._box.encrypt(secret), now)
 
-    def get(self, session: Session, subscription_id: str) -> str | None:
-        row = session.get(WebhookSecretRow, subscription_id)
-        return self._box.decrypt(row.encrypted) if row is not None else None
+    def get(self, uow: UnitOfWork, subscription_id: str) -> str | None:
+        encrypted = uow.webhook_secrets.get(subscription_id)
+        return self._box.decrypt(encrypted) if encrypted is not None else None
 
-    def exists(self, session: Session, subscription_id: str) -> bool:
-        return session.get(WebhookSecretRow, subscription_id) is not None
+    def exists(self, uow: UnitOfWork, subscription_id: str) -> bool:
+        return uow.webhook_secrets.exists(subscription_id)

@@ -3,8 +3,8 @@
 Without it every stored change searched the Subscriptions (issue 17: 11 % of a create, 14 searches per claim),
 mostly to find none. The copy is keyed by the Subscription epoch token (`store/subscription_epoch.py`), which every
 Subscription create, update and delete (and the worker's status changes) replaces in its own transaction. Each
-write reads the token, one primary-key SELECT, on its own session: when it differs from the copy's, the copy is
-loaded again from that session before it is used. So a new Subscription is honoured by the very next write that
+write reads the token, one primary-key SELECT, in its own unit of work: when it differs from the copy's, the copy
+is loaded again in that unit of work before it is used. So a new Subscription is honoured by the very next write that
 starts after it commits, in any process, and a deleted or stopped one is not; a write of a type no Subscription
 watches searches nothing.
 
@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from fhirclaim.store import subscription_epoch
 from fhirclaim.store.repository import StoredResource
+from fhirclaim.store.unit_of_work import UnitOfWork
 from fhirclaim.webhooks.subscriptions import active_subscriptions, criteria_type, ended
 
 _UNLOADED = object()
@@ -31,16 +29,16 @@ class ActiveSubscriptions:
         self.timezone = timezone
         self._copy: tuple[object, dict[str, tuple[StoredResource, ...]]] = (_UNLOADED, {})
 
-    def watching(self, session: Session, resource_type: str, now: datetime) -> tuple[StoredResource, ...]:
+    def watching(self, uow: UnitOfWork, resource_type: str, now: datetime) -> tuple[StoredResource, ...]:
         """Active rest-hook Subscriptions whose criteria name `resource_type` and whose `end` has not passed."""
-        by_type = self._current(session)
+        by_type = self._current(uow)
         return tuple(s for s in by_type.get(resource_type, ()) if not ended(s.content, now))
 
-    def _current(self, session: Session) -> dict[str, tuple[StoredResource, ...]]:
-        token = subscription_epoch.current(session)
+    def _current(self, uow: UnitOfWork) -> dict[str, tuple[StoredResource, ...]]:
+        token = uow.subscription_epoch.current()
         loaded_under, by_type = self._copy
         if token != loaded_under:
-            by_type = _by_type(active_subscriptions(session, timezone=self.timezone))
+            by_type = _by_type(active_subscriptions(uow, timezone=self.timezone))
             self._copy = (token, by_type)
         return by_type
 

@@ -1,6 +1,6 @@
 """Reading and updating Subscription resources on behalf of the webhook machinery.
 
-Both run with the system scope on the caller's session: the listener must see every tenant's Subscriptions
+Both run with the system scope on the caller's unit of work: the listener must see every tenant's Subscriptions
 (each is then evaluated under its own tenant), and the worker records `status: error` whoever owns the
 Subscription. Status changes are written through the repository as author `system:webhooks`, a new version
 like any other, so the subscriber sees in history when and why its Subscription stopped.
@@ -11,21 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import parse_search
-from fhirclaim.store import subscription_epoch
-from fhirclaim.store.repository import SqlResourceRepository, StoredResource
+from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.scope import ADMIN_TENANT, SYSTEM, Scope, tenant_scope
+from fhirclaim.store.unit_of_work import UnitOfWork
 
 SYSTEM_AUTHOR = "system:webhooks"
 REST_HOOK = "rest-hook"
 
 
-def active_subscriptions(session: Session, *, timezone: str) -> list[StoredResource]:
+def active_subscriptions(uow: UnitOfWork, *, timezone: str) -> list[StoredResource]:
     """Every active rest-hook Subscription, whatever its type or `end` (`ActiveSubscriptions` sorts and filters)."""
-    repository = SqlResourceRepository(session, SYSTEM, timezone_name=timezone)
+    repository = uow.resources.viewing(SYSTEM, timezone_name=timezone)
     request = parse_search("Subscription", [("status", "active"), ("type", REST_HOOK)], timezone=timezone)
     return repository.search_all(request)
 
@@ -41,16 +39,16 @@ def written_by_admin(subscription: StoredResource) -> bool:
     return subscription.tenant in (None, ADMIN_TENANT)
 
 
-def find_subscription(session: Session, subscription_id: str, *, timezone: str) -> StoredResource | None:
-    stored = SqlResourceRepository(session, SYSTEM, timezone_name=timezone).find("Subscription", subscription_id)
+def find_subscription(uow: UnitOfWork, subscription_id: str, *, timezone: str) -> StoredResource | None:
+    stored = uow.resources.viewing(SYSTEM, timezone_name=timezone).find("Subscription", subscription_id)
     return None if stored is None or stored.deleted else stored
 
 
-def set_status(session: Session, subscription_id: str, status: str, error_text: str | None, *,
+def set_status(uow: UnitOfWork, subscription_id: str, status: str, error_text: str | None, *,
                timezone: str) -> StoredResource | None:
     """Write a new version with this status (and `error`, or without one); None if the Subscription is gone."""
-    repository = SqlResourceRepository(session, SYSTEM, timezone_name=timezone)
-    current = find_subscription(session, subscription_id, timezone=timezone)
+    repository = uow.resources.viewing(SYSTEM, timezone_name=timezone)
+    current = find_subscription(uow, subscription_id, timezone=timezone)
     if current is None:
         return None
     content: dict[str, Any] = {k: v for k, v in current.content.items() if k != "error"}
@@ -58,7 +56,7 @@ def set_status(session: Session, subscription_id: str, status: str, error_text: 
     if error_text:
         content["error"] = error_text
     stored, _ = repository.update(content, if_match=current.version_id, author=SYSTEM_AUTHOR)
-    subscription_epoch.advance(session)  # past the FHIR service and its listener: every cache must reload
+    uow.subscription_epoch.advance()  # past the FHIR service and its listener: every cache must reload
     return stored
 
 

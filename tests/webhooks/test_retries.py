@@ -10,7 +10,6 @@ import requests
 from webhook_helpers import SECRET, Receiver, claim, claim_response, subscription
 
 from fhirclaim.backoff import Backoff
-from fhirclaim.store import subscription_epoch
 from fhirclaim.store.outbox import DeliveryRow
 from fhirclaim.store.unit_of_work import Store
 from fhirclaim.webhooks import SYSTEM_AUTHOR, WebhookDeliveryWorker, dead_letters, list_deliveries, replay
@@ -200,7 +199,7 @@ def test_a_subscription_stored_without_a_secret_is_never_sent_unsigned(fhir, sha
     raw = subscription(receiver.url, secret=None, status="active")
     with runtime.store.unit_of_work() as uow:
         uow.resources.create(raw, resource_id="unsigned")
-        subscription_epoch.advance(uow.session)  # what the FHIR service's listener does for every Subscription write
+        uow.subscription_epoch.advance()  # what the FHIR service's listener does for every Subscription write
     service(lambda s: s.update("Claim", "c1", claim("c1", "x")))
     service(lambda s: s.update("ClaimResponse", "r1", claim_response("r1", "c1")))
     assert worker.run_once() == 1
