@@ -9,7 +9,6 @@ from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from fhirclaim.api.http import error_response
 from fhirclaim.api.request_scope import runtime
-from fhirclaim.api.routing import view_on
 from fhirclaim.auth.addresses import client_address, parse_networks
 from fhirclaim.auth.audit import record_denied
 from fhirclaim.auth.clients import AuthError
@@ -18,7 +17,6 @@ from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.scope import PARTITION_HEADER
 
 blueprint = Blueprint("oauth2", __name__)
-serve = view_on(blueprint, mount="/oauth2/v1")
 
 # Endpoints anyone may call: the CapabilityStatement (FHIR clients read it first) and the public keys of
 # the Bundle signatures.
@@ -29,7 +27,7 @@ PUBLIC = {("GET", "/fhir/metadata"), ("GET", "/fhir/.well-known/jwks.json"),
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-@serve("access_token")
+@blueprint.post("/accesstoken")
 def access_token() -> Response:
     if not _form_encoded():  # refused before any credential is looked at: no failure counted, none cleared
         return _oauth_error(400, "invalid_request", "The token request body must be application/x-www-form-urlencoded "
@@ -68,7 +66,7 @@ def _form_encoded() -> bool:
     return not any(key.lstrip().startswith(("{", "[")) for key in request.form)
 
 
-@serve("revoke")
+@blueprint.post("/revoke")
 def revoke() -> Response:
     """RFC 7009: a client revokes one of its tokens (always 200, so tokens cannot be probed)."""
     token = request.form.get("token", "")

@@ -1,10 +1,12 @@
 """Routes from the route table: each handler is registered by its key in `api.surface`, which says its method,
-path and the roles that may call it. The one way a route comes to be.
+path and the roles that may call it.
 
 `serve_on` registers handlers that return a `Reply` (the FHIR REST, the operations, admin's): the view checks the
-asked format, then the entry's roles, then renders what the handler returns. `view_on` registers views that answer
-a Flask response themselves (the landing pages, Swagger UI, OAuth2's JSON). Both refuse, at import, a handler that
-is not the one the table names (`Endpoint.handler`), so that the table says truly what serves each route.
+asked format, then the entry's roles (403), then renders what the handler returns. `view_on` registers views that
+answer a Flask response themselves (the landing pages, Swagger UI). Both refuse, at import, a handler that is not
+the one the table names (`Endpoint.handler`), so that the table says truly what serves each route. (OAuth2's two
+routes, `api.auth`, are Flask's own, with its strict trailing slash; tests/rest/test_routing.py checks that the
+table names their handlers truly.)
 """
 
 from __future__ import annotations

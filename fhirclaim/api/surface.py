@@ -3,9 +3,9 @@ handler that serves it.
 
 Plain data, no Flask. Three things are made from it, so they cannot disagree:
 
-- the routes: every handler is registered by its key here (`api.routing`), which refuses a handler other than the
-  one its entry names (`Endpoint.handler`), and the view checks the entry's `roles`; tests/rest/test_surface.py
-  fails for a Flask route missing here;
+- the routes: every handler but OAuth2's two is registered by its key here (`api.routing`), which refuses a
+  handler other than the one its entry names (`Endpoint.handler`), and the view checks the entry's `roles`;
+  tests/rest/test_surface.py fails for a Flask route missing here;
 - the CapabilityStatement (`rest_surface` → `fhirclaim.interactions.capability`): per resource type only the
   interactions routed for it, the operations with their definitions, the OAuth2 security;
 - the OpenAPI document (`api.openapi`).
