@@ -16,23 +16,15 @@ from jsonschema.exceptions import ValidationError
 
 from fhirclaim import webhooks
 from fhirclaim.api.auth import authenticate
-from fhirclaim.api.fhir_rest import route_on
 from fhirclaim.api.http import Reply, json_body
-from fhirclaim.api.request_scope import require_role, runtime
-from fhirclaim.auth.principal import ADMIN
+from fhirclaim.api.request_scope import runtime
+from fhirclaim.api.routing import serve_on
 from fhirclaim.fhir.outcome import FhirError, error
 
 blueprint = Blueprint("admin", __name__)
-route = route_on(blueprint)
-JSON = "application/json"
-
-
-def admins_only() -> None:
-    require_role(ADMIN)
-
-
 blueprint.before_request(authenticate)
-blueprint.before_request(admins_only)  # runs after authenticate: before_request functions run in order
+serve = serve_on(blueprint, mount="/admin")  # each route's entry in api.surface names the admin role
+JSON = "application/json"
 
 
 def _json(status: int, body: Any) -> Reply:
@@ -75,12 +67,12 @@ def _tenant_id(tenant: str) -> str:
 # --- clients ------------------------------------------------------------------------------------------------
 
 
-@route("/clients", ["GET"])
+@serve("list_clients")
 def list_clients() -> Reply:
     return _json(200, runtime().clients.list_clients())
 
 
-@route("/clients", ["POST"])
+@serve("add_client")
 def add_client() -> Reply:
     body = _body(CLIENT_BODY)
     try:
@@ -91,14 +83,14 @@ def add_client() -> Reply:
                        "org": body.get("org")})
 
 
-@route("/clients/<client_id>", ["DELETE"])
+@serve("disable_client")
 def disable_client(client_id: str) -> Reply:
     if not runtime().clients.disable(client_id):
         raise FhirError.of(404, "not-found", f"No client {client_id}")
     return _json(200, {"client_id": client_id, "disabled": True})
 
 
-@route("/security-log", ["GET"])
+@serve("security_log")
 def security_log() -> Reply:
     """Refused anonymous requests per minute, source and kind (auth/security_log.py), newest first."""
     return _json(200, runtime().security_log.recent())
@@ -107,7 +99,7 @@ def security_log() -> Reply:
 # --- tenants ------------------------------------------------------------------------------------------------
 
 
-@route("/tenants/<tenant>", ["GET"])
+@serve("get_tenant")
 def get_tenant(tenant: str) -> Reply:
     config = runtime().tenants.get(_tenant_id(tenant))
     if config is None:
@@ -115,7 +107,7 @@ def get_tenant(tenant: str) -> Reply:
     return _json(200, config.public())
 
 
-@route("/tenants/<tenant>", ["PUT"])
+@serve("put_tenant")
 def put_tenant(tenant: str) -> Reply:
     return _json(200, runtime().tenants.put(_tenant_id(tenant), _body(TENANT_BODY)).public())
 
@@ -128,12 +120,12 @@ REVOKE_BODY = {"type": "object", "required": ["reason"], "additionalProperties":
                "properties": {"reason": {"type": "string", "maxLength": 32}}}
 
 
-@route("/tenants/<tenant>/signing-certificate", ["GET"])
+@serve("get_signing_certificate")
 def get_signing_certificate(tenant: str) -> Reply:
     return _json(200, _signing_certificate(_signing_tenant(tenant)))
 
 
-@route("/tenants/<tenant>/signing-certificate", ["PUT"])
+@serve("put_signing_certificate")
 def put_signing_certificate(tenant: str) -> Reply:
     """An outside CA's certificate for the hospital's current key (its CA must be a trust anchor already)."""
     pem = _body(CERTIFICATE_BODY)["certificate"].encode("utf-8", "replace")
@@ -141,13 +133,13 @@ def put_signing_certificate(tenant: str) -> Reply:
     return _json(200, _signing_certificate(tenant))
 
 
-@route("/tenants/<tenant>/signing-certificate/revoke", ["POST"])
+@serve("revoke_signing_certificate")
 def revoke_signing_certificate(tenant: str) -> Reply:
     reason = _body(REVOKE_BODY)["reason"]
     return _json(200, _signing_call(runtime().signing.revoke, _signing_tenant(tenant), reason=reason))
 
 
-@route("/trust-anchors", ["POST"])
+@serve("add_trust_anchor")
 def add_trust_anchor() -> Reply:
     pem = _body(CERTIFICATE_BODY)["certificate"].encode("utf-8", "replace")
     anchor = _signing_call(runtime().signing.add_trust_anchor, pem)
@@ -186,22 +178,22 @@ def _signing_call(action, *args: Any, **kwargs: Any) -> Any:
 # --- webhooks -----------------------------------------------------------------------------------------------
 
 
-@route("/webhooks/deliveries", ["GET"])
+@serve("deliveries")
 def deliveries() -> Reply:
     return _json(200, webhooks.list_deliveries(runtime().store, status=request.args.get("status"),
                                                subscription=request.args.get("subscription")))
 
 
-@route("/webhooks/deliveries/<int(max=2147483647):delivery_id>", ["GET"])
+@serve("delivery")
 def delivery(delivery_id: int) -> Reply:
     return _json(200, webhooks.get_delivery(runtime().store, delivery_id))
 
 
-@route("/webhooks/dead-letters", ["GET"])
+@serve("dead_letters")
 def dead_letters() -> Reply:
     return _json(200, webhooks.dead_letters(runtime().store))
 
 
-@route("/webhooks/deliveries/<int(max=2147483647):delivery_id>/replay", ["POST"])
+@serve("replay")
 def replay(delivery_id: int) -> Reply:
     return _json(200, webhooks.replay(runtime().store, delivery_id))

@@ -1,5 +1,5 @@
 """OAuth2 at /oauth2/v1 (SATUSEHAT's client credentials shape) and the bearer-token check every other endpoint
-passes. The caller becomes `g.principal`; its scope and permissions reach the FHIR service via api.context.
+passes. The caller becomes `g.principal`; its scope and permissions reach the FHIR service via api.request_scope.
 Refusals of a known caller are AuditEvents in its own tenant; refusals of an unidentified one go to the bounded
 security log (`auth/security_log.py`)."""
 

@@ -2,7 +2,8 @@
 the OpenAPI document `/openapi.json` and its interactive page `/docs` (Swagger UI from the swagger-ui-bundle
 package: no CDN), and the OperationDefinitions of the custom operations at `/fhir/OperationDefinition`.
 
-Routes are registered by their key in the route table (`api.surface`); the blueprint has no `authenticate`."""
+Routes are registered by their key in the route table (`api.surface`, `api.routing`); the blueprint has no
+`authenticate`."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from flask import Blueprint, Response, render_template, request, send_from_direc
 from swagger_ui_bundle import swagger_ui_path
 
 from fhirclaim import __version__
-from fhirclaim.api import openapi, surface
-from fhirclaim.api.fhir_rest import add_endpoint, reply_view, server_root
-from fhirclaim.api.http import Reply, base_url, check_format, query_pairs
+from fhirclaim.api import surface
+from fhirclaim.api.http import Reply, base_url, check_format, query_pairs, server_root
+from fhirclaim.api.openapi import document as openapi_document
 from fhirclaim.api.request_scope import runtime
+from fhirclaim.api.routing import serve_on, view_on
 from fhirclaim.fhir import jsonio
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.interactions import capability
@@ -23,20 +25,8 @@ from fhirclaim.interactions import capability
 blueprint = Blueprint("discovery", __name__, template_folder="templates")
 SANDBOX_CLIENTS = "sandbox-clients.json"  # written by `fhirclaim serve --sandbox` (fhirclaim.sandbox)
 HTML_OR_FHIR = ("text/html", "application/fhir+json", "application/json", "application/json+fhir")
-
-
-def _page(key: str):
-    def register(view):
-        add_endpoint(blueprint, key, view, mount="")
-        return view
-    return register
-
-
-def _fhir(key: str):
-    def register(handler):
-        add_endpoint(blueprint, key, reply_view(handler), mount="")
-        return handler
-    return register
+_page = view_on(blueprint)
+_fhir = serve_on(blueprint, mount="")
 
 
 # --- the landing page ---------------------------------------------------------------------------------------
@@ -89,8 +79,8 @@ def _wants_html() -> bool:
 
 
 @_page("openapi")
-def openapi_document() -> Response:
-    return Response(jsonio.dumps(openapi.document(server_root()), pretty=request.args.get("_pretty") == "true"),
+def openapi() -> Response:
+    return Response(jsonio.dumps(openapi_document(server_root()), pretty=request.args.get("_pretty") == "true"),
                     200, content_type="application/json; charset=utf-8")
 
 

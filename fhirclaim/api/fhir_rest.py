@@ -1,10 +1,8 @@
 """The FHIR REST surface at /fhir. Each handler is registered by its key in the route table (`api.surface`, which
-says its method, path, interaction and types) and is a few lines that call the FHIR service and return a `Reply`."""
+says its method, path, interaction and types; `api.routing`) and is a few lines that call the FHIR service and
+return a `Reply`."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from flask import Blueprint, request
 
@@ -15,56 +13,20 @@ from fhirclaim.api.http import (
     PATCH_TYPES,
     Reply,
     base_url,
-    check_format,
     if_match,
     json_body,
     query_pairs,
-    render,
+    server_root,
     stored_reply,
 )
 from fhirclaim.api.request_scope import fhir_service, runtime
+from fhirclaim.api.routing import serve_on
 from fhirclaim.fhir import dates, integers, parameters
 from fhirclaim.fhir.outcome import FhirError, operation_outcome
 from fhirclaim.interactions import bundles, transaction
 
 blueprint = Blueprint("fhir", __name__)
 blueprint.before_request(authenticate)
-
-
-def reply_view(handler: Callable[..., Reply]) -> Callable:
-    """A Flask view of a handler returning a `Reply`: the format check, then the rendered answer."""
-    def view(**kwargs):
-        check_format()
-        return render(handler(**kwargs))
-    return view
-
-
-def route_on(target: Blueprint) -> Callable:
-    """A decorator registering handlers that return a `Reply` on `target` by rule and methods (admin's)."""
-    def route(rule: str, methods: list[str]) -> Callable:
-        def register(handler: Callable[..., Reply]) -> Callable:
-            target.add_url_rule(rule, handler.__name__, reply_view(handler), methods=methods, strict_slashes=False)
-            return handler
-        return register
-    return route
-
-
-def add_endpoint(target: Blueprint, key: str, view: Callable, mount: str) -> None:
-    """Register `view` on `target` (mounted at `mount`) as the route table's entry `key`: its path and method."""
-    entry = surface.endpoint(key)
-    target.add_url_rule(entry.flask_rule(mount), key, view, methods=[entry.method], strict_slashes=False)
-
-
-def serve_on(target: Blueprint, mount: str = surface.FHIR_BASE) -> Callable:
-    """A decorator registering a handler that returns a `Reply` as the route table's entry `key`."""
-    def serve(key: str) -> Callable:
-        def register(handler: Callable[..., Reply]) -> Callable:
-            add_endpoint(target, key, reply_view(handler), mount)
-            return handler
-        return register
-    return serve
-
-
 serve = serve_on(blueprint)
 
 
@@ -178,16 +140,6 @@ def vread(resource_type: str, resource_id: str, version: str) -> Reply:
 
 
 # --- shared by several routes -----------------------------------------------------------------------------
-
-
-def server_root() -> str:
-    """The server's root URL, where /oauth2 and /docs are: the FHIR base without its /fhir (or, for a public base
-    of another shape, its scheme and host)."""
-    base = base_url()
-    if base.endswith(surface.FHIR_BASE):
-        return base[:-len(surface.FHIR_BASE)]
-    parts = urlsplit(base)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _history(resource_type: str | None, resource_id: str | None) -> Reply:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
 
+from fhirclaim.api.surface import FHIR_BASE
 from fhirclaim.fhir import integers, jsonio
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome
 from fhirclaim.interactions import bundles
@@ -65,7 +67,17 @@ def error_response(error: FhirError) -> Response:
 
 def base_url() -> str:
     configured = current_app.config["FHIRCLAIM_SETTINGS"].public_base_url
-    return (configured or request.host_url.rstrip("/") + "/fhir").rstrip("/")
+    return (configured or request.host_url.rstrip("/") + FHIR_BASE).rstrip("/")
+
+
+def server_root() -> str:
+    """The server's root URL, where /oauth2 and /docs are: the FHIR base without its /fhir (or, for a public base
+    of another shape, its scheme and host)."""
+    base = base_url()
+    if base.endswith(FHIR_BASE):
+        return base[:-len(FHIR_BASE)]
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 # --- request headers ----------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
-"""The HTTP surface of the server as one table: every route, what it is in FHIR terms, who may call it.
+"""The HTTP surface of the server as one table: every route, what it is in FHIR terms, who may call it, and the
+handler that serves it.
 
 Plain data, no Flask. Three things are made from it, so they cannot disagree:
 
-- the routes: the FHIR REST routes (`api.fhir_rest`), the operations (`api.operations`) and the discovery pages
-  (`api.discovery`) are registered by their key here (`fhir_rest.serve_on`); the OAuth2 and admin routes are
-  checked against it by tests/rest/test_surface.py, which also fails for a route missing here;
+- the routes: every handler but OAuth2's two is registered by its key here (`api.routing`), which refuses a
+  handler other than the one its entry names (`Endpoint.handler`), and the view checks the entry's `roles`;
+  tests/rest/test_surface.py fails for a Flask route missing here;
 - the CapabilityStatement (`rest_surface` → `fhirclaim.interactions.capability`): per resource type only the
   interactions routed for it, the operations with their definitions, the OAuth2 security;
 - the OpenAPI document (`api.openapi`).
@@ -40,6 +41,9 @@ OPERATION_DEFINITION = capability.OPERATION_DEFINITION
 # delivery_id: a row id, within an INTEGER column's range (fhir.integers.MAX_INT), so a larger one is a 404
 CONVERTERS = {"resource_type": "string(minlength=1)", "delivery_id": "int(max=2147483647)", "filename": "path"}
 _PARAM = re.compile(r"\{([a-z_]+)\}")
+# The module of fhirclaim.api whose function named by an entry's key serves the routes of each group.
+SERVED_BY = {"discovery": "discovery", "fhir": "fhir_rest", "operations": "operations", "signatures": "operations",
+             "oauth2": "auth", "admin": "admin_routes"}
 
 
 @dataclass(frozen=True)
@@ -55,24 +59,32 @@ class Param:
 
 @dataclass(frozen=True)
 class Endpoint:
-    key: str  # the Flask endpoint name (the handler's name)
+    """A route: its key (the Flask endpoint name, and the name of the handler serving it), method and path, what it
+    is in FHIR terms, who may call it, and what it takes and answers (for the OpenAPI document)."""
+
+    key: str
     method: str
     path: str
     summary: str
-    group: str  # discovery | fhir | operations | signatures | oauth2 | admin
+    group: str  # discovery | fhir | operations | signatures | oauth2 | admin: its handler's module (SERVED_BY)
     interactions: tuple[str, ...] = ()  # FHIR restful interaction codes
     operation: str | None = None  # a FHIR operation code, without '$'
     definition: str | None = None  # the OperationDefinition id on this server, or an absolute canonical
     level: str | None = None  # system | type | instance (FHIR interactions and operations)
     types: tuple[str, ...] = ()  # the resource types the route serves
     auth: bool = True  # needs a bearer token
-    roles: tuple[str, ...] = ()  # () : any client with a token; what it may do per type is the role policy's
+    roles: tuple[str, ...] = ()  # who may call it (else 403); (): any client with a token, the role policy per type
     query: tuple[Param, ...] = ()
     headers: tuple[Param, ...] = ()
     body: str | None = None  # kind of request body (api.openapi.BODIES)
     returns: str = "resource"  # kind of answer (api.openapi.ANSWERS)
     status: int = 200  # status of success
     conditional: bool = False  # PUT [type]?criteria
+
+    @property
+    def handler(self) -> str:
+        """The dotted name of the function that serves the route."""
+        return f"fhirclaim.api.{SERVED_BY[self.group]}.{self.key}"
 
     @property
     def path_params(self) -> tuple[str, ...]:

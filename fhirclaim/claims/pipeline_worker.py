@@ -1,4 +1,5 @@
-"""The pipeline worker: a thread inside `fhirclaim serve`, or the whole of `fhirclaim worker`.
+"""The pipeline workers: `PipelineWorker`, a thread inside `fhirclaim serve` or the whole of `fhirclaim worker`, and
+`run_job_within`, the one-job worker of `Claim/$submit` that runs its claim's job and waits for it.
 
 Several workers (threads or processes, on one PostgreSQL) share the queue: each job is claimed under a lease.
 """
@@ -9,9 +10,11 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 
 from fhirclaim.claims.pipeline import ClaimPipeline
+from fhirclaim.store import jobs
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +62,35 @@ class PipelineWorker:
             if not busy:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
+
+
+def run_job_within(pipeline: ClaimPipeline, job_id: int, seconds: float, *, poll_seconds: float = 0.05) -> None:
+    """Run the job in a thread of its own unless a worker has it already, and wait at most `seconds` for it to end
+    (the caller then answers that it is still running). A job put back for a later retry (E-Klaim unreachable) is
+    not waited for.
+
+    The thread's end is an Event; a job another worker holds (maybe in another process) is followed through its
+    row in the job table, read every `poll_seconds`: the one news of it all processes share."""
+    deadline = time.monotonic() + seconds
+    ended = threading.Event()
+
+    def run_here() -> None:
+        try:
+            pipeline.run_next(f"submit-{job_id}", job_id)
+        finally:
+            ended.set()
+
+    threading.Thread(target=run_here, name=f"submit-{job_id}", daemon=True).start()
+    if not ended.wait(seconds):
+        return  # still running here
+    while _job_status(pipeline, job_id) not in (*jobs.TERMINAL, jobs.QUEUED):  # another worker holds it
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(poll_seconds, left))
+
+
+def _job_status(pipeline: ClaimPipeline, job_id: int) -> str | None:
+    with pipeline.store.unit_of_work(write=False) as uow:
+        job = uow.jobs.get(job_id)
+    return job.status if job else None

@@ -5,7 +5,7 @@ authorizer), and the actions it offers, written through the same service and dom
 - the purification answer: a `PurificationDecision` Lanjut or Batal (bpjs/decision_rules.py judges it);
 - the answer to a verification BPJS-K returned as pending: `bpjs.confirmation.answer_pending` (confirmed, or
   corrected and resubmitted), as `PUT Claim` with the pending-answer extension does over FHIR;
-- resubmit: what `Claim/$submit` of the unchanged Claim does (`claims.submission.resubmit`): a claim that ended in
+- resubmit: what `Claim/$submit` of the unchanged Claim does (`claim_operations.resubmit`): a claim that ended in
   error runs again when what it rests on changed since its last run; else nothing runs, and the page says so.
 """
 
@@ -310,7 +310,7 @@ def answer_pending_verification(service: FhirService, claim_id: str, answer: str
 
 
 def resubmit(service: FhirService, claim_id: str, timezone: str) -> str:
-    """What `Claim/$submit` of the stored, unchanged Claim does (`claims.submission.resubmit`): a claim that ended in
+    """What `Claim/$submit` of the stored, unchanged Claim does (`claim_operations.resubmit`): a claim that ended in
     error runs again when what it rests on changed since its last run. Returns the outcome: `rerun`, `unchanged`,
     `not-failed` or `no-job` (claims.trigger)."""
     service.read("Claim", claim_id)  # 404 unless the caller's hospital may read it

@@ -320,9 +320,7 @@ def resubmit(claim_id: str):
 
 @blueprint.get("/claims/<claim_id>/print.pdf")
 def print_claim(claim_id: str):
-    with fhir_service(write=False) as service:
-        content = service.read("Claim", claim_id).content
-    pdf = claim_operations.print_claim(runtime().eklaim_gateway(g.user.user.org), content)
+    pdf = claim_operations.print_claim(fhir_service, claim_id, runtime().eklaim_gateway)
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="klaim-{claim_id}.pdf"'})
 
