@@ -13,6 +13,7 @@ from fhirclaim.store.db import Database
 from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.repository import SqlResourceRepository
 from fhirclaim.store.scope import SYSTEM, Scope
+from fhirclaim.store.webhook_deliveries import WebhookDeliveries
 
 
 @dataclass
@@ -31,6 +32,11 @@ class UnitOfWork:
         """A nested transaction: a failure inside rolls back only what the block wrote (batch entries)."""
         with self.session.begin_nested():
             yield
+
+    @cached_property
+    def webhook_deliveries(self) -> WebhookDeliveries:
+        """The webhook outbox's rows and their senders' leases, in this transaction."""
+        return WebhookDeliveries(self.session)
 
 
 class Store:

@@ -2,12 +2,12 @@
 
 Each Subscription (endpoint) gets its notifications one at a time, in the order they were written: only its oldest
 pending row is sent, and while that one backs off after a failure the later ones wait behind it. Who sends is
-decided in the database (`store/webhook_senders.py`): a worker first takes the Subscription's sender lease, in a
-short write transaction, so two workers (threads or processes, on one PostgreSQL) never send rows of one
-Subscription at once nor the same row twice. The POST happens outside any transaction; the outcome is recorded,
-and the lease given back, in a second one. Up to `webhook_parallel_deliveries` POSTs are in flight at once, each
-for a different Subscription: a hanging receiver holds one slot for at most its timeout and is then backed off,
-while the other endpoints go on.
+decided in the database (`store/webhook_senders.py`, reached through the unit of work's `webhook_deliveries`): a
+worker first takes the Subscription's sender lease, in a short write transaction, so two workers (threads or
+processes, on one PostgreSQL) never send rows of one Subscription at once nor the same row twice. The POST happens
+outside any transaction; the outcome is recorded, and the lease given back, in a second one. Up to
+`webhook_parallel_deliveries` POSTs are in flight at once, each for a different Subscription: a hanging receiver
+holds one slot for at most its timeout and is then backed off, while the other endpoints go on.
 
 A row is marked delivered only after a 2xx, so a worker that dies between the POST and the record keeps the lease
 until it runs out, and the row is then sent again; a receiver that answers after the timeout gets the notification
@@ -39,10 +39,9 @@ from fhirclaim.clock import Clock, naive_utc, utc_now
 from fhirclaim.config import Settings
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.secrets import SecretBox, SecretError
-from fhirclaim.store.outbox import CANCELLED, DEAD, DELIVERED, PENDING, AttemptRow, DeliveryRow
+from fhirclaim.store.outbox import CANCELLED, DEAD, DELIVERED, PENDING, DeliveryRow
 from fhirclaim.store.repository import StoredResource
-from fhirclaim.store.unit_of_work import Store
-from fhirclaim.store.webhook_senders import SenderLeases
+from fhirclaim.store.unit_of_work import Store, UnitOfWork
 from fhirclaim.webhooks import egress, sender, subscriptions
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets
 from fhirclaim.webhooks.signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -145,16 +144,16 @@ class WebhookDeliveryWorker:
 
     def _claim(self) -> Claim | None:
         now = self._now()
-        with self.store.database.session(write=True) as session:
-            row = SenderLeases(session).claim_next(self.worker_id, now, now + self.lease)
+        with self.store.unit_of_work() as uow:
+            row = uow.webhook_deliveries.claim_head(self.worker_id, now, now + self.lease)
             return None if row is None else Claim(row.id, row.transaction_id, row.subscription_id, row.body)
 
     def _deliver(self, claim: Claim) -> None:
-        with self.store.database.session(write=False) as session:
-            subscription = subscriptions.find_subscription(session, claim.subscription_id,
+        with self.store.unit_of_work(write=False) as uow:
+            subscription = subscriptions.find_subscription(uow.session, claim.subscription_id,
                                                            timezone=self.store.timezone)
             try:
-                secret = self.secrets.get(session, claim.subscription_id) if subscription else None
+                secret = self.secrets.get(uow.session, claim.subscription_id) if subscription else None
             except SecretError:
                 secret = None
         if subscription is None or subscription.content.get("status") == "off":
@@ -191,42 +190,42 @@ class WebhookDeliveryWorker:
 
     def _record(self, claim: Claim, outcome: sender.Outcome, *, cancel: bool = False) -> None:
         now = self._now()
-        with self.store.database.session(write=True) as session:
-            row = session.get(DeliveryRow, claim.id, with_for_update=True)
-            SenderLeases(session).release(claim.subscription_id, self.worker_id)  # the next row may go now
+        with self.store.unit_of_work() as uow:
+            deliveries = uow.webhook_deliveries
+            row = deliveries.get(claim.id, for_update=True)
+            deliveries.release_sender(claim.subscription_id, self.worker_id)  # the next row may go now
             if row is None:
                 return
             if not cancel:
-                session.add(AttemptRow(delivery_id=row.id, attempted_at=now, status_code=outcome.status_code,
-                                       error=outcome.error, duration_ms=outcome.duration_ms))
+                deliveries.add_attempt(row, now, outcome.status_code, outcome.error, outcome.duration_ms)
             if row.status != PENDING:  # finished meanwhile (by a worker that took over an expired lease)
                 return
             row.last_status_code, row.last_error = outcome.status_code, outcome.error
             if cancel:
                 row.status = CANCELLED
             else:
-                self._advance(session, row, outcome, now)
+                self._advance(uow, row, outcome, now)
         log.info("webhook attempt", extra={"delivery": claim.id, "transaction_id": claim.transaction_id,
                                            "status_code": outcome.status_code, "state": row.status})
 
-    def _advance(self, session, row: DeliveryRow, outcome: sender.Outcome, now: datetime) -> None:
+    def _advance(self, uow: UnitOfWork, row: DeliveryRow, outcome: sender.Outcome, now: datetime) -> None:
         row.attempts += 1
         if outcome.delivered:
             row.status, row.delivered_at = DELIVERED, now
         elif row.attempts >= self.settings.webhook_max_attempts:
             row.status = DEAD
-            self._mark_subscription_error(session, row, outcome)
+            self._mark_subscription_error(uow, row, outcome)
         else:
             row.next_attempt_at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
-            SenderLeases(session).hold_back(row)  # the later rows of its Subscription wait behind it
+            uow.webhook_deliveries.hold_back(row)  # the later rows of its Subscription wait behind it
 
-    def _mark_subscription_error(self, session, row: DeliveryRow, outcome: sender.Outcome) -> None:
+    def _mark_subscription_error(self, uow: UnitOfWork, row: DeliveryRow, outcome: sender.Outcome) -> None:
         text = (f"Notification {row.transaction_id} ({row.method} {row.resource_type}/{row.resource_id}) was not "
                 f"delivered after {row.attempts} attempts; last: {outcome.error}")
         for _ in range(_STATUS_RETRIES):  # a concurrent edit of the Subscription: read it again and re-apply
             try:
-                with session.begin_nested():
-                    subscriptions.set_status(session, row.subscription_id, "error", text,
+                with uow.savepoint():
+                    subscriptions.set_status(uow.session, row.subscription_id, "error", text,
                                              timezone=self.store.timezone)
                 return
             except FhirError:
