@@ -27,16 +27,16 @@ class UnitOfWork:
         """The claim pipeline's job queue, in this transaction."""
         return JobQueue(self.session)
 
+    @cached_property
+    def webhook_deliveries(self) -> WebhookDeliveries:
+        """The webhook outbox's rows and their senders' leases, in this transaction."""
+        return WebhookDeliveries(self.session)
+
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: a failure inside rolls back only what the block wrote (batch entries)."""
         with self.session.begin_nested():
             yield
-
-    @cached_property
-    def webhook_deliveries(self) -> WebhookDeliveries:
-        """The webhook outbox's rows and their senders' leases, in this transaction."""
-        return WebhookDeliveries(self.session)
 
 
 class Store:

@@ -149,11 +149,11 @@ class WebhookDeliveryWorker:
             return None if row is None else Claim(row.id, row.transaction_id, row.subscription_id, row.body)
 
     def _deliver(self, claim: Claim) -> None:
-        with self.store.unit_of_work(write=False) as uow:
-            subscription = subscriptions.find_subscription(uow.session, claim.subscription_id,
+        with self.store.database.session(write=False) as session:
+            subscription = subscriptions.find_subscription(session, claim.subscription_id,
                                                            timezone=self.store.timezone)
             try:
-                secret = self.secrets.get(uow.session, claim.subscription_id) if subscription else None
+                secret = self.secrets.get(session, claim.subscription_id) if subscription else None
             except SecretError:
                 secret = None
         if subscription is None or subscription.content.get("status") == "off":
