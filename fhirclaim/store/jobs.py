@@ -118,8 +118,8 @@ class JobQueue:
         """Take the next due job (or the given one) for `worker`, unless another live lease holds its claim."""
         now = utcnow()
         due = or_(and_(ClaimJobRow.status == QUEUED, ClaimJobRow.next_attempt_at <= now),
-                  and_(ClaimJobRow.status == RUNNING, ClaimJobRow.locked_until < now))
-        busy = select(ClaimJobRow.claim_id).where(ClaimJobRow.status == RUNNING, ClaimJobRow.locked_until >= now)
+                  and_(ClaimJobRow.status == RUNNING, _LEASE.free(now)))  # its worker died
+        busy = select(ClaimJobRow.claim_id).where(ClaimJobRow.status == RUNNING, _LEASE.held(now))
         query = select(ClaimJobRow.id).where(due, ClaimJobRow.claim_id.not_in(busy))
         if job_id is not None:
             query = query.where(ClaimJobRow.id == job_id)

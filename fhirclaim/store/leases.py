@@ -49,6 +49,10 @@ class Lease:
         """SQL: someone holds the lease at `now` (a datetime or a bindparam)."""
         return self.until > now
 
+    def free(self, now: Any) -> ColumnElement[bool]:
+        """SQL: no one holds the lease at `now`: never taken, given back, or run out."""
+        return or_(self.until.is_(None), self.until <= now)
+
     def claim(self, session: Session, candidates: Select, worker: str, now: datetime, until: datetime, *,
               params: dict[str, Any] | None = None, skip_locked: bool = False, **values: Any) -> Row | None:
         """The row of the first candidate (a query of one key) whose lease `worker` took until `until`, with
@@ -89,8 +93,7 @@ class Lease:
     @cached_property
     def _take(self):
         return (update(self.table)
-                .where(self.key == bindparam("lease_key"),
-                       or_(self.until.is_(None), self.until <= bindparam("taken_at")))
+                .where(self.key == bindparam("lease_key"), self.free(bindparam("taken_at")))
                 .values({self.holder: bindparam("taker"), self.until: bindparam("held_until")})
                 .returning(*self.table.c))
 
