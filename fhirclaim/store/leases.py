@@ -55,8 +55,9 @@ class Lease:
 
     def claim(self, session: Session, candidates: Select, worker: str, now: datetime, until: datetime, *,
               params: dict[str, Any] | None = None, skip_locked: bool = False, **values: Any) -> Row | None:
-        """The row of the first candidate (a query of one key) whose lease `worker` took until `until`, with
-        `values` set on it; None when no candidate is left (or every race was lost: the next round tries again)."""
+        """The row of the first candidate whose lease `worker` took until `until`, with `values` set on it; None when
+        no candidate is due (or every race was lost: the next round tries again). `candidates` selects the key of
+        the best due candidate whose lease is free (its `params` bound), so a lost race shows in the next try."""
         if skip_locked and session.get_bind().dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True, of=self.table)
         for _ in range(_RACES):
