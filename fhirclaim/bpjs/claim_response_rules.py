@@ -26,12 +26,12 @@ JknClaimResponse profile (profiles/ClaimResponse-jkn.profile.json) holds each su
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from fhirclaim.bpjs import codes, lookups
 from fhirclaim.bpjs.submitted_claim import package_total
+from fhirclaim.clock import Clock, as_utc, utc_now
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError, error
@@ -39,12 +39,7 @@ from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
 
-Clock = Callable[[], datetime]
 WITHDRAWN = lookups.WITHDRAWN
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class ClaimResponseOrder:
@@ -94,7 +89,7 @@ class ClaimResponseOrder:
                                "ClaimResponse.request")
         if decided:
             return
-        opens = purification.last_updated.replace(tzinfo=timezone.utc) + self.decision_timeout
+        opens = as_utc(purification.last_updated) + self.decision_timeout
         if as_utc(self.clock()) < opens:
             raise FhirError.of(409, "conflict", f"The hospital has not yet answered ClaimResponse/{purification.id} "
                                                 f"(the purification of Claim/{claim.id}) with a PurificationDecision: "
@@ -249,8 +244,3 @@ def answered_claim(resource: dict[str, Any], uow: UnitOfWork) -> StoredResource:
         raise FhirError.of(422, "not-found", f"ClaimResponse.request: {reference} does not exist on this server",
                            "ClaimResponse.request")
     return claim
-
-
-def as_utc(moment: datetime) -> datetime:
-    """An aware datetime in UTC (a naive one is taken as UTC, as the store keeps them)."""
-    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from fhirclaim.backoff import Backoff
 from fhirclaim.claims import results
 from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
 from fhirclaim.claims.claim_context import ClaimContext, TenantClaimSettings, reference_of, rests_on
@@ -167,7 +168,8 @@ class ClaimPipeline:
         return self._retry_later(job, f"internal error: {type(failure).__name__}: {failure}"[:2000])
 
     def _retry_later(self, job: Job, reason: str) -> str:
-        delay = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** job.attempts)
+        backoff = Backoff(self.settings.backoff_initial_seconds, 2.0, self.settings.backoff_max_seconds)
+        delay = backoff.delay(job.attempts + 1)  # this run is the job's (attempts + 1)-th failure in a row
         log.warning("claim job retried later",
                     extra={"job": job.id, "claim": job.claim_id, "retry_in_s": delay, "error": reason})
         with self.store.unit_of_work(SYSTEM) as uow:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from fhirclaim.backoff import Backoff
 from fhirclaim.eklaim import crypto
 from fhirclaim.eklaim.errors import EKlaimDebugModeRefused, EKlaimError, EKlaimTransportError
 from fhirclaim.eklaim.messages import (
@@ -278,6 +279,7 @@ class EKlaimClient:
     def _send(self, method: str, message: Mapping[str, Any]) -> dict[str, Any]:
         """Exchange with E-Klaim; transport failures of calls safe to repeat are retried with growing pauses."""
         attempts = 1 + (self.retries if method in SAFE_TO_REPEAT else 0)
+        pauses = Backoff(initial=self.backoff, multiplier=2.0, maximum=2.0)
         attempt = 1
         while True:
             try:
@@ -286,7 +288,7 @@ class EKlaimClient:
                 if attempt >= attempts or not exc.retryable:
                     log.warning("eklaim %s failed after %d attempt(s): %s", method, attempt, exc)
                     raise
-                pause = min(self.backoff * 2 ** (attempt - 1), 2.0)
+                pause = pauses.delay(attempt)
                 log.info("eklaim %s attempt %d failed (%s); retrying in %.2f s", method, attempt, exc, pause)
                 self._sleep(pause)
                 attempt += 1

@@ -3,21 +3,25 @@
 A job records the versions of what the claim rested on when it last ran (`inputs`); a claim that ended in error is
 run again (a new job, the next `run` of the same Claim version) when those changed (`claims/trigger.py`).
 
-A job is claimed with a lease (`locked_until`): a worker that dies leaves a job whose lease runs out, and the next
-worker picks it up and repeats only the steps not recorded as done. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets
-several workers share the queue; on SQLite the write transaction (BEGIN IMMEDIATE) serialises the claim.
+A job is claimed with a lease on its own row (`locked_by` until `locked_until`, `store/leases.py`): a worker that
+dies leaves a job whose lease runs out, and the next worker picks it up and repeats only the steps not recorded as
+done. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several workers share the queue; on SQLite the write transaction
+(BEGIN IMMEDIATE) serialises the claim.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from fhirclaim.clock import naive_utc_now as utcnow  # the name the store's callers import
+from fhirclaim.store.leases import Lease
 from fhirclaim.store.models import Base
 
 QUEUED, RUNNING, DONE, FAILED, WAITING, SUPERSEDED = "queued", "running", "done", "failed", "waiting", "superseded"
@@ -75,7 +79,8 @@ class Job:
     inputs: tuple[str, ...] | None = None  # the versions of what the claim rested on when the job last ran
 
     @classmethod
-    def of(cls, row: ClaimJobRow) -> Job:
+    def of(cls, row: ClaimJobRow | Row) -> Job:
+        """The job of a `claim_job` row: a mapped one, or the one a lease statement returned."""
         inputs = tuple(json.loads(row.inputs)) if row.inputs else None
         return cls(row.id, row.claim_id, row.claim_version, row.tenant, row.kind, row.status, row.attempts,
                    row.last_error, row.next_attempt_at, row.locked_by, row.run or 0, inputs)
@@ -86,8 +91,8 @@ def _same_claim(claim_id: str, tenant: str | None):
     return and_(ClaimJobRow.claim_id == claim_id, ClaimJobRow.tenant.is_not_distinct_from(tenant))
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+_JOBS = ClaimJobRow.__table__
+_LEASE = Lease(_JOBS.c.id, _JOBS.c.locked_by, _JOBS.c.locked_until)
 
 
 class JobQueue:
@@ -113,22 +118,15 @@ class JobQueue:
         """Take the next due job (or the given one) for `worker`, unless another live lease holds its claim."""
         now = utcnow()
         due = or_(and_(ClaimJobRow.status == QUEUED, ClaimJobRow.next_attempt_at <= now),
-                  and_(ClaimJobRow.status == RUNNING, ClaimJobRow.locked_until < now))
-        busy = select(ClaimJobRow.claim_id).where(ClaimJobRow.status == RUNNING, ClaimJobRow.locked_until >= now)
-        query = select(ClaimJobRow).where(due, ClaimJobRow.claim_id.not_in(busy))
+                  and_(ClaimJobRow.status == RUNNING, _LEASE.free(now)))  # its worker died
+        busy = select(ClaimJobRow.claim_id).where(ClaimJobRow.status == RUNNING, _LEASE.held(now))
+        query = select(ClaimJobRow.id).where(due, ClaimJobRow.claim_id.not_in(busy))
         if job_id is not None:
             query = query.where(ClaimJobRow.id == job_id)
         query = query.order_by(ClaimJobRow.next_attempt_at, ClaimJobRow.id).limit(1)
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=ClaimJobRow)
-        row = self.session.execute(query).scalar_one_or_none()
-        if row is None:
-            return None
-        row.status, row.locked_by = RUNNING, worker
-        row.locked_until = now + timedelta(seconds=lease_seconds)
-        row.updated_at = now
-        self.session.flush()
-        return Job.of(row)
+        row = _LEASE.claim(self.session, query, worker, now, now + timedelta(seconds=lease_seconds),
+                           skip_locked=True, status=RUNNING, updated_at=now)
+        return Job.of(row) if row is not None else None
 
     def get(self, job_id: int) -> Job | None:
         row = self.session.get(ClaimJobRow, job_id)
@@ -160,11 +158,7 @@ class JobQueue:
         """Extend the lease of a job this worker holds (and note what its run read); False when it lost it (the
         lease ran out and another worker took the job over), and must then stop without writing anything more."""
         inputs = {"inputs": json.dumps(list(job.inputs))} if job.inputs is not None else {}
-        changed = self.session.execute(
-            update(ClaimJobRow).where(ClaimJobRow.id == job.id, ClaimJobRow.status == RUNNING,
-                                      ClaimJobRow.locked_by == job.worker)
-            .values(locked_until=utcnow() + timedelta(seconds=lease_seconds), **inputs)).rowcount
-        return changed == 1
+        return _LEASE.renew(self.session, job.id, job.worker, utcnow() + timedelta(seconds=lease_seconds), **inputs)
 
     def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
         """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version)."""
@@ -191,16 +185,18 @@ class JobQueue:
             self.session.add(ClaimJobStepRow(job_id=job_id, step=step, done_at=utcnow(), detail=text))
 
     def finish(self, job: Job, status: str, error: str | None = None) -> None:
-        self._set(job, status=status, last_error=error, locked_until=None, locked_by=None)
+        self._end_run(job, status=status, last_error=error)
 
     def retry_later(self, job: Job, delay_seconds: float, error: str) -> None:
-        self._set(job, status=QUEUED, attempts=job.attempts + 1, last_error=error, locked_until=None,
-                  locked_by=None, next_attempt_at=utcnow() + timedelta(seconds=delay_seconds))
+        self._end_run(job, status=QUEUED, attempts=job.attempts + 1, last_error=error,
+                      next_attempt_at=utcnow() + timedelta(seconds=delay_seconds))
 
-    def _set(self, job: Job, **values: Any) -> None:
-        """Change a job's row; a claimed job only while its worker still holds it (a worker whose lease ran out
-        must not overwrite what the worker that took over decided)."""
-        query = update(ClaimJobRow).where(ClaimJobRow.id == job.id)
+    def _end_run(self, job: Job, **values: Any) -> None:
+        """Release a job's lease and change its row; a claimed job only while its worker still holds it (a worker
+        whose lease ran out must not overwrite what the worker that took over decided)."""
+        values["updated_at"] = utcnow()
         if job.worker is not None:
-            query = query.where(ClaimJobRow.locked_by == job.worker)
-        self.session.execute(query.values(updated_at=utcnow(), **values))
+            _LEASE.release(self.session, job.id, job.worker, **values)
+        else:  # a job run without a claim
+            self.session.execute(update(ClaimJobRow).where(ClaimJobRow.id == job.id)
+                                 .values(locked_until=None, locked_by=None, **values))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol
 
 import simplejson
@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
@@ -102,10 +103,6 @@ def _loads(text: str | None) -> dict[str, Any] | None:
 
 def _new_id() -> str:
     return str(uuid.uuid4())
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class SqlResourceRepository:
@@ -212,7 +209,7 @@ class SqlResourceRepository:
         partition = partition_of(tenant)
         resource_type = resource["resourceType"]
         resource_id = resource_id or _new_id()
-        now = _now()
+        now = naive_utc_now()
         content = _with_meta(resource, resource_id, 1, now)
         text = jsonio.dumps(content)
         try:
@@ -265,7 +262,7 @@ class SqlResourceRepository:
     def _write_version(self, row: ResourceRow, resource: dict[str, Any] | None, method: str,
                        author: str | None) -> StoredResource:
         resource_type, resource_id, tenant = row.resource_type, row.logical_id, row.tenant
-        now = max(_now(), row.last_updated)
+        now = max(naive_utc_now(), row.last_updated)
         version = row.version_id + 1
         content = _with_meta(resource, resource_id, version, now) if resource is not None else None
         text = jsonio.dumps(content) if content is not None else None

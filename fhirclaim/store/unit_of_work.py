@@ -21,6 +21,7 @@ from fhirclaim.store.security_events import SecurityEventRepository
 from fhirclaim.store.subscription_epoch import SubscriptionEpoch
 from fhirclaim.store.tenant_settings import TenantSettingsRepository
 from fhirclaim.store.users import UserRepository
+from fhirclaim.store.webhook_deliveries import WebhookDeliveries
 from fhirclaim.store.webhook_secrets import WebhookSecretRepository
 from fhirclaim.store.worklist import WorklistRepository
 
@@ -35,6 +36,11 @@ class UnitOfWork:
     def jobs(self) -> JobQueue:
         """The claim pipeline's job queue, in this transaction."""
         return JobQueue(self.session)
+
+    @cached_property
+    def webhook_deliveries(self) -> WebhookDeliveries:
+        """The webhook outbox's rows and their senders' leases, in this transaction."""
+        return WebhookDeliveries(self.session)
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -5,12 +5,13 @@ the oldest pending row, may be sent, and only by the worker that holds the Subsc
 While the head backs off after a failure, the rows behind it wait (`hold_back` moves their `next_attempt_at` to
 the head's); other Subscriptions go on.
 
-`take` is the one mechanism that keeps two workers (threads or processes) off one Subscription: insert the lease
-row if it is new (ON CONFLICT DO NOTHING), then a conditional UPDATE … RETURNING that succeeds only while the lease
-is free or has run out. PostgreSQL re-checks that condition under the row lock once a concurrent taker commits, so
-exactly one of them wins; SQLite runs it under its single writer lock. The head is read after the lease is held,
-in a statement of its own, so it shows what the previous holder recorded. A holder that dies keeps the lease until
-it runs out; then the head is sent again (at least once, same `X-Webhook-Id`).
+Taking the lease is the store's one lease mechanism (`store/leases.py`, shared with the claim job queue), and it
+is what keeps two workers (threads or processes) off one Subscription: insert the lease row if it is new (ON
+CONFLICT DO NOTHING), then a conditional UPDATE … RETURNING that succeeds only while the lease is free or has run
+out. PostgreSQL re-checks that condition under the row lock once a concurrent taker commits, so exactly one of them
+wins; SQLite runs it under its single writer lock. The head is read after the lease is held, in a statement of its
+own, so it shows what the previous holder recorded. A holder that dies keeps the lease until it runs out; then the
+head is sent again (at least once, same `X-Webhook-Id`).
 
 A claiming transaction holds at most one lease row (a failed conditional UPDATE locks nothing), so claimers
 cannot deadlock on each other. The statements are built once (a claim runs for every delivery). Times are naive
@@ -20,16 +21,13 @@ UTC, as everywhere in the store (schema: migration 0016).
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 
-from sqlalchemy import DateTime, Row, String, bindparam, exists, or_, select, update
+from sqlalchemy import DateTime, Row, String, bindparam, exists, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from fhirclaim.store.db import insert_for
+from fhirclaim.store.leases import Lease
 from fhirclaim.store.models import Base
 from fhirclaim.store.outbox import PENDING, DeliveryRow
-
-_RACES = 8  # Subscriptions tried per claim when other workers take them first
 
 
 class SenderLeaseRow(Base):
@@ -41,6 +39,7 @@ class SenderLeaseRow(Base):
 
 
 _LEASES = SenderLeaseRow.__table__
+_LEASE = Lease(_LEASES.c.subscription_id, _LEASES.c.leased_by, _LEASES.c.lease_until, insert_missing=True)
 _ROWS = DeliveryRow.__table__
 _EARLIER = _ROWS.alias("earlier")
 
@@ -48,18 +47,11 @@ _EARLIER = _ROWS.alias("earlier")
 _FIRST_DUE_HEAD = (
     select(_ROWS.c.subscription_id)
     .where(_ROWS.c.status == PENDING, _ROWS.c.next_attempt_at <= bindparam("now"),
-           ~exists().where(_LEASES.c.subscription_id == _ROWS.c.subscription_id,
-                           _LEASES.c.lease_until > bindparam("now")),
+           ~exists().where(_LEASES.c.subscription_id == _ROWS.c.subscription_id, _LEASE.held(bindparam("now"))),
            ~exists().where(_EARLIER.c.subscription_id == _ROWS.c.subscription_id, _EARLIER.c.status == PENDING,
                            _EARLIER.c.id < _ROWS.c.id))
     .order_by(_ROWS.c.next_attempt_at, _ROWS.c.id)
     .limit(1))
-_TAKE = (
-    update(_LEASES)
-    .where(_LEASES.c.subscription_id == bindparam("subscription"),
-           or_(_LEASES.c.lease_until.is_(None), _LEASES.c.lease_until <= bindparam("now")))
-    .values(leased_by=bindparam("worker"), lease_until=bindparam("until"))
-    .returning(_LEASES.c.subscription_id))
 _HEAD = (
     select(_ROWS.c.id, _ROWS.c.transaction_id, _ROWS.c.subscription_id, _ROWS.c.resource_id, _ROWS.c.body,
            _ROWS.c.next_attempt_at)
@@ -71,16 +63,6 @@ _HOLD_BACK = (
     .where(_ROWS.c.subscription_id == bindparam("subscription"), _ROWS.c.status == PENDING,
            _ROWS.c.id > bindparam("head"), _ROWS.c.next_attempt_at < bindparam("until"))
     .values(next_attempt_at=bindparam("until")))
-_RELEASE = (
-    update(_LEASES)
-    .where(_LEASES.c.subscription_id == bindparam("subscription"), _LEASES.c.leased_by == bindparam("worker"))
-    .values(leased_by=None, lease_until=None))
-
-
-@cache
-def _new_lease(insert):
-    """INSERT of a free lease row, nothing when it exists (`insert`: the dialect's, from `insert_for`)."""
-    return insert(_LEASES).values(subscription_id=bindparam("subscription")).on_conflict_do_nothing()
 
 
 class SenderLeases:
@@ -91,28 +73,15 @@ class SenderLeases:
         """The due head of a Subscription no one else is sending (id, transaction_id, subscription_id,
         resource_id, body, next_attempt_at), its lease now `worker`'s until `until`; None when there is none (or
         a race was lost: the next round tries again)."""
-        for _ in range(_RACES):
-            subscription_id = self.first_due_head(now)
-            if subscription_id is None:
-                return None
-            if not self.take(subscription_id, worker, now, until):
-                continue  # another worker took it first; its lease shows in the next statement
-            row = self.head(subscription_id)
-            if row is not None and row.next_attempt_at <= now:
-                return row
-            self.release(subscription_id, worker)  # its previous holder rescheduled it meanwhile
-            return None  # ends the transaction before another lease row is locked
-        return None
-
-    def first_due_head(self, now: datetime) -> str | None:
-        return self.session.execute(_FIRST_DUE_HEAD, {"now": now}).scalar()
-
-    def take(self, subscription_id: str, worker: str, now: datetime, until: datetime) -> bool:
-        """Make `worker` the Subscription's only sender until `until`, unless another one holds it now."""
-        self.session.execute(_new_lease(insert_for(self.session)), {"subscription": subscription_id})
-        taken = self.session.execute(_TAKE, {"subscription": subscription_id, "now": now, "worker": worker,
-                                             "until": until}).scalar()
-        return taken is not None
+        # a lost race (another worker took the Subscription first) shows its lease in the next candidate query
+        taken = _LEASE.claim(self.session, _FIRST_DUE_HEAD, worker, now, until, params={"now": now})
+        if taken is None:
+            return None
+        row = self.head(taken.subscription_id)
+        if row is not None and row.next_attempt_at <= now:
+            return row
+        self.release(taken.subscription_id, worker)  # its previous holder rescheduled it meanwhile
+        return None  # ends the transaction before another lease row is locked
 
     def head(self, subscription_id: str) -> Row | None:
         """The Subscription's oldest pending row: the only one that may be sent."""
@@ -127,4 +96,4 @@ class SenderLeases:
 
     def release(self, subscription_id: str, worker: str) -> None:
         """Give the lease back (a no-op when it ran out and another worker holds it now)."""
-        self.session.execute(_RELEASE, {"subscription": subscription_id, "worker": worker})
+        _LEASE.release(self.session, subscription_id, worker)

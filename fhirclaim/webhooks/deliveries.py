@@ -10,14 +10,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from fhirclaim.clock import Clock, naive_utc, utc_now
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.outbox import DEAD, PENDING, AttemptRow, DeliveryRow
 from fhirclaim.store.unit_of_work import Store
+from fhirclaim.store.webhook_deliveries import WebhookDeliveries
 from fhirclaim.webhooks import subscriptions
 
 STATUSES = ("pending", "delivered", "dead", "cancelled")
@@ -28,14 +26,10 @@ def list_deliveries(store: Store, status: str | None = None, subscription: str |
     """Deliveries, newest first, optionally of one status and/or one Subscription (id or `Subscription/id`)."""
     if status is not None and status not in STATUSES:
         raise FhirError.of(400, "value", f"status must be one of {', '.join(STATUSES)}")
-    query = select(DeliveryRow).order_by(DeliveryRow.id.desc()).limit(limit).offset(offset)
-    if status is not None:
-        query = query.where(DeliveryRow.status == status)
-    if subscription is not None:
-        query = query.where(DeliveryRow.subscription_id == subscription.removeprefix("Subscription/"))
-    with store.database.session(write=False) as session:
-        rows = session.scalars(query).all()
-        attempts = _attempts(session, [r.id for r in rows])
+    subscription_id = subscription.removeprefix("Subscription/") if subscription is not None else None
+    with store.unit_of_work(write=False) as uow:
+        rows = uow.webhook_deliveries.page(status, subscription_id, limit=limit, offset=offset)
+        attempts = _attempts(uow.webhook_deliveries, [r.id for r in rows])
         return [_describe(r, attempts.get(r.id, []), include_body) for r in rows]
 
 
@@ -46,19 +40,18 @@ def dead_letters(store: Store, *, limit: int = 100, offset: int = 0) -> list[dic
 
 def get_delivery(store: Store, delivery_id: int) -> dict[str, Any]:
     """One delivery with its attempts and the envelope it sends."""
-    with store.database.session(write=False) as session:
-        row = session.get(DeliveryRow, delivery_id)
+    with store.unit_of_work(write=False) as uow:
+        row = uow.webhook_deliveries.get(delivery_id)
         if row is None:
             raise FhirError.of(404, "not-found", f"There is no webhook delivery {delivery_id}")
-        return _describe(row, _attempts(session, [row.id]).get(row.id, []), include_body=True)
+        return _describe(row, _attempts(uow.webhook_deliveries, [row.id]).get(row.id, []), include_body=True)
 
 
 def replay(store: Store, delivery_id: int, *, clock: Clock = utc_now) -> dict[str, Any]:
     """Send a finished delivery again from attempt 1, now; its Subscription goes back from `error` to `active`."""
     now = naive_utc(clock())
     with store.unit_of_work() as uow:
-        session = uow.session
-        row = session.get(DeliveryRow, delivery_id, with_for_update=True)
+        row = uow.webhook_deliveries.get(delivery_id, for_update=True)
         if row is None:
             raise FhirError.of(404, "not-found", f"There is no webhook delivery {delivery_id}")
         if row.status == PENDING:
@@ -71,20 +64,17 @@ def replay(store: Store, delivery_id: int, *, clock: Clock = utc_now) -> dict[st
         current = subscriptions.find_subscription(uow, row.subscription_id, timezone=store.timezone)
         if current.content.get("status") == "error":
             subscriptions.set_status(uow, row.subscription_id, "active", None, timezone=store.timezone)
-        return _describe(row, _attempts(session, [row.id]).get(row.id, []), include_body=False)
+        return _describe(row, _attempts(uow.webhook_deliveries, [row.id]).get(row.id, []), include_body=False)
 
 
-def _attempts(session: Session, delivery_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    found: dict[int, list[dict[str, Any]]] = {}
-    if not delivery_ids:
-        return found
-    rows = session.scalars(select(AttemptRow).where(AttemptRow.delivery_id.in_(delivery_ids))
-                           .order_by(AttemptRow.id))
-    for attempt in rows:
-        found.setdefault(attempt.delivery_id, []).append({
-            "at": _iso(attempt.attempted_at), "status_code": attempt.status_code, "error": attempt.error,
-            "duration_ms": attempt.duration_ms})
-    return found
+def _attempts(deliveries: WebhookDeliveries, delivery_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    return {delivery_id: [_attempt(attempt) for attempt in attempts]
+            for delivery_id, attempts in deliveries.attempts(delivery_ids).items()}
+
+
+def _attempt(attempt: AttemptRow) -> dict[str, Any]:
+    return {"at": _iso(attempt.attempted_at), "status_code": attempt.status_code, "error": attempt.error,
+            "duration_ms": attempt.duration_ms}
 
 
 def _describe(row: DeliveryRow, attempts: list[dict[str, Any]], include_body: bool) -> dict[str, Any]:

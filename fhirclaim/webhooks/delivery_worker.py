@@ -2,12 +2,12 @@
 
 Each Subscription (endpoint) gets its notifications one at a time, in the order they were written: only its oldest
 pending row is sent, and while that one backs off after a failure the later ones wait behind it. Who sends is
-decided in the database (`store/webhook_senders.py`): a worker first takes the Subscription's sender lease, in a
-short write transaction, so two workers (threads or processes, on one PostgreSQL) never send rows of one
-Subscription at once nor the same row twice. The POST happens outside any transaction; the outcome is recorded,
-and the lease given back, in a second one. Up to `webhook_parallel_deliveries` POSTs are in flight at once, each
-for a different Subscription: a hanging receiver holds one slot for at most its timeout and is then backed off,
-while the other endpoints go on.
+decided in the database (`store/webhook_senders.py`, reached through the unit of work's `webhook_deliveries`): a
+worker first takes the Subscription's sender lease, in a short write transaction, so two workers (threads or
+processes, on one PostgreSQL) never send rows of one Subscription at once nor the same row twice. The POST happens
+outside any transaction; the outcome is recorded, and the lease given back, in a second one. Up to
+`webhook_parallel_deliveries` POSTs are in flight at once, each for a different Subscription: a hanging receiver
+holds one slot for at most its timeout and is then backed off, while the other endpoints go on.
 
 A row is marked delivered only after a 2xx, so a worker that dies between the POST and the record keeps the lease
 until it runs out, and the row is then sent again; a receiver that answers after the timeout gets the notification
@@ -39,10 +39,9 @@ from fhirclaim.clock import Clock, naive_utc, utc_now
 from fhirclaim.config import Settings
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.secrets import SecretBox, SecretError
-from fhirclaim.store.outbox import CANCELLED, DEAD, DELIVERED, PENDING, AttemptRow, DeliveryRow
+from fhirclaim.store.outbox import CANCELLED, DEAD, DELIVERED, PENDING, DeliveryRow
 from fhirclaim.store.repository import StoredResource
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
-from fhirclaim.store.webhook_senders import SenderLeases
 from fhirclaim.webhooks import egress, sender, subscriptions
 from fhirclaim.webhooks.secret_store import SubscriptionSecrets
 from fhirclaim.webhooks.signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -145,8 +144,8 @@ class WebhookDeliveryWorker:
 
     def _claim(self) -> Claim | None:
         now = self._now()
-        with self.store.database.session(write=True) as session:
-            row = SenderLeases(session).claim_next(self.worker_id, now, now + self.lease)
+        with self.store.unit_of_work() as uow:
+            row = uow.webhook_deliveries.claim_head(self.worker_id, now, now + self.lease)
             return None if row is None else Claim(row.id, row.transaction_id, row.subscription_id, row.body)
 
     def _deliver(self, claim: Claim) -> None:
@@ -191,14 +190,13 @@ class WebhookDeliveryWorker:
     def _record(self, claim: Claim, outcome: sender.Outcome, *, cancel: bool = False) -> None:
         now = self._now()
         with self.store.unit_of_work() as uow:
-            session = uow.session
-            row = session.get(DeliveryRow, claim.id, with_for_update=True)
-            SenderLeases(session).release(claim.subscription_id, self.worker_id)  # the next row may go now
+            deliveries = uow.webhook_deliveries
+            row = deliveries.get(claim.id, for_update=True)
+            deliveries.release_sender(claim.subscription_id, self.worker_id)  # the next row may go now
             if row is None:
                 return
             if not cancel:
-                session.add(AttemptRow(delivery_id=row.id, attempted_at=now, status_code=outcome.status_code,
-                                       error=outcome.error, duration_ms=outcome.duration_ms))
+                deliveries.add_attempt(row, now, outcome.status_code, outcome.error, outcome.duration_ms)
             if row.status != PENDING:  # finished meanwhile (by a worker that took over an expired lease)
                 return
             row.last_status_code, row.last_error = outcome.status_code, outcome.error
@@ -218,7 +216,7 @@ class WebhookDeliveryWorker:
             self._mark_subscription_error(uow, row, outcome)
         else:
             row.next_attempt_at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
-            SenderLeases(uow.session).hold_back(row)  # the later rows of its Subscription wait behind it
+            uow.webhook_deliveries.hold_back(row)  # the later rows of its Subscription wait behind it
 
     def _mark_subscription_error(self, uow: UnitOfWork, row: DeliveryRow, outcome: sender.Outcome) -> None:
         text = (f"Notification {row.transaction_id} ({row.method} {row.resource_type}/{row.resource_id}) was not "

@@ -55,7 +55,7 @@ class WebhookListener:
             if key not in verdicts:
                 verdicts[key] = self._matches(key[0], scope, changed, uow)
             if verdicts[key]:
-                uow.session.add(_delivery(subscription, changed, now))
+                uow.webhook_deliveries.add(_delivery(subscription, changed, now))
 
     def _matches(self, criteria_text: str, scope: Scope, changed: StoredResource, uow: UnitOfWork) -> bool:
         criteria, _ = parse_criteria(criteria_text, self.timezone)

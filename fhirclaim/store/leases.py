@@ -1,0 +1,118 @@
+"""Leases: how a worker (a thread or a process) takes a row for itself until a time, written once for both leased
+queues — the claim job queue (`jobs.py`: the lease is on the job's own row) and the webhook senders
+(`webhook_senders.py`: one lease row per Subscription, over the head of its outbox).
+
+A lease is two columns of a row: who holds it, and until when. It is free when no one holds it or its time ran
+out (`until <= now`).
+
+- `claim` takes the first due candidate whose lease is free: the caller's query names the candidates' keys, in
+  its order. With `skip_locked`, PostgreSQL locks the candidate it returns `FOR UPDATE SKIP LOCKED`, so concurrent
+  claimers pass over a row another one is taking instead of waiting for it; on SQLite the write transaction
+  (BEGIN IMMEDIATE) serialises claimers. A race lost to another claimer tries the next candidate, a few times.
+- `take` is a conditional UPDATE … RETURNING that succeeds only on a free lease: PostgreSQL re-checks the condition
+  under the row lock once a concurrent taker commits, so exactly one of them wins; SQLite runs it under its single
+  writer lock. A lease whose row exists only once needed (`insert_missing`) is first inserted free (ON CONFLICT DO
+  NOTHING).
+- `renew` and `release` change the row only while `worker` holds it, so a worker whose lease ran out and was taken
+  over changes nothing (and learns so from the answer).
+
+The statements are built once per lease (a claim runs for every job and every delivery). Times are naive UTC, as
+everywhere in the store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache, cached_property
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Row, Select, Table, bindparam, or_, update
+from sqlalchemy.orm import Session
+
+from fhirclaim.store.db import insert_for
+
+_RACES = 8  # candidates tried per claim when other workers take them first
+
+
+class Lease:
+    """The lease held in `holder` and `until` of the row that `key` names."""
+
+    def __init__(self, key: Column, holder: Column, until: Column, *, insert_missing: bool = False):
+        self.key, self.holder, self.until = key, holder, until
+        self.insert_missing = insert_missing
+
+    @property
+    def table(self) -> Table:
+        return self.key.table
+
+    def held(self, now: Any) -> ColumnElement[bool]:
+        """SQL: someone holds the lease at `now` (a datetime or a bindparam)."""
+        return self.until > now
+
+    def free(self, now: Any) -> ColumnElement[bool]:
+        """SQL: no one holds the lease at `now`: never taken, given back, or run out."""
+        return or_(self.until.is_(None), self.until <= now)
+
+    def claim(self, session: Session, candidates: Select, worker: str, now: datetime, until: datetime, *,
+              params: dict[str, Any] | None = None, skip_locked: bool = False, **values: Any) -> Row | None:
+        """The row of the first candidate whose lease `worker` took until `until`, with `values` set on it; None when
+        no candidate is due (or every race was lost: the next round tries again). `candidates` selects the key of
+        the best due candidate whose lease is free (its `params` bound), so a lost race shows in the next try."""
+        if skip_locked and session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True, of=self.table)
+        for _ in range(_RACES):
+            key = session.execute(candidates, params or {}).scalar()
+            if key is None:
+                return None
+            taken = self.take(session, key, worker, now, until, **values)
+            if taken is not None:
+                return taken
+        return None
+
+    def take(self, session: Session, key: Any, worker: str, now: datetime, until: datetime,
+             **values: Any) -> Row | None:
+        """Make `worker` the holder until `until` (and set `values`), unless another one holds it at `now`; the row
+        as changed, or None."""
+        if self.insert_missing:
+            session.execute(_insert_free(self.key, insert_for(session)), {"lease_key": key})
+        statement = self._take.values(**values) if values else self._take
+        return session.execute(statement, {"lease_key": key, "taker": worker, "taken_at": now,
+                                           "held_until": until}).first()
+
+    def renew(self, session: Session, key: Any, worker: str, until: datetime, **values: Any) -> bool:
+        """Extend `worker`'s lease to `until` (and set `values`); False when it no longer holds it."""
+        statement = self._renew.values(**values) if values else self._renew
+        return session.execute(statement, {"lease_key": key, "taker": worker, "held_until": until}).rowcount == 1
+
+    def release(self, session: Session, key: Any, worker: str, **values: Any) -> bool:
+        """Give the lease back (and set `values`); False, changing nothing, when `worker` no longer holds it."""
+        statement = self._release.values(**values) if values else self._release
+        return session.execute(statement, {"lease_key": key, "taker": worker}).rowcount == 1
+
+    # --- the statements ------------------------------------------------------------------------------------
+
+    @cached_property
+    def _take(self):
+        return (update(self.table)
+                .where(self.key == bindparam("lease_key"), self.free(bindparam("taken_at")))
+                .values({self.holder: bindparam("taker"), self.until: bindparam("held_until")})
+                .returning(*self.table.c))
+
+    @cached_property
+    def _renew(self):
+        return (update(self.table)
+                .where(self.key == bindparam("lease_key"), self.holder == bindparam("taker"))
+                .values({self.until: bindparam("held_until")}))
+
+    @cached_property
+    def _release(self):
+        return (update(self.table)
+                .where(self.key == bindparam("lease_key"), self.holder == bindparam("taker"))
+                .values({self.holder: None, self.until: None}))
+
+
+
+@cache
+def _insert_free(key: Column, insert):
+    """INSERT of a free lease row, nothing when it exists (`insert`: the dialect's, from `insert_for`)."""
+    return insert(key.table).values({key: bindparam("lease_key")}).on_conflict_do_nothing()
