@@ -35,7 +35,7 @@ def submit() -> Reply:
     body = json_body()
     with fhir_service(write=True) as service:
         claim = _store_submission(service, body)
-        zone = runtime().tenant_claim_settings(service.uow.scope.tenant).timezone
+        zone = runtime().tenant_policy.claim_settings(service.uow.scope.tenant).timezone
         job = claim_operations.resubmit(service.uow, claim["id"], zone).job  # a changed failed claim reruns
     if job is not None and job.status not in jobs.TERMINAL:
         _run_with_deadline(job.id, runtime().settings.submit_wait_seconds)
@@ -55,7 +55,7 @@ def precheck() -> Reply:
     if claim.get("resourceType") == "Claim":  # the prechecks read a well-formed Claim: its shape is checked first
         validation.raise_for_errors(validation.model_issues("Claim", claim), status=400)
     with fhir_service(write=False) as service:
-        return Reply(200, claim_operations.precheck_outcome(service.uow, claim, runtime().tenant_claim_settings(
+        return Reply(200, claim_operations.precheck_outcome(service.uow, claim, runtime().tenant_policy.claim_settings(
             service.uow.scope.tenant)))
 
 
@@ -64,7 +64,7 @@ def print_claim(claim_id: str) -> Reply:
     require_role(*HOSPITAL_ROLES)
     with fhir_service(write=False) as service:
         claim = service.read("Claim", claim_id).content
-    pdf = claim_operations.print_claim(runtime().eklaim_gateway(service.uow.scope.tenant), claim)
+    pdf = claim_operations.print_claim(runtime().tenant_policy.eklaim_gateway(service.uow.scope.tenant), claim)
     return Reply(200, body=pdf, content_type="application/pdf",
                  headers={"Content-Disposition": f'inline; filename="klaim-{claim_id}.pdf"'})
 
