@@ -3,6 +3,8 @@
 This is the DAO layer between the HTTP handlers and the repository: it validates, resolves references, applies
 conditional and patch semantics, and tells the listeners (the claim pipeline, webhooks, audit) about every
 stored change inside the same transaction, so that a job or an outbox row exists exactly when the change does.
+`FhirServices` makes one per unit of work with the server's hooks: a client's (`for_caller`) or the server's own
+(`server`, whose changes are marked `server_authored`).
 """
 
 from __future__ import annotations
