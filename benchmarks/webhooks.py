@@ -74,7 +74,7 @@ def run(database_url: str | None, writes: int, subscriptions: int, endpoint: str
         settings = Settings(data_dir=Path(directory), database_url=database_url, run_worker=False,
                             webhook_allowed_hosts="127.0.0.1")  # the receiver is local: allowed explicitly
         runtime = Runtime(settings)
-        worker = webhooks.install(runtime)
+        worker = runtime.webhook_worker
         seed(runtime, endpoint, subscriptions, layout)
         writer = Scope(tenant="rs-0", all_tenants=False) if layout == "tenants" else SYSTEM
         with runtime.store.unit_of_work(writer) as uow:

@@ -167,7 +167,7 @@ def users_disable(username: str, data_dir, database_url) -> None:
 @_storage
 def users_rebuild_worklist(data_dir, database_url) -> None:
     """Write the web app's worklist line of every stored Claim again (claims stored before the web app existed)."""
-    from fhirclaim.webapp.worklist import rebuild
+    from fhirclaim.bpjs.worklist_projection import rebuild
 
     registry = _registry(data_dir, database_url, create=False)
     click.echo(f"rebuilt {rebuild(registry.store, _settings().timezone)} worklist lines")

@@ -1,14 +1,16 @@
-"""The composition root: builds every long-lived part of the server from one `Settings` object.
+"""The composition root: builds every long-lived part of the server from one `Settings` object, and lists every
+interceptor and listener of a write, in order, in one place (`Runtime.interceptors`, `Runtime.listeners`).
 
 Flask (app.py), the standalone worker and the CLI all start from a `Runtime`; nothing else constructs
-databases, stores or listeners, so there are no module-level globals to reset between tests.
+databases, stores or listeners, so there are no module-level globals to reset between tests. Policy lives in the
+domain: which E-Klaim, which claim settings and which signing key a hospital gets is `claims/tenant_policy.py`;
+each package declares its hooks (`webhooks.hooks`, `bpjs.hooks`) and this module only places them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Sequence
 
 from fhirclaim import bpjs, webhooks
@@ -18,28 +20,35 @@ from fhirclaim.auth.disclosure import DisclosureListener
 from fhirclaim.auth.policy import Authorizer, write_tenant_for
 from fhirclaim.auth.principal import EKLAIM, Principal
 from fhirclaim.auth.security_log import SecurityLog
-from fhirclaim.claims.claim_context import TenantClaimSettings
-from fhirclaim.claims.gateway import EKlaimGateway
-from fhirclaim.claims.pipeline import PIPELINE_AUTHOR, ClaimPipeline, PipelineSettings
+from fhirclaim.bpjs.worklist_projection import WorklistListener
+from fhirclaim.claims.pipeline import ClaimPipeline, PipelineSettings
 from fhirclaim.claims.pipeline_worker import PipelineWorker
+from fhirclaim.claims.tenant_policy import TenantPolicy
 from fhirclaim.claims.trigger import ClaimServerFields, PipelineTrigger
+from fhirclaim.clock import Clock, utc_now
 from fhirclaim.config import Settings
-from fhirclaim.eklaim import EKlaimClient, HttpTransport, InProcessTransport
 from fhirclaim.interactions import capability
-from fhirclaim.interactions.service import FhirService, ResourceInterceptor, ResourceListener, SearchOptions
+from fhirclaim.interactions.service import (
+    CallerAccess,
+    FhirService,
+    FhirServices,
+    ResourceInterceptor,
+    ResourceListener,
+)
 from fhirclaim.sandbox import SandboxEKlaim
 from fhirclaim.secrets import SecretBox
 from fhirclaim.signing import HospitalSigning
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 from fhirclaim.tenants import TenantSettingsStore
-from fhirclaim.webapp.worklist import WorklistListener
 
 log = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now):
+        """`clock` (an aware-datetime callable; tests pass a settable one): the one clock of the webhook outbox and
+        its delivery worker, BPJS-K's decision period and the simulator."""
         from fhirclaim.signing import SigningKeyError
         from fhirclaim.startup import StartupError, ensure_directory, warn_loose_modes
 
@@ -65,101 +74,56 @@ class Runtime:
             fix = "" if "backup" in str(exc) else f" — restore {self.signing.directory} from a backup of the data dir"
             raise StartupError(f"cannot load the signing keys: {exc}{fix}") from exc
         self.sandbox = SandboxEKlaim(self.data_dir, protocol=settings.eklaim_protocol)  # speaks the server's setting
-        self._transports: dict[str, HttpTransport] = {}
-        self._transport_lock = threading.Lock()
+        self.tenant_policy = TenantPolicy(settings, self.tenants, self.sandbox, self.signing)
+        webhook_hooks, bpjs_hooks = webhooks.hooks(settings, self.secrets, clock), bpjs.hooks(settings, clock)
+        # Before a write is stored, in this order (each may refuse it or change what is stored):
+        self.interceptors: tuple[ResourceInterceptor, ...] = (
+            ClaimServerFields(),  # a Claim's server-owned fields stay the server's (E-Klaim's own: _caller_access)
+            webhook_hooks.subscription_secrets,  # a Subscription is checked, its secret kept encrypted apart
+            bpjs_hooks.answer_order,  # BPJS-K's ClaimResponses: their order, parties, cap, one live answer
+            bpjs_hooks.decision_rules,  # a PurificationDecision answers its own hospital's purification, once
+            bpjs_hooks.pending_answer_rules,  # a Claim version answering a pending verification names it rightly
+        )
+        # After it is stored, inside the writing transaction, in this order:
+        self.listeners: tuple[ResourceListener, ...] = (
+            bpjs_hooks.deletion_guard,  # first: refuses deleting an answer the other party acted on
+            PipelineTrigger(),  # a client's Claim change (or a fix of what a failed claim rests on) enqueues a job
+            AuditListener(),  # an AuditEvent per change
+            DisclosureListener(),  # what the server publishes (and BPJS-K's answers) is disclosed to BPJS-K
+            WorklistListener(settings.timezone),  # the claim unit's worklist line of the Claim concerned
+            webhook_hooks.outbox,  # one outbox row per Subscription the change matches, for the delivery worker
+        )
+        self.services = FhirServices(self.listeners, self.interceptors, timezone=settings.timezone,
+                                     default_count=settings.default_page_size, max_count=settings.max_page_size,
+                                     access=self._caller_access)
         self.pipeline = ClaimPipeline(
-            store=self.store, service=self._pipeline_service, gateway=self.eklaim_gateway,
-            tenant_settings=self.tenant_claim_settings, signer=self.sign_bundle,
+            store=self.store, services=self.services, policy=self.tenant_policy,
             settings=PipelineSettings(
                 send_to_data_centre=settings.send_to_data_centre, lease_seconds=settings.job_lease_seconds,
                 backoff_initial_seconds=settings.job_backoff_initial_seconds,
                 backoff_max_seconds=settings.job_backoff_max_seconds, base_url=settings.fhir_base_url(),
                 timezone=settings.timezone))
-        self.listeners: list[ResourceListener] = [PipelineTrigger(PIPELINE_AUTHOR), AuditListener(),
-                                                  DisclosureListener(PIPELINE_AUTHOR),
-                                                  WorklistListener(settings.timezone)]  # the web app's worklist
-        self.interceptors: list[ResourceInterceptor] = [ClaimServerFields()]
         self.workers: list[PipelineWorker | bpjs.SimulatorWorker] = []
-        self.webhook_worker = webhooks.install(self)
-        self.bpjs_simulator = bpjs.install(self)  # on with --sandbox (or FHIRCLAIM_BPJS_SIMULATOR)
-        self._seed_shared_resources()
+        self.webhook_worker = webhooks.WebhookDeliveryWorker(self.store, self.secrets, settings, clock=clock)
+        # on with --sandbox (or FHIRCLAIM_BPJS_SIMULATOR); writes as a client would, through the rules above
+        self.bpjs_simulator = bpjs.simulator_for(settings, self.services.for_caller, clock)
+        bpjs.seed_insurer(self.store, self.services.for_caller, settings.bpjs_organization_id)  # the insurer
         warn_loose_modes(self.data_dir)  # files at rest: a warning line for what others may read
 
     def fhir_service(self, uow: UnitOfWork, *, author: str | None, lenient: bool = False,
                      interceptors: Sequence[ResourceInterceptor] | None = None,
-                     principal: Principal | None = None, server_authored: bool = False) -> FhirService:
-        """The FHIR service on a unit of work; with a `principal`, its role's permissions apply; `server_authored`:
-        the server's own writes, not validated again (FhirService.server_authored)."""
-        options = SearchOptions(lenient=lenient, default_count=self.settings.default_page_size,
-                                max_count=self.settings.max_page_size)
-        return FhirService(uow, author=author, listeners=self.listeners,
-                           interceptors=self._interceptors_for(principal) if interceptors is None else interceptors,
-                           timezone=self.settings.timezone, search_options=options,
-                           authorize=Authorizer(principal, uow.resources) if principal else None,
-                           write_tenant=write_tenant_for(principal) if principal else None,
-                           server_authored=server_authored)
+                     principal: Principal | None = None) -> FhirService:
+        """A client's FHIR service on a unit of work: with a `principal`, its role's permissions apply (the
+        server's own writes: `services.server`)."""
+        return self.services.for_caller(uow, author, principal=principal, lenient=lenient, interceptors=interceptors)
 
-    def _interceptors_for(self, principal: Principal | None) -> list[ResourceInterceptor]:
-        """E-Klaim itself may post its own Package on a Claim (claims/trigger.py); every other client may not."""
-        if principal is None or principal.role != EKLAIM:
-            return self.interceptors
-        return [ClaimServerFields.for_eklaim() if isinstance(i, ClaimServerFields) else i for i in self.interceptors]
-
-    def _pipeline_service(self, uow: UnitOfWork, author: str) -> FhirService:
-        """The pipeline writes the server's own fields, which client-side interceptors would strip, and only
-        resources it built itself (not validated again)."""
-        return self.fhir_service(uow, author=author, interceptors=(), server_authored=True)
-
-    def _seed_shared_resources(self) -> None:
-        """Resources every tenant refers to and none owns: the BPJS Kesehatan Organization (the insurer)."""
-        bpjs = {"resourceType": "Organization", "id": self.settings.bpjs_organization_id, "active": True,
-                "identifier": [{"system": "http://sys-ids.kemkes.go.id/organization",
-                                "value": self.settings.bpjs_organization_id}],
-                "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type",
-                                      "code": "ins", "display": "Insurance Company"}]}],
-                "name": "BPJS Kesehatan"}
-        with self.store.unit_of_work() as uow:
-            if uow.resources.find("Organization", bpjs["id"]) is None:
-                self.fhir_service(uow, author="system:seed").update("Organization", bpjs["id"], bpjs)
-
-    # --- E-Klaim, signing ----------------------------------------------------------------------------------
-
-    def eklaim_gateway(self, tenant: str | None) -> EKlaimGateway:
-        """The E-Klaim a tenant's claims go to: its own, else the server's configured one, else the sandbox's
-        emulator of that hospital.
-
-        A real E-Klaim speaks the tenant's `eklaim_protocol`, else the server's FHIRCLAIM_EKLAIM_PROTOCOL; the
-        embedded sandbox always speaks the server's setting (it is built with it)."""
-        config = self.tenants.get(tenant)
-        url, key = (config.eklaim_url, config.eklaim_key) if config and config.eklaim_url else (
-            self.settings.eklaim_url, self.settings.eklaim_key)
-        if url and key:
-            protocol = (config.eklaim_protocol if config else None) or self.settings.eklaim_protocol
-            return EKlaimGateway(EKlaimClient(self._http_transport(url), key, protocol=protocol), protocol=protocol)
-        protocol = self.settings.eklaim_protocol
-        client = EKlaimClient(InProcessTransport(self.sandbox.app_for(tenant)), self.sandbox.key, protocol=protocol)
-        return EKlaimGateway(client, register_coder=self.sandbox.register_coder_for(tenant), protocol=protocol)
-
-    def _http_transport(self, url: str) -> HttpTransport:
-        """One HTTP transport (a pooled `requests` session) per E-Klaim URL, kept for the process's life."""
-        with self._transport_lock:
-            if url not in self._transports:
-                self._transports[url] = HttpTransport(url, timeout=self.settings.eklaim_timeout_seconds)
-            return self._transports[url]
-
-    def tenant_claim_settings(self, tenant: str | None) -> TenantClaimSettings:
-        config = self.tenants.get(tenant)
-        defaults = TenantClaimSettings(kode_tarif=self.settings.kode_tarif, timezone=self.settings.timezone)
-        if config is None:
-            return defaults
-        return TenantClaimSettings(kode_tarif=config.kode_tarif or defaults.kode_tarif,
-                                   payor_id=config.payor_id or defaults.payor_id,
-                                   payor_cd=config.payor_cd or defaults.payor_cd, timezone=defaults.timezone,
-                                   precheck_errors=config.precheck_errors)
-
-    def sign_bundle(self, bundle: dict, who: dict) -> dict:
-        """Signed by the hospital `who` names (`Organization/<tenant>`), with its own key (architecture §6)."""
-        return self.signing.sign(bundle, who)
+    def _caller_access(self, principal: Principal, uow: UnitOfWork) -> CallerAccess:
+        """A caller's role's permissions (auth/policy.py). E-Klaim itself may post its own Package on a Claim
+        (claims/trigger.py); every other client may not."""
+        interceptors = None if principal.role != EKLAIM else tuple(
+            ClaimServerFields.for_eklaim() if isinstance(i, ClaimServerFields) else i for i in self.interceptors)
+        return CallerAccess(authorize=Authorizer(principal, uow.resources), write_tenant=write_tenant_for(principal),
+                            interceptors=interceptors)
 
     def listening_on(self, base_url: str) -> None:
         """The address the server really listens on (port 0 picks one), unless a public base is configured."""
@@ -191,7 +155,6 @@ class Runtime:
 
     def close(self) -> None:
         self.stop_workers()
-        for transport in self._transports.values():
-            transport.close()
+        self.tenant_policy.close()
         self.sandbox.close()
         self.database.dispose()

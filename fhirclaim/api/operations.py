@@ -29,7 +29,7 @@ def submit() -> Reply:
     """Store the Claim (or a transaction/collection Bundle holding it), run its job, answer within the limit."""
     body = json_body()
     return _submission_reply(claim_operations.submit(
-        fhir_service, body, base_url(), settings_of=runtime().tenant_claim_settings, pipeline=runtime().pipeline,
+        fhir_service, body, base_url(), settings_of=runtime().tenant_policy.claim_settings, pipeline=runtime().pipeline,
         wait_seconds=runtime().settings.submit_wait_seconds))
 
 
@@ -41,12 +41,12 @@ def submit_status(claim_id: str) -> Reply:
 @serve("precheck")
 def precheck() -> Reply:
     body = json_body()
-    return Reply(200, claim_operations.precheck(fhir_service, body, runtime().tenant_claim_settings))
+    return Reply(200, claim_operations.precheck(fhir_service, body, runtime().tenant_policy.claim_settings))
 
 
 @serve("print_claim")
 def print_claim(claim_id: str) -> Reply:
-    pdf = claim_operations.print_claim(fhir_service, claim_id, runtime().eklaim_gateway)
+    pdf = claim_operations.print_claim(fhir_service, claim_id, runtime().tenant_policy.eklaim_gateway)
     return Reply(200, body=pdf, content_type="application/pdf",
                  headers={"Content-Disposition": f'inline; filename="klaim-{claim_id}.pdf"'})
 

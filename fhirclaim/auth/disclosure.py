@@ -18,8 +18,8 @@ Key = tuple[str, str, int | None]  # type, id, version (None: the current one)
 
 
 class DisclosureListener:
-    def __init__(self, publisher: str):
-        self.publisher = publisher  # the author of published claim Bundles (the pipeline)
+    """Discloses, in the writing transaction, each signed Bundle the server itself writes (`server_authored`: the
+    pipeline's publication) with every version in it, and each BPJS-K answer and PurificationDecision."""
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
         stored = change.after
@@ -27,7 +27,7 @@ class DisclosureListener:
             return
         content = stored.content
         keys: list[Key] = []
-        if stored.resource_type == "Bundle" and change.author == self.publisher and content.get("signature"):
+        if stored.resource_type == "Bundle" and change.server_authored and content.get("signature"):
             keys = [(stored.resource_type, stored.id, stored.version_id)]
             keys += [_entry_key(e["resource"]) for e in content.get("entry") or []
                      if isinstance(e, dict) and isinstance(e.get("resource"), dict) and e["resource"].get("id")]

@@ -1,5 +1,6 @@
 """The BPJS-K side of the Klaim BPJS flow (architecture §7): purification and verification ClaimResponses, the
-hospital's PurificationDecision, and the BPJS-K simulator of the sandbox.
+hospital's PurificationDecision, the BPJS-K simulator of the sandbox, and the claim unit's worklist line, which
+reads both parties' answers.
 
     claim_response_rules  ClaimResponseOrder          purification after publication, verification after decision,
                           AnswerDeletionGuard         one live answer per Bundle version, parties, benefit cap, frozen
@@ -8,53 +9,63 @@ hospital's PurificationDecision, and the BPJS-K simulator of the sandbox.
     verification          verified_amounts, verification_response  amounts and the verification ClaimResponse;
                           pending_findings, pending_response       a claim returned as pending, and why
     confirmation          answer_pending, PendingAnswerRules       the hospital's answer to a pending verification
-    submission            read_submission             what BPJS-K reads from a signed claim Bundle
-    lookups               published_bundle, purifications, decisions, published_claims_of
+    submitted_claim       read_submission             what BPJS-K reads from a signed claim Bundle
+    lookups               published_bundle, purifications, decisions, published_claims_of, shown_to_bpjs
     simulator             BpjsSimulator, SimulatorWorker  answers what no BPJS-K client answered in time (sandbox)
+    insurer               seed_insurer                the BPJS Kesehatan Organization, stored once and shared
+    worklist_projection   WorklistListener, worklist_entry  the claim unit's worklist line of each Claim, kept in the
+                          writing transaction (it reads the pipeline's results and BPJS-K's answers, so it sits here,
+                          above claims)
 
-The PurificationDecision's shape is validated with the other stored types (`fhirclaim.fhir.nonfhir`).
+`hooks` declares this side's interceptors and listener and `simulator_for` the simulator the settings ask for; the
+composition root (runtime.py) lists them in their place. The PurificationDecision's shape is validated with the
+other stored types (`fhirclaim.fhir.nonfhir`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from fhirclaim.bpjs.claim_response_rules import AnswerDeletionGuard, ClaimResponseOrder, Clock, utc_now
+from fhirclaim.bpjs.claim_response_rules import AnswerDeletionGuard, ClaimResponseOrder
 from fhirclaim.bpjs.codes import bpjs_subtype, decision_of, purification_passed
 from fhirclaim.bpjs.confirmation import PendingAnswerRules, answer_pending
 from fhirclaim.bpjs.decision_rules import PurificationDecisionRules
-from fhirclaim.bpjs.simulator import SIMULATOR_AUTHOR, BpjsSimulator, SimulatorWorker
-from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
+from fhirclaim.bpjs.insurer import seed_insurer
+from fhirclaim.bpjs.simulator import SIMULATOR_AUTHOR, BpjsSimulator, ServiceFactory, SimulatorWorker
+from fhirclaim.clock import Clock, utc_now
+from fhirclaim.config import Settings
 
 __all__ = [
-    "SIMULATOR_AUTHOR", "AnswerDeletionGuard", "BpjsSimulator", "ClaimResponseOrder", "PendingAnswerRules",
-    "PurificationDecisionRules", "SimulatorWorker", "answer_pending", "bpjs_subtype", "decision_of", "install",
-    "purification_passed",
+    "SIMULATOR_AUTHOR", "AnswerDeletionGuard", "BpjsHooks", "BpjsSimulator", "ClaimResponseOrder",
+    "PendingAnswerRules", "PurificationDecisionRules", "SimulatorWorker", "answer_pending", "bpjs_subtype",
+    "decision_of", "hooks", "purification_passed", "seed_insurer", "simulator_for",
 ]
 
 
-def install(runtime, *, simulator: bool | None = None, clock: Clock = utc_now,
-            delay: timedelta | None = None) -> BpjsSimulator | None:
-    """Put the BPJS-K rules on a Runtime's interceptors (exactly once, replacing earlier ones) and, when the simulator
-    is on, make it the Runtime's `bpjs_simulator` (its `start_workers` then runs it); returns the simulator, or None
-    when it is off.
+@dataclass(frozen=True)
+class BpjsHooks:
+    """The BPJS-K side's rules on every write, each placed by the composition root."""
 
-    `simulator` None follows the settings (`bpjs_simulator`, or `sandbox`); `delay` None, the settings'
-    `bpjs_simulator_delay_seconds` (the grace period BPJS-K clients have before the simulator answers). `clock`
-    (tests): an aware-datetime callable shared by the decision period's check and the simulator."""
-    settings = runtime.settings
+    answer_order: ClaimResponseOrder  # interceptor: BPJS-K's answers in their order, with their integrity
+    decision_rules: PurificationDecisionRules  # interceptor: a decision answers its own hospital's purification
+    pending_answer_rules: PendingAnswerRules  # interceptor: a Claim version answering a pending verification
+    deletion_guard: AnswerDeletionGuard  # listener: an answer the other party acted on is never deleted
+
+
+def hooks(settings: Settings, clock: Clock = utc_now) -> BpjsHooks:
+    """The BPJS-K rules; `clock` (an aware-datetime callable) judges the decision period."""
     timeout = timedelta(hours=settings.purification_decision_timeout_hours)
-    ours = (ClaimResponseOrder, PurificationDecisionRules, PendingAnswerRules)
-    runtime.interceptors[:] = [i for i in runtime.interceptors if not isinstance(i, ours)]
-    runtime.interceptors += [ClaimResponseOrder(decision_timeout=timeout, clock=clock), PurificationDecisionRules(),
-                             PendingAnswerRules()]
-    runtime.listeners[:] = [listener for listener in runtime.listeners if not isinstance(listener, AnswerDeletionGuard)]
-    runtime.listeners.insert(0, AnswerDeletionGuard())
-    runtime.bpjs_simulator = None
-    if not (settings.bpjs_simulator or settings.sandbox if simulator is None else simulator):
+    return BpjsHooks(ClaimResponseOrder(decision_timeout=timeout, clock=clock), PurificationDecisionRules(),
+                     PendingAnswerRules(), AnswerDeletionGuard())
+
+
+def simulator_for(settings: Settings, service: ServiceFactory, clock: Clock = utc_now) -> BpjsSimulator | None:
+    """The BPJS-K simulator when the settings ask for it (`bpjs_simulator`, or `sandbox`), else None. It writes
+    through `service` (a client's FHIR service, so its answers meet the rules and are notified like any BPJS-K
+    client's) after the grace period `bpjs_simulator_delay_seconds`; `clock` is the one the rules judge by."""
+    if not (settings.bpjs_simulator or settings.sandbox):
         return None
-    grace = timedelta(seconds=settings.bpjs_simulator_delay_seconds) if delay is None else delay
-    runtime.bpjs_simulator = BpjsSimulator(
-        lambda uow, author: runtime.fhir_service(uow, author=author), publisher=PIPELINE_AUTHOR,
-        timezone_name=settings.timezone, decision_timeout=timeout, delay=grace, clock=clock)
-    return runtime.bpjs_simulator
+    return BpjsSimulator(service, timezone_name=settings.timezone,
+                         decision_timeout=timedelta(hours=settings.purification_decision_timeout_hours),
+                         delay=timedelta(seconds=settings.bpjs_simulator_delay_seconds), clock=clock)

@@ -8,7 +8,7 @@ from fhirclaim.bpjs import codes
 from fhirclaim.bpjs.submitted_claim import is_claim_bundle
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
-from fhirclaim.store.scope import SYSTEM, Scope
+from fhirclaim.store.scope import BPJS_TENANT, SYSTEM, Scope, tenant_scope
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 WITHDRAWN = ("cancelled", "entered-in-error")
@@ -61,6 +61,15 @@ def published_claims_of(resources: SqlResourceRepository, *, card: str | None,
             if is_claim_bundle(bundle.content) and _claim_live(resources, bundle):
                 found.setdefault((bundle.tenant, bundle.id), bundle)
     return list(found.values())
+
+
+def shown_to_bpjs(uow: UnitOfWork, current: StoredResource) -> bool:
+    """Whether BPJS-K was shown this current version of a hospital's resource (auth/disclosure.py decides what is
+    disclosed: a Bundle version only when the server itself published it)."""
+    bpjs = SqlResourceRepository(uow.session, tenant_scope(BPJS_TENANT).within(current.tenant),
+                                 timezone_name=uow.resources.timezone)
+    shown = bpjs.find(current.resource_type, current.id)  # the newest version BPJS-K was shown
+    return shown is not None and shown.version_id == current.version_id
 
 
 def lock_for_answer(uow: UnitOfWork, resource_type: str, resource_id: str) -> None:

@@ -4,9 +4,9 @@ can still give its own answers without racing it.
 
 A poller (`run_due`), run by `SimulatorWorker` under `fhirclaim serve --sandbox`, or called directly (tests, the
 demo, with delay 0):
-- a signed claim Bundle version published by the pipeline and not purified since by anyone, `delay` after its
-  publication → a purification ClaimResponse (rules in `purification`), comparing the claim with the participant's
-  published claims in every hospital;
+- a signed claim Bundle version published by the pipeline (disclosed to BPJS-K) and not purified since by anyone,
+  `delay` after its publication → a purification ClaimResponse (rules in `purification`), comparing the claim
+  with the participant's published claims in every hospital;
 - a hospital's PurificationDecision 'Lanjut' on a passed purification whose claim nobody verified since, `delay`
   after the decision → a verification ClaimResponse: 'Layak' with the amounts, or pending with its reasons
   (`verification`, rules table `data/verification_rules.json`); the hospital answers a pending one with a new
@@ -61,11 +61,10 @@ Answer = Callable[[UnitOfWork], "StoredResource | None"]
 class BpjsSimulator:
     """Answers as BPJS-K would, when no BPJS-K client did within `delay`."""
 
-    def __init__(self, service: ServiceFactory, *, publisher: str, timezone_name: str = "Asia/Jakarta",
+    def __init__(self, service: ServiceFactory, *, timezone_name: str = "Asia/Jakarta",
                  decision_timeout: timedelta = timedelta(hours=72), delay: timedelta = timedelta(seconds=10),
                  clock: Clock = utc_now):
         self.service = service  # a FHIR service on a unit of work, writing as the given author
-        self.publisher = publisher  # the author of published claim Bundles (the pipeline)
         self.timezone = timezone_name
         self.decision_timeout = decision_timeout
         self.delay = delay
@@ -93,8 +92,8 @@ class BpjsSimulator:
         current = hospital.find("Bundle", bundle.id)
         if current is None or current.deleted or current.version_id != bundle.version_id:
             return None  # withdrawn, or superseded: a newer version is a candidate of its own
-        if hospital.vread("Bundle", bundle.id, bundle.version_id).author != self.publisher:
-            return None  # a copy a client stored is no publication
+        if not lookups.shown_to_bpjs(uow, current):
+            return None  # a copy a client stored is no publication: only the server's own Bundles are disclosed
         claim = read_submission(bundle.content, self.timezone)
         if any(p.last_updated >= bundle.last_updated for p in lookups.purifications(hospital, claim.claim_id)):
             return None  # purified since this version was published (by a BPJS-K client, or by an earlier pass)

@@ -47,7 +47,7 @@ from fhirclaim.claims import results
 from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
 from fhirclaim.claims.claim_context import ClaimContext, TenantClaimSettings, reference_of, rests_on
 from fhirclaim.claims.fhirvalues import human_name
-from fhirclaim.claims.gateway import EKlaimGateway, SepConflict, Ungroupable
+from fhirclaim.claims.gateway import SepConflict, Ungroupable
 from fhirclaim.claims.idrg import inacbg_changes
 from fhirclaim.claims.mapping import (
     MappingError,
@@ -64,17 +64,18 @@ from fhirclaim.claims.mapping import (
 )
 from fhirclaim.claims.precheck import precheck
 from fhirclaim.claims.server_fields import client_content, with_claim_number, with_processing
+from fhirclaim.claims.tenant_policy import TenantPolicy
 from fhirclaim.eklaim import Coding, CodingImport, EKlaimError, EKlaimTransportError, GroupingResult
 from fhirclaim.fhir.outcome import FhirError, Issue, error, warning
-from fhirclaim.interactions.service import FhirService
+from fhirclaim.interactions.service import FhirService, FhirServices
 from fhirclaim.store import jobs
 from fhirclaim.store.jobs import Job
 from fhirclaim.store.scope import SYSTEM, Scope
-from fhirclaim.store.unit_of_work import Store, UnitOfWork
+from fhirclaim.store.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
-PIPELINE_AUTHOR = "system:pipeline"
+PIPELINE_AUTHOR = "system:pipeline"  # the audit author of the pipeline's writes (told apart by server_authored)
 _IDS = uuid.UUID("6c4f1b9e-64c1-4f0e-9b59-2f2f8a6f1c11")  # namespace of the ids the pipeline derives
 
 
@@ -116,15 +117,13 @@ SUPERSEDED_NOTE = "the Claim changed while the job ran; the job of its newer ver
 
 
 class ClaimPipeline:
-    def __init__(self, *, store: Store, service: Callable[[UnitOfWork, str], FhirService],
-                 gateway: Callable[[str | None], EKlaimGateway],
-                 tenant_settings: Callable[[str | None], TenantClaimSettings],
-                 signer: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]], settings: PipelineSettings):
+    """Runs claim jobs: writes through `services.server` (the server's own writes, marked server-authored), reaches
+    each hospital's E-Klaim, claim settings and signing key through `policy` (claims/tenant_policy.py)."""
+
+    def __init__(self, *, store: Store, services: FhirServices, policy: TenantPolicy, settings: PipelineSettings):
         self.store = store
-        self.service = service
-        self.gateway = gateway
-        self.tenant_settings = tenant_settings
-        self.sign = signer
+        self.services = services
+        self.policy = policy
         self.settings = settings
 
     # --- the queue ---------------------------------------------------------------------------------------------
@@ -197,7 +196,7 @@ class ClaimPipeline:
             ctx = read_claim(assembler, stored.content)
             history = RecentEpisodes(StoreClaimHistory(assembler), ctx, self.settings.timezone)
         job = dataclasses.replace(job, inputs=rests_on(ctx))  # noted with each step: what a rerun compares
-        run = _JobRun(self, job, scope, ctx, done, self.tenant_settings(job.tenant))
+        run = _JobRun(self, job, scope, ctx, done, self.policy.claim_settings(job.tenant))
         if job.kind == "cancel":
             return run.withdraw()
         if job.kind == "publish":
@@ -215,7 +214,8 @@ class ClaimPipeline:
             if queue.is_superseded(job):
                 raise JobEnded(jobs.SUPERSEDED, SUPERSEDED_NOTE)
             if action is not None:
-                action(self.service(uow, PIPELINE_AUTHOR), ClaimAssembler(uow.resources, self.settings.timezone))
+                service = self.services.server(uow, PIPELINE_AUTHOR)
+                action(service, ClaimAssembler(uow.resources, self.settings.timezone))
             queue.record_step(job.id, step, detail)
 
 
@@ -232,7 +232,7 @@ class _JobRun:
         self.tenant = tenant
         self.claim = ctx.claim
         self.sep = nomor_sep(self.claim) or ""
-        self.gateway = pipeline.gateway(job.tenant)
+        self.gateway = pipeline.policy.eklaim_gateway(job.tenant)
         self.told: str | None = None  # the digest of what this run tells E-Klaim (`_told`)
 
     # --- submit ----------------------------------------------------------------------------------------------
@@ -434,7 +434,7 @@ class _JobRun:
             response = assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
             ctx = dataclasses.replace(self.ctx, claim=claim_stored)
             bundle = self._bundle(assembler.bundle_resources(ctx, response))
-            signed = self.pipeline.sign(bundle, signer_of(self.job.tenant, self.claim))
+            signed = self.pipeline.policy.sign(bundle, signer_of(self.job.tenant, self.claim))
             self._put(service, signed)
 
         self.pipeline.write(self.scope, self.job, "sign", {"cbg": grouping.cbg.code, "told": self.told})

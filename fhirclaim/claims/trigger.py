@@ -112,15 +112,15 @@ class ClaimServerFields:
 class PipelineTrigger:
     """ResourceListener: one job per client version of a Claim with use `claim` whose content changed (kind
     `publish` when E-Klaim itself posted it with its own Package), and a rerun of each claim that ended in error
-    and rests on a resource a client changed."""
+    and rests on a resource a client changed. The server's own writes (`change.server_authored`: the pipeline's)
+    enqueue nothing."""
 
-    def __init__(self, pipeline_author: str, timezone: str = "Asia/Jakarta"):
-        self.pipeline_author = pipeline_author
+    def __init__(self, timezone: str = "Asia/Jakarta"):
         self.timezone = timezone
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
         after = change.after
-        if change.author == self.pipeline_author:
+        if change.server_authored:
             return
         if after.resource_type in RESTS_ON_TYPES:
             self._rerun_failed_claims(change, uow)

@@ -3,6 +3,8 @@
 This is the DAO layer between the HTTP handlers and the repository: it validates, resolves references, applies
 conditional and patch semantics, and tells the listeners (the claim pipeline, webhooks, audit) about every
 stored change inside the same transaction, so that a job or an outbox row exists exactly when the change does.
+`FhirServices` makes one per unit of work with the server's hooks: a client's (`for_caller`) or the server's own
+(`server`, whose changes are marked `server_authored`).
 """
 
 from __future__ import annotations
@@ -32,10 +34,18 @@ PROCESSED_BUNDLE_TYPES = ("transaction", "batch")  # posted to the base to be pr
 
 @dataclass(frozen=True)
 class ResourceChange:
+    """One stored change, as the listeners hear it.
+
+    `server_authored` is the writing FhirService's own flag, carried by each change rather than set on the unit of
+    work: a transaction may hold the server's writes and a client's, and the store below knows nothing of who
+    writes. Listeners that must not react to the server's own writes (the pipeline trigger, disclosure) read it;
+    `author` is the audit text only, compared nowhere."""
+
     interaction: str  # create | update | patch | delete
     before: StoredResource | None
     after: StoredResource
     author: str | None
+    server_authored: bool = False
 
 
 class ResourceListener(Protocol):
@@ -55,6 +65,54 @@ class SearchOptions:
     lenient: bool = False
     default_count: int = 20
     max_count: int = 500
+
+
+@dataclass(frozen=True)
+class CallerAccess:
+    """What a caller's permissions make of its FhirService: `authorize` and `write_tenant` as on FhirService, and
+    `interceptors` when the caller's differ from the server's list (None: the server's)."""
+
+    authorize: Callable[[str, str, dict[str, Any] | None, StoredResource | None], None] | None = None
+    write_tenant: Callable[[dict[str, Any], UnitOfWork], str | None] | None = None
+    interceptors: Sequence[ResourceInterceptor] | None = None
+
+
+def _no_access_rules(principal: Any, uow: UnitOfWork) -> CallerAccess:
+    return CallerAccess()
+
+
+@dataclass(frozen=True)
+class FhirServices:
+    """Makes the FhirService of a unit of work with the server's hooks (`listeners`, `interceptors`, in the order
+    the composition root lists them), its timezone and page sizes.
+
+    `server(uow, author)`: the server's own writes (the claim pipeline): no interceptors (they would strip the
+    server's fields), not validated again, every change marked `server_authored`. `for_caller(uow, author, ...)`:
+    anyone else's; with a `principal`, `access(principal, uow)` says what its role may do (this layer does not
+    know roles: the composition root passes auth's policy in)."""
+
+    listeners: Sequence[ResourceListener] = ()
+    interceptors: Sequence[ResourceInterceptor] = ()
+    timezone: str = "UTC"
+    default_count: int = 20
+    max_count: int = 500
+    access: Callable[[Any, UnitOfWork], CallerAccess] = _no_access_rules
+
+    def server(self, uow: UnitOfWork, author: str) -> FhirService:
+        return FhirService(uow, author=author, listeners=self.listeners, interceptors=(), timezone=self.timezone,
+                           search_options=self._options(False), server_authored=True)
+
+    def for_caller(self, uow: UnitOfWork, author: str | None, *, principal: Any = None, lenient: bool = False,
+                   interceptors: Sequence[ResourceInterceptor] | None = None) -> FhirService:
+        access = self.access(principal, uow) if principal is not None else CallerAccess()
+        if interceptors is None:  # the caller's own (E-Klaim's), else the server's
+            interceptors = self.interceptors if access.interceptors is None else access.interceptors
+        return FhirService(uow, author=author, listeners=self.listeners, interceptors=interceptors,
+                           timezone=self.timezone, search_options=self._options(lenient),
+                           authorize=access.authorize, write_tenant=access.write_tenant)
+
+    def _options(self, lenient: bool) -> SearchOptions:
+        return SearchOptions(lenient=lenient, default_count=self.default_count, max_count=self.max_count)
 
 
 @dataclass
@@ -304,7 +362,7 @@ class FhirService:
         return resource
 
     def _notify(self, interaction: str, before: StoredResource | None, after: StoredResource) -> None:
-        change = ResourceChange(interaction, before, after, self.author)
+        change = ResourceChange(interaction, before, after, self.author, self.server_authored)
         for listener in self.listeners:
             listener.resource_changed(change, self.uow)
 

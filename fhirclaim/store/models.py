@@ -203,7 +203,7 @@ WORKLIST_NAME_INDEX = Index("ix_worklist_patient_trgm", "patient_search", postgr
 
 class WorklistRow(Base):
     """One line per Claim of the claim unit's worklist: what the web app lists, filters and counts without reading
-    every Claim (kept by `fhirclaim.webapp.worklist.WorklistListener` inside each writing transaction)."""
+    every Claim (kept by `fhirclaim.bpjs.worklist_projection.WorklistListener` inside each writing transaction)."""
 
     __tablename__ = "claim_worklist"
     __table_args__ = (*(Index(name, *columns) for name, columns in WORKLIST_INDEXES.items()), WORKLIST_NAME_INDEX)

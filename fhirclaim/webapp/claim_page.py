@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fhirclaim.bpjs import codes
+from fhirclaim.bpjs import worklist_projection as worklist
 from fhirclaim.bpjs.confirmation import PendingAnswer, answer_pending, pending_answer
 from fhirclaim.claims import claim_operations
 from fhirclaim.claims.assembly import ClaimAssembler
@@ -31,7 +32,7 @@ from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.interactions.service import FhirService
 from fhirclaim.store import jobs
 from fhirclaim.store.jobs import Job
-from fhirclaim.webapp import notifications, worklist
+from fhirclaim.webapp import notifications
 
 SPECIAL_CMG_CATEGORY = "https://fhirclaim.org/fhir/CodeSystem/claim-information-category"
 SPECIAL_CMG_OPTION_EXT = "https://fhirclaim.org/fhir/StructureDefinition/special-cmg-option"

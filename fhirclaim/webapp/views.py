@@ -38,6 +38,7 @@ from fhirclaim.api.auth import caller_address
 from fhirclaim.api.request_scope import fhir_service, runtime
 from fhirclaim.auth import audit
 from fhirclaim.auth.policy import scope_for
+from fhirclaim.bpjs.worklist_projection import ATTENTION, STAGES
 from fhirclaim.claims import claim_operations
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.signing.verify import verify_bundle
@@ -47,7 +48,6 @@ from fhirclaim.webapp import charts, claim_page, i18n
 from fhirclaim.webapp.accounts import SignedIn, SignInRefused, UserAccounts
 from fhirclaim.webapp.dashboard import dashboard as month_dashboard
 from fhirclaim.webapp.dashboard import month_start
-from fhirclaim.webapp.worklist import ATTENTION, STAGES
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webapp", __name__, url_prefix="/app", template_folder="templates",
@@ -275,7 +275,7 @@ def claim(claim_id: str):
         page = claim_page.claim_page(
             service, claim_id, timezone=rt.settings.timezone,
             precheck=lambda body: claim_operations.precheck_outcome(service.uow, body,
-                                                              rt.tenant_claim_settings(g.user.user.org)),
+                                                              rt.tenant_policy.claim_settings(g.user.user.org)),
             verify=lambda bundle: verify_bundle(bundle, trust=rt.signing.trust_policy()))
     return _page("claim.html", page=page, user=g.user)
 
@@ -313,14 +313,15 @@ def answer_pending(claim_id: str):
 def resubmit(claim_id: str):
     _require("resubmit")
     with fhir_service(write=True) as service:
-        outcome = claim_page.resubmit(service, claim_id, runtime().tenant_claim_settings(g.user.user.org).timezone)
+        zone = runtime().tenant_policy.claim_settings(g.user.user.org).timezone
+        outcome = claim_page.resubmit(service, claim_id, zone)
     flash(t(f"claim.resubmit.{outcome}"))
     return redirect(url_for("webapp.claim", claim_id=claim_id))
 
 
 @blueprint.get("/claims/<claim_id>/print.pdf")
 def print_claim(claim_id: str):
-    pdf = claim_operations.print_claim(fhir_service, claim_id, runtime().eklaim_gateway)
+    pdf = claim_operations.print_claim(fhir_service, claim_id, runtime().tenant_policy.eklaim_gateway)
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="klaim-{claim_id}.pdf"'})
 

@@ -68,7 +68,7 @@ def test_claim_purification_decision_verification(simulator, runtime, clock, nam
 
     [verification] = answers(runtime, claim_id, "verifikasi")
     response, grouping = verification.content, grouping_of(runtime, claim_id)
-    record = runtime.eklaim_gateway(HOSPITAL).record(claim_of(case)["identifier"][0]["value"]).data
+    record = runtime.tenant_policy.eklaim_gateway(HOSPITAL).record(claim_of(case)["identifier"][0]["value"]).data
     assert (author_of(runtime, verification), verification.tenant) == (bpjs.SIMULATOR_AUTHOR, HOSPITAL)
     assert amount(response, "submitted") == claim_of(case)["total"]["value"] == amount(grouping, "submitted")
     assert amount(response, "benefit") == amount(grouping, "benefit")  # INA-CBG: base + additional packages
@@ -197,8 +197,7 @@ def test_answers_once_however_often_it_runs(simulator, runtime, clock):
     claim_id = publish(runtime, example("01-outpatient-visit"))
     assert simulate(runtime, clock) == 1
     assert simulate(runtime, clock) == 0
-    forgetful = bpjs.install(runtime, simulator=True, clock=clock)  # a restarted server: no memory of its passes
-    assert simulate(runtime, clock) == 0 and forgetful is runtime.bpjs_simulator
+    assert _simulate_restarted(runtime, clock) == 0  # a restarted server: no memory of its passes
     purification = the_purification(runtime, claim_id)
     assert purification.version_id == 1 and answers(runtime, claim_id, "verifikasi") == []
 
@@ -244,20 +243,24 @@ def test_a_failing_answer_is_contained_and_retried_a_few_times(simulator, runtim
         simulate(runtime, clock)
     assert caplog.text.count("bpjs simulator could not purify") == bpjs.simulator.MAX_ATTEMPTS
     monkeypatch.setattr("fhirclaim.bpjs.simulator.purify", real)
-    bpjs.install(runtime, simulator=True, clock=clock)  # a restart tries again
-    assert simulate(runtime, clock) == 1
+    assert _simulate_restarted(runtime, clock) == 1  # a restart tries again
 
 
-def test_install_follows_the_settings_and_replaces_itself(runtime):
-    assert bpjs.install(runtime) is None and runtime.bpjs_simulator is None  # neither bpjs_simulator nor sandbox
-    first = bpjs.install(runtime, simulator=True)
-    second = bpjs.install(runtime, simulator=True)
-    assert [type(i).__name__ for i in runtime.interceptors].count("ClaimResponseOrder") == 1
-    assert runtime.bpjs_simulator is second and first is not second
-    assert not any(isinstance(listener, bpjs.BpjsSimulator) for listener in runtime.listeners)  # a poller now
-    runtime.settings.bpjs_simulator = True
-    runtime.settings.bpjs_simulator_delay_seconds = 2.5
-    assert bpjs.install(runtime).delay.total_seconds() == 2.5
+def _simulate_restarted(runtime, clock) -> int:
+    """One pass of a restarted server's simulator: no memory of the earlier passes, nor of their failures."""
+    restarted = bpjs.simulator_for(runtime.settings, runtime.services.for_caller, clock)
+    clock.catch_up(seconds=restarted.delay.total_seconds() + 1)
+    return restarted.run_due(runtime.store)
+
+
+def test_the_simulator_follows_the_settings(runtime):
+    service = runtime.services.for_caller
+    off = runtime.settings.model_copy(update={"bpjs_simulator": False, "sandbox": False})
+    assert runtime.bpjs_simulator is None and bpjs.simulator_for(off, service) is None  # neither setting is on
+    assert isinstance(bpjs.simulator_for(off.model_copy(update={"sandbox": True}), service), bpjs.BpjsSimulator)
+    on = off.model_copy(update={"bpjs_simulator": True, "bpjs_simulator_delay_seconds": 2.5})
+    assert bpjs.simulator_for(on, service).delay.total_seconds() == 2.5
+    assert not any(isinstance(listener, bpjs.BpjsSimulator) for listener in runtime.listeners)  # a poller
 
 
 def test_the_server_runs_it_in_a_worker_thread(tmp_path, database_url):

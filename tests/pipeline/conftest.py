@@ -84,7 +84,7 @@ def flaky(runtime) -> FlakyTransport:
     transport = FlakyTransport(InProcessTransport(runtime.sandbox.app), runtime.sandbox.key)
     gateway = EKlaimGateway(EKlaimClient(transport, runtime.sandbox.key, sleep=lambda _: None),
                             register_coder=runtime.sandbox.register_coder)
-    runtime.pipeline.gateway = lambda tenant: gateway
+    runtime.tenant_policy.eklaim_gateway = lambda tenant: gateway
     return transport
 
 

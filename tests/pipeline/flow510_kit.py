@@ -72,11 +72,11 @@ def eklaim_stack(tmp_path, settings, grouper, protocol: str) -> Iterator[Eklaim5
     app, key, url, stop = _served_emulator(tmp_path, grouper, protocol)
     runtime = Runtime(settings.model_copy(update={"eklaim_url": url, "eklaim_key": key,
                                                   "eklaim_protocol": protocol}))
-    gateway = runtime.eklaim_gateway(None)
+    gateway = runtime.tenant_policy.eklaim_gateway(None)
     assert gateway.protocol == gateway.client.protocol == protocol
     wire = Wire(HttpTransport(url, timeout=30), key)
     client = EKlaimClient(wire, key, protocol=protocol, sleep=lambda _: None)
-    runtime.pipeline.gateway = lambda tenant: EKlaimGateway(client, protocol=protocol)
+    runtime.tenant_policy.eklaim_gateway = lambda tenant: EKlaimGateway(client, protocol=protocol)
     yield Eklaim510(runtime, wire, EKlaimClient(HttpTransport(url, timeout=30), key, protocol=protocol))
     runtime.close()
     stop()

@@ -364,7 +364,7 @@ def outcome(runtime, case: Case, original: Case) -> str:
     """What the server and E-Klaim made of `case` (a copy of `original`), in `original`'s ids and SEP and without
     what differs between any two runs (meta, timestamps, signature bytes, E-Klaim's row numbers): two ways of
     sending the same case must give equal texts."""
-    record = runtime.eklaim_gateway(None).client.get_claim_data(case.sep)
+    record = runtime.tenant_policy.eklaim_gateway(None).client.get_claim_data(case.sep)
     document = {
         "claim": read(runtime, "Claim", case.claim_id),
         "response": grouping_response(runtime, case.claim_id),

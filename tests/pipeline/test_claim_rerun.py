@@ -100,7 +100,7 @@ def test_resubmitting_an_unchanged_claim_reruns_it_only_when_what_it_rests_on_ch
     assert len(jobs_of(runtime, CASE.claim_id)) == 1
 
     with runtime.store.unit_of_work() as uow:  # a change the trigger does not see (written as the server itself)
-        runtime.fhir_service(uow, author=PIPELINE_AUTHOR).update("Patient", patient["id"], with_mr(patient))
+        runtime.services.server(uow, PIPELINE_AUTHOR).update("Patient", patient["id"], with_mr(patient))
     assert len(jobs_of(runtime, CASE.claim_id)) == 1
     with runtime.store.unit_of_work() as uow:
         rerun = claim_operations.resubmit(uow, CASE.claim_id, "Asia/Jakarta")

@@ -50,7 +50,7 @@ def test_a_client_update_during_a_job_is_not_lost(runtime, flaky, ledger, held_a
     assert _code(claim) == "J06.9"  # the client's last word
     assert [j.status for j in jobs_of(runtime, case.claim_id)][-1] == "done"
     assert processing(claim) == "signed"
-    record = runtime.eklaim_gateway(None).client.get_claim_data(case.sep)
+    record = runtime.tenant_policy.eklaim_gateway(None).client.get_claim_data(case.sep)
     assert (record.data["diagnosa"], record.is_final) == ("J06.9", True)
     assert package(claim)["base"] == (record.grouping.cbg.code, record.grouping.cbg.tariff)
     bundle = signed_bundle(runtime, case.claim_id)

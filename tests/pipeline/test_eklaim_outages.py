@@ -120,7 +120,7 @@ def test_an_update_of_a_final_claim_survives_e_klaim_down(runtime, flaky, ledger
     assert steps == SUBMIT_STEPS
     claim = _signed_and_final(runtime, ledger, case)
     assert claim["diagnosis"][0]["diagnosisCodeableConcept"]["coding"][0]["code"] == "J06.9"
-    record = runtime.eklaim_gateway(None).client.get_claim_data(case.sep)
+    record = runtime.tenant_policy.eklaim_gateway(None).client.get_claim_data(case.sep)
     assert record.data["diagnosa"] == "J06.9"
     events = ledger.events(case.sep)
     assert events.count("new_claim") == 1

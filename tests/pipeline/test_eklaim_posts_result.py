@@ -63,7 +63,7 @@ def test_a_claim_e_klaim_posts_with_its_package_is_published_as_it_is(app, runti
     benefit = next(t for t in response["total"] if t["category"]["coding"][0]["code"] == "benefit")
     assert benefit["amount"]["value"] == BASE[1] + SPECIAL[1]
     assert signed_bundle(runtime, CASE.claim_id)["signature"]
-    assert runtime.eklaim_gateway(None).record(CASE.sep) is None  # nobody asked E-Klaim to regroup it
+    assert runtime.tenant_policy.eklaim_gateway(None).record(CASE.sep) is None  # nobody asked E-Klaim to regroup it
 
 
 def test_a_hospital_clients_package_is_dropped_and_the_claim_grouped(app, runtime, fhir):
@@ -73,7 +73,7 @@ def test_a_hospital_clients_package_is_dropped_and_the_claim_grouped(app, runtim
     [job] = run_jobs(runtime)
     assert job.kind == "submit"
     assert package(read(runtime, "Claim", CASE.claim_id))["base"] == ("Q-5-42-0", 325_400)
-    assert runtime.eklaim_gateway(None).record(CASE.sep) is not None
+    assert runtime.tenant_policy.eklaim_gateway(None).record(CASE.sep) is not None
 
 
 def test_e_klaim_without_a_package_is_a_claim_like_any_other(app, runtime, fhir):

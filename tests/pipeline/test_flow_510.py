@@ -324,11 +324,11 @@ def test_the_sandbox_and_every_e_klaim_speak_the_configured_protocol(settings):
     for protocol in ("5.10", "5.1"):
         runtime = Runtime(settings.model_copy(update={"eklaim_protocol": protocol}))
         try:
-            gateway = runtime.eklaim_gateway("10000004")
+            gateway = runtime.tenant_policy.eklaim_gateway("10000004")
             assert (gateway.protocol, gateway.client.protocol, runtime.sandbox.protocol) == (protocol,) * 3
             runtime.tenants.put("10000004", {"eklaim_url": "http://rs.example/E-Klaim/ws.php",
                                              "eklaim_key": crypto.generate_key(), "eklaim_protocol": "5.1"})
-            assert runtime.eklaim_gateway("10000004").protocol == "5.1"  # the hospital's own E-Klaim
+            assert runtime.tenant_policy.eklaim_gateway("10000004").protocol == "5.1"  # the hospital's own E-Klaim
             assert runtime.tenants.get("10000004").public()["eklaim_protocol"] == "5.1"
             with pytest.raises(FhirError) as refused:
                 runtime.tenants.put("10000004", {"eklaim_protocol": "5.9"})

@@ -72,7 +72,7 @@ def test_a_case_becomes_a_final_signed_claim(stack, name):
     # E-Klaim's own record: one claim, final, sent to the data centre, grouped exactly as the Package says
     [held] = stack.ledger.claims(case.sep)
     assert held.deleted_at is None
-    record = runtime.eklaim_gateway(None).client.get_claim_data(case.sep)
+    record = runtime.tenant_policy.eklaim_gateway(None).client.get_claim_data(case.sep)
     assert (record.is_final, record.kemenkes_dc_status_cd) == (True, "sent")
     grouping = record.grouping
     assert (grouping.cbg.code, grouping.cbg.tariff) == expected["base"]

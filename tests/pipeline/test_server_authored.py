@@ -53,7 +53,7 @@ def test_client_writes_are_still_validated_and_the_pipeline_service_is_the_only_
     assert refused.value.status in (400, 422)
     with runtime.store.unit_of_work(write=False) as uow:
         assert runtime.fhir_service(uow, author=SIMRS).server_authored is False
-        assert runtime._pipeline_service(uow, PIPELINE_AUTHOR).server_authored is True
+        assert runtime.services.server(uow, PIPELINE_AUTHOR).server_authored is True
 
 
 def test_the_pipeline_run_validates_nothing_again(runtime, monkeypatch):

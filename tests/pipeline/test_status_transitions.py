@@ -46,7 +46,7 @@ def _posted(runtime, status: str = "active"):
 
 
 def _eklaim_record(runtime, sep):
-    return runtime.eklaim_gateway(None).client.get_claim_data(sep)
+    return runtime.tenant_policy.eklaim_gateway(None).client.get_claim_data(sep)
 
 
 def test_a_draft_is_grouped_as_a_preview_only(runtime, ledger):

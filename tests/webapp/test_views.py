@@ -4,7 +4,6 @@ CSRF, the worklist, the claim page and its actions, the dashboard, both language
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from webkit import PASSWORD, add_user, csrf, example, run_pipeline, sign_in
@@ -17,6 +16,20 @@ from fhirclaim.webapp import i18n
 from testkit import HOSPITAL, OTHER_HOSPITAL, authorized
 
 HIP_CLAIM = "ex2-claim"
+
+
+@pytest.fixture
+def settings(settings, request):
+    """The shared settings; with the BPJS-K simulator on, answering at once, for a test that asks for `simulator`."""
+    if "simulator" not in request.fixturenames:
+        return settings
+    return settings.model_copy(update={"bpjs_simulator": True, "bpjs_simulator_delay_seconds": 0})
+
+
+@pytest.fixture
+def simulator(runtime) -> bpjs.BpjsSimulator:
+    """The runtime's BPJS-K simulator, run by hand (`run_due`)."""
+    return runtime.bpjs_simulator
 
 
 @pytest.fixture
@@ -197,8 +210,7 @@ def test_a_special_cmg_that_was_not_offered_is_refused(app, web):
     assert answer.status_code == 422 and "ZZ99" in _text(answer)
 
 
-def test_the_purification_decision_lanjut_goes_to_verification(app, web, runtime):
-    simulator = bpjs.install(runtime, simulator=True, delay=timedelta(0))
+def test_the_purification_decision_lanjut_goes_to_verification(app, web, runtime, simulator):
     _post_case(app, "01-outpatient-visit")
     simulator.run_due(runtime.store)
     page = _text(web.get("/app/claims/ex1-claim"))
@@ -237,13 +249,12 @@ READMISSION = "Potensi readmisi: pasien pulang 9 hari sebelumnya / Possible read
 
 
 @pytest.fixture
-def pending_claim(app, web, runtime, monkeypatch):
+def pending_claim(app, web, runtime, simulator, monkeypatch):
     """Example 01 purified, decided Lanjut from the claim page, and returned as pending by the BPJS-K simulator (its
     finding injected: the readmission rule itself is tested in tests/bpjs); the simulator."""
     from fhirclaim.bpjs import simulator as simulator_module
     from fhirclaim.bpjs.verification import PendingFinding
 
-    simulator = bpjs.install(runtime, simulator=True, delay=timedelta(0))
     monkeypatch.setattr(simulator_module, "pending_findings",
                         lambda claim, others: [PendingFinding("readmission", READMISSION)])
     _post_case(app, "01-outpatient-visit")
@@ -408,8 +419,8 @@ def test_a_deleted_claim_leaves_the_worklist(app, web):
 def test_rebuild_writes_the_lines_of_claims_stored_before_the_worklist(app, web, runtime):
     from sqlalchemy import delete
 
+    from fhirclaim.bpjs.worklist_projection import rebuild
     from fhirclaim.store.models import WorklistRow
-    from fhirclaim.webapp.worklist import rebuild
 
     _post_case(app, "05-precheck-rejected")
     with runtime.store.unit_of_work() as uow:

@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from fhirclaim.bpjs import codes
+from fhirclaim.bpjs.worklist_projection import PRECHECK_RULES, SUBTYPES, ClaimFile, worklist_entry
 from fhirclaim.webapp.dashboard import dashboard
-from fhirclaim.webapp.worklist import PRECHECK_RULES, SUBTYPES, ClaimFile, worklist_entry
 
 NOW = datetime(2026, 12, 3, 6, 0)
 CLAIM = {"resourceType": "Claim", "id": "c1", "use": "claim", "total": {"value": 1000, "currency": "IDR"},

@@ -1,4 +1,5 @@
-"""Fixtures for the webhook tests: the webhook parts installed on the test Runtime, a receiver, a clock."""
+"""Fixtures for the webhook tests: the test Runtime on a settable clock (its webhook parts and delivery worker run
+by it), a receiver."""
 
 from __future__ import annotations
 
@@ -20,8 +21,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def worker(runtime, clock) -> webhooks.WebhookDeliveryWorker:
-    return webhooks.install(runtime, clock=clock)
+def runtime(settings, clock):
+    from fhirclaim.runtime import Runtime
+
+    rt = Runtime(settings, clock=clock)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def worker(runtime) -> webhooks.WebhookDeliveryWorker:
+    return runtime.webhook_worker
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Run by test_restart.py as a separate process: store one change with webhooks installed, then die by SIGKILL.
+"""Run by test_restart.py as a separate process: store one change (its outbox row with it), then die by SIGKILL.
 
     python killed_writer.py DATA_DIR DATABASE_URL after-commit|mid-delivery RESOURCE_JSON
 
@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 
-from fhirclaim import webhooks
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 
@@ -22,7 +21,7 @@ def main(data_dir: str, database_url: str, mode: str, resource_json: str) -> Non
     settings = Settings(data_dir=data_dir, database_url=database_url, run_worker=False,
                         webhook_timeout_seconds=5, webhook_poll_seconds=0.05, webhook_allowed_hosts="127.0.0.1")
     runtime = Runtime(settings)
-    worker = webhooks.install(runtime)
+    worker = runtime.webhook_worker
     resource = json.loads(resource_json)
     with runtime.store.unit_of_work() as uow:
         runtime.fhir_service(uow, author="killed-writer").update(resource["resourceType"], resource["id"], resource)

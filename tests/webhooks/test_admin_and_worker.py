@@ -88,9 +88,8 @@ def test_replay_of_a_deleted_subscriptions_delivery_is_refused(two_subscriptions
 
 
 def test_the_worker_thread_delivers_until_stopped(fhir, shared, service, runtime, settings, receiver):
-    from fhirclaim.webhooks import WebhookDeliveryWorker, install
+    from fhirclaim.webhooks import WebhookDeliveryWorker
 
-    install(runtime)
     fast = settings.model_copy(update={"webhook_poll_seconds": 0.05})
     worker = WebhookDeliveryWorker(runtime.store, runtime.secrets, fast)  # the real clock
     fhir.create(subscription(receiver.url))

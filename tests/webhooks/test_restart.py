@@ -25,8 +25,8 @@ def subscribed(fhir, shared, service, worker, receiver):
 
 
 def _restarted(settings, clock) -> tuple[Runtime, webhooks.WebhookDeliveryWorker]:
-    fresh = Runtime(settings)
-    return fresh, webhooks.install(fresh, clock=clock)
+    fresh = Runtime(settings, clock=clock)
+    return fresh, fresh.webhook_worker
 
 
 def test_a_change_written_with_no_worker_is_delivered_by_a_new_runtime(subscribed, runtime, settings, service,

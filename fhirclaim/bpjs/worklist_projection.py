@@ -1,4 +1,6 @@
-"""The claim unit's worklist: for each Claim, what state it is in, whether it needs a person, why, and what to do.
+"""The claim unit's worklist projection: for each Claim, what state it is in, whether it needs a person, why, and
+what to do. It reads the pipeline's results and BPJS-K's answers alike, so it lives above both (bpjs imports claims,
+never the reverse); the web app only reads the lines (`store/worklist.py`) and the claim file (`read_claim_file`).
 
 `worklist_entry` reads a Claim and what answers it (the grouping ClaimResponse, BPJS-K's purification and
 verification, the hospital's PurificationDecisions) into one line of `claim_worklist`; `WorklistListener` rewrites
