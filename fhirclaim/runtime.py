@@ -21,6 +21,7 @@ from fhirclaim.auth.policy import Authorizer, write_tenant_for
 from fhirclaim.auth.principal import EKLAIM, Principal
 from fhirclaim.auth.security_log import SecurityLog
 from fhirclaim.bpjs.worklist_projection import WorklistListener
+from fhirclaim.claims.hospital_settings import TenantSettingsStore
 from fhirclaim.claims.pipeline import ClaimPipeline, PipelineSettings
 from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.claims.tenant_policy import TenantPolicy
@@ -40,7 +41,6 @@ from fhirclaim.secrets import SecretBox
 from fhirclaim.signing import HospitalSigning
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
-from fhirclaim.tenants import TenantSettingsStore
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhirclaim.auth.principal import BPJS, HOSPITAL_ROLES, Principal
+from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT
@@ -48,7 +49,7 @@ def audit_event(*, interaction: str, who: str | None, outcome: str, description:
                  "display": "RESTful Operation"},
         "subtype": [{"system": "http://hl7.org/fhir/restful-interaction", "code": interaction}],
         "action": ACTIONS.get(interaction, "E"),
-        "recorded": dates.instant(dates.now_utc()),
+        "recorded": dates.instant(utc_now()),
         "outcome": outcome,
         "outcomeDesc": description[:1000],
         "agent": [agent],

@@ -66,8 +66,7 @@ def published_claims_of(resources: SqlResourceRepository, *, card: str | None,
 def shown_to_bpjs(uow: UnitOfWork, current: StoredResource) -> bool:
     """Whether BPJS-K was shown this current version of a hospital's resource (auth/disclosure.py decides what is
     disclosed: a Bundle version only when the server itself published it)."""
-    bpjs = SqlResourceRepository(uow.session, tenant_scope(BPJS_TENANT).within(current.tenant),
-                                 timezone_name=uow.resources.timezone)
+    bpjs = uow.resources.viewing(tenant_scope(BPJS_TENANT).within(current.tenant))
     shown = bpjs.find(current.resource_type, current.id)  # the newest version BPJS-K was shown
     return shown is not None and shown.version_id == current.version_id
 

@@ -24,6 +24,7 @@ from typing import Any
 from fhirclaim.bpjs import codes
 from fhirclaim.bpjs.confirmation import pending_answer
 from fhirclaim.claims.server_fields import processing_state
+from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.interactions.service import ResourceChange
@@ -31,7 +32,6 @@ from fhirclaim.store.models import fit_numeric
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
 from fhirclaim.store.scope import SYSTEM
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
-from fhirclaim.store.worklist import WorklistRepository
 
 SEP_SYSTEM_PART = "/claim-number/"
 MR_CODE = "MR"
@@ -301,11 +301,11 @@ class WorklistListener:
         after = change.after
         if after.resource_type not in ("Claim", "ClaimResponse", "PurificationDecision"):
             return
-        resources = SqlResourceRepository(uow.session, SYSTEM.within(after.tenant), timezone_name=self.timezone)
+        resources = uow.resources.viewing(SYSTEM.within(after.tenant), timezone_name=self.timezone)
         claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
         stored = resources.find("Claim", claim_id) if claim_id else None
         if stored is not None and stored.deleted:
-            WorklistRepository(uow.session).remove(claim_id, stored.tenant)
+            uow.worklist.remove(claim_id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
             save_line(resources, uow, stored)
 
@@ -313,7 +313,7 @@ class WorklistListener:
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource) -> None:
     resources = resources.viewing(resources.scope.within(stored.tenant))  # what the Claim's references name
     entry = worklist_entry(read_claim_file(resources, stored.content), stored.tenant,
-                           dates.now_utc().replace(tzinfo=None))
+                           utc_now().replace(tzinfo=None))
     uow.worklist.save(entry)
 
 

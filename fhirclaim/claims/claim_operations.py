@@ -23,6 +23,7 @@ from fhirclaim.claims.pipeline import ClaimPipeline, derived_id
 from fhirclaim.claims.pipeline_worker import run_job_within
 from fhirclaim.claims.rules import gathering
 from fhirclaim.claims.trigger import Rerun, claim_tenant, rerun_failed
+from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates, validation
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome, warning
 from fhirclaim.interactions import transaction
@@ -179,7 +180,7 @@ def result(service: FhirService, claim_id: str, base: str) -> SubmissionResult:
         entries.insert(0, {"resource": operation_outcome([warning(
             "informational", f"Claim {claim['id']} (use {claim.get('use')}) has not been grouped")])})
     return SubmissionResult(claim_id, False, {"resourceType": "Bundle", "type": "collection",
-                                              "timestamp": dates.instant(dates.now_utc()), "entry": entries})
+                                              "timestamp": dates.instant(utc_now()), "entry": entries})
 
 
 def precheck_outcome(uow: UnitOfWork, body: dict[str, Any], tenant: TenantClaimSettings) -> dict[str, Any]:

@@ -39,7 +39,6 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from fhirclaim.backoff import Backoff
@@ -65,6 +64,7 @@ from fhirclaim.claims.mapping import (
 from fhirclaim.claims.precheck import precheck
 from fhirclaim.claims.server_fields import client_content, with_claim_number, with_processing
 from fhirclaim.claims.tenant_policy import TenantPolicy
+from fhirclaim.clock import utc_now
 from fhirclaim.eklaim import Coding, CodingImport, EKlaimError, EKlaimTransportError, GroupingResult
 from fhirclaim.fhir.outcome import FhirError, Issue, error, warning
 from fhirclaim.interactions.service import FhirService, FhirServices
@@ -449,7 +449,7 @@ class _JobRun:
             "id": derived_id("bundle", self.claim["id"]),
             "identifier": {"system": sep_system, "value": self.sep},
             "type": "collection",
-            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "timestamp": utc_now().isoformat(timespec="seconds"),
             "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
         }
 
@@ -515,7 +515,7 @@ class _JobRun:
     def _claim_response(self, answer: dict[str, Any] | None, issues: list[Issue], outcome: str,
                         idrg: dict[str, Any] | None = None) -> dict[str, Any]:
         response = results.grouping_claim_response(self.claim, grouping=answer, issues=issues, outcome=outcome,
-                                                   created=datetime.now(timezone.utc), idrg=idrg)
+                                                   created=utc_now(), idrg=idrg)
         response["id"] = derived_id("grouping", self.claim["id"])
         return response
 

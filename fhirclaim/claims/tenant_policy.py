@@ -12,24 +12,20 @@ claims are mapped with, and the identity its claim Bundles are signed as (archit
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol
+from typing import Any
 
 from fhirclaim.claims.claim_context import TenantClaimSettings
 from fhirclaim.claims.gateway import EKlaimGateway
+from fhirclaim.claims.hospital_settings import TenantSettingsStore
 from fhirclaim.config import Settings
 from fhirclaim.eklaim import EKlaimClient, HttpTransport, InProcessTransport
 from fhirclaim.sandbox import SandboxEKlaim
 from fhirclaim.signing import HospitalSigning
 
 
-class TenantConfigs(Protocol):
-    """The hospitals' own settings (`fhirclaim.tenants.TenantSettingsStore`): None for a hospital without any."""
-
-    def get(self, tenant: str | None) -> Any: ...
-
-
 class TenantPolicy:
-    def __init__(self, settings: Settings, tenants: TenantConfigs, sandbox: SandboxEKlaim, signing: HospitalSigning):
+    def __init__(self, settings: Settings, tenants: TenantSettingsStore, sandbox: SandboxEKlaim,
+                 signing: HospitalSigning):
         self.settings = settings
         self.tenants = tenants
         self.sandbox = sandbox

@@ -11,8 +11,6 @@ import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from fhirclaim.clock import utc_now
-
 MIN = datetime(1, 1, 1)
 MAX = datetime(9999, 12, 31, 23, 59, 59)
 
@@ -77,9 +75,6 @@ def _utc(moment: datetime, zone: tzinfo) -> datetime:
         return moment.replace(tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
     except OverflowError:
         return MIN if moment.year < 5000 else MAX
-
-
-now_utc = utc_now  # "now" in FHIR instants is the server's one clock (fhirclaim/clock.py)
 
 
 def instant(moment: datetime) -> str:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates
 from fhirclaim.fhir.search_request import SearchRequest
 from fhirclaim.store.repository import HistoryPage, SearchResult, StoredResource
@@ -35,7 +36,7 @@ def searchset(base: str, request: SearchRequest, result: SearchResult) -> dict[s
     entries = [_search_entry(base, s, "match") for s in result.matches]
     entries += [_search_entry(base, s, "include") for s in result.included]
     bundle: dict[str, Any] = {"resourceType": "Bundle", "id": str(uuid.uuid4()),
-                              "meta": {"lastUpdated": dates.instant(dates.now_utc())}, "type": "searchset"}
+                              "meta": {"lastUpdated": dates.instant(utc_now())}, "type": "searchset"}
     if result.total is not None:
         bundle["total"] = result.total
     bundle["link"] = _paging_links(f"{base}/{request.resource_type}", request, result)

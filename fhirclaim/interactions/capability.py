@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 from fhirclaim import __version__
+from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates, profiles
 from fhirclaim.fhir.search_params import registry
 from fhirclaim.fhir.validation import STORED_TYPES
@@ -80,7 +81,7 @@ def capability_statement(base: str, surface: RestSurface, *, sandbox: bool = Fal
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": dates.instant(dates.now_utc()),
+        "date": dates.instant(utc_now()),
         "publisher": "fhirclaim",
         "kind": "instance",
         "software": {"name": "fhirclaim", "version": __version__},

@@ -1,4 +1,5 @@
-"""Per-hospital settings as stored, one row per tenant (tenants.py validates them and encrypts the E-Klaim key)."""
+"""Per-hospital settings as stored, one row per tenant (claims/hospital_settings.py validates them and encrypts
+the E-Klaim key)."""
 
 from __future__ import annotations
 

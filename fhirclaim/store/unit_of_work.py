@@ -15,7 +15,6 @@ from fhirclaim.store.disclosures import DisclosureRepository
 from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.login_failures import LoginFailureRepository
 from fhirclaim.store.repository import SqlResourceRepository
-from fhirclaim.store.resource_notifications import ResourceNotifications
 from fhirclaim.store.scope import SYSTEM, Scope
 from fhirclaim.store.security_events import SecurityEventRepository
 from fhirclaim.store.subscription_epoch import SubscriptionEpoch
@@ -90,10 +89,6 @@ class UnitOfWork:
     def subscription_epoch(self) -> SubscriptionEpoch:
         return SubscriptionEpoch(self.session)
 
-    @cached_property
-    def notifications(self) -> ResourceNotifications:
-        """The webhook notifications (outbox rows) about given resources, for the claim page."""
-        return ResourceNotifications(self.session)
 
 
 class Store:

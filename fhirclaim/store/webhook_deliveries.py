@@ -8,9 +8,10 @@ the webhook package (`webhooks/delivery_worker.py`, `webhooks/deliveries.py`); t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import Session
 
 from fhirclaim.store.outbox import AttemptRow, DeliveryRow
@@ -73,3 +74,13 @@ class WebhookDeliveries:
         for attempt in rows:
             found.setdefault(attempt.delivery_id, []).append(attempt)
         return found
+
+    def newest_about(self, tenant: str, resources: Iterable[tuple[str, str]], limit: int) -> list[DeliveryRow]:
+        """The `limit` newest deliveries of `tenant`'s Subscriptions about any of `resources` ((type, id) pairs),
+        newest first (the claim page's timeline; webapp/notifications.py decides what a reader is shown)."""
+        pairs = list(resources)
+        if not pairs:
+            return []
+        about = or_(*(and_(DeliveryRow.resource_type == kind, DeliveryRow.resource_id == rid) for kind, rid in pairs))
+        return list(self.session.scalars(select(DeliveryRow).where(DeliveryRow.tenant == tenant, about)
+                                         .order_by(DeliveryRow.id.desc()).limit(limit)).all())

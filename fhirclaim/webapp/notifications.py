@@ -35,7 +35,7 @@ def claim_notifications(uow: UnitOfWork, tenant: str, resources: Iterable[tuple[
                         endpoint_of: Callable[[str], str | None]) -> list[Notification]:
     """The notifications of `tenant`'s Subscriptions about any of `resources` ((type, id) pairs), oldest first;
     `endpoint_of(subscription_id)` is the Subscription's channel endpoint as the reader may see it."""
-    rows = uow.notifications.newest(tenant, dict.fromkeys(resources), LIMIT)
+    rows = uow.webhook_deliveries.newest_about(tenant, dict.fromkeys(resources), LIMIT)
     hosts: dict[str, str | None] = {}
     found = []
     for row in reversed(rows):

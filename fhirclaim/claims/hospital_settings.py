@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from fhirclaim.claims.precheck import rule_ids
 from fhirclaim.clock import naive_utc, utc_now
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.secrets import SecretBox
@@ -101,7 +102,6 @@ def _validate(values: dict[str, Any]) -> None:
 
 def _validate_precheck_errors(rules: list[str] | None) -> None:
     """Known precheck rule ids only (422 naming the unknown ones): a misspelt id would silently stop nothing."""
-    from fhirclaim.claims.precheck import rule_ids  # the claims layer, loaded only when the setting is written
 
     unknown = sorted(set(rules or ()) - set(rule_ids()))
     if unknown:
