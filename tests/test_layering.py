@@ -7,7 +7,7 @@ Read from the source with `tools/import_graph.py` (ast, nothing imported; import
 - `fhir/` is pure FHIR mechanics: it imports nothing from `interactions/` or `store/`;
 - only the HTTP layer imports Flask or Werkzeug (and the E-Klaim emulator, a WSGI server of its own);
 - only `store/` imports SQLAlchemy or Alembic (and the E-Klaim emulator, which stands for Kemenkes' server and keeps
-  its own database; it never imports `fhirclaim.store`: tests/eklaim/test_layering.py);
+  its own database; it never imports `fhirclaim.store`: tests/eklaim/test_emulator_layering.py);
 - outside `store/`, nothing reaches into a unit of work's SQL session.
 """
 
