@@ -30,7 +30,7 @@ from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.models import fit_numeric
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
-from fhirclaim.store.scope import SYSTEM
+from fhirclaim.store.scope import SYSTEM, partition_of
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
 SEP_SYSTEM_PART = "/claim-number/"
@@ -301,17 +301,23 @@ class WorklistListener:
         after = change.after
         if after.resource_type not in ("Claim", "ClaimResponse", "PurificationDecision"):
             return
+        if after.resource_type == "Claim" and not after.deleted and after.content.get("use") != "claim":
+            return  # a preauthorization or predetermination has no line
         resources = uow.resources.viewing(SYSTEM.within(after.tenant), timezone_name=self.timezone)
-        claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
-        stored = resources.find("Claim", claim_id) if claim_id else None
+        if after.resource_type == "Claim":
+            stored = after  # the change carries the Claim: no need to read it again
+        else:
+            claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
+            stored = resources.find("Claim", claim_id) if claim_id else None
         if stored is not None and stored.deleted:
-            uow.worklist.remove(claim_id, stored.tenant)
+            uow.worklist.remove(stored.id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
             save_line(resources, uow, stored)
 
 
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource) -> None:
-    resources = resources.viewing(resources.scope.within(stored.tenant))  # what the Claim's references name
+    if resources.scope.partition != partition_of(stored.tenant):
+        resources = resources.viewing(resources.scope.within(stored.tenant))  # what the Claim's references name
     entry = worklist_entry(read_claim_file(resources, stored.content), stored.tenant,
                            utc_now().replace(tzinfo=None))
     uow.worklist.save(entry)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import re
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -189,7 +188,7 @@ class FhirService:
             existing = self._conditional_match(resource_type, if_none_exist)
             if existing is not None:
                 return existing, False
-        resource_id = resource_id or str(uuid.uuid4())  # POST ignores a client id: the server assigns it
+        resource_id = resource_id or self.resources.new_id()  # POST ignores a client id: the server assigns it
         body = self._intercept(self._localise(resource_type, {**resource, "id": resource_id}))
         self._check_references(resource_type, body)
         stored = self.resources.create(body, author=self.author, resource_id=resource_id, **self._tenant(body))
