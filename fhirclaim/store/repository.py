@@ -44,6 +44,8 @@ class StoredResource:
     content: dict[str, Any] | None  # None for a deletion
     method: str = "PUT"
     author: str | None = None
+    # `content` as stored (jsonio.dumps of it), when the repository has it: a read answers these bytes as they are
+    text: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def etag(self) -> str:
@@ -266,7 +268,7 @@ class SqlResourceRepository:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
         self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
         self._write_index(pk, content, fresh=True)
-        return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author)
+        return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
 
     def new_id(self) -> str:
         """A fresh id for a resource this transaction is about to create: until then it names nothing, so a
@@ -327,7 +329,7 @@ class SqlResourceRepository:
         self._insert_version(resource_type, resource_id, version, now, method, author, text, tenant)
         self._write_index(row.pk, content)
         return StoredResource(resource_type, resource_id, version, now, content is None, tenant, content, method,
-                              author)
+                              author, text)
 
     def _insert_version(self, resource_type: str, resource_id: str, version: int, when: datetime, method: str,
                         author: str | None, text: str | None, tenant: str | None) -> None:
@@ -514,14 +516,15 @@ def _same_content(current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
 
 def _stored(row, content: dict[str, Any] | None | str = "row", method: str = "PUT",
             author: str | None = None) -> StoredResource:
-    body = (_loads(row.content) if not row.deleted else None) if content == "row" else content
+    from_row = content == "row"
+    body = (_loads(row.content) if not row.deleted else None) if from_row else content
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
-                          row.tenant, body, method, author)
+                          row.tenant, body, method, author, row.content if from_row and body is not None else None)
 
 
 def _stored_version(row: ResourceVersionRow) -> StoredResource:
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
-                          row.tenant, _loads(row.content), row.method, row.author)
+                          row.tenant, _loads(row.content), row.method, row.author, row.content)
 
 
 def _index_row(resource_pk: int, resource_type: str, entry: IndexEntry) -> dict[str, Any]:
