@@ -256,12 +256,14 @@ def subtype(response: dict[str, Any]) -> str | None:
 # --- reading a claim file from the store -------------------------------------------------------------------
 
 
-def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any]) -> ClaimFile:
+def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any], *, answered: bool = True,
+                    partition: str | None = None) -> ClaimFile:
     """The claim file as stored: the Patient, the Encounter, the grouping, BPJS-K's latest purification (with the
-    hospital's decisions on it) and latest verification."""
+    hospital's decisions on it) and latest verification (`answered` False: none, without asking). `partition`:
+    the Claim's, when the caller has it (else it is looked up)."""
     file = ClaimFile(claim, patient=read_reference(resources, (claim.get("patient") or {}).get("reference")),
                      encounter=read_reference(resources, encounter_reference(claim)))
-    for reference in resources.referrers("Claim", claim["id"]):
+    for reference in resources.referrers("Claim", claim["id"], partition) if answered else ():
         response = read_reference(resources, reference) if reference.startswith("ClaimResponse/") else None
         found = subtype(response) if response is not None else None
         if found == "grouping":
@@ -312,13 +314,16 @@ class WorklistListener:
         if stored is not None and stored.deleted:
             uow.worklist.remove(stored.id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
-            save_line(resources, uow, stored)
+            save_line(resources, uow, stored, answered=not change.fresh)
 
 
-def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource) -> None:
+def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource, *,
+              answered: bool = True) -> None:
+    """`answered` False: the Claim is new under an id the server just gave it, so nothing answers it yet."""
     if resources.scope.partition != partition_of(stored.tenant):
         resources = resources.viewing(resources.scope.within(stored.tenant))  # what the Claim's references name
-    entry = worklist_entry(read_claim_file(resources, stored.content), stored.tenant,
+    entry = worklist_entry(read_claim_file(resources, stored.content, answered=answered,
+                                           partition=stored.partition), stored.tenant,
                            utc_now().replace(tzinfo=None))
     uow.worklist.save(entry)
 
