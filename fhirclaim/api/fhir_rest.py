@@ -99,7 +99,7 @@ def validate_instance(resource_type: str, resource_id: str) -> Reply:
 
 @serve("read")
 def read(resource_type: str, resource_id: str) -> Reply:
-    with fhir_service(write=False) as service:
+    with fhir_service(write=False, by_id=True) as service:
         return stored_reply(service.read(resource_type, resource_id))
 
 
@@ -135,7 +135,7 @@ def history_instance(resource_type: str, resource_id: str) -> Reply:
 
 @serve("vread")
 def vread(resource_type: str, resource_id: str, version: str) -> Reply:
-    with fhir_service(write=False) as service:
+    with fhir_service(write=False, by_id=True) as service:
         return stored_reply(service.vread(resource_type, resource_id, version))
 
 

@@ -57,7 +57,10 @@ def render(reply: Reply) -> Response:
             body = operation_outcome([information(f"{request.method} succeeded")])
     if body is None:
         return Response(b"", reply.status, headers)
-    text = jsonio.dumps(body, pretty=request.args.get("_pretty") == "true")
+    pretty = request.args.get("_pretty") == "true"
+    if not pretty and reply.stored is not None and body is reply.stored.content and reply.stored.text is not None:
+        return Response(reply.stored.text, reply.status, headers, content_type=FHIR_JSON)  # the stored bytes
+    text = jsonio.dumps(body, pretty=pretty)
     return Response(text, reply.status, headers, content_type=FHIR_JSON)
 
 

@@ -28,12 +28,14 @@ def caller_name() -> str | None:
 
 
 @contextlib.contextmanager
-def fhir_service(*, write: bool) -> Iterator[FhirService]:
-    """A FHIR service whose unit of work commits when the handler's block ends without an error."""
+def fhir_service(*, write: bool, by_id: bool = False) -> Iterator[FhirService]:
+    """A FHIR service whose unit of work commits when the handler's block ends without an error. `by_id`: the
+    handler only reads by type and id, so neither this server's bases (for references) nor Prefer matter."""
     rt = runtime()
     with rt.store.unit_of_work(caller_scope(), write=write) as uow:
-        service = rt.fhir_service(uow, author=caller_name(), lenient=lenient(), principal=caller())
-        service.base_urls = server_bases()
+        service = rt.fhir_service(uow, author=caller_name(), lenient=not by_id and lenient(), principal=caller())
+        if not by_id:
+            service.base_urls = server_bases()
         yield service
 
 

@@ -30,7 +30,7 @@ from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.models import fit_numeric
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
-from fhirclaim.store.scope import SYSTEM
+from fhirclaim.store.scope import SYSTEM, partition_of
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
 SEP_SYSTEM_PART = "/claim-number/"
@@ -256,12 +256,14 @@ def subtype(response: dict[str, Any]) -> str | None:
 # --- reading a claim file from the store -------------------------------------------------------------------
 
 
-def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any]) -> ClaimFile:
+def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any], *, answered: bool = True,
+                    partition: str | None = None) -> ClaimFile:
     """The claim file as stored: the Patient, the Encounter, the grouping, BPJS-K's latest purification (with the
-    hospital's decisions on it) and latest verification."""
+    hospital's decisions on it) and latest verification (`answered` False: none, without asking). `partition`:
+    the Claim's, when the caller has it (else it is looked up)."""
     file = ClaimFile(claim, patient=read_reference(resources, (claim.get("patient") or {}).get("reference")),
                      encounter=read_reference(resources, encounter_reference(claim)))
-    for reference in resources.referrers("Claim", claim["id"]):
+    for reference in resources.referrers("Claim", claim["id"], partition) if answered else ():
         response = read_reference(resources, reference) if reference.startswith("ClaimResponse/") else None
         found = subtype(response) if response is not None else None
         if found == "grouping":
@@ -301,18 +303,27 @@ class WorklistListener:
         after = change.after
         if after.resource_type not in ("Claim", "ClaimResponse", "PurificationDecision"):
             return
+        if after.resource_type == "Claim" and not after.deleted and after.content.get("use") != "claim":
+            return  # a preauthorization or predetermination has no line
         resources = uow.resources.viewing(SYSTEM.within(after.tenant), timezone_name=self.timezone)
-        claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
-        stored = resources.find("Claim", claim_id) if claim_id else None
+        if after.resource_type == "Claim":
+            stored = after  # the change carries the Claim: no need to read it again
+        else:
+            claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
+            stored = resources.find("Claim", claim_id) if claim_id else None
         if stored is not None and stored.deleted:
-            uow.worklist.remove(claim_id, stored.tenant)
+            uow.worklist.remove(stored.id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
-            save_line(resources, uow, stored)
+            save_line(resources, uow, stored, answered=not change.fresh)
 
 
-def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource) -> None:
-    resources = resources.viewing(resources.scope.within(stored.tenant))  # what the Claim's references name
-    entry = worklist_entry(read_claim_file(resources, stored.content), stored.tenant,
+def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource, *,
+              answered: bool = True) -> None:
+    """`answered` False: the Claim is new under an id the server just gave it, so nothing answers it yet."""
+    if resources.scope.partition != partition_of(stored.tenant):
+        resources = resources.viewing(resources.scope.within(stored.tenant))  # what the Claim's references name
+    entry = worklist_entry(read_claim_file(resources, stored.content, answered=answered,
+                                           partition=stored.partition), stored.tenant,
                            utc_now().replace(tzinfo=None))
     uow.worklist.save(entry)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import re
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -46,6 +45,8 @@ class ResourceChange:
     after: StoredResource
     author: str | None
     server_authored: bool = False
+    # created under an id this server generated for it just now: nothing stored can refer to it yet
+    fresh: bool = False
 
 
 class ResourceListener(Protocol):
@@ -189,11 +190,12 @@ class FhirService:
             existing = self._conditional_match(resource_type, if_none_exist)
             if existing is not None:
                 return existing, False
-        resource_id = resource_id or str(uuid.uuid4())  # POST ignores a client id: the server assigns it
+        fresh = resource_id is None
+        resource_id = resource_id or self.resources.new_id()  # POST ignores a client id: the server assigns it
         body = self._intercept(self._localise(resource_type, {**resource, "id": resource_id}))
         self._check_references(resource_type, body)
         stored = self.resources.create(body, author=self.author, resource_id=resource_id, **self._tenant(body))
-        self._notify("create", None, stored)
+        self._notify("create", None, stored, fresh=fresh)
         return stored, True
 
     def update(self, resource_type: str, resource_id: str, resource: dict[str, Any], *,
@@ -361,8 +363,9 @@ class FhirService:
             resource = interceptor.before_write(resource, self.uow)
         return resource
 
-    def _notify(self, interaction: str, before: StoredResource | None, after: StoredResource) -> None:
-        change = ResourceChange(interaction, before, after, self.author, self.server_authored)
+    def _notify(self, interaction: str, before: StoredResource | None, after: StoredResource, *,
+                fresh: bool = False) -> None:
+        change = ResourceChange(interaction, before, after, self.author, self.server_authored, fresh)
         for listener in self.listeners:
             listener.resource_changed(change, self.uow)
 

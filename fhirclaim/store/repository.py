@@ -11,6 +11,7 @@ work (`Database.session(write=...)`), so a transaction Bundle is all-or-nothing 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import simplejson
-from sqlalchemy import and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -43,6 +44,8 @@ class StoredResource:
     content: dict[str, Any] | None  # None for a deletion
     method: str = "PUT"
     author: str | None = None
+    # `content` as stored (jsonio.dumps of it), when the repository has it: a read answers these bytes as they are
+    text: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def etag(self) -> str:
@@ -74,6 +77,7 @@ class ResourceRepository(Protocol):
     def read(self, resource_type: str, resource_id: str) -> StoredResource: ...
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource: ...
     def find(self, resource_type: str, resource_id: str) -> StoredResource | None: ...
+    def new_id(self) -> str: ...
     def create(self, resource: dict[str, Any], *, author: str | None = None,
                resource_id: str | None = None) -> StoredResource: ...
     def update(self, resource: dict[str, Any], *, if_match: int | None = None, author: str | None = None,
@@ -95,6 +99,51 @@ _DEFAULT = _Default()
 # Subscription's id (PUT-create is 405 whether or not the id is taken elsewhere): no answer tells it which ids exist.
 GLOBAL_ID_TYPES = frozenset({"Subscription"})
 _RESOURCE = ResourceRow.__table__  # Core statements on the hot paths skip the ORM's per-statement work
+_NEW_IDS = "fhirclaim.new_ids"  # session.info key: ids this transaction generated and has not stored yet
+
+# The hot paths' statements, built once (issue 17): building a statement and its cache key costs more than SQLite
+# takes to run it. Their values are bound at execution.
+_INSERT_RESOURCE = insert(_RESOURCE).returning(_RESOURCE.c.pk)
+_INSERT_VERSION = insert(ResourceVersionRow.__table__)
+_INSERT_INDEX = {kind: insert(table.__table__) for kind, table in INDEX_TABLES.items()}
+_DELETE_INDEX = tuple(delete(table.__table__).where(table.__table__.c.resource_pk == bindparam("pk"))
+                      for table in INDEX_TABLES.values())
+_UPDATE_VERSION = (update(_RESOURCE)
+                   .where(_RESOURCE.c.pk == bindparam("row_pk"), _RESOURCE.c.version_id == bindparam("row_version"))
+                   .values(version_id=bindparam("new_version"), last_updated=bindparam("new_updated"),
+                           deleted=bindparam("new_deleted"), content=bindparam("new_content")))
+_ROW_COLUMNS = tuple(_RESOURCE.c[name] for name in ("pk", "partition", "resource_type", "logical_id", "version_id",
+                                                     "last_updated", "deleted", "tenant", "content"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_statement(scope: Scope):
+    """The rows of one type and id this scope sees (a scope is a small frozen value: one statement each)."""
+    table = _RESOURCE.c
+    return select(*_ROW_COLUMNS).where(table.resource_type == bindparam("resource_type"),
+                                       table.logical_id == bindparam("logical_id"), scope.condition(table))
+
+
+@functools.lru_cache(maxsize=1024)
+def _existing_statement(scope: Scope):
+    """Which of some types and ids are current, undeleted and visible to this scope."""
+    table = _RESOURCE.c
+    return select(table.resource_type, table.logical_id).where(
+        table.logical_id.in_(bindparam("ids", expanding=True)),
+        table.resource_type.in_(bindparam("types", expanding=True)), table.deleted.is_(False), scope.condition(table))
+
+
+@functools.lru_cache(maxsize=2)
+def _referrers_statement(shared: bool):
+    """Current resources pointing at one target, in one partition (`partition`) or anywhere (a shared target)."""
+    pointer = true() if shared else ResourceRow.partition == bindparam("partition")
+    return (select(ResourceRow.resource_type, ResourceRow.logical_id).distinct()
+            .join(ReferenceIndex, ReferenceIndex.resource_pk == ResourceRow.pk)
+            .where(ReferenceIndex.target_type == bindparam("target_type"),
+                   ReferenceIndex.target_id == bindparam("target_id"), pointer,
+                   ResourceRow.deleted.is_(False), ResourceRow.resource_type != "AuditEvent")
+            .where((ResourceRow.resource_type != bindparam("target_type"))
+                   | (ResourceRow.logical_id != bindparam("target_id"))))
 
 
 def _loads(text: str | None) -> dict[str, Any] | None:
@@ -175,12 +224,8 @@ class SqlResourceRepository:
         keys = set(keys)
         if not keys:
             return set()
-        table = _RESOURCE.c
-        rows = self.session.execute(
-            select(table.resource_type, table.logical_id)
-            .where(table.logical_id.in_({k[1] for k in keys}), table.resource_type.in_({k[0] for k in keys}),
-                   table.deleted.is_(False), self.scope.condition(table))
-        )
+        rows = self.session.execute(_existing_statement(self.scope), {"ids": sorted({k[1] for k in keys}),
+                                                                      "types": sorted({k[0] for k in keys})})
         return {(t, i) for t, i in rows} & keys
 
     def referrers(self, resource_type: str, resource_id: str, partition: str | None = None) -> list[str]:
@@ -190,14 +235,10 @@ class SqlResourceRepository:
         if partition is None:
             row = self._row(resource_type, resource_id)
             partition = row.partition if row is not None else self.scope.home
-        pointer = ResourceRow.partition == partition if partition != SHARED_PARTITION else true()
-        rows = self.session.execute(
-            select(ResourceRow.resource_type, ResourceRow.logical_id).distinct()
-            .join(ReferenceIndex, ReferenceIndex.resource_pk == ResourceRow.pk)
-            .where(ReferenceIndex.target_type == resource_type, ReferenceIndex.target_id == resource_id, pointer,
-                   ResourceRow.deleted.is_(False), ResourceRow.resource_type != "AuditEvent")
-            .where((ResourceRow.resource_type != resource_type) | (ResourceRow.logical_id != resource_id))
-        )
+        shared = partition == SHARED_PARTITION
+        rows = self.session.execute(_referrers_statement(shared), {"target_type": resource_type,
+                                                                   "target_id": resource_id,
+                                                                   **({} if shared else {"partition": partition})})
         return [f"{t}/{i}" for t, i in rows]
 
     # --- writes --------------------------------------------------------------------------------------------
@@ -206,24 +247,35 @@ class SqlResourceRepository:
                resource_id: str | None = None, tenant: str | None | _Default = _DEFAULT) -> StoredResource:
         """Store version 1; `tenant` defaults to the scope's (BPJS-K's answers land in the hospital's tenant)."""
         tenant = self.scope.tenant if isinstance(tenant, _Default) else tenant
-        partition = partition_of(tenant)
         resource_type = resource["resourceType"]
+        new_ids = self.session.info.get(_NEW_IDS, ())
+        generated = resource_id is None or resource_id in new_ids
         resource_id = resource_id or _new_id()
         now = naive_utc_now()
         content = _with_meta(resource, resource_id, 1, now)
         text = jsonio.dumps(content)
-        try:
-            with self.session.begin_nested():  # a duplicate id fails this statement, not the caller's transaction
-                pk = self.session.execute(
-                    insert(_RESOURCE).values(partition=partition, resource_type=resource_type,
-                                             logical_id=resource_id, version_id=1, last_updated=now, deleted=False,
-                                             tenant=tenant, content=text).returning(_RESOURCE.c.pk)
-                ).scalar_one()
-        except IntegrityError:
-            raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
+        values = {"partition": partition_of(tenant), "resource_type": resource_type, "logical_id": resource_id,
+                  "version_id": 1, "last_updated": now, "deleted": False, "tenant": tenant, "content": text}
+        if generated:  # an id this server just generated (uuid4) is no one else's: no savepoint to guard it
+            pk = self.session.execute(_INSERT_RESOURCE, values).scalar_one()
+            if new_ids:
+                new_ids.discard(resource_id)
+        else:
+            try:
+                with self.session.begin_nested():  # a duplicate id fails this statement, not the caller's transaction
+                    pk = self.session.execute(_INSERT_RESOURCE, values).scalar_one()
+            except IntegrityError:
+                raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
         self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
         self._write_index(pk, content, fresh=True)
-        return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author)
+        return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
+
+    def new_id(self) -> str:
+        """A fresh id for a resource this transaction is about to create: until then it names nothing, so a
+        lookup of it (an interceptor's, a listener's) needs no query, and its insert needs no savepoint."""
+        resource_id = _new_id()
+        self.session.info.setdefault(_NEW_IDS, set()).add(resource_id)
+        return resource_id
 
     def update(self, resource: dict[str, Any], *, if_match: int | None = None, author: str | None = None,
                method: str = "PUT", tenant: str | None | _Default = _DEFAULT) -> tuple[StoredResource, bool]:
@@ -259,56 +311,57 @@ class SqlResourceRepository:
                 tuple(r.split("/", 1)) for r in referrers))
         return self._write_version(row, None, "DELETE", author)
 
-    def _write_version(self, row: ResourceRow, resource: dict[str, Any] | None, method: str,
+    def _write_version(self, row, resource: dict[str, Any] | None, method: str,
                        author: str | None) -> StoredResource:
         resource_type, resource_id, tenant = row.resource_type, row.logical_id, row.tenant
         now = max(naive_utc_now(), row.last_updated)
         version = row.version_id + 1
         content = _with_meta(resource, resource_id, version, now) if resource is not None else None
         text = jsonio.dumps(content) if content is not None else None
-        changed = self.session.execute(
-            update(_RESOURCE)
-            .where(_RESOURCE.c.pk == row.pk, _RESOURCE.c.version_id == row.version_id)
-            .values(version_id=version, last_updated=now, deleted=content is None,
-                    content=text if text is not None else row.content)
-        ).rowcount
+        changed = self.session.execute(_UPDATE_VERSION, {
+            "row_pk": row.pk, "row_version": row.version_id, "new_version": version, "new_updated": now,
+            "new_deleted": content is None, "new_content": text if text is not None else row.content}).rowcount
         if changed != 1:  # another transaction wrote this resource since we read it
             raise _version_conflict(resource_type, resource_id, row.version_id, None)
-        self.session.expire(row)
+        loaded = self.session.identity_map.get(self.session.identity_key(ResourceRow, row.pk))
+        if loaded is not None:  # a search of this transaction loaded it: it must not show the old version
+            self.session.expire(loaded)
         self._insert_version(resource_type, resource_id, version, now, method, author, text, tenant)
         self._write_index(row.pk, content)
         return StoredResource(resource_type, resource_id, version, now, content is None, tenant, content, method,
-                              author)
+                              author, text)
 
     def _insert_version(self, resource_type: str, resource_id: str, version: int, when: datetime, method: str,
                         author: str | None, text: str | None, tenant: str | None) -> None:
-        self.session.execute(insert(ResourceVersionRow.__table__).values(
-            partition=partition_of(tenant), resource_type=resource_type, logical_id=resource_id, version_id=version,
-            last_updated=when, deleted=text is None, method=method, author=author, tenant=tenant, content=text))
+        self.session.execute(_INSERT_VERSION, {
+            "partition": partition_of(tenant), "resource_type": resource_type, "logical_id": resource_id,
+            "version_id": version, "last_updated": when, "deleted": text is None, "method": method, "author": author,
+            "tenant": tenant, "content": text})
 
     def _write_index(self, resource_pk: int, content: dict[str, Any] | None, *, fresh: bool = False) -> None:
         if not fresh:  # a new resource has no index rows yet
-            for table in INDEX_TABLES.values():
-                self.session.execute(delete(table.__table__).where(table.__table__.c.resource_pk == resource_pk))
+            for statement in _DELETE_INDEX:
+                self.session.execute(statement, {"pk": resource_pk})
         if content is None:
             return
         rows: dict[str, list[dict[str, Any]]] = {}
         for entry in index_resource(content, self.timezone):
             rows.setdefault(entry.kind, []).append(_index_row(resource_pk, content["resourceType"], entry))
         for kind, values in rows.items():
-            self.session.execute(insert(INDEX_TABLES[kind].__table__), values)
+            self.session.execute(_INSERT_INDEX[kind], values)
 
     def _held_elsewhere(self, resource_type: str, resource_id: str) -> bool:
         return self.session.execute(select(_RESOURCE.c.pk).where(
             _RESOURCE.c.resource_type == resource_type, _RESOURCE.c.logical_id == resource_id).limit(1)).first() \
             is not None
 
-    def _row(self, resource_type: str, resource_id: str) -> ResourceRow | None:
-        """The row this scope means by type and id (`Scope.resolve`), or None when it sees none."""
-        rows = self.session.execute(
-            select(ResourceRow).where(ResourceRow.resource_type == resource_type,
-                                      ResourceRow.logical_id == resource_id, self.scope.condition(ResourceRow))
-        ).scalars().all()
+    def _row(self, resource_type: str, resource_id: str):
+        """The row this scope means by type and id (`Scope.resolve`), or None when it sees none: a Core row with
+        the resource table's columns."""
+        if resource_id in self.session.info.get(_NEW_IDS, ()):
+            return None  # generated by this transaction and not stored yet
+        rows = self.session.execute(_row_statement(self.scope),
+                                    {"resource_type": resource_type, "logical_id": resource_id}).all()
         return self.scope.resolve(rows, f"{resource_type}/{resource_id}")
 
     # --- history -------------------------------------------------------------------------------------------
@@ -461,16 +514,17 @@ def _same_content(current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     return current is not None and strip(current) == strip(new)
 
 
-def _stored(row: ResourceRow, content: dict[str, Any] | None | str = "row", method: str = "PUT",
+def _stored(row, content: dict[str, Any] | None | str = "row", method: str = "PUT",
             author: str | None = None) -> StoredResource:
-    body = (_loads(row.content) if not row.deleted else None) if content == "row" else content
+    from_row = content == "row"
+    body = (_loads(row.content) if not row.deleted else None) if from_row else content
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
-                          row.tenant, body, method, author)
+                          row.tenant, body, method, author, row.content if from_row and body is not None else None)
 
 
 def _stored_version(row: ResourceVersionRow) -> StoredResource:
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
-                          row.tenant, _loads(row.content), row.method, row.author)
+                          row.tenant, _loads(row.content), row.method, row.author, row.content)
 
 
 def _index_row(resource_pk: int, resource_type: str, entry: IndexEntry) -> dict[str, Any]:

@@ -1,0 +1,59 @@
+"""The repository's hot paths (issue 17): an id this transaction generated names nothing until it is stored, so a
+lookup of it asks nothing of the database and its insert needs no savepoint; a client's own id still does; a row
+updated through the statements built once does not stay stale in the session; a stored resource carries the bytes
+it was stored as, which a read answers."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from fhirclaim.fhir import jsonio
+from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.fhir.search_request import parse_search
+from fhirclaim.store.scope import SYSTEM, tenant_scope
+
+
+def _statements(runtime) -> list[str]:
+    seen: list[str] = []
+    event.listen(runtime.database.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: seen.append(statement.split(None, 1)[0].upper()))
+    return seen
+
+
+def test_a_generated_id_is_looked_up_without_a_query_and_stored_without_a_savepoint(runtime):
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        resource_id = uow.resources.new_id()
+        seen = _statements(runtime)
+        assert uow.resources.find("Patient", resource_id) is None
+        assert seen == []
+        stored = uow.resources.create({"resourceType": "Patient"}, resource_id=resource_id)
+        assert "SAVEPOINT" not in seen and stored.id == resource_id
+        assert uow.resources.viewing(SYSTEM).find("Patient", resource_id).version_id == 1  # stored: found again
+
+
+def test_a_clients_id_is_still_guarded_by_a_savepoint(runtime):
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        uow.resources.create({"resourceType": "Patient"}, resource_id="p1")
+        with pytest.raises(FhirError) as refused:
+            uow.resources.create({"resourceType": "Patient"}, resource_id="p1")
+        assert refused.value.status == 409
+        assert uow.resources.find("Patient", "p1").version_id == 1  # the transaction goes on
+
+
+def test_an_update_is_seen_by_a_search_of_the_same_transaction(runtime):
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        uow.resources.create({"resourceType": "Patient", "gender": "male"}, resource_id="p1")
+        assert uow.resources.search(parse_search("Patient", [])).matches[0].version_id == 1
+        uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "female"})
+        found = uow.resources.search(parse_search("Patient", [])).matches[0]
+        assert (found.version_id, found.content["gender"]) == (2, "female")
+
+
+def test_a_stored_resource_carries_the_bytes_it_was_stored_as(runtime):
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        created = uow.resources.create({"resourceType": "Patient", "birthDate": "1980-01-02"}, resource_id="p1")
+        assert jsonio.loads_value(created.text) == created.content
+    with runtime.store.unit_of_work(tenant_scope("rs-a"), write=False) as uow:
+        read = uow.resources.read("Patient", "p1")
+        assert read.text == jsonio.dumps(read.content) and read.content == created.content
