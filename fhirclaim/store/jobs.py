@@ -16,7 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -177,12 +190,25 @@ class JobQueue:
         return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
     def record_step(self, job_id: int, step: str, detail: Any = None) -> None:
-        existing = self.session.get(ClaimJobStepRow, (job_id, step))
-        text = json.dumps(detail) if detail is not None else None
-        if existing:
-            existing.detail, existing.done_at = text, utcnow()
-        else:
-            self.session.add(ClaimJobStepRow(job_id=job_id, step=step, done_at=utcnow(), detail=text))
+        self.record_steps(job_id, [(step, detail, utcnow())])
+
+    def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
+        """Record steps done (name, what it left for the next ones, when), in the order given: one SELECT for
+        those recorded already (rewritten), one INSERT for the others."""
+        if not steps:
+            return
+        names = [name for name, _, _ in steps]
+        existing = {row.step: row for row in self.session.execute(select(ClaimJobStepRow).where(
+            ClaimJobStepRow.job_id == job_id, ClaimJobStepRow.step.in_(names))).scalars()}
+        new = []
+        for name, detail, done_at in steps:
+            text = json.dumps(detail) if detail is not None else None
+            if name in existing:
+                existing[name].detail, existing[name].done_at = text, done_at
+            else:
+                new.append({"job_id": job_id, "step": name, "done_at": done_at, "detail": text})
+        if new:
+            self.session.execute(insert(ClaimJobStepRow), new)
 
     def finish(self, job: Job, status: str, error: str | None = None) -> None:
         self._end_run(job, status=status, last_error=error)
