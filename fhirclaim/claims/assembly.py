@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from fhirclaim.claims.claim_context import ClaimContext, by_reference, claim_references, reference_of
-from fhirclaim.claims.evidence import MedicalRecord
+from fhirclaim.claims.evidence import Evidence, MedicalRecord
 from fhirclaim.claims.facts import read_facts
 from fhirclaim.claims.precheck import PastEpisode
-from fhirclaim.claims.rules.record import ClaimRecord, gather_record
+from fhirclaim.claims.rules.record import ClaimRecord, gather_record, read_record
 from fhirclaim.claims.server_fields import PROCESSING_EXT
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.search_request import parse_search
@@ -20,6 +21,16 @@ from fhirclaim.store.repository import SqlResourceRepository
 
 Resource = dict[str, Any]
 WITHDRAWN = ("cancelled", "entered-in-error")
+
+
+@dataclass(frozen=True)
+class BundleRecord:
+    """What the signed Bundle carries besides the `ClaimContext`: the Invoices, the ChargeItems they and the Account
+    bill, and the medical record behind the billed codes (`evidence.py`)."""
+
+    invoices: list[Resource]
+    charge_items: list[Resource]
+    evidence: Evidence
 
 
 class ClaimAssembler:
@@ -66,6 +77,28 @@ class ClaimAssembler:
         """The claim file (docs/prechecks.md), read as the signed Bundle's evidence is (`evidence.py`)."""
         return gather_record(ctx, self.get, self.search, ctx.charge_items.values())
 
+    def context_and_bundle_record(self, claim: Resource) -> tuple[ClaimContext, BundleRecord]:
+        """`context(claim, with_record=True)` and the signed Bundle's record, from one reading of the medical
+        record (a claim job's: its precheck reads the claim file, its Bundle carries the record). The claim file is
+        the one `claim_record` gathers: its documents and gaps do not depend on which ChargeItems are billed."""
+        ctx = self.context(claim)
+        bundled = self.bundle_record(ctx)
+        record = read_record(ctx, self.get, ctx.charge_items.values(), bundled.evidence.documents,
+                             bundled.evidence.gaps)
+        return dataclasses.replace(ctx, record=record), bundled
+
+    def bundle_record(self, ctx: ClaimContext) -> BundleRecord:
+        """The Invoices (the Claim's, or the Account's when no supportingInfo names one), the ChargeItems they and
+        the Account bill, and the medical record behind the billed codes."""
+        invoices = [ctx.invoice] if ctx.invoice else self._account_invoices(ctx.account)
+        if ctx.invoice and ctx.charge_items:  # read with the context, from the same Invoice and Account
+            charge_items = list(ctx.charge_items.values())
+        else:
+            charge_items = self.charge_items(dataclasses.replace(ctx, invoice=invoices[0] if invoices else None))
+        for invoice in invoices[1:]:
+            charge_items += self.charge_items(dataclasses.replace(ctx, invoice=invoice, account=None))
+        return BundleRecord(invoices, charge_items, MedicalRecord(self.get, self.search).evidence(ctx, charge_items))
+
     def _encounter_observations(self, encounter: Resource | None) -> list[Resource]:
         if not encounter or not encounter.get("id"):
             return []
@@ -86,15 +119,14 @@ class ClaimAssembler:
                 found.setdefault(stored.reference, stored.content)
         return list(found.values())
 
-    def bundle_resources(self, ctx: ClaimContext, claim_response: Resource | None) -> list[Resource]:
+    def bundle_resources(self, ctx: ClaimContext, claim_response: Resource | None,
+                         record: BundleRecord | None = None) -> list[Resource]:
         """Every resource the claim rests on, each once, the Claim first (architecture §6): the financing
         resources, and the medical record behind every billed code (`evidence.py`), reached through the Encounter
-        and the Account even when the Claim does not reference them."""
-        invoices = [ctx.invoice] if ctx.invoice else self._account_invoices(ctx.account)
-        charge_items = self.charge_items(dataclasses.replace(ctx, invoice=invoices[0] if invoices else None))
-        for invoice in invoices[1:]:
-            charge_items += self.charge_items(dataclasses.replace(ctx, invoice=invoice, account=None))
-        evidence = MedicalRecord(self.get, self.search).evidence(ctx, charge_items)
+        and the Account even when the Claim does not reference them. `record`: as read with `ctx` (a claim job's
+        one reading, `context_and_bundle_record`); read now when not given."""
+        record = record or self.bundle_record(ctx)
+        invoices, charge_items, evidence = record.invoices, record.charge_items, record.evidence
         resources: list[Resource | None] = [
             signed_content(ctx.claim), ctx.patient, ctx.coverage, ctx.account, ctx.encounter,
             *ctx.conditions.values(), *ctx.procedures.values(), *evidence.resources(), *invoices, *charge_items,

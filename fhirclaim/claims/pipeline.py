@@ -43,6 +43,11 @@ transport error puts the job back in the queue with exponential backoff; an E-Kl
 error group or a precheck error ends it with an `error` ClaimResponse; anything else (a bug) is retried like a
 transport error, with the failure in the job's last_error.
 
+A run reads the Claim and what it rests on once, at its start (`ClaimAssembler.context_and_bundle_record`): the
+precheck checks that claim file, E-Klaim is told from it, and the signed Bundle carries that same record (its
+Invoices, ChargeItems and medical evidence), so the Bundle holds what was checked and told. A client update of the
+Claim meanwhile gets a job of its own (this one stops, superseded, below); a rerun reads afresh.
+
 Each step's transaction first renews the job's lease and checks that no newer client version of the Claim has a job
 of its own: a worker that lost its lease, or a job overtaken by a client update, stops without writing (the newer
 job redoes what is needed), so the server never writes an older Claim content back over a client's update.
@@ -62,7 +67,7 @@ from typing import Any
 
 from fhirclaim.backoff import Backoff
 from fhirclaim.claims import results
-from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
+from fhirclaim.claims.assembly import BundleRecord, ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
 from fhirclaim.claims.claim_context import ClaimContext, TenantClaimSettings, reference_of, rests_on
 from fhirclaim.claims.fhirvalues import human_name
 from fhirclaim.claims.gateway import SepConflict, Ungroupable
@@ -240,10 +245,11 @@ class ClaimPipeline:
             if stored is None or stored.deleted:
                 return jobs.SUPERSEDED
             assembler = ClaimAssembler(uow.resources, self.settings.timezone)
-            ctx = read_claim(assembler, stored.content)
+            # read once: the precheck's claim file and the signed Bundle's record (`_sign_and_publish`)
+            ctx, bundled = assembler.context_and_bundle_record(stored.content)
             history = RecentEpisodes(StoreClaimHistory(assembler), ctx, self.settings.timezone)
         job = dataclasses.replace(job, inputs=rests_on(ctx))  # noted with each step: what a rerun compares
-        run = _JobRun(self, job, scope, ctx, done, self.policy.claim_settings(job.tenant), done_now)
+        run = _JobRun(self, job, scope, ctx, done, self.policy.claim_settings(job.tenant), done_now, bundled)
         if job.kind == "cancel":
             return run.withdraw()
         if job.kind == "publish":
@@ -280,8 +286,9 @@ class _JobRun:
     """One run of one job: the steps of architecture §4 over a fixed ClaimContext."""
 
     def __init__(self, pipeline: ClaimPipeline, job: Job, scope: Scope, ctx: ClaimContext, done: dict[str, Any],
-                 tenant: TenantClaimSettings, done_now: _RunLog):
+                 tenant: TenantClaimSettings, done_now: _RunLog, bundled: BundleRecord):
         self.pipeline = pipeline
+        self.bundled = bundled  # the record the Bundle carries, read with ctx (ClaimPipeline._run_steps)
         self.done_now = done_now  # steps done in this run whose markers wait for a transaction
         self.job = job
         self.scope = scope
@@ -292,6 +299,7 @@ class _JobRun:
         self.sep = nomor_sep(self.claim) or ""
         self.gateway = pipeline.policy.eklaim_gateway(job.tenant)
         self.told: str | None = None  # the digest of what this run tells E-Klaim (`_told`)
+        self.response: dict[str, Any] | None = None  # the grouping ClaimResponse as this run stored it
 
     # --- submit ----------------------------------------------------------------------------------------------
 
@@ -492,7 +500,7 @@ class _JobRun:
             if outcome != "error":
                 claim = results.with_package(claim, answer, self.tenant.kode_tarif)
             self._put(service, claim)
-            self._put(service, self._claim_response(answer, warnings + issues, outcome, idrg))
+            self.response = self._put(service, self._claim_response(answer, warnings + issues, outcome, idrg))
 
         self._write("grouper", {"answer": answer}, write_results)
         if outcome == "error":
@@ -507,9 +515,9 @@ class _JobRun:
         def publish(service: FhirService, assembler: ClaimAssembler) -> None:
             claim = with_processing(self.claim, "signed")
             claim_stored = self._put(service, claim)
-            response = assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
+            response = self.response or assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
             ctx = dataclasses.replace(self.ctx, claim=claim_stored)
-            bundle = self._bundle(assembler.bundle_resources(ctx, response))
+            bundle = self._bundle(assembler.bundle_resources(ctx, response, self.bundled))
             signed = self.pipeline.policy.sign(bundle, signer_of(self.job.tenant, self.claim))
             self._put(service, signed)
 
