@@ -11,6 +11,7 @@ done. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several workers share the queu
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     insert,
     or_,
     select,
@@ -108,6 +110,24 @@ _JOBS = ClaimJobRow.__table__
 _LEASE = Lease(_JOBS.c.id, _JOBS.c.locked_by, _JOBS.c.locked_until)
 
 
+@functools.lru_cache(maxsize=64)
+def _failed_reading(count: int):
+    """`failed_reading`'s statement for `count` references (parameters `tenant`, `read_0` … as LIKE patterns)."""
+    later = ClaimJobRow.__table__.alias("later")
+    return select(ClaimJobRow).where(
+        ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit",
+        ClaimJobRow.tenant.is_not_distinct_from(bindparam("tenant")),
+        or_(*[ClaimJobRow.inputs.like(bindparam(f"read_{n}"), escape="/") for n in range(count)]),
+        ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id,
+                                  later.c.tenant.is_not_distinct_from(ClaimJobRow.tenant),
+                                  later.c.id > ClaimJobRow.id).exists())
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE … ESCAPE '/' (what `contains(…, autoescape=True)` does)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
 class JobQueue:
     """Queue operations on one session (the caller's unit of work decides when they commit)."""
 
@@ -174,15 +194,15 @@ class JobQueue:
         return _LEASE.renew(self.session, job.id, job.worker, utcnow() + timedelta(seconds=lease_seconds), **inputs)
 
     def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
-        """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version)."""
-        later = ClaimJobRow.__table__.alias("later")
-        query = select(ClaimJobRow).where(
-            ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit", ClaimJobRow.tenant.is_not_distinct_from(tenant),
-            or_(*[ClaimJobRow.inputs.contains(f'"{reference}/_history/', autoescape=True) for reference in references]),
-            ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id,
-                                      later.c.tenant.is_not_distinct_from(ClaimJobRow.tenant),
-                                      later.c.id > ClaimJobRow.id).exists())
-        return [Job.of(row) for row in self.session.execute(query).scalars()]
+        """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version).
+        Every client write of a resource a claim rests on asks (claims/trigger.py): the statement is built once per
+        number of references, the references are its parameters."""
+        if not references:
+            return []
+        values = {f"read_{n}": "%" + _like_escaped(f'"{reference}/_history/') + "%"
+                  for n, reference in enumerate(references)}
+        rows = self.session.execute(_failed_reading(len(references)), {"tenant": tenant, **values}).scalars()
+        return [Job.of(row) for row in rows]
 
     def steps(self, job_id: int) -> dict[str, Any]:
         """The steps done so far and what each left for the next ones."""
