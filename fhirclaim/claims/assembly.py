@@ -47,9 +47,10 @@ class ClaimAssembler:
         stored = self.resources.find(*target)
         return stored.content if stored and not stored.deleted else None
 
-    def context(self, claim: Resource, *, with_record: bool = False) -> ClaimContext:
+    def context(self, claim: Resource, *, with_record: bool = False, billed: bool = True) -> ClaimContext:
         """What the claim rests on; `with_record` adds the claim file the claim-file prechecks read (the pipeline's
-        and `$precheck`'s precheck; not needed for the history's other claims)."""
+        and `$precheck`'s precheck; not needed for the history's other claims); `billed=False` leaves out the
+        ChargeItems and the Encounter's Observations (two searches the history's facts do not read)."""
         refs = claim_references(claim)
         encounter = self.get(refs.encounter)
         refs = claim_references(claim, encounter)  # the Encounter's attending doctor may be the DPJP
@@ -68,6 +69,8 @@ class ClaimAssembler:
             conditions=self._all(refs.conditions),
             procedures=self._all(refs.procedures),
         )
+        if not billed:
+            return ctx
         # E-Klaim 5.10's tarif_rs breakdown and vital signs (docs/eklaim-5.10-fields.md) read these two
         ctx = dataclasses.replace(ctx, charge_items=by_reference(self.charge_items(ctx)),
                                   observations=by_reference(self._encounter_observations(encounter)))
@@ -186,13 +189,19 @@ class StoreClaimHistory:
     def __init__(self, assembler: ClaimAssembler):
         self.assembler = assembler
 
-    def episodes(self, patient: str, *, start: datetime, end: datetime) -> Iterator[PastEpisode]:
+    def episodes(self, patient: str, *, start: datetime, end: datetime,
+                 known: ClaimContext | None = None) -> Iterator[PastEpisode]:
+        """`known`: a claim's context read already (the claim being checked is among its patient's claims)."""
         # By patient only: `use=claim` matches nearly every Claim, and SQL joining it costs more than this filter
         request = parse_search("Claim", [("patient", patient)])
         for stored in self.assembler.resources.search_all(request, limit=500):
             if stored.content.get("use") != "claim" or stored.content.get("status") in WITHDRAWN:
                 continue
-            facts = read_facts(self.assembler.context(stored.content), self.assembler.timezone)
+            if known is not None and known.claim.get("id") == stored.id and known.claim == stored.content:
+                ctx = known
+            else:
+                ctx = self.assembler.context(stored.content, billed=False)  # the facts read no billing
+            facts = read_facts(ctx, self.assembler.timezone)
             if not (facts.nomor_sep and facts.admission and facts.discharge and facts.jenis_rawat):
                 continue
             if facts.discharge < start or facts.admission > end:
@@ -214,7 +223,7 @@ class RecentEpisodes:
         patient = (ctx.claim.get("patient") or {}).get("reference")
         if patient and facts.admission and facts.discharge:
             self.known = list(history.episodes(patient, start=facts.admission - self.WINDOW,
-                                               end=facts.discharge + self.WINDOW))
+                                               end=facts.discharge + self.WINDOW, known=ctx))
 
     def episodes(self, patient: str, *, start: datetime, end: datetime) -> list[PastEpisode]:
         return [e for e in self.known if e.discharge >= start and e.admission <= end]
