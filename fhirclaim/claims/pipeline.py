@@ -20,7 +20,10 @@ grouping stands and only a new Bundle version is signed (step `republished`; a p
 attached). cancel: the same re-edits, then delete_claim.
 
 Each step is recorded when done, in the same transaction as what it wrote, and skipped when the job runs again.
-E-Klaim is called outside any database transaction (a SQLite write lock is never held across the network).
+E-Klaim is called outside any database transaction (a SQLite write lock is never held across the network). A
+transport error puts the job back in the queue with exponential backoff; an E-Klaim business error, a grouper
+error group or a precheck error ends it with an `error` ClaimResponse; anything else (a bug) is retried like a
+transport error, with the failure in the job's last_error.
 
 Steps share transactions (issue 17), so that a 5.10 claim takes 6 write transactions instead of 15. A step whose
 repetition is harmless does not get a transaction of its own: its marker waits (`_RunLog.pending`) and is written,
@@ -38,10 +41,7 @@ in the order done, with the next step's, so that a crash repeats at most those c
 - sign (reads only) is written with publish, and the job's end (done) with both; a cancel's withdraw (the gateway
   reads the claim first: repeated, it finds it deleted and deletes nothing) is written with withdrawn and the end.
 A transport error, an E-Klaim refusal or a bug writes the waiting markers with the job's retry or error, so only a
-crash (a killed process, a lost lease) repeats calls, as a lost answer would. A
-transport error puts the job back in the queue with exponential backoff; an E-Klaim business error, a grouper
-error group or a precheck error ends it with an `error` ClaimResponse; anything else (a bug) is retried like a
-transport error, with the failure in the job's last_error.
+crash (a killed process, a lost lease) repeats calls, as a lost answer would.
 
 A run reads the Claim and what it rests on once, at its start (`ClaimAssembler.context_and_bundle_record`): the
 precheck checks that claim file, E-Klaim is told from it, and the signed Bundle carries that same record (its
