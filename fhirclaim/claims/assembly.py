@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from fhirclaim.claims.claim_context import ClaimContext, by_reference, claim_references, reference_of
-from fhirclaim.claims.evidence import MedicalRecord
+from fhirclaim.claims.evidence import Evidence, MedicalRecord
 from fhirclaim.claims.facts import read_facts
 from fhirclaim.claims.precheck import PastEpisode
-from fhirclaim.claims.rules.record import ClaimRecord, gather_record
+from fhirclaim.claims.rules.record import ClaimRecord, gather_record, read_record
 from fhirclaim.claims.server_fields import PROCESSING_EXT
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.search_request import parse_search
@@ -20,6 +21,16 @@ from fhirclaim.store.repository import SqlResourceRepository
 
 Resource = dict[str, Any]
 WITHDRAWN = ("cancelled", "entered-in-error")
+
+
+@dataclass(frozen=True)
+class BundleRecord:
+    """What the signed Bundle carries besides the `ClaimContext`: the Invoices, the ChargeItems they and the Account
+    bill, and the medical record behind the billed codes (`evidence.py`)."""
+
+    invoices: list[Resource]
+    charge_items: list[Resource]
+    evidence: Evidence
 
 
 class ClaimAssembler:
@@ -36,9 +47,10 @@ class ClaimAssembler:
         stored = self.resources.find(*target)
         return stored.content if stored and not stored.deleted else None
 
-    def context(self, claim: Resource, *, with_record: bool = False) -> ClaimContext:
+    def context(self, claim: Resource, *, with_record: bool = False, billed: bool = True) -> ClaimContext:
         """What the claim rests on; `with_record` adds the claim file the claim-file prechecks read (the pipeline's
-        and `$precheck`'s precheck; not needed for the history's other claims)."""
+        and `$precheck`'s precheck; not needed for the history's other claims); `billed=False` leaves out the
+        ChargeItems and the Encounter's Observations (two searches the history's facts do not read)."""
         refs = claim_references(claim)
         encounter = self.get(refs.encounter)
         refs = claim_references(claim, encounter)  # the Encounter's attending doctor may be the DPJP
@@ -57,6 +69,8 @@ class ClaimAssembler:
             conditions=self._all(refs.conditions),
             procedures=self._all(refs.procedures),
         )
+        if not billed:
+            return ctx
         # E-Klaim 5.10's tarif_rs breakdown and vital signs (docs/eklaim-5.10-fields.md) read these two
         ctx = dataclasses.replace(ctx, charge_items=by_reference(self.charge_items(ctx)),
                                   observations=by_reference(self._encounter_observations(encounter)))
@@ -65,6 +79,28 @@ class ClaimAssembler:
     def claim_record(self, ctx: ClaimContext) -> ClaimRecord:
         """The claim file (docs/prechecks.md), read as the signed Bundle's evidence is (`evidence.py`)."""
         return gather_record(ctx, self.get, self.search, ctx.charge_items.values())
+
+    def context_and_bundle_record(self, claim: Resource) -> tuple[ClaimContext, BundleRecord]:
+        """`context(claim, with_record=True)` and the signed Bundle's record, from one reading of the medical
+        record (a claim job's: its precheck reads the claim file, its Bundle carries the record). The claim file is
+        the one `claim_record` gathers: its documents and gaps do not depend on which ChargeItems are billed."""
+        ctx = self.context(claim)
+        bundled = self.bundle_record(ctx)
+        record = read_record(ctx, self.get, ctx.charge_items.values(), bundled.evidence.documents,
+                             bundled.evidence.gaps)
+        return dataclasses.replace(ctx, record=record), bundled
+
+    def bundle_record(self, ctx: ClaimContext) -> BundleRecord:
+        """The Invoices (the Claim's, or the Account's when no supportingInfo names one), the ChargeItems they and
+        the Account bill, and the medical record behind the billed codes."""
+        invoices = [ctx.invoice] if ctx.invoice else self._account_invoices(ctx.account)
+        if ctx.invoice and ctx.charge_items:  # read with the context, from the same Invoice and Account
+            charge_items = list(ctx.charge_items.values())
+        else:
+            charge_items = self.charge_items(dataclasses.replace(ctx, invoice=invoices[0] if invoices else None))
+        for invoice in invoices[1:]:
+            charge_items += self.charge_items(dataclasses.replace(ctx, invoice=invoice, account=None))
+        return BundleRecord(invoices, charge_items, MedicalRecord(self.get, self.search).evidence(ctx, charge_items))
 
     def _encounter_observations(self, encounter: Resource | None) -> list[Resource]:
         if not encounter or not encounter.get("id"):
@@ -86,15 +122,14 @@ class ClaimAssembler:
                 found.setdefault(stored.reference, stored.content)
         return list(found.values())
 
-    def bundle_resources(self, ctx: ClaimContext, claim_response: Resource | None) -> list[Resource]:
+    def bundle_resources(self, ctx: ClaimContext, claim_response: Resource | None,
+                         record: BundleRecord | None = None) -> list[Resource]:
         """Every resource the claim rests on, each once, the Claim first (architecture §6): the financing
         resources, and the medical record behind every billed code (`evidence.py`), reached through the Encounter
-        and the Account even when the Claim does not reference them."""
-        invoices = [ctx.invoice] if ctx.invoice else self._account_invoices(ctx.account)
-        charge_items = self.charge_items(dataclasses.replace(ctx, invoice=invoices[0] if invoices else None))
-        for invoice in invoices[1:]:
-            charge_items += self.charge_items(dataclasses.replace(ctx, invoice=invoice, account=None))
-        evidence = MedicalRecord(self.get, self.search).evidence(ctx, charge_items)
+        and the Account even when the Claim does not reference them. `record`: as read with `ctx` (a claim job's
+        one reading, `context_and_bundle_record`); read now when not given."""
+        record = record or self.bundle_record(ctx)
+        invoices, charge_items, evidence = record.invoices, record.charge_items, record.evidence
         resources: list[Resource | None] = [
             signed_content(ctx.claim), ctx.patient, ctx.coverage, ctx.account, ctx.encounter,
             *ctx.conditions.values(), *ctx.procedures.values(), *evidence.resources(), *invoices, *charge_items,
@@ -154,13 +189,19 @@ class StoreClaimHistory:
     def __init__(self, assembler: ClaimAssembler):
         self.assembler = assembler
 
-    def episodes(self, patient: str, *, start: datetime, end: datetime) -> Iterator[PastEpisode]:
+    def episodes(self, patient: str, *, start: datetime, end: datetime,
+                 known: ClaimContext | None = None) -> Iterator[PastEpisode]:
+        """`known`: a claim's context read already (the claim being checked is among its patient's claims)."""
         # By patient only: `use=claim` matches nearly every Claim, and SQL joining it costs more than this filter
         request = parse_search("Claim", [("patient", patient)])
         for stored in self.assembler.resources.search_all(request, limit=500):
             if stored.content.get("use") != "claim" or stored.content.get("status") in WITHDRAWN:
                 continue
-            facts = read_facts(self.assembler.context(stored.content), self.assembler.timezone)
+            if known is not None and known.claim.get("id") == stored.id and known.claim == stored.content:
+                ctx = known
+            else:
+                ctx = self.assembler.context(stored.content, billed=False)  # the facts read no billing
+            facts = read_facts(ctx, self.assembler.timezone)
             if not (facts.nomor_sep and facts.admission and facts.discharge and facts.jenis_rawat):
                 continue
             if facts.discharge < start or facts.admission > end:
@@ -182,7 +223,7 @@ class RecentEpisodes:
         patient = (ctx.claim.get("patient") or {}).get("reference")
         if patient and facts.admission and facts.discharge:
             self.known = list(history.episodes(patient, start=facts.admission - self.WINDOW,
-                                               end=facts.discharge + self.WINDOW))
+                                               end=facts.discharge + self.WINDOW, known=ctx))
 
     def episodes(self, patient: str, *, start: datetime, end: datetime) -> list[PastEpisode]:
         return [e for e in self.known if e.discharge >= start and e.admission <= end]

@@ -25,6 +25,29 @@ transport error puts the job back in the queue with exponential backoff; an E-Kl
 error group or a precheck error ends it with an `error` ClaimResponse; anything else (a bug) is retried like a
 transport error, with the failure in the job's last_error.
 
+Steps share transactions (issue 17), so that a 5.10 claim takes 6 write transactions instead of 15. A step whose
+repetition is harmless does not get a transaction of its own: its marker waits (`_RunLog.pending`) and is written,
+in the order done, with the next step's, so that a crash repeats at most those calls and never skips one:
+- the precheck (reads only) and the coding calls before grouping — new_claim (the gateway reads the claim first and
+  opens none that exists), set_claim_data, idrg_diagnosa_set, idrg_procedure_set, sitb_validate — set the same
+  values again when repeated; they are written before any grouper is called (a grouper never repeats them: that
+  is what tests/pipeline/test_server_killed.py finds when it kills the server waiting for the grouper);
+- a final (idrg_grouper_final, inacbg_grouper_final, claim_final) and the calls after it up to the next grouper or
+  the send: a repeated final is answered "done already" (E2102 / E2009, taken as done by the gateway, as after a
+  lost answer: test_flow_510's lost finals), and idrg_to_inacbg_import and inacbg_*_set set the same coding again;
+- grouper_idrg is written before its final is called (repeated after the final, it would re-edit the coding);
+  grouper writes its results; send_claim_individual is written as soon as it answers (a send is not repeated for
+  the sake of a transaction);
+- sign (reads only) is written with publish, and the job's end (done) with both; a cancel's withdraw (the gateway
+  reads the claim first: repeated, it finds it deleted and deletes nothing) is written with withdrawn and the end.
+A transport error, an E-Klaim refusal or a bug writes the waiting markers with the job's retry or error, so only a
+crash (a killed process, a lost lease) repeats calls, as a lost answer would.
+
+A run reads the Claim and what it rests on once, at its start (`ClaimAssembler.context_and_bundle_record`): the
+precheck checks that claim file, E-Klaim is told from it, and the signed Bundle carries that same record (its
+Invoices, ChargeItems and medical evidence), so the Bundle holds what was checked and told. A client update of the
+Claim meanwhile gets a job of its own (this one stops, superseded, below); a rerun reads afresh.
+
 Each step's transaction first renews the job's lease and checks that no newer client version of the Claim has a job
 of its own: a worker that lost its lease, or a job overtaken by a client update, stops without writing (the newer
 job redoes what is needed), so the server never writes an older Claim content back over a client's update.
@@ -38,12 +61,13 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fhirclaim.backoff import Backoff
 from fhirclaim.claims import results
-from fhirclaim.claims.assembly import ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
+from fhirclaim.claims.assembly import BundleRecord, ClaimAssembler, RecentEpisodes, StoreClaimHistory, signer_of
 from fhirclaim.claims.claim_context import ClaimContext, TenantClaimSettings, reference_of, rests_on
 from fhirclaim.claims.fhirvalues import human_name
 from fhirclaim.claims.gateway import SepConflict, Ungroupable
@@ -64,7 +88,7 @@ from fhirclaim.claims.mapping import (
 from fhirclaim.claims.precheck import precheck
 from fhirclaim.claims.server_fields import client_content, with_claim_number, with_processing
 from fhirclaim.claims.tenant_policy import TenantPolicy
-from fhirclaim.clock import utc_now
+from fhirclaim.clock import naive_utc_now, utc_now
 from fhirclaim.eklaim import Coding, CodingImport, EKlaimError, EKlaimTransportError, GroupingResult
 from fhirclaim.fhir.outcome import FhirError, Issue, error, warning
 from fhirclaim.interactions.service import FhirService, FhirServices
@@ -113,6 +137,24 @@ class LeaseLost(Exception):
     """The job's lease ran out and another worker took it over: this run stops and writes nothing more."""
 
 
+# Steps whose markers wait for the next transaction (module docstring): their calls are harmless to repeat.
+WAITING_MARKERS = frozenset({
+    "precheck", "new_claim", "set_claim_data", "idrg_diagnosa_set", "idrg_procedure_set", "sitb_validate",
+    "idrg_grouper_final", "idrg_to_inacbg_import", "inacbg_diagnosa_set", "inacbg_procedure_set",
+    "inacbg_grouper_final", "claim_final", "sign", "withdraw"})
+# Calls before which the waiting markers are written: a grouper never repeats what came before it.
+WRITE_BEFORE = frozenset({"grouper_idrg", "grouper"})
+
+
+@dataclass
+class _RunLog:
+    """What one run did that the database does not hold yet: steps done whose markers wait for the next
+    transaction (name, detail, when done), and whether the job's end was written with its last step."""
+
+    pending: list[tuple[str, Any, datetime]] = field(default_factory=list)
+    ended: bool = False
+
+
 SUPERSEDED_NOTE = "the Claim changed while the job ran; the job of its newer version takes over"
 
 
@@ -139,50 +181,60 @@ class ClaimPipeline:
 
     def run(self, job: Job) -> str:
         """Run the job's remaining steps; returns its new status."""
+        done = _RunLog()
         try:
-            status = self._run_steps(job)
+            status = self._run_steps(job, done)
         except JobEnded as ended:
-            self._finish(job, ended.status, ended.note)
+            self._finish(job, ended.status, ended.note, done)
             return ended.status
         except LeaseLost:
             log.warning("claim job lease lost; another worker has it", extra={"job": job.id, "claim": job.claim_id})
             return jobs.RUNNING
         except EKlaimTransportError as failure:
-            return self._retry_later(job, f"E-Klaim unreachable: {failure}")
+            return self._retry_later(job, f"E-Klaim unreachable: {failure}", done)
         except FhirError as failure:
             if failure.status != 412:
-                return self._internal_error(job, failure)
+                return self._internal_error(job, failure, done)
             # another writer changed the Claim between our read and our write (a race the step's own check
             # cannot close on PostgreSQL): run again soon, from the stored state
-            return self._retry_later(job, "the Claim was written concurrently")
+            return self._retry_later(job, "the Claim was written concurrently", done)
         except Exception as failure:  # a bug must not leave the job silently leased, retried unseen
-            return self._internal_error(job, failure)
-        self._finish(job, status)
+            return self._internal_error(job, failure, done)
+        self._finish(job, status, None, done)
         return status
 
-    def _internal_error(self, job: Job, failure: Exception) -> str:
+    def _internal_error(self, job: Job, failure: Exception, done: _RunLog) -> str:
         """A failure that is neither E-Klaim's nor the claim's (a bug, the database): keep the job, count the
         attempt, show what broke in its last_error ($submit-status), and try again after the backoff."""
         log.exception("claim job failed unexpectedly", extra={"job": job.id, "claim": job.claim_id})
-        return self._retry_later(job, f"internal error: {type(failure).__name__}: {failure}"[:2000])
+        return self._retry_later(job, f"internal error: {type(failure).__name__}: {failure}"[:2000], done)
 
-    def _retry_later(self, job: Job, reason: str) -> str:
+    def _retry_later(self, job: Job, reason: str, done: _RunLog) -> str:
         backoff = Backoff(self.settings.backoff_initial_seconds, 2.0, self.settings.backoff_max_seconds)
         delay = backoff.delay(job.attempts + 1)  # this run is the job's (attempts + 1)-th failure in a row
         log.warning("claim job retried later",
                     extra={"job": job.id, "claim": job.claim_id, "retry_in_s": delay, "error": reason})
         with self.store.unit_of_work(SYSTEM) as uow:
+            self._record_waiting(uow.jobs, job, done)
             uow.jobs.retry_later(job, delay, reason)
         return jobs.QUEUED
 
-    def _finish(self, job: Job, status: str, note: str | None = None) -> None:
-        with self.store.unit_of_work(SYSTEM) as uow:
-            uow.jobs.finish(job, status, note)
+    def _finish(self, job: Job, status: str, note: str | None, done: _RunLog) -> None:
+        if not done.ended:
+            with self.store.unit_of_work(SYSTEM) as uow:
+                self._record_waiting(uow.jobs, job, done)
+                uow.jobs.finish(job, status, note)
         log.info("claim job ended", extra={"job": job.id, "claim": job.claim_id, "status": status})
+
+    def _record_waiting(self, queue: jobs.JobQueue, job: Job, done: _RunLog) -> None:
+        """The markers of steps done that wait for a transaction, written with the job's retry or end — while this
+        worker still holds the job (one whose lease ran out leaves them to the worker that took it over)."""
+        if done.pending and (job.worker is None or queue.renew(job, self.settings.lease_seconds)):
+            queue.record_steps(job.id, done.pending)
 
     # --- the steps ---------------------------------------------------------------------------------------------
 
-    def _run_steps(self, job: Job) -> str:
+    def _run_steps(self, job: Job, done_now: _RunLog) -> str:
         scope = Scope(tenant=job.tenant, all_tenants=False) if job.tenant else SYSTEM
         with self.store.unit_of_work(scope, write=False) as uow:
             queue = uow.jobs
@@ -193,20 +245,23 @@ class ClaimPipeline:
             if stored is None or stored.deleted:
                 return jobs.SUPERSEDED
             assembler = ClaimAssembler(uow.resources, self.settings.timezone)
-            ctx = read_claim(assembler, stored.content)
+            # read once: the precheck's claim file and the signed Bundle's record (`_sign_and_publish`)
+            ctx, bundled = assembler.context_and_bundle_record(stored.content)
             history = RecentEpisodes(StoreClaimHistory(assembler), ctx, self.settings.timezone)
         job = dataclasses.replace(job, inputs=rests_on(ctx))  # noted with each step: what a rerun compares
-        run = _JobRun(self, job, scope, ctx, done, self.policy.claim_settings(job.tenant))
+        run = _JobRun(self, job, scope, ctx, done, self.policy.claim_settings(job.tenant), done_now, bundled)
         if job.kind == "cancel":
             return run.withdraw()
         if job.kind == "publish":
             return run.publish_eklaim_result()
         return run.submit(history)
 
-    def write(self, scope: Scope, job: Job, step: str, detail: Any = None,
-              action: Callable[[FhirService, ClaimAssembler], None] | None = None) -> None:
-        """Record a step, and what it writes to FHIR, in one transaction — only while the job still holds its
-        lease (renewed here, so a long job keeps it) and no newer version of the Claim has a job of its own."""
+    def write(self, scope: Scope, job: Job, step: str | None, detail: Any = None,
+              action: Callable[[FhirService, ClaimAssembler], None] | None = None, *,
+              done: _RunLog | None = None, end: str | None = None) -> None:
+        """Record a step (None: only the waiting ones of `done`), the steps done before it whose markers wait, and
+        what it writes to FHIR, in one transaction — only while the job still holds its lease (renewed here, so a
+        long job keeps it) and no newer version of the Claim has a job of its own. `end`: the job ends with it."""
         with self.store.unit_of_work(scope) as uow:
             queue = uow.jobs
             if job.worker is not None and not queue.renew(job, self.settings.lease_seconds):
@@ -216,15 +271,25 @@ class ClaimPipeline:
             if action is not None:
                 service = self.services.server(uow, PIPELINE_AUTHOR)
                 action(service, ClaimAssembler(uow.resources, self.settings.timezone))
-            queue.record_step(job.id, step, detail)
+            steps = list(done.pending) if done is not None else []
+            if step is not None:
+                steps.append((step, detail, naive_utc_now()))
+            queue.record_steps(job.id, steps)
+            if end is not None:
+                queue.finish(job, end)
+        if done is not None:  # committed
+            done.pending.clear()
+            done.ended = end is not None
 
 
 class _JobRun:
     """One run of one job: the steps of architecture §4 over a fixed ClaimContext."""
 
     def __init__(self, pipeline: ClaimPipeline, job: Job, scope: Scope, ctx: ClaimContext, done: dict[str, Any],
-                 tenant: TenantClaimSettings):
+                 tenant: TenantClaimSettings, done_now: _RunLog, bundled: BundleRecord):
         self.pipeline = pipeline
+        self.bundled = bundled  # the record the Bundle carries, read with ctx (ClaimPipeline._run_steps)
+        self.done_now = done_now  # steps done in this run whose markers wait for a transaction
         self.job = job
         self.scope = scope
         self.ctx = ctx
@@ -234,6 +299,7 @@ class _JobRun:
         self.sep = nomor_sep(self.claim) or ""
         self.gateway = pipeline.policy.eklaim_gateway(job.tenant)
         self.told: str | None = None  # the digest of what this run tells E-Klaim (`_told`)
+        self.response: dict[str, Any] | None = None  # the grouping ClaimResponse as this run stored it
 
     # --- submit ----------------------------------------------------------------------------------------------
 
@@ -322,7 +388,7 @@ class _JobRun:
     def _republish(self, earlier: dict[str, Any], warnings: list[Issue]) -> str:
         """Sign and publish this Claim version with the grouping E-Klaim gave the unchanged claim before."""
         if "republished" not in self.done:
-            self.pipeline.write(self.scope, self.job, "republished", {"from": "previous final run"})
+            self._write("republished", {"from": "previous final run"})
             self.done["republished"] = {"from": "previous final run"}
         idrg = (earlier.get("grouper_idrg") or {}).get("answer")
         grouping = self._group(warnings, idrg=idrg, answer=earlier["grouper"]["answer"])
@@ -349,7 +415,7 @@ class _JobRun:
             def carry(service: FhirService, _: ClaimAssembler) -> None:
                 self._put(service, with_claim_number(self.claim, number))
 
-            self.pipeline.write(self.scope, self.job, "generate_claim_number", {"claim_number": number}, carry)
+            self._write("generate_claim_number", {"claim_number": number}, carry)
             self.done["generate_claim_number"] = {"claim_number": number}
         self.claim = with_claim_number(self.claim, number)
         self.ctx = dataclasses.replace(self.ctx, claim=self.claim)
@@ -365,13 +431,26 @@ class _JobRun:
         if any(i.is_error for i in issues):
             self._fail("precheck", issues)
         warnings = [i for i in issues if not i.is_error]
-        self.pipeline.write(self.scope, self.job, "precheck", {"warnings": [_issue_json(i) for i in warnings]})
+        self._wait("precheck", {"warnings": [_issue_json(i) for i in warnings]})
         return warnings
 
+    def _write(self, step: str | None, detail: Any = None,
+               action: Callable[[FhirService, ClaimAssembler], None] | None = None, end: str | None = None) -> None:
+        """`ClaimPipeline.write`, taking along the markers that wait (module docstring)."""
+        self.pipeline.write(self.scope, self.job, step, detail, action, done=self.done_now, end=end)
+
+    def _wait(self, step: str, detail: Any) -> None:
+        """A step done whose marker waits for the next transaction (WAITING_MARKERS)."""
+        self.done_now.pending.append((step, detail, naive_utc_now()))
+        self.done[step] = detail
+
     def _step(self, name: str, call: Callable[[], Any]) -> Any:
-        """Call E-Klaim for a step not yet done, then record it; business errors end the job."""
+        """Call E-Klaim for a step not yet done, then record it (or let its marker wait, WAITING_MARKERS);
+        business errors end the job."""
         if name in self.done:
             return self.done[name]
+        if name in WRITE_BEFORE and self.done_now.pending:
+            self._write(None)
         try:
             detail = call()
         except EKlaimError as refused:
@@ -383,8 +462,11 @@ class _JobRun:
             idrg = ({"response_idrg": dict(ungroupable.idrg.raw)} if ungroupable.idrg
                     else (self.done.get("grouper_idrg") or {}).get("answer"))
             self._fail(name, [self._ungroupable_issue(str(ungroupable))], idrg=idrg)
-        self.pipeline.write(self.scope, self.job, name, detail)
-        self.done[name] = detail
+        if name in WAITING_MARKERS:
+            self._wait(name, detail)
+        else:
+            self._write(name, detail)
+            self.done[name] = detail
         return detail
 
     def _ungroupable_issue(self, reason: str) -> Issue:
@@ -402,6 +484,8 @@ class _JobRun:
             return GroupingResult.from_answer(self.done["grouper"]["answer"])
         choice = [c for c in (special_cmg(self.claim) or "").split("#") if c]
         if answer is None:
+            if self.done_now.pending:
+                self._write(None)  # a grouper never repeats the calls before it (module docstring)
             try:
                 answer = dict(self.gateway.group(self.sep, choice, upgrade=upgrade).raw)
             except EKlaimError as refused:
@@ -416,9 +500,9 @@ class _JobRun:
             if outcome != "error":
                 claim = results.with_package(claim, answer, self.tenant.kode_tarif)
             self._put(service, claim)
-            self._put(service, self._claim_response(answer, warnings + issues, outcome, idrg))
+            self.response = self._put(service, self._claim_response(answer, warnings + issues, outcome, idrg))
 
-        self.pipeline.write(self.scope, self.job, "grouper", {"answer": answer}, write_results)
+        self._write("grouper", {"answer": answer}, write_results)
         if outcome == "error":
             raise JobEnded(jobs.FAILED, "; ".join(i.text for i in issues))
         if outcome == "partial":
@@ -431,14 +515,14 @@ class _JobRun:
         def publish(service: FhirService, assembler: ClaimAssembler) -> None:
             claim = with_processing(self.claim, "signed")
             claim_stored = self._put(service, claim)
-            response = assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
+            response = self.response or assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
             ctx = dataclasses.replace(self.ctx, claim=claim_stored)
-            bundle = self._bundle(assembler.bundle_resources(ctx, response))
+            bundle = self._bundle(assembler.bundle_resources(ctx, response, self.bundled))
             signed = self.pipeline.policy.sign(bundle, signer_of(self.job.tenant, self.claim))
             self._put(service, signed)
 
-        self.pipeline.write(self.scope, self.job, "sign", {"cbg": grouping.cbg.code, "told": self.told})
-        self.pipeline.write(self.scope, self.job, "publish", None, publish)
+        self._wait("sign", {"cbg": grouping.cbg.code, "told": self.told})
+        self._write("publish", None, publish, end=jobs.DONE)
 
     def _bundle(self, resources: list[dict[str, Any]]) -> dict[str, Any]:
         base = self.pipeline.settings.base_url.rstrip("/")
@@ -470,7 +554,7 @@ class _JobRun:
             self._put(service, self._claim_response(grouping, [], "complete"))
 
         if "grouper" not in self.done:
-            self.pipeline.write(self.scope, self.job, "grouper", {"eklaim": True}, write_result)
+            self._write("grouper", {"eklaim": True}, write_result)
         if "publish" not in self.done:
             self._sign_and_publish(grouping)
         return jobs.DONE
@@ -488,7 +572,7 @@ class _JobRun:
                 self._put(service, {**response, "status": "cancelled"})
             self._put(service, with_processing(self.claim, "withdrawn"))
 
-        self.pipeline.write(self.scope, self.job, "withdrawn", None, mark_cancelled)
+        self._write("withdrawn", None, mark_cancelled, end=jobs.DONE)
         return jobs.DONE
 
     # --- helpers ---------------------------------------------------------------------------------------------
@@ -508,7 +592,7 @@ class _JobRun:
             self._put(service, with_processing(self.claim, "error"))
             self._put(service, self._claim_response(None, issues, "error", idrg))
 
-        self.pipeline.write(self.scope, self.job, f"{step}-failed", {"issues": [_issue_json(i) for i in issues]},
+        self._write(f"{step}-failed", {"issues": [_issue_json(i) for i in issues]},
                             write_error)
         raise JobEnded(jobs.FAILED, "; ".join(i.text for i in issues if i.is_error)[:2000])
 

@@ -11,12 +11,27 @@ done. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several workers share the queu
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -95,6 +110,24 @@ _JOBS = ClaimJobRow.__table__
 _LEASE = Lease(_JOBS.c.id, _JOBS.c.locked_by, _JOBS.c.locked_until)
 
 
+@functools.lru_cache(maxsize=64)
+def _failed_reading(count: int):
+    """`failed_reading`'s statement for `count` references (parameters `tenant`, `read_0` … as LIKE patterns)."""
+    later = ClaimJobRow.__table__.alias("later")
+    return select(ClaimJobRow).where(
+        ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit",
+        ClaimJobRow.tenant.is_not_distinct_from(bindparam("tenant")),
+        or_(*[ClaimJobRow.inputs.like(bindparam(f"read_{n}"), escape="/") for n in range(count)]),
+        ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id,
+                                  later.c.tenant.is_not_distinct_from(ClaimJobRow.tenant),
+                                  later.c.id > ClaimJobRow.id).exists())
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE … ESCAPE '/' (what `contains(…, autoescape=True)` does)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
 class JobQueue:
     """Queue operations on one session (the caller's unit of work decides when they commit)."""
 
@@ -161,15 +194,15 @@ class JobQueue:
         return _LEASE.renew(self.session, job.id, job.worker, utcnow() + timedelta(seconds=lease_seconds), **inputs)
 
     def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
-        """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version)."""
-        later = ClaimJobRow.__table__.alias("later")
-        query = select(ClaimJobRow).where(
-            ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit", ClaimJobRow.tenant.is_not_distinct_from(tenant),
-            or_(*[ClaimJobRow.inputs.contains(f'"{reference}/_history/', autoescape=True) for reference in references]),
-            ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id,
-                                      later.c.tenant.is_not_distinct_from(ClaimJobRow.tenant),
-                                      later.c.id > ClaimJobRow.id).exists())
-        return [Job.of(row) for row in self.session.execute(query).scalars()]
+        """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version).
+        Every client write of a resource a claim rests on asks (claims/trigger.py): the statement is built once per
+        number of references, the references are its parameters."""
+        if not references:
+            return []
+        values = {f"read_{n}": "%" + _like_escaped(f'"{reference}/_history/') + "%"
+                  for n, reference in enumerate(references)}
+        rows = self.session.execute(_failed_reading(len(references)), {"tenant": tenant, **values}).scalars()
+        return [Job.of(row) for row in rows]
 
     def steps(self, job_id: int) -> dict[str, Any]:
         """The steps done so far and what each left for the next ones."""
@@ -177,12 +210,25 @@ class JobQueue:
         return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
     def record_step(self, job_id: int, step: str, detail: Any = None) -> None:
-        existing = self.session.get(ClaimJobStepRow, (job_id, step))
-        text = json.dumps(detail) if detail is not None else None
-        if existing:
-            existing.detail, existing.done_at = text, utcnow()
-        else:
-            self.session.add(ClaimJobStepRow(job_id=job_id, step=step, done_at=utcnow(), detail=text))
+        self.record_steps(job_id, [(step, detail, utcnow())])
+
+    def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
+        """Record steps done (name, what it left for the next ones, when), in the order given: one SELECT for
+        those recorded already (rewritten), one INSERT for the others."""
+        if not steps:
+            return
+        names = [name for name, _, _ in steps]
+        existing = {row.step: row for row in self.session.execute(select(ClaimJobStepRow).where(
+            ClaimJobStepRow.job_id == job_id, ClaimJobStepRow.step.in_(names))).scalars()}
+        new = []
+        for name, detail, done_at in steps:
+            text = json.dumps(detail) if detail is not None else None
+            if name in existing:
+                existing[name].detail, existing[name].done_at = text, done_at
+            else:
+                new.append({"job_id": job_id, "step": name, "done_at": done_at, "detail": text})
+        if new:
+            self.session.execute(insert(ClaimJobStepRow), new)
 
     def finish(self, job: Job, status: str, error: str | None = None) -> None:
         self._end_run(job, status=status, last_error=error)

@@ -6,6 +6,7 @@ run. A resend of the same data runs nothing; a claim that went through is not re
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from pipeline_kit import (
@@ -20,11 +21,12 @@ from pipeline_kit import (
     run_jobs,
     versions,
 )
+from sqlalchemy import update
 
 from fhirclaim.claims import claim_operations
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
 from fhirclaim.claims.trigger import RERUN, UNCHANGED
-from fhirclaim.store.jobs import JobQueue
+from fhirclaim.store.jobs import ClaimJobRow, JobQueue
 
 CASE = load_case(GROUPED[0])
 MR_SYSTEM = "http://sys-ids.kemkes.go.id/mr/10000004"
@@ -170,3 +172,21 @@ def test_a_missing_discharge_summary_posted_later_reruns_the_claim(runtime):
     run_jobs(runtime)
     assert [j.status for j in jobs_of(runtime, case.claim_id)] == ["failed", "done"]
     assert processing(read(runtime, "Claim", case.claim_id)) == "signed"
+
+
+def test_what_a_failed_claim_read_is_matched_literally(runtime):
+    """The references are LIKE patterns escaped once (the statement is built once per count of references): `_`
+    and `%` in an id match only themselves, and several references find the job through any of them."""
+    with runtime.store.unit_of_work() as uow:
+        queue = JobQueue(uow.session)
+        job = queue.enqueue("c_1", 1, None, "submit")
+        uow.session.execute(update(ClaimJobRow).where(ClaimJobRow.id == job.id)
+                            .values(inputs=json.dumps(["Patient/p_1%/_history/2"])))
+        queue.finish(job, "failed", "precheck")
+    with runtime.store.unit_of_work(write=False) as uow:
+        queue = JobQueue(uow.session)
+        assert [j.id for j in queue.failed_reading(None, ["Patient/p_1%"])] == [job.id]
+        assert [j.id for j in queue.failed_reading(None, ["Encounter/e", "Patient/p_1%"])] == [job.id]
+        assert queue.failed_reading(None, ["Patient/pX1%"]) == []  # `_` is no wildcard
+        assert queue.failed_reading(None, ["Patient/p_1"]) == []  # neither is `%`, and the version follows the id
+        assert queue.failed_reading("10000099", ["Patient/p_1%"]) == []
