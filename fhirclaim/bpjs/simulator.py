@@ -34,10 +34,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fhirclaim.bpjs import codes, lookups
-from fhirclaim.bpjs.claim_response_rules import Clock, as_utc, utc_now
 from fhirclaim.bpjs.purification import purification_response, purify
 from fhirclaim.bpjs.submitted_claim import SubmittedClaim, is_claim_bundle, read_submission
 from fhirclaim.bpjs.verification import pending_findings, pending_response, verification_response, verified_amounts
+from fhirclaim.clock import Clock, as_utc, utc_now
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.interactions.service import FhirService

@@ -125,12 +125,9 @@ def focal_insurance(claim: Resource) -> tuple[int, dict[str, Any]] | None:
 
 def encounter_reference(claim: Resource) -> str | None:
     """SATUSEHAT names the Encounter in supportingInfo (category `encounter`); R4 also allows item.encounter."""
-    for info in claim.get("supportingInfo") or []:
-        for coding in (info.get("category") or {}).get("coding") or []:
-            if coding.get("system") == systems.KEMKES_INFO_CATEGORY and coding.get("code") == "encounter":
-                ref = reference_of(info.get("valueReference"))
-                if ref:
-                    return ref
+    ref = _supporting_reference(claim, "encounter")
+    if ref:
+        return ref
     for item in claim.get("item") or []:
         for enc in item.get("encounter") or []:
             ref = reference_of(enc)
@@ -140,9 +137,14 @@ def encounter_reference(claim: Resource) -> str | None:
 
 
 def invoice_reference(claim: Resource) -> str | None:
+    return _supporting_reference(claim, "invoice")
+
+
+def _supporting_reference(claim: Resource, category: str) -> str | None:
+    """The first reference of a supportingInfo entry of the Kemenkes `category` (encounter, invoice)."""
     for info in claim.get("supportingInfo") or []:
         for coding in (info.get("category") or {}).get("coding") or []:
-            if coding.get("system") == systems.KEMKES_INFO_CATEGORY and coding.get("code") == "invoice":
+            if coding.get("system") == systems.KEMKES_INFO_CATEGORY and coding.get("code") == category:
                 ref = reference_of(info.get("valueReference"))
                 if ref:
                     return ref

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from fhirclaim.clock import naive_utc_now as utcnow  # the name the store's callers import
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.store.leases import Lease
 from fhirclaim.store.models import Base
 
@@ -137,7 +137,7 @@ class JobQueue:
     def enqueue(self, claim_id: str, claim_version: int, tenant: str | None, kind: str, run: int = 0) -> Job:
         """A job for this Claim version (its `run`-th re-run); older jobs of the claim not yet started are
         superseded."""
-        now = utcnow()
+        now = naive_utc_now()
         self.session.execute(
             update(ClaimJobRow).where(_same_claim(claim_id, tenant), ClaimJobRow.status == QUEUED)
             .values(status=SUPERSEDED, updated_at=now))
@@ -149,7 +149,7 @@ class JobQueue:
 
     def claim_next(self, worker: str, lease_seconds: float, *, job_id: int | None = None) -> Job | None:
         """Take the next due job (or the given one) for `worker`, unless another live lease holds its claim."""
-        now = utcnow()
+        now = naive_utc_now()
         due = or_(and_(ClaimJobRow.status == QUEUED, ClaimJobRow.next_attempt_at <= now),
                   and_(ClaimJobRow.status == RUNNING, _LEASE.free(now)))  # its worker died
         busy = select(ClaimJobRow.claim_id).where(ClaimJobRow.status == RUNNING, _LEASE.held(now))
@@ -191,7 +191,8 @@ class JobQueue:
         """Extend the lease of a job this worker holds (and note what its run read); False when it lost it (the
         lease ran out and another worker took the job over), and must then stop without writing anything more."""
         inputs = {"inputs": json.dumps(list(job.inputs))} if job.inputs is not None else {}
-        return _LEASE.renew(self.session, job.id, job.worker, utcnow() + timedelta(seconds=lease_seconds), **inputs)
+        until = naive_utc_now() + timedelta(seconds=lease_seconds)
+        return _LEASE.renew(self.session, job.id, job.worker, until, **inputs)
 
     def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
         """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version).
@@ -210,7 +211,7 @@ class JobQueue:
         return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
     def record_step(self, job_id: int, step: str, detail: Any = None) -> None:
-        self.record_steps(job_id, [(step, detail, utcnow())])
+        self.record_steps(job_id, [(step, detail, naive_utc_now())])
 
     def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
         """Record steps done (name, what it left for the next ones, when), in the order given: one SELECT for
@@ -235,12 +236,12 @@ class JobQueue:
 
     def retry_later(self, job: Job, delay_seconds: float, error: str) -> None:
         self._end_run(job, status=QUEUED, attempts=job.attempts + 1, last_error=error,
-                      next_attempt_at=utcnow() + timedelta(seconds=delay_seconds))
+                      next_attempt_at=naive_utc_now() + timedelta(seconds=delay_seconds))
 
     def _end_run(self, job: Job, **values: Any) -> None:
         """Release a job's lease and change its row; a claimed job only while its worker still holds it (a worker
         whose lease ran out must not overwrite what the worker that took over decided)."""
-        values["updated_at"] = utcnow()
+        values["updated_at"] = naive_utc_now()
         if job.worker is not None:
             _LEASE.release(self.session, job.id, job.worker, **values)
         else:  # a job run without a claim

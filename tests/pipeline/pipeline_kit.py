@@ -24,11 +24,12 @@ from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from fhirclaim.claims.pipeline import derived_id
+from fhirclaim.clock import naive_utc_now as utcnow
 from fhirclaim.eklaim import EKlaimTransportError, crypto
 from fhirclaim.eklaim.emulator.models import Claim as EKlaimClaim
 from fhirclaim.eklaim.emulator.models import ClaimEvent
 from fhirclaim.interactions import transaction
-from fhirclaim.store.jobs import ClaimJobRow, ClaimJobStepRow, Job, utcnow
+from fhirclaim.store.jobs import ClaimJobRow, ClaimJobStepRow, Job
 from fhirclaim.store.repository import StoredResource
 
 from testkit import REPO_ROOT

@@ -28,8 +28,8 @@ from pipeline_kit import (
 )
 
 from fhirclaim.claims.assembly import signed_content
+from fhirclaim.clock import naive_utc_now as utcnow
 from fhirclaim.signing import verify_bundle
-from fhirclaim.store.jobs import utcnow
 
 HIP = "02-hip-replacement-special-cmg"  # its grouper runs twice: stage 1, then stage 2 with the chosen special CMGs
 OUTPATIENT = "01-outpatient-visit"
