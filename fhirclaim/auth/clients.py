@@ -15,7 +15,7 @@ from typing import Any
 from fhirclaim.auth import credentials
 from fhirclaim.auth.principal import HOSPITAL_ROLES, ROLES, Principal
 from fhirclaim.auth.throttle import LoginThrottle, client_key, unknown_client_key
-from fhirclaim.clock import naive_utc, utc_now
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.store.clients import lookup_token
 from fhirclaim.store.unit_of_work import Store
 
@@ -56,7 +56,7 @@ class ClientRegistry:
         client_id, secret = credentials.new_client_id(), credentials.new_secret()
         with self.store.unit_of_work() as uow:
             uow.clients.add(client_id, credentials.hash_secret(secret), role=role,
-                            org=org if role in HOSPITAL_ROLES else None, name=name, created_at=naive_utc(utc_now()))
+                            org=org if role in HOSPITAL_ROLES else None, name=name, created_at=naive_utc_now())
         return client_id, secret
 
     def list_clients(self) -> list[dict[str, Any]]:
@@ -95,7 +95,7 @@ class ClientRegistry:
         return self.issue(Principal(row.client_id, row.role, row.org))
 
     def issue(self, principal: Principal) -> IssuedToken:
-        token, now = credentials.new_token(), naive_utc(utc_now())
+        token, now = credentials.new_token(), naive_utc_now()
         with self.store.unit_of_work() as uow:
             uow.tokens.add(credentials.token_hash(token), principal.client_id, issued_at=now,
                            expires_at=now + self.token_lifetime)
@@ -111,7 +111,7 @@ class ClientRegistry:
             return None, "The access token is not known"
         if row.revoked:
             return None, "The access token was revoked"
-        if row.expires_at <= naive_utc(utc_now()):
+        if row.expires_at <= naive_utc_now():
             return None, "The access token has expired"
         if row.disabled is not False:  # disabled, or no such client any more
             return None, "The client of this access token is disabled"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhirclaim.auth.policy import BPJS_SUBTYPES, claim_response_subtype
-from fhirclaim.clock import naive_utc, utc_now
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.fhir import integers
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.scope import SHARED_PARTITION, partition_of
@@ -53,7 +53,7 @@ def disclose(uow: UnitOfWork, keys: list[Key], tenant: str | None) -> None:
         version = version if version is not None else _current_version(uow, partition, resource_type, resource_id)
         if version is not None:
             versions.append((resource_type, resource_id, version))
-    uow.disclosures.add(partition, versions, tenant, naive_utc(utc_now()))
+    uow.disclosures.add(partition, versions, tenant, naive_utc_now())
 
 
 def _current_version(uow: UnitOfWork, partition: str, resource_type: str, resource_id: str) -> int | None:

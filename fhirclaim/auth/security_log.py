@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from fhirclaim.clock import naive_utc, utc_now
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.store.unit_of_work import Store
 
 MAX_SOURCES_PER_MINUTE = 200
@@ -23,7 +23,7 @@ OTHER = "other"
 
 
 class SecurityLog:
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = lambda: naive_utc(utc_now())):
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = naive_utc_now):
         self.store = store
         self.clock = clock  # naive UTC
 

@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from fhirclaim.clock import naive_utc, utc_now
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.store.unit_of_work import Store
 
 CAP = 3  # evaluations before the first wait: a typo or two costs nothing
@@ -43,7 +43,7 @@ def wait_after(evaluations: int) -> timedelta | None:
 
 
 class LoginThrottle:
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = lambda: naive_utc(utc_now())):
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = naive_utc_now):
         self.store = store
         self.clock = clock  # naive UTC
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhirclaim.claims.precheck import rule_ids
-from fhirclaim.clock import naive_utc, utc_now
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.secrets import SecretBox
 from fhirclaim.store.unit_of_work import Store
@@ -67,7 +67,7 @@ class TenantSettingsStore:
             raise FhirError.of(400, "structure", f"Unknown tenant setting(s): {', '.join(sorted(unknown))}")
         _validate(values)
         with self.store.unit_of_work() as uow:
-            uow.tenant_settings.put(tenant, self._columns(values), naive_utc(utc_now()))
+            uow.tenant_settings.put(tenant, self._columns(values), naive_utc_now())
         return self.get(tenant)
 
     def _columns(self, values: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fhirclaim.auth import credentials
 from fhirclaim.auth.principal import FACILITY, Principal
 from fhirclaim.auth.throttle import LoginThrottle
-from fhirclaim.clock import naive_utc, utc_now
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.store.unit_of_work import Store
 from fhirclaim.store.users import User
 
@@ -74,7 +74,7 @@ class UserAccounts:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
         with self.store.unit_of_work() as uow:
-            if not uow.users.add(username, credentials.hash_secret(password), org, role, naive_utc(utc_now())):
+            if not uow.users.add(username, credentials.hash_secret(password), org, role, naive_utc_now()):
                 raise AccountError(f"user {username!r} exists already")
             return uow.users.get(username)
 

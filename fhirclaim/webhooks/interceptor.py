@@ -15,7 +15,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from fhirclaim.clock import naive_utc, utc_now
+from fhirclaim.clock import naive_utc_now
 from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.store.unit_of_work import UnitOfWork
 from fhirclaim.webhooks.criteria import parse_criteria
@@ -53,7 +53,7 @@ class SubscriptionSecretInterceptor:
         if issues:
             raise FhirError(422, issues)
         if secret is not None:
-            self.secrets.put(uow, resource["id"], secret, naive_utc(utc_now()))
+            self.secrets.put(uow, resource["id"], secret, naive_utc_now())
         return {**resource, "status": "active"} if status == "requested" else resource
 
 
