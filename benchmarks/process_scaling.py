@@ -1,0 +1,122 @@
+"""Server processes: FHIR create and read throughput of ours under gunicorn with 1 and 2 worker processes.
+
+    python benchmarks/process_scaling.py --database-url postgresql+psycopg://… [--processes 1,2] [--threads 4]
+                                         [--stored 300] [--ops 400] [--rounds 2]
+
+Ours is served as the README's production section says: `gunicorn --workers N --threads 8
+'fhirclaim.app:create_app()'` (`pip install ".[production]"`) with `FHIRCLAIM_RUN_WORKER=false`, on PostgreSQL
+(SQLite has one writer: several processes are for PostgreSQL). For each process count a fresh schema is not
+needed: every run creates its own Claims. One Python client (`--threads` threads, a keep-alive session each, the
+`benchmarks/peer_crud.py` driver and Claim) runs `--rounds` blocks of `--ops` operations per process count,
+alternated (1, 2, 1, 2 …) so that the machine's load falls on both alike. Prints, per operation and process count,
+throughput (ops/s of wall time), server CPU ms per op (gunicorn's master and workers, from /proc) and the ratio of
+throughput to one process. Asserts only the status codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import peer_crud  # noqa: E402
+
+
+def start_gunicorn(data_dir: Path, database_url: str, processes: int) -> peer_crud.Server:
+    """Ours under gunicorn with `processes` workers; a facility client's token; the Claim's references stored."""
+    env = {**os.environ, "FHIRCLAIM_RUN_WORKER": "false", "FHIRCLAIM_DATA_DIR": str(data_dir),
+           "FHIRCLAIM_DATABASE_URL": database_url}
+    added = subprocess.run([sys.executable, "-m", "fhirclaim.cli", "clients", "add", "--role", "facility", "--org",
+                            peer_crud.TENANT, "--json"], env=env, check=True, capture_output=True, text=True)
+    credentials = json.loads(added.stdout)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", str(processes), "--threads", "8",
+         "--log-level", "info", "fhirclaim.app:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    port = _booted(process, processes)
+    base = f"http://127.0.0.1:{port}"
+    token = requests.post(base + "/oauth2/v1/accesstoken", data={"grant_type": "client_credentials", **credentials},
+                          timeout=60).json()["access_token"]
+    server = peer_crud.Server(f"{processes} process{'es' if processes > 1 else ''}", process, base + "/fhir",
+                              {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {token}"})
+    session = requests.Session()
+    for resource in [{"resourceType": "Organization", "id": "brs", "name": "RSUD"},
+                     *({"resourceType": "Patient", "id": f"bp{n}", "gender": "female"} for n in range(50)),
+                     {"resourceType": "Coverage", "id": "bcov", "status": "active",
+                      "beneficiary": {"reference": "Patient/bp0"}, "payor": [{"reference": "Organization/brs"}]}]:
+        answer = session.put(f"{server.base}/{resource['resourceType']}/{resource['id']}",
+                             data=json.dumps(resource), headers=server.headers, timeout=60)
+        assert answer.status_code in (200, 201), answer.text
+    return server
+
+
+def _booted(process: subprocess.Popen, processes: int) -> str:
+    """gunicorn's port, once it listens and all its workers have booted (its log lines, on stderr)."""
+    port, booted = None, 0
+    while port is None or booted < processes:
+        line = process.stderr.readline()
+        if not line:
+            raise RuntimeError("gunicorn stopped before its workers booted")
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
+        port = found.group(1) if found else port
+        booted += "Booting worker" in line
+    return port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True, help="PostgreSQL: postgresql+psycopg://…")
+    parser.add_argument("--processes", default="1,2")
+    parser.add_argument("--threads", type=int, default=4, help="client threads")
+    parser.add_argument("--stored", type=int, default=300, help="Claims each server writes before measuring")
+    parser.add_argument("--ops", type=int, default=400, help="operations per block")
+    parser.add_argument("--rounds", type=int, default=2, help="blocks per operation and process count")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.processes.split(",")]
+    driver = peer_crud.Driver()
+    figures: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        servers = []
+        try:
+            for count in counts:  # one data dir each: the same database, each its own signing keys and secret key
+                servers.append(start_gunicorn(Path(directory) / f"data-{count}", args.database_url, count))
+            import random
+            for server in servers:
+                session, rng = requests.Session(), random.Random(1)
+                for _ in range(args.stored):
+                    driver.create(server, session, rng)
+            for name in ("create", "read"):
+                for round_number in range(args.rounds):
+                    for count, server in zip(counts, servers, strict=True):
+                        cpu, wall, _ = peer_crud.block(server, getattr(driver, name), args.ops, args.threads,
+                                                       round_number)
+                        figures.setdefault((name, count), []).append((cpu, wall))
+                        print(f"{name} {server.name}: {args.ops / wall:.0f} ops/s", file=sys.stderr, flush=True)
+        finally:
+            for server in servers:
+                server.stop()
+    print(f"ours under gunicorn on PostgreSQL, {args.threads} client threads, {args.rounds}×{args.ops} ops per line, "
+          f"process counts alternated; {os.cpu_count()} CPU cores on this machine (client and PostgreSQL included)")
+    print(f"{'operation':<10}{'processes':>10}{'ops/s':>8}{'CPU ms/op':>11}{'vs 1':>7}")
+    for name in ("create", "read"):
+        first = None
+        for count in counts:
+            runs = figures[(name, count)]
+            per_s = args.ops * len(runs) / sum(wall for _, wall in runs)
+            cpu_ms = statistics.fmean(cpu for cpu, _ in runs) / args.ops * 1000
+            first = first or per_s
+            print(f"{name:<10}{count:>10}{per_s:>8.0f}{cpu_ms:>11.2f}{per_s / first:>6.2f}×")
+
+
+if __name__ == "__main__":
+    main()
