@@ -16,6 +16,7 @@ throughput to one process. Asserts only the status codes.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -82,6 +83,8 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=400, help="operations per block")
     parser.add_argument("--rounds", type=int, default=2, help="blocks per operation and process count")
     args = parser.parse_args()
+    if importlib.util.find_spec("gunicorn") is None:
+        parser.error("gunicorn is not installed: pip install '.[production]'")
     counts = [int(n) for n in args.processes.split(",")]
     driver = peer_crud.Driver()
     figures: dict[tuple[str, int], list[tuple[float, float]]] = {}
