@@ -34,18 +34,28 @@ class BundleRecord:
 
 
 class ClaimAssembler:
-    """Reads, through one repository (and so within its tenant scope), everything a Claim points at."""
+    """Reads, through one repository (and so within its tenant scope), everything a Claim points at.
 
-    def __init__(self, resources: SqlResourceRepository, timezone: str):
+    `remember`: each reference is read once (the context, the claim file and the Bundle's evidence read the
+    Encounter, the Invoice, documents and reports again: 7 of a 5.10 claim's 29 reads, issue 17) — for a reading
+    in one unit of work that writes nothing meanwhile, as a claim job's first one (`ClaimPipeline._run_steps`)."""
+
+    def __init__(self, resources: SqlResourceRepository, timezone: str, *, remember: bool = False):
         self.resources = resources
         self.timezone = timezone
+        self._read: dict[str, Resource | None] | None = {} if remember else None
 
     def get(self, reference: str | None) -> Resource | None:
+        if self._read is not None and reference in self._read:
+            return self._read[reference]
         target = parse_reference(reference) if reference else None
         if target is None:
             return None
         stored = self.resources.find(*target)
-        return stored.content if stored and not stored.deleted else None
+        content = stored.content if stored and not stored.deleted else None
+        if self._read is not None:
+            self._read[reference] = content
+        return content
 
     def context(self, claim: Resource, *, with_record: bool = False, billed: bool = True) -> ClaimContext:
         """What the claim rests on; `with_record` adds the claim file the claim-file prechecks read (the pipeline's

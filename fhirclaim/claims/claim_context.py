@@ -41,6 +41,9 @@ class ClaimContext:
     # The claim file the claim-file prechecks read (documents, results, gaps in the record); None when the caller
     # did not gather it (`ClaimAssembler.context(claim, with_record=True)` does).
     record: ClaimRecord | None = None
+    # `facts.read_facts` of this context by time zone: read once, though the history, the precheck and the mapping
+    # each ask (issue 17: 5 readings per claim job). Not an init field, so `dataclasses.replace` starts afresh.
+    facts_read: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def practitioner(self, reference: str | None) -> Resource | None:
         return lookup(self.practitioners, reference)

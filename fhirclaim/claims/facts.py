@@ -104,10 +104,14 @@ class ClaimFacts:
 
 
 def read_facts(ctx: ClaimContext, zone: str) -> ClaimFacts:
-    """Everything E-Klaim needs from the claim's resources, read in the hospital's time zone `zone`."""
-    reader = _Reader(ctx, zone)
-    reader.read()
-    return reader.facts
+    """Everything E-Klaim needs from the claim's resources, read in the hospital's time zone `zone`: once per
+    context (`ClaimContext.facts_read`; the facts are read, never changed, by those who ask)."""
+    facts = ctx.facts_read.get(zone)
+    if facts is None:
+        reader = _Reader(ctx, zone)
+        reader.read()
+        facts = ctx.facts_read[zone] = reader.facts
+    return facts
 
 
 def _mapping() -> dict[str, Any]:

@@ -88,7 +88,9 @@ class EKlaimGateway:
             raise
 
     def open_claim(self, fields: Mapping[str, str], *, reopen: bool) -> ClaimRecord | None:
-        """new_claim unless the SEP is already this patient's claim; re-edit it when final and `reopen`."""
+        """new_claim unless the SEP is already this patient's claim; re-edit it when final and `reopen`. Returns
+        the claim's record as read before, None when it opened the claim (E-Klaim is not asked again: the pipeline
+        reads nothing from a claim it just opened, issue 17)."""
         nomor_sep, nomor_rm = fields["nomor_sep"], fields["nomor_rm"]
         existing = self.record(nomor_sep)
         if existing is None:
@@ -100,7 +102,7 @@ class EKlaimGateway:
                 holders = [str(d.get("nomor_rm")) for d in error.duplicate or []]
                 if holders and nomor_rm not in holders:
                     raise SepConflict(nomor_sep, holders) from None
-            return self.record(nomor_sep)
+            return None
         holder = str(existing.data.get("nomor_rm") or "")
         if holder and holder != nomor_rm:
             raise SepConflict(nomor_sep, [holder])

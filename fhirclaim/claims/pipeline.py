@@ -244,12 +244,13 @@ class ClaimPipeline:
             stored = uow.resources.find("Claim", job.claim_id)
             if stored is None or stored.deleted:
                 return jobs.SUPERSEDED
-            assembler = ClaimAssembler(uow.resources, self.settings.timezone)
+            assembler = ClaimAssembler(uow.resources, self.settings.timezone, remember=True)
             # read once: the precheck's claim file and the signed Bundle's record (`_sign_and_publish`)
             ctx, bundled = assembler.context_and_bundle_record(stored.content)
             history = RecentEpisodes(StoreClaimHistory(assembler), ctx, self.settings.timezone)
+            final = queue.last_final_steps(job) if job.kind == "submit" and _may_republish(ctx.claim, done) else None
         job = dataclasses.replace(job, inputs=rests_on(ctx))  # noted with each step: what a rerun compares
-        run = _JobRun(self, job, scope, ctx, done, self.policy.claim_settings(job.tenant), done_now, bundled)
+        run = _JobRun(self, job, scope, ctx, done, self.policy.claim_settings(job.tenant), done_now, bundled, final)
         if job.kind == "cancel":
             return run.withdraw()
         if job.kind == "publish":
@@ -286,9 +287,11 @@ class _JobRun:
     """One run of one job: the steps of architecture §4 over a fixed ClaimContext."""
 
     def __init__(self, pipeline: ClaimPipeline, job: Job, scope: Scope, ctx: ClaimContext, done: dict[str, Any],
-                 tenant: TenantClaimSettings, done_now: _RunLog, bundled: BundleRecord):
+                 tenant: TenantClaimSettings, done_now: _RunLog, bundled: BundleRecord,
+                 last_final: dict[str, Any] | None = None):
         self.pipeline = pipeline
         self.bundled = bundled  # the record the Bundle carries, read with ctx (ClaimPipeline._run_steps)
+        self.last_final = last_final  # the steps of the claim's last final run, read with ctx (`_final_with`)
         self.done_now = done_now  # steps done in this run whose markers wait for a transaction
         self.job = job
         self.scope = scope
@@ -376,11 +379,9 @@ class _JobRun:
         """The steps of the claim's last run that made it final in E-Klaim, when that run told E-Klaim exactly what
         this one would. A new Claim version that changes nothing E-Klaim is told (a pending confirmation answered
         "confirmed" with the earlier stay's resume attached, a corrected document) needs no re-edit — which a sent
-        claim would refuse anyway (E2039) — only a new signed Bundle."""
-        if self.claim.get("status") == "draft" or "grouper" in self.done and "republished" not in self.done:
-            return None
-        with self.pipeline.store.unit_of_work(self.scope, write=False) as uow:
-            earlier = uow.jobs.last_final_steps(self.job)
+        claim would refuse anyway (E2039) — only a new signed Bundle. Those steps were read with the claim, at
+        the run's start."""
+        earlier = self.last_final if _may_republish(self.claim, self.done) else None
         if earlier is None or (earlier.get("sign") or {}).get("told") != told or "grouper" not in earlier:
             return None
         return earlier
@@ -615,6 +616,12 @@ class _JobRun:
             if_match = current.version_id
         stored, _ = service.update(resource["resourceType"], resource["id"], clean, if_match=if_match)
         return stored.content
+
+
+def _may_republish(claim: dict[str, Any], done: dict[str, Any]) -> bool:
+    """Whether a run may sign again what the claim's last final run grouped (`_JobRun._final_with`): never a
+    draft, nor a run that grouped afresh already."""
+    return claim.get("status") != "draft" and ("grouper" not in done or "republished" in done)
 
 
 def _choices_not_offered(choice: list[str], answer: dict[str, Any]) -> list[Issue]:

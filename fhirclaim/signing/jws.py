@@ -32,6 +32,9 @@ def sign_bundle(bundle: dict[str, Any], key: SigningKey, *, who: dict[str, Any],
                 sig_type_code: str = VERIFICATION) -> dict[str, Any]:
     """A copy of `bundle` with `Bundle.signature` made by `key` (any earlier signature is replaced).
 
+    The copy is shallow (issue 17: a deep copy of a claim's Bundle cost about as much as canonicalizing it): it
+    shares the entries with `bundle`, so changing either's entries afterwards changes both and breaks the signature.
+
     `who` is the Reference to the signing Organization; `when` (timezone-aware, default now) is written in UTC at
     second precision, the precision `sigT` and the HL7 vector use.
     """
@@ -41,16 +44,14 @@ def sign_bundle(bundle: dict[str, Any], key: SigningKey, *, who: dict[str, Any],
     signature_type = coding(sig_type_code)
     header = _protected_header(key, instant, signature_type)
     compact = detached_jws(canonical_bytes(bundle, DOCUMENT), key, header)
-    signed = copy.deepcopy(bundle)
-    signed["signature"] = {
+    return {**bundle, "signature": {
         "type": [signature_type],
         "when": instant,
         "who": copy.deepcopy(who),
         "targetFormat": target_format(DOCUMENT),
         "sigFormat": JOSE,
         "data": base64.b64encode(compact.encode("ascii")).decode("ascii"),
-    }
-    return signed
+    }}
 
 
 def detached_jws(payload: bytes, key: SigningKey, protected: dict[str, Any]) -> str:

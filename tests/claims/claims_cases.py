@@ -7,6 +7,7 @@ Patient, Encounter and Practitioners the claim rests on.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from satusehat_examples import CARD, NIK_CODER, ORG_RS, SEP, example
@@ -130,7 +131,7 @@ def outpatient_case(**changes: Any) -> ClaimContext:
 
 def changed(ctx: ClaimContext, **resources: Any) -> ClaimContext:
     """A copy of `ctx` with some resources replaced (deep copies, so cases never share state)."""
-    values = {name: copy.deepcopy(getattr(ctx, name)) for name in ctx.__dataclass_fields__}
+    values = {f.name: copy.deepcopy(getattr(ctx, f.name)) for f in dataclasses.fields(ctx) if f.init}
     values.update(resources)
     return ClaimContext(**values)
 

@@ -35,8 +35,8 @@ HIP = "02-hip-replacement-special-cmg"  # its grouper runs twice: stage 1, then 
 OUTPATIENT = "01-outpatient-visit"
 LOST = ["request", "answer"]
 
-# Every E-Klaim call a job makes, in order (get_claim_data #1 reads before new_claim, #2 reads back after it).
-SUBMIT_CALLS = [("get_claim_data", 1), ("new_claim", 1), ("get_claim_data", 2), ("set_claim_data", 1),
+# Every E-Klaim call a job makes, in order (get_claim_data reads before new_claim; nothing reads back after it).
+SUBMIT_CALLS = [("get_claim_data", 1), ("new_claim", 1), ("set_claim_data", 1),
                 ("grouper", 1), ("grouper", 2), ("claim_final", 1), ("send_claim_individual", 1)]
 UPDATE_CALLS = [("get_claim_data", 1), ("reedit_claim", 1), ("set_claim_data", 1), ("grouper", 1),
                 ("claim_final", 1), ("send_claim_individual", 1)]
