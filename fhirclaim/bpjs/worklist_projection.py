@@ -325,7 +325,7 @@ def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredR
     entry = worklist_entry(read_claim_file(resources, stored.content, answered=answered,
                                            partition=stored.partition), stored.tenant,
                            utc_now().replace(tzinfo=None))
-    uow.worklist.save(entry)
+    uow.worklist.save(entry, new=not answered)
 
 
 def rebuild(store: Store, timezone_name: str = "UTC", batch: int = 500) -> int:
