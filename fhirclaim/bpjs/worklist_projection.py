@@ -314,7 +314,9 @@ class WorklistListener:
         if stored is not None and stored.deleted:
             uow.worklist.remove(stored.id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
-            save_line(resources, uow, stored, answered=not change.fresh)
+            # only a Claim created under an id the server just gave it is unanswered (a fresh answer answers one)
+            fresh_claim = change.fresh and after.resource_type == "Claim"
+            save_line(resources, uow, stored, answered=not fresh_claim)
 
 
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource, *,
