@@ -243,9 +243,10 @@ class SqlResourceRepository:
 
     # --- writes --------------------------------------------------------------------------------------------
 
-    def create(self, resource: dict[str, Any], *, author: str | None = None,
-               resource_id: str | None = None, tenant: str | None | _Default = _DEFAULT) -> StoredResource:
-        """Store version 1; `tenant` defaults to the scope's (BPJS-K's answers land in the hospital's tenant)."""
+    def create(self, resource: dict[str, Any], *, author: str | None = None, resource_id: str | None = None,
+               tenant: str | None | _Default = _DEFAULT, index: list[IndexEntry] | None = None) -> StoredResource:
+        """Store version 1; `tenant` defaults to the scope's (BPJS-K's answers land in the hospital's tenant).
+        `index`: the resource's index entries, when the caller has them (`index_resource` of it otherwise)."""
         tenant = self.scope.tenant if isinstance(tenant, _Default) else tenant
         resource_type = resource["resourceType"]
         new_ids = self.session.info.get(_NEW_IDS, ())
@@ -267,7 +268,7 @@ class SqlResourceRepository:
             except IntegrityError:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
         self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
-        self._write_index(pk, content, fresh=True)
+        self._write_index(pk, content, fresh=True, entries=index)
         return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
 
     def new_id(self) -> str:
@@ -338,14 +339,15 @@ class SqlResourceRepository:
             "version_id": version, "last_updated": when, "deleted": text is None, "method": method, "author": author,
             "tenant": tenant, "content": text})
 
-    def _write_index(self, resource_pk: int, content: dict[str, Any] | None, *, fresh: bool = False) -> None:
+    def _write_index(self, resource_pk: int, content: dict[str, Any] | None, *, fresh: bool = False,
+                     entries: list[IndexEntry] | None = None) -> None:
         if not fresh:  # a new resource has no index rows yet
             for statement in _DELETE_INDEX:
                 self.session.execute(statement, {"pk": resource_pk})
         if content is None:
             return
         rows: dict[str, list[dict[str, Any]]] = {}
-        for entry in index_resource(content, self.timezone):
+        for entry in index_resource(content, self.timezone) if entries is None else entries:
             rows.setdefault(entry.kind, []).append(_index_row(resource_pk, content["resourceType"], entry))
         for kind, values in rows.items():
             self.session.execute(_INSERT_INDEX[kind], values)
