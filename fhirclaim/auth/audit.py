@@ -10,11 +10,14 @@ repository directly: no listener, no webhook, no audit of the audit.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from fhirclaim.auth.principal import BPJS, HOSPITAL_ROLES, Principal
 from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates
+from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
@@ -24,6 +27,10 @@ ACTIONS = {"create": "C", "update": "U", "patch": "U", "delete": "D", "read": "R
 AUTHOR = "system:audit"
 # The tenant of AuditEvents only admin may read (no hospital organization id can be this: '@' is not in an id).
 ADMIN_ONLY_TENANT = ADMIN_TENANT
+# What varies from one AuditEvent to the next and is indexed (`audit_index`); the rest but `outcomeDesc` (never
+# indexed: `outcome` is there) is one of a few fixed shapes.
+_VARYING = ("recorded", "entity", "agent", "meta")
+_NOT_FIXED = frozenset({*_VARYING, "outcomeDesc", "id"})
 
 
 def home_tenant(principal: Principal) -> str:
@@ -71,6 +78,22 @@ def _who(who: str | None) -> dict[str, Any]:
     return {"identifier": {"system": CLIENT_ID_SYSTEM, "value": client_id}, "display": who}
 
 
+def audit_index(event: dict[str, Any], timezone: str = "UTC") -> list[IndexEntry]:
+    """The index entries of an AuditEvent of `audit_event`, as `index_resource` gives them: those of its fixed part
+    (type, subtype, action, outcome, source) indexed once per shape, those of what varies indexed each time. An
+    AuditEvent is written with every write (issue 17)."""
+    fixed = {key: value for key, value in event.items() if key not in _NOT_FIXED}
+    varying = {key: event[key] for key in _VARYING if key in event}
+    entries = [*_fixed_index(json.dumps(fixed, separators=(",", ":")), timezone),
+               *index_resource({"resourceType": "AuditEvent", **varying}, timezone)]
+    return list(dict.fromkeys(entries))
+
+
+@lru_cache(maxsize=256)
+def _fixed_index(fixed: str, timezone: str) -> tuple[IndexEntry, ...]:
+    return tuple(index_resource(json.loads(fixed), timezone))
+
+
 class AuditListener:
     """A ResourceListener: one AuditEvent per stored change."""
 
@@ -82,7 +105,7 @@ class AuditListener:
         event = audit_event(interaction=change.interaction, who=change.author, outcome="0",
                             description=f"{change.interaction} {what}", what=what)
         tenant = after.tenant if after.tenant is not None else ADMIN_ONLY_TENANT  # a shared resource: admin's
-        uow.resources.create(event, author=AUTHOR, tenant=tenant)
+        uow.resources.create(event, author=AUTHOR, tenant=tenant, index=audit_index(event, uow.resources.timezone))
 
 
 def record_denied(store: Store, *, principal: Principal, interaction: str, status: int, description: str,
@@ -98,4 +121,4 @@ def record(store: Store, *, tenant: str, interaction: str, who: str, outcome: st
     """One AuditEvent in its own transaction, in `tenant`: for what no FHIR write of the request records."""
     event = audit_event(interaction=interaction, who=who, outcome=outcome, description=description, address=address)
     with store.unit_of_work() as uow:
-        uow.resources.create(event, author=AUTHOR, tenant=tenant)
+        uow.resources.create(event, author=AUTHOR, tenant=tenant, index=audit_index(event, uow.resources.timezone))

@@ -314,7 +314,9 @@ class WorklistListener:
         if stored is not None and stored.deleted:
             uow.worklist.remove(stored.id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
-            save_line(resources, uow, stored, answered=not change.fresh)
+            # only a Claim created under an id the server just gave it is unanswered (a fresh answer answers one)
+            fresh_claim = change.fresh and after.resource_type == "Claim"
+            save_line(resources, uow, stored, answered=not fresh_claim)
 
 
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource, *,
@@ -325,7 +327,7 @@ def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredR
     entry = worklist_entry(read_claim_file(resources, stored.content, answered=answered,
                                            partition=stored.partition), stored.tenant,
                            utc_now().replace(tzinfo=None))
-    uow.worklist.save(entry)
+    uow.worklist.save(entry, new=not answered)
 
 
 def rebuild(store: Store, timezone_name: str = "UTC", batch: int = 500) -> int:

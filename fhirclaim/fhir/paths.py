@@ -17,27 +17,38 @@ _OF_TYPE = re.compile(r"^ofType\((\w+)\)$")
 
 
 @lru_cache(maxsize=1024)
-def _steps(path: str) -> tuple[str, ...]:
-    return tuple(path.split(".")[1:])  # the first step names the resource type
+def _steps(path: str) -> tuple[tuple[str, str | None], ...]:
+    """The steps after the resource type, parsed once: (element name, None) or (step, type kept by ofType)."""
+    steps = []
+    for step in path.split(".")[1:]:  # the first step names the resource type
+        of_type = _OF_TYPE.match(step)
+        steps.append((step, of_type.group(1) if of_type else None))
+    return tuple(steps)
+
+
+def root(path: str) -> str | None:
+    """The element `path` starts from in a resource (`Claim.careTeam.provider` → `careTeam`), None for an ofType
+    step or the resource itself."""
+    steps = _steps(path)
+    return steps[0][0] if steps and steps[0][1] is None else None
 
 
 def evaluate(resource: dict[str, Any], path: str) -> list[Any]:
     """Every value `path` reaches in `resource` (arrays flattened, choice types resolved)."""
     values: list[Any] = [resource]
-    for step in _steps(path):
-        values = list(_step(values, step))
+    for step, of_type in _steps(path):
+        values = list(_step(values, step, of_type))
         if not values:
             break
     return values
 
 
-def _step(values: list[Any], step: str) -> Iterator[Any]:
-    of_type = _OF_TYPE.match(step)
+def _step(values: list[Any], step: str, of_type: str | None) -> Iterator[Any]:
     for value in values:
         if not isinstance(value, dict):
             continue
-        if of_type:
-            if value.get("resourceType") == of_type.group(1):
+        if of_type is not None:
+            if value.get("resourceType") == of_type:
                 yield value
             continue
         yield from _flatten(_child(value, step))

@@ -219,7 +219,7 @@ class FhirService:
         self._check_references(resource_type, resource)
         stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
                                                 method="PATCH" if interaction == "patch" else "PUT",
-                                                **self._tenant(resource))
+                                                current=before, **self._tenant(resource))
         if before is None or before.version_id != stored.version_id:
             self._notify("create" if created and before is None else interaction, before, stored)
         return stored, created

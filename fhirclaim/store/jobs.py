@@ -108,6 +108,12 @@ def _same_claim(claim_id: str, tenant: str | None):
 
 _JOBS = ClaimJobRow.__table__
 _LEASE = Lease(_JOBS.c.id, _JOBS.c.locked_by, _JOBS.c.locked_until)
+# enqueue's statements: a claim's queued jobs superseded (through ix_claim_job_claim_status, never a scan of the
+# queue), the new job inserted
+_SUPERSEDE = (update(_JOBS).where(_JOBS.c.claim_id == bindparam("of_claim"),
+                                  _JOBS.c.tenant.is_not_distinct_from(bindparam("of_tenant")), _JOBS.c.status == QUEUED)
+              .values(status=SUPERSEDED, updated_at=bindparam("now")))
+_INSERT_JOB = insert(_JOBS).returning(_JOBS.c.id)
 
 
 @functools.lru_cache(maxsize=64)
@@ -134,18 +140,18 @@ class JobQueue:
     def __init__(self, session: Session):
         self.session = session
 
-    def enqueue(self, claim_id: str, claim_version: int, tenant: str | None, kind: str, run: int = 0) -> Job:
+    def enqueue(self, claim_id: str, claim_version: int, tenant: str | None, kind: str, run: int = 0, *,
+                first: bool = False) -> Job:
         """A job for this Claim version (its `run`-th re-run); older jobs of the claim not yet started are
-        superseded."""
+        superseded. `first`: the Claim was created just now under an id the server generated, so it has no job yet
+        to supersede. Two statements built once, no ORM object (issue 17)."""
         now = naive_utc_now()
-        self.session.execute(
-            update(ClaimJobRow).where(_same_claim(claim_id, tenant), ClaimJobRow.status == QUEUED)
-            .values(status=SUPERSEDED, updated_at=now))
-        row = ClaimJobRow(claim_id=claim_id, claim_version=claim_version, tenant=tenant, kind=kind, status=QUEUED,
-                          attempts=0, next_attempt_at=now, created_at=now, updated_at=now, run=run)
-        self.session.add(row)
-        self.session.flush()
-        return Job.of(row)
+        if not first:
+            self.session.execute(_SUPERSEDE, {"of_claim": claim_id, "of_tenant": tenant, "now": now})
+        job_id = self.session.execute(_INSERT_JOB, {
+            "claim_id": claim_id, "claim_version": claim_version, "tenant": tenant, "kind": kind, "status": QUEUED,
+            "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now, "run": run}).scalar_one()
+        return Job(job_id, claim_id, claim_version, tenant, kind, QUEUED, 0, None, now, None, run, None)
 
     def claim_next(self, worker: str, lease_seconds: float, *, job_id: int | None = None) -> Job | None:
         """Take the next due job (or the given one) for `worker`, unless another live lease holds its claim."""
@@ -166,8 +172,10 @@ class JobQueue:
         return Job.of(row) if row else None
 
     def latest_for_claim(self, claim_id: str, tenant: str | None) -> Job | None:
+        # populate_existing: enqueue's Core UPDATE may have superseded a job this session loaded
         row = self.session.execute(select(ClaimJobRow).where(_same_claim(claim_id, tenant))
-                                   .order_by(ClaimJobRow.id.desc()).limit(1)).scalar_one_or_none()
+                                   .order_by(ClaimJobRow.id.desc()).limit(1)
+                                   .execution_options(populate_existing=True)).scalar_one_or_none()
         return Job.of(row) if row else None
 
     def last_final_steps(self, job: Job) -> dict[str, Any] | None:

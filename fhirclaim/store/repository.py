@@ -112,6 +112,14 @@ _UPDATE_VERSION = (update(_RESOURCE)
                    .where(_RESOURCE.c.pk == bindparam("row_pk"), _RESOURCE.c.version_id == bindparam("row_version"))
                    .values(version_id=bindparam("new_version"), last_updated=bindparam("new_updated"),
                            deleted=bindparam("new_deleted"), content=bindparam("new_content")))
+_UPDATE_CURRENT = (update(_RESOURCE)
+                   .where(_RESOURCE.c.partition == bindparam("row_partition"),
+                          _RESOURCE.c.resource_type == bindparam("row_type"),
+                          _RESOURCE.c.logical_id == bindparam("row_id"),
+                          _RESOURCE.c.version_id == bindparam("row_version"))
+                   .values(version_id=bindparam("new_version"), last_updated=bindparam("new_updated"),
+                           deleted=bindparam("new_deleted"), content=bindparam("new_content"))
+                   .returning(_RESOURCE.c.pk))
 _ROW_COLUMNS = tuple(_RESOURCE.c[name] for name in ("pk", "partition", "resource_type", "logical_id", "version_id",
                                                      "last_updated", "deleted", "tenant", "content"))
 
@@ -144,6 +152,25 @@ def _referrers_statement(shared: bool):
                    ResourceRow.deleted.is_(False), ResourceRow.resource_type != "AuditEvent")
             .where((ResourceRow.resource_type != bindparam("target_type"))
                    | (ResourceRow.logical_id != bindparam("target_id"))))
+
+
+class _Current:
+    """The current row as `find` answered it: what `update` and `_write_version` read of a row, without its primary
+    key (the UPDATE finds the row by its key and version, and returns the key)."""
+
+    pk = None
+
+    def __init__(self, stored: StoredResource):
+        self.stored = stored
+        self.resource_type, self.logical_id, self.version_id = stored.resource_type, stored.id, stored.version_id
+        self.last_updated, self.deleted, self.tenant = stored.last_updated, stored.deleted, stored.tenant
+        self.partition, self.parsed = stored.partition, stored.content
+
+    @property
+    def content(self) -> str | None:
+        """The stored text, as a row has it."""
+        stored = self.stored
+        return stored.text if stored.text is not None or stored.content is None else jsonio.dumps(stored.content)
 
 
 def _loads(text: str | None) -> dict[str, Any] | None:
@@ -243,9 +270,10 @@ class SqlResourceRepository:
 
     # --- writes --------------------------------------------------------------------------------------------
 
-    def create(self, resource: dict[str, Any], *, author: str | None = None,
-               resource_id: str | None = None, tenant: str | None | _Default = _DEFAULT) -> StoredResource:
-        """Store version 1; `tenant` defaults to the scope's (BPJS-K's answers land in the hospital's tenant)."""
+    def create(self, resource: dict[str, Any], *, author: str | None = None, resource_id: str | None = None,
+               tenant: str | None | _Default = _DEFAULT, index: list[IndexEntry] | None = None) -> StoredResource:
+        """Store version 1; `tenant` defaults to the scope's (BPJS-K's answers land in the hospital's tenant).
+        `index`: the resource's index entries, when the caller has them (`index_resource` of it otherwise)."""
         tenant = self.scope.tenant if isinstance(tenant, _Default) else tenant
         resource_type = resource["resourceType"]
         new_ids = self.session.info.get(_NEW_IDS, ())
@@ -267,7 +295,7 @@ class SqlResourceRepository:
             except IntegrityError:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
         self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
-        self._write_index(pk, content, fresh=True)
+        self._write_index(pk, content, fresh=True, entries=index)
         return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
 
     def new_id(self) -> str:
@@ -278,10 +306,16 @@ class SqlResourceRepository:
         return resource_id
 
     def update(self, resource: dict[str, Any], *, if_match: int | None = None, author: str | None = None,
-               method: str = "PUT", tenant: str | None | _Default = _DEFAULT) -> tuple[StoredResource, bool]:
-        """Write a new version; (stored, created). An unchanged resend writes nothing (HAPI's no-op update)."""
+               method: str = "PUT", tenant: str | None | _Default = _DEFAULT,
+               current: StoredResource | None | _Default = _DEFAULT) -> tuple[StoredResource, bool]:
+        """Write a new version; (stored, created). An unchanged resend writes nothing (HAPI's no-op update).
+        `current`: what `find` of this resource answered in this transaction (None: nothing), so that it is not
+        read again; the new version is written only if it is still the current one (else 412)."""
         resource_type, resource_id = resource["resourceType"], resource["id"]
-        row = self._row(resource_type, resource_id)  # another tenant's row is not seen: the id is free here
+        if isinstance(current, _Default) or self.scope.current_disclosed:  # BPJS-K's find may answer an older one
+            row = self._row(resource_type, resource_id)  # another tenant's row is not seen: the id is free here
+        else:
+            row = _Current(current) if current is not None else None
         if row is None and resource_type in GLOBAL_ID_TYPES:
             if not self.scope.all_tenants:  # the same answer whether another tenant holds the id or nobody does
                 raise FhirError.of(405, "not-supported", f"A {resource_type}'s id is assigned by the server: create "
@@ -295,8 +329,9 @@ class SqlResourceRepository:
         if if_match is not None and if_match != row.version_id:
             raise _version_conflict(resource_type, resource_id, if_match, row.version_id)
         was_deleted = row.deleted
-        if not was_deleted and _same_content(_loads(row.content), resource):
-            return _stored(row), False
+        if not was_deleted and _same_content(row.parsed if isinstance(row, _Current) else _loads(row.content),
+                                             resource):
+            return (row.stored if isinstance(row, _Current) else _stored(row)), False
         return self._write_version(row, resource, method, author), was_deleted
 
     def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource:
@@ -318,16 +353,20 @@ class SqlResourceRepository:
         version = row.version_id + 1
         content = _with_meta(resource, resource_id, version, now) if resource is not None else None
         text = jsonio.dumps(content) if content is not None else None
-        changed = self.session.execute(_UPDATE_VERSION, {
-            "row_pk": row.pk, "row_version": row.version_id, "new_version": version, "new_updated": now,
-            "new_deleted": content is None, "new_content": text if text is not None else row.content}).rowcount
-        if changed != 1:  # another transaction wrote this resource since we read it
+        values = {"row_version": row.version_id, "new_version": version, "new_updated": now,
+                  "new_deleted": content is None, "new_content": text if text is not None else row.content}
+        if row.pk is not None:
+            pk = row.pk if self.session.execute(_UPDATE_VERSION, {"row_pk": row.pk, **values}).rowcount == 1 else None
+        else:  # a row known by its key and version only (`update`'s `current`)
+            pk = self.session.execute(_UPDATE_CURRENT, {"row_partition": row.partition, "row_type": resource_type,
+                                                        "row_id": resource_id, **values}).scalar_one_or_none()
+        if pk is None:  # another transaction wrote this resource since we read it
             raise _version_conflict(resource_type, resource_id, row.version_id, None)
-        loaded = self.session.identity_map.get(self.session.identity_key(ResourceRow, row.pk))
+        loaded = self.session.identity_map.get(self.session.identity_key(ResourceRow, pk))
         if loaded is not None:  # a search of this transaction loaded it: it must not show the old version
             self.session.expire(loaded)
         self._insert_version(resource_type, resource_id, version, now, method, author, text, tenant)
-        self._write_index(row.pk, content)
+        self._write_index(pk, content)
         return StoredResource(resource_type, resource_id, version, now, content is None, tenant, content, method,
                               author, text)
 
@@ -338,14 +377,15 @@ class SqlResourceRepository:
             "version_id": version, "last_updated": when, "deleted": text is None, "method": method, "author": author,
             "tenant": tenant, "content": text})
 
-    def _write_index(self, resource_pk: int, content: dict[str, Any] | None, *, fresh: bool = False) -> None:
+    def _write_index(self, resource_pk: int, content: dict[str, Any] | None, *, fresh: bool = False,
+                     entries: list[IndexEntry] | None = None) -> None:
         if not fresh:  # a new resource has no index rows yet
             for statement in _DELETE_INDEX:
                 self.session.execute(statement, {"pk": resource_pk})
         if content is None:
             return
         rows: dict[str, list[dict[str, Any]]] = {}
-        for entry in index_resource(content, self.timezone):
+        for entry in index_resource(content, self.timezone) if entries is None else entries:
             rows.setdefault(entry.kind, []).append(_index_row(resource_pk, content["resourceType"], entry))
         for kind, values in rows.items():
             self.session.execute(_INSERT_INDEX[kind], values)

@@ -56,3 +56,23 @@ def test_an_answer_written_before_its_claim_in_one_transaction_is_on_the_claims_
     with runtime.store.unit_of_work(tenant_scope("rs-a"), write=False) as uow:
         line = uow.worklist.get("rs-a", claim_id)
     assert line is not None and line["tariff"] == 1500
+
+
+def test_a_fresh_answer_to_a_stored_claim_is_on_the_claims_line(runtime):
+    """`fresh` says nothing answers the resource created: for a ClaimResponse, its Claim may well be answered."""
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        service = runtime.services.for_caller(uow, "test")
+        service.update("Organization", "rs", {"resourceType": "Organization", "id": "rs", "name": "RS"})
+        service.update("Patient", "p1", {"resourceType": "Patient", "id": "p1"})
+        claim, _ = service.create(CLAIM)
+    grouping = {"resourceType": "ClaimResponse", "status": "active", "use": "claim", "outcome": "complete",
+                "created": "2026-10-02", "type": CLAIM["type"], "patient": {"reference": "Patient/p1"},
+                "insurer": {"reference": "Organization/rs"}, "request": {"reference": f"Claim/{claim.id}"},
+                "subType": {"coding": [{"system": SUBTYPES, "code": "grouping"}]},
+                "total": [{"category": {"coding": [{"code": "benefit"}]},
+                           "amount": {"value": 1500, "currency": "IDR"}}]}
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        runtime.services.server(uow, "system:test").create(grouping)
+    with runtime.store.unit_of_work(tenant_scope("rs-a"), write=False) as uow:
+        line = uow.worklist.get("rs-a", claim.id)
+    assert line is not None and line["tariff"] == 1500

@@ -57,3 +57,38 @@ def test_a_stored_resource_carries_the_bytes_it_was_stored_as(runtime):
     with runtime.store.unit_of_work(tenant_scope("rs-a"), write=False) as uow:
         read = uow.resources.read("Patient", "p1")
         assert read.text == jsonio.dumps(read.content) and read.content == created.content
+
+
+def test_an_update_given_what_find_answered_reads_nothing_again(runtime):
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        uow.resources.create({"resourceType": "Patient", "gender": "male"}, resource_id="p1")
+        current = uow.resources.find("Patient", "p1")
+        seen = _statements(runtime)
+        stored, created = uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "female"},
+                                               current=current)
+        assert "SELECT" not in seen and (stored.version_id, created) == (2, False)
+        unchanged, _ = uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "female"},
+                                            current=uow.resources.find("Patient", "p1"))
+        assert unchanged.version_id == 2  # an unchanged resend writes nothing
+        found = uow.resources.search(parse_search("Patient", [("gender", "female")])).matches
+        assert [(f.id, f.version_id) for f in found] == [("p1", 2)]  # indexed under the new version
+        assert uow.resources.history("Patient", "p1").total == 2
+
+
+def test_an_update_given_a_version_that_is_no_longer_current_is_refused(runtime):
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        uow.resources.create({"resourceType": "Patient"}, resource_id="p1")
+        stale = uow.resources.find("Patient", "p1")
+        uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "male"})
+        with pytest.raises(FhirError) as refused:
+            uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "female"}, current=stale)
+        assert refused.value.status == 412
+
+
+def test_an_update_given_nothing_found_creates_under_the_clients_id(runtime):
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        stored, created = uow.resources.update({"resourceType": "Patient", "id": "p9"}, current=None)
+        assert (stored.version_id, created) == (1, True)
+        with pytest.raises(FhirError) as refused:  # had it been there after all, the insert says so
+            uow.resources.update({"resourceType": "Patient", "id": "p9"}, current=None)
+        assert refused.value.status == 409
