@@ -44,6 +44,7 @@ from fhirclaim.config import Settings
 from fhirclaim.eklaim import crypto
 from fhirclaim.interactions import transaction
 from fhirclaim.runtime import Runtime
+from fhirclaim.store import commit_notices
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CASES = ("01-outpatient-visit", "02-hip-replacement-special-cmg", "03-class-upgrade", "04-newborn")
@@ -140,8 +141,9 @@ def write_claim(runtime: Runtime, bundle: dict) -> None:
 
 def measure(mode: str, offset: int, runtime: Runtime, args, console: Console) -> Result:
     completions = Completions(runtime.pipeline)
-    workers = [PipelineWorker(completions, poll_seconds=0.05, name=f"bench-{n}") for n in range(args.workers)]
-    for worker in workers:
+    workers = [PipelineWorker(completions, poll_seconds=0.5, name=f"bench-{n}") for n in range(args.workers)]
+    for worker in workers:  # woken by the commit that queued a job, as `fhirclaim serve` wires its worker
+        runtime.store.on_commit(commit_notices.CLAIM_JOB_QUEUED, worker.wake)
         worker.start()
     result = Result(mode, args.claims, 0.0)
     numbers = iter(range(offset + 1, offset + args.claims + 1))
@@ -152,8 +154,6 @@ def measure(mode: str, offset: int, runtime: Runtime, args, console: Console) ->
         event, ended = completions.expect(claim_id)
         write_claim(runtime, bundle)
         written = time.perf_counter()
-        for worker in workers:
-            worker.wake()
         if not event.wait(300):
             raise RuntimeError(f"claim {claim_id} was not processed within 300 s")
         return ended[0] - written

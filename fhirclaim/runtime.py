@@ -39,6 +39,7 @@ from fhirclaim.interactions.service import (
 from fhirclaim.sandbox import SandboxEKlaim
 from fhirclaim.secrets import SecretBox
 from fhirclaim.signing import HospitalSigning
+from fhirclaim.store import commit_notices
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
@@ -135,6 +136,9 @@ class Runtime:
     def start_workers(self) -> None:
         """The pipeline and webhook delivery threads of `fhirclaim serve` (and `fhirclaim worker`)."""
         worker = PipelineWorker(self.pipeline, poll_seconds=self.settings.worker_poll_seconds)
+        # a commit that queued a job or a webhook notification wakes its worker: no wait for the next poll
+        self.store.on_commit(commit_notices.CLAIM_JOB_QUEUED, worker.wake)
+        self.store.on_commit(commit_notices.WEBHOOK_QUEUED, self.webhook_worker.wake)
         worker.start()
         self.workers.append(worker)
         self.webhook_worker.start()

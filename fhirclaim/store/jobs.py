@@ -36,6 +36,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fhirclaim.clock import naive_utc_now
+from fhirclaim.store import commit_notices
 from fhirclaim.store.leases import Lease
 from fhirclaim.store.models import Base
 
@@ -151,6 +152,7 @@ class JobQueue:
         job_id = self.session.execute(_INSERT_JOB, {
             "claim_id": claim_id, "claim_version": claim_version, "tenant": tenant, "kind": kind, "status": QUEUED,
             "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now, "run": run}).scalar_one()
+        commit_notices.notice(self.session, commit_notices.CLAIM_JOB_QUEUED)
         return Job(job_id, claim_id, claim_version, tenant, kind, QUEUED, 0, None, now, None, run, None)
 
     def claim_next(self, worker: str, lease_seconds: float, *, job_id: int | None = None) -> Job | None:

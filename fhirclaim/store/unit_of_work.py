@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from fhirclaim.store import commit_notices
 from fhirclaim.store.clients import ClientRepository, TokenRepository
 from fhirclaim.store.db import Database
 from fhirclaim.store.disclosures import DisclosureRepository
@@ -95,9 +96,18 @@ class Store:
     def __init__(self, database: Database, *, timezone_name: str = "UTC"):
         self.database = database
         self.timezone = timezone_name
+        self._on_commit: dict[str, list[Callable[[], None]]] = {}
+
+    def on_commit(self, topic: str, callback: Callable[[], None]) -> None:
+        """Call `callback` (quick, never raising: it sets an Event) after every unit of work that noticed `topic`
+        commits (`store/commit_notices.py`)."""
+        self._on_commit.setdefault(topic, []).append(callback)
 
     @contextlib.contextmanager
     def unit_of_work(self, scope: Scope = SYSTEM, *, write: bool = True) -> Iterator[UnitOfWork]:
         """Everything done through the yielded unit of work commits together, or not at all."""
         with self.database.session(write=write) as session:
             yield UnitOfWork(session, scope, SqlResourceRepository(session, scope, timezone_name=self.timezone))
+        for topic in commit_notices.taken(session):  # committed: wake whoever waits for it
+            for callback in self._on_commit.get(topic, ()):
+                callback()

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import Session
 
+from fhirclaim.store import commit_notices
 from fhirclaim.store.outbox import AttemptRow, DeliveryRow
 from fhirclaim.store.webhook_senders import SenderLeases
 
@@ -28,6 +29,7 @@ class WebhookDeliveries:
     def add(self, row: DeliveryRow) -> None:
         """A new notification, committed with the change it tells of."""
         self.session.add(row)
+        commit_notices.notice(self.session, commit_notices.WEBHOOK_QUEUED)
 
     # --- the delivery worker -----------------------------------------------------------------------------------
 

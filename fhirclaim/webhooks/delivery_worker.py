@@ -77,6 +77,7 @@ class WebhookDeliveryWorker:
         # long enough for one POST with its connect and read timeouts; then the Subscription is anyone's again
         self.lease = timedelta(seconds=3 * settings.webhook_timeout_seconds + 30)
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -122,9 +123,14 @@ class WebhookDeliveryWorker:
         self._thread = threading.Thread(target=self._loop, name="webhook-delivery", daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """A notification was queued (`store.on_commit`): look now rather than at the next poll."""
+        self._wake.set()
+
     def stop(self, timeout: float | None = None) -> None:
         """Finish the POST in flight (if any) and end the thread."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout if timeout is not None else self.settings.webhook_timeout_seconds * 3 + 5)
             self._thread = None
@@ -135,7 +141,8 @@ class WebhookDeliveryWorker:
                 self.run_once()
             except Exception:  # a database hiccup must not end deliveries for good; the next poll retries
                 log.exception("webhook delivery round failed")
-            self._stop.wait(self.settings.webhook_poll_seconds)
+            self._wake.wait(self.settings.webhook_poll_seconds)
+            self._wake.clear()
 
     # --- one row -------------------------------------------------------------------------------------------
 

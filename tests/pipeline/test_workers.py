@@ -153,3 +153,28 @@ def test_a_stuck_worker_whose_lease_ran_out_writes_nothing_more(runtime, flaky, 
     events = ledger.events(case.sep)
     assert (events.count("new_claim"), events.count("grouper"), events.count("claim_final")) == (1, 1, 1)
     assert grouping_response(runtime, case.claim_id)["outcome"] == "complete"
+
+
+def test_a_claim_written_wakes_the_served_worker_without_waiting_for_its_poll(settings, ledger):
+    """`fhirclaim serve`'s worker polls the queue only when idle; the commit that queued a job wakes it (the poll
+    here is an hour: only the wake-up can run the job)."""
+    from fhirclaim.runtime import Runtime
+
+    runtime = Runtime(settings.model_copy(update={"worker_poll_seconds": 3600, "webhook_poll_seconds": 3600}))
+    idle, ended, run_next = threading.Event(), threading.Event(), runtime.pipeline.run_next
+
+    def noting(worker: str, job_id: int | None = None):
+        job = run_next(worker, job_id)
+        (ended if job is not None else idle).set()
+        return job
+
+    runtime.pipeline.run_next = noting
+    try:
+        runtime.start_workers()
+        assert idle.wait(120)  # its first look found the queue empty: now it sleeps for the hour
+        case = load_case(GROUPED[0])
+        post_transaction(runtime, case.transaction)
+        assert ended.wait(120), "the worker slept through the commit that queued the claim's job"
+        assert signed_bundle(runtime, case.claim_id) is not None
+    finally:
+        runtime.close()

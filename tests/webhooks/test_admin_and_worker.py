@@ -105,3 +105,27 @@ def test_the_worker_thread_delivers_until_stopped(fhir, shared, service, runtime
     assert "webhook-delivery" not in [t.name for t in threading.enumerate()]
     [hit] = receiver.received
     assert hit.signed_with(SECRET)
+
+
+def test_a_queued_notification_wakes_the_served_delivery_worker(fhir, shared, service, runtime, settings, receiver):
+    """In `fhirclaim serve` the commit that queued a notification wakes the delivery thread: with an hour's poll,
+    only the wake-up can deliver it."""
+    from fhirclaim.store import commit_notices
+    from fhirclaim.webhooks import WebhookDeliveryWorker
+
+    slow = settings.model_copy(update={"webhook_poll_seconds": 3600})
+    worker = WebhookDeliveryWorker(runtime.store, runtime.secrets, slow)  # the real clock
+    runtime.store.on_commit(commit_notices.WEBHOOK_QUEUED, worker.wake)  # as Runtime.start_workers does
+    fhir.create(subscription(receiver.url))
+    idle, run_once = threading.Event(), worker.run_once
+    worker.run_once = lambda: (run_once(), idle.set())[0]
+    worker.start()
+    try:
+        assert idle.wait(120)  # its first round found nothing: now it sleeps for the hour
+        service(lambda s: s.update("Claim", "c1", claim("c1", "x")))
+        service(lambda s: s.update("ClaimResponse", "r1", claim_response("r1", "c1")))
+        assert receiver.arrived.wait(120), "the delivery worker slept through the commit that queued a notification"
+    finally:
+        worker.stop()
+    [hit] = receiver.received
+    assert hit.signed_with(SECRET)

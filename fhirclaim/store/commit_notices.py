@@ -1,0 +1,28 @@
+"""News of a commit for the threads of this process that wait for it: "a claim job was queued", "a webhook
+notification was queued".
+
+A repository that writes such a row calls `notice(session, topic)`; when the unit of work commits,
+`Store.unit_of_work` hands each topic noticed in it to the callbacks registered for it (`Store.on_commit`), once
+per transaction — the pipeline worker and the webhook delivery worker wake instead of waiting for their next poll.
+A rolled-back unit of work announces nothing. Other processes (a `fhirclaim worker` beside the web processes) are
+not told: they still find the rows by polling.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+CLAIM_JOB_QUEUED = "claim job queued"
+WEBHOOK_QUEUED = "webhook notification queued"
+
+_NOTICED = "fhirclaim.commit_notices"
+
+
+def notice(session: Session, topic: str) -> None:
+    """Announce `topic` when this session's transaction commits."""
+    session.info.setdefault(_NOTICED, set()).add(topic)
+
+
+def taken(session: Session) -> set[str]:
+    """The topics noticed in this session (and forgets them)."""
+    return session.info.pop(_NOTICED, set())
