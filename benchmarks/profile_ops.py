@@ -43,6 +43,8 @@ class Statements:
         self.on, self.kinds = False, Counter()
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", lambda _: self._count("COMMIT"))
+        if engine.dialect.name == "sqlite":  # the store's BEGIN goes to the driver directly (store/db.py)
+            event.listen(engine, "begin", lambda _: self._count("BEGIN"))
 
     def _statement(self, _conn, _cursor, statement, *_):
         self._count(statement.split(None, 1)[0].upper())
