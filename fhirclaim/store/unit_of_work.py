@@ -41,6 +41,10 @@ class UnitOfWork:
         """The webhook outbox's rows and their senders' leases, in this transaction."""
         return WebhookDeliveries(self.session)
 
+    def viewing(self, scope: Scope) -> UnitOfWork:
+        """The same transaction seen through another scope: a read request's, once its token was checked in it."""
+        return UnitOfWork(self.session, scope, self.resources.viewing(scope))
+
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: a failure inside rolls back only what the block wrote (batch entries)."""
