@@ -56,7 +56,7 @@ _HELD = "fhirclaim_held_reading"
 
 class HeldReading(contextlib.ExitStack):
     """A read-only unit of work opened before the handler runs (system scope: the caller is not known yet).
-    Exiting it ends the transaction: committed, or rolled back when the block raised."""
+    Exiting it ends the transaction (`Store.reading`: it only reads, so it is rolled back, not committed)."""
 
     uow: UnitOfWork
 
@@ -65,7 +65,7 @@ def hold_reading() -> UnitOfWork:
     """A read transaction for this request: the token is checked in it, then the handler's `fhir_service` reads in
     it (one transaction, one connection per read). `release_reading` ends it if no handler took it."""
     held = HeldReading()
-    held.uow = held.enter_context(runtime().store.unit_of_work(SYSTEM, write=False))
+    held.uow = held.enter_context(runtime().store.reading(SYSTEM))
     setattr(g, _HELD, held)
     return held.uow
 

@@ -60,6 +60,13 @@ class Database:
         with factory() as session, session.begin():
             yield session
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (its first statement begins it; SQLite: BEGIN DEFERRED). It ends by being
+        closed, which rolls it back: nothing to commit, and none of a commit's bookkeeping (issue 17)."""
+        with self._reads() as session:
+            yield session
+
     def migrate(self, target: str = "heads") -> None:
         """Bring the schema to the newest migration, or to `target` (processes starting together queue on a
         lock)."""

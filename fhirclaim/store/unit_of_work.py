@@ -105,3 +105,10 @@ class Store:
         """Everything done through the yielded unit of work commits together, or not at all."""
         with self.database.session(write=write) as session:
             yield UnitOfWork(session, scope, SqlResourceRepository(session, scope, timezone_name=self.timezone))
+
+    @contextlib.contextmanager
+    def reading(self, scope: Scope = SYSTEM) -> Iterator[UnitOfWork]:
+        """A unit of work that only reads (a GET's token check and read): it ends rolled back, so anything written
+        through it would be lost. Whatever may write takes `unit_of_work`."""
+        with self.database.reading() as session:
+            yield UnitOfWork(session, scope, SqlResourceRepository(session, scope, timezone_name=self.timezone))
