@@ -11,7 +11,7 @@ from fhirclaim.store.access import ClientRow, TokenRow
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store
 
-from testkit import HOSPITAL
+from testkit import HOSPITAL, bearer
 
 
 @pytest.fixture
@@ -115,3 +115,10 @@ def test_no_read_leaves_its_transaction_open(app, runtime, token, path, status):
     runtime.clients.revoke(token)
     assert client.get(path, headers=headers).status_code == 401
     assert pool.checkedout() == 0
+
+
+def test_a_read_refused_after_its_token_was_checked_leaves_no_transaction_open(app, runtime):
+    """An admin naming no valid hospital is refused (400) once its token was checked in the held transaction."""
+    headers = {"Authorization": f"Bearer {bearer(runtime, 'admin')}", "X-Fhirclaim-Tenant": "not a tenant!"}
+    assert app.test_client().get("/fhir/Patient/p1", headers=headers).status_code == 400
+    assert runtime.database.engine.pool.checkedout() == 0
