@@ -1,13 +1,15 @@
 """Where the time of one FHIR create and of one claim through the pipeline goes: cProfile and SQL statement counts.
 
-    python benchmarks/profile_ops.py [--creates 200] [--claims 10] [--protocol 5.10] [--top 25]
+    python benchmarks/profile_ops.py [--creates 200] [--reads 0] [--claims 10] [--protocol 5.10] [--top 25]
 
 Creates: the benchmark Claim of `store_throughput.py`, POST /fhir/Claim in-process (WSGI test client, a facility
-token), after 200 warm-up creates. Claims: the example transactions of `pipeline.py`, each written and then run
-through the pipeline on this thread against the embedded E-Klaim emulator (which is in the profile too: its share
-is under `fhirclaim/eklaim/emulator` and `fhirclaim/inacbg`). Prints CPU ms per operation, SQL statements and
-transactions (COMMITs) per operation (measured without the profiler), then, from as many more operations under
-cProfile (CPU clock), the own time by file and the fhirclaim functions with the largest cumulative share.
+token), after 200 warm-up creates. Reads (`--reads N`): GET /fhir/Claim/<id> of those Claims, in-process the same
+way (the WSGI app, not waitress). Claims (none with `--claims 0`): the example transactions of `pipeline.py`, each
+written and then run through the pipeline on this thread against the embedded E-Klaim emulator (which is in the
+profile too: its share is under `fhirclaim/eklaim/emulator` and `fhirclaim/inacbg`). Prints CPU ms per operation,
+SQL statements and transactions (COMMITs) per operation (measured without the profiler), then, from as many more
+operations under cProfile (CPU clock), the own time by file and the fhirclaim functions with the largest cumulative
+share.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Statements:
         self.on, self.kinds = False, Counter()
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", lambda _: self._count("COMMIT"))
+        if engine.dialect.name == "sqlite":  # the store's BEGIN goes to the driver directly (store/db.py)
+            event.listen(engine, "begin", lambda _: self._count("BEGIN"))
 
     def _statement(self, _conn, _cursor, statement, *_):
         self._count(statement.split(None, 1)[0].upper())
@@ -95,6 +99,7 @@ def _short(filename: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--creates", type=int, default=200)
+    parser.add_argument("--reads", type=int, default=0)
     parser.add_argument("--claims", type=int, default=10)
     parser.add_argument("--protocol", choices=("5.10", "5.1"), default="5.10")
     parser.add_argument("--top", type=int, default=25)
@@ -119,10 +124,24 @@ def main() -> None:
             def create(n: int) -> None:
                 answer = client.post("/fhir/Claim", data=json.dumps(claim(n, "p0")), headers=headers)
                 assert answer.status_code == 201, answer.get_data(as_text=True)
+                created.append(answer.get_json()["id"])
+
+            created: list[str] = []
 
             for n in range(200):
                 create(100_000 + n)
             profile("one FHIR create (POST /fhir/Claim)", args.creates, create, statements, args.top)
+
+            def read(n: int) -> None:
+                answer = client.get(f"/fhir/Claim/{created[n % len(created)]}", headers=headers)
+                assert answer.status_code == 200, answer.get_data(as_text=True)
+
+            if args.reads:
+                for n in range(200):
+                    read(n)
+                profile("one FHIR read (GET /fhir/Claim/<id>)", args.reads, read, statements, args.top)
+            if not args.claims:
+                return
 
             def one_claim(n: int) -> None:
                 bundle, _ = pipeline_bench.claim_bundle(n)

@@ -10,6 +10,7 @@ import time
 import uuid
 
 from flask import Flask, g, request
+from flask.sessions import SessionInterface
 
 from fhirclaim.api import admin_routes, auth, discovery, errors, fhir_rest, operations, surface
 from fhirclaim.config import Settings
@@ -38,9 +39,27 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(fhir_rest.blueprint, url_prefix=surface.FHIR_BASE)
     app.register_blueprint(admin_routes.blueprint, url_prefix="/admin")
     webapp_views.register(app)  # the claim unit's web app at /app/ (users sign in; no bearer token)
+    app.session_interface = CookiePathSessions(app.session_interface, app.config["SESSION_COOKIE_PATH"])
     app.before_request(_start_request)
     app.after_request(_finish_request)
     return app
+
+
+class CookiePathSessions(SessionInterface):
+    """The web app's signed-cookie session, opened only under its cookie's path (/app), the one place a browser
+    sends that cookie: a FHIR request gets Flask's null session instead of a signing serializer built and its
+    cookies parsed for nothing (issue 17)."""
+
+    def __init__(self, inner: SessionInterface, path: str):
+        self.inner, self.path = inner, path.rstrip("/")
+
+    def open_session(self, app, request):
+        if request.path != self.path and not request.path.startswith(self.path + "/"):
+            return None  # Flask's null session: empty, and an attempt to write it fails loudly
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        self.inner.save_session(app, session, response)
 
 
 def _start_request() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from fhirclaim.api.http import error_response
-from fhirclaim.api.request_scope import runtime
+from fhirclaim.api.request_scope import hold_reading, release_reading, runtime
 from fhirclaim.auth.addresses import client_address, parse_networks
 from fhirclaim.auth.audit import record_denied
 from fhirclaim.auth.clients import AuthError
@@ -84,6 +84,16 @@ def caller_address() -> str:
 
 def authenticate() -> Response | None:
     """before_request of every protected blueprint: a live bearer token, or 401 with WWW-Authenticate."""
+    return _authenticate(hold_reads=False)
+
+
+def authenticate_reads_held() -> Response | None:
+    """`authenticate` for the FHIR REST routes: a GET (read, vread, search, history) checks its token in the read
+    transaction its handler then reads in (`request_scope.hold_reading`; the blueprint's teardown ends it)."""
+    return _authenticate(hold_reads=True)
+
+
+def _authenticate(*, hold_reads: bool) -> Response | None:
     if (request.method, request.path.rstrip("/")) in PUBLIC:
         return None
     header = request.headers.get("Authorization", "")
@@ -91,8 +101,10 @@ def authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not token.strip():
         return _unauthorized("invalid_request", "This endpoint needs 'Authorization: Bearer <token>' "
                                                 "(POST /oauth2/v1/accesstoken to get one)")
-    principal, why = runtime().clients.resolve(token.strip())
+    within = hold_reading() if hold_reads and request.method in ("GET", "HEAD") else None
+    principal, why = runtime().clients.resolve(token.strip(), within)
     if principal is None:
+        release_reading()
         return _unauthorized("invalid_token", why or "The access token is not valid")
     g.principal = principal
     g.scope = scope_for(principal, request.headers.get(PARTITION_HEADER))
@@ -110,6 +122,7 @@ INTERACTIONS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "patc
 def audit_forbidden(error: FhirError) -> None:
     if error.status != 403:
         return
+    release_reading()  # a refused GET's held read transaction ends before the denial is written
     text = "; ".join(i.text for i in error.issues)
     principal = g.get("principal")
     if principal is None:

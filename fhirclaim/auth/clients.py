@@ -17,7 +17,7 @@ from fhirclaim.auth.principal import HOSPITAL_ROLES, ROLES, Principal
 from fhirclaim.auth.throttle import LoginThrottle, client_key, unknown_client_key
 from fhirclaim.clock import naive_utc_now
 from fhirclaim.store.clients import lookup_token
-from fhirclaim.store.unit_of_work import Store
+from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
 
 class AuthError(Exception):
@@ -101,12 +101,14 @@ class ClientRegistry:
                            expires_at=now + self.token_lifetime)
         return IssuedToken(token, int(self.token_lifetime.total_seconds()), principal, now)
 
-    def resolve(self, token: str) -> tuple[Principal | None, str | None]:
+    def resolve(self, token: str, within: UnitOfWork | None = None) -> tuple[Principal | None, str | None]:
         """(principal, None) for a live token, else (None, why): unknown, expired, revoked, client disabled.
 
-        Every request: one prepared statement on a pooled connection, no ORM session (issue 17). The token's
-        revocation and its client's are read each time, so a revocation by any process counts at once."""
-        row = lookup_token(self.store.database, credentials.token_hash(token))
+        Every request: one prepared statement, in the read transaction `within` that then serves the request, or on
+        a pooled connection of its own (issue 17). The token's revocation and its client's are read each time, so a
+        revocation committed by any process counts at once."""
+        token_hash = credentials.token_hash(token)
+        row = within.tokens.lookup(token_hash) if within is not None else lookup_token(self.store.database, token_hash)
         if row is None:
             return None, "The access token is not known"
         if row.revoked:

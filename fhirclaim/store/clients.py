@@ -72,6 +72,12 @@ class TokenRepository:
         self.session.add(TokenRow(token_hash=token_hash, client_id=client_id, issued_at=issued_at,
                                   expires_at=expires_at, revoked=False))
 
+    def lookup(self, token_hash: str) -> TokenHolder | None:
+        """`lookup_token` in this transaction: a read request checks its token in the transaction that serves it.
+        On the session's connection, as Core: the session's ORM execution of these columns costs 3× the query."""
+        row = self.session.connection().execute(_TOKEN_LOOKUP, {"token_hash": token_hash}).first()
+        return TokenHolder(*row) if row is not None else None
+
     def revoke(self, token_hash: str) -> bool:
         """False when no token has this hash."""
         return self.session.execute(update(TokenRow).where(TokenRow.token_hash == token_hash)

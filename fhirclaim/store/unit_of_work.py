@@ -42,6 +42,10 @@ class UnitOfWork:
         """The webhook outbox's rows and their senders' leases, in this transaction."""
         return WebhookDeliveries(self.session)
 
+    def viewing(self, scope: Scope) -> UnitOfWork:
+        """The same transaction seen through another scope: a read request's, once its token was checked in it."""
+        return UnitOfWork(self.session, scope, self.resources.viewing(scope))
+
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: a failure inside rolls back only what the block wrote (batch entries)."""
@@ -111,3 +115,10 @@ class Store:
         for topic in commit_notices.taken(session):  # committed: wake whoever waits for it
             for callback in self._on_commit.get(topic, ()):
                 callback()
+
+    @contextlib.contextmanager
+    def reading(self, scope: Scope = SYSTEM) -> Iterator[UnitOfWork]:
+        """A unit of work that only reads (a GET's token check and read): it ends rolled back, so anything written
+        through it would be lost. Whatever may write takes `unit_of_work`."""
+        with self.database.reading() as session:
+            yield UnitOfWork(session, scope, SqlResourceRepository(session, scope, timezone_name=self.timezone))

@@ -11,7 +11,7 @@ from fhirclaim.store.access import ClientRow, TokenRow
 from fhirclaim.store.db import Database
 from fhirclaim.store.unit_of_work import Store
 
-from testkit import HOSPITAL
+from testkit import HOSPITAL, bearer
 
 
 @pytest.fixture
@@ -78,3 +78,47 @@ def test_unknown_and_malformed_tokens_are_refused(runtime):
     assert runtime.clients.resolve("no-such-token") == (None, "The access token is not known")
     assert runtime.clients.resolve("") == (None, "The access token is not known")
     assert runtime.clients.resolve("x" * 5000) == (None, "The access token is not known")
+
+
+def test_a_read_checks_its_token_in_the_transaction_it_reads_in(app, runtime, token):
+    """GET by id: one transaction (the token's SELECT, then the resource's), not one for each (issue 17)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    client = app.test_client()
+    assert client.put("/fhir/Patient/p1", json={"resourceType": "Patient", "id": "p1"}, headers=headers).status_code \
+        in (200, 201)
+    seen = []
+    begin = lambda _connection: seen.append("BEGIN")  # noqa: E731
+    statement = lambda _c, _cur, text, *_: seen.append(text.split()[0].upper())  # noqa: E731
+    event.listen(runtime.database.engine, "begin", begin)
+    event.listen(runtime.database.engine, "before_cursor_execute", statement)
+    try:
+        assert client.get("/fhir/Patient/p1", headers=headers).status_code == 200
+    finally:
+        event.remove(runtime.database.engine, "begin", begin)
+        event.remove(runtime.database.engine, "before_cursor_execute", statement)
+    assert seen == ["BEGIN", "SELECT", "SELECT"]
+
+
+@pytest.mark.parametrize("path, status", [("/fhir/Patient/p1", 200), ("/fhir/Patient/nobody", 404),
+                                          ("/fhir/Patient", 200), ("/fhir/Patient/p1/_history", 200),
+                                          ("/fhir/AuditEvent/x", 404)])
+def test_no_read_leaves_its_transaction_open(app, runtime, token, path, status):
+    """The read transaction authentication opens ends with the request: answered, refused or failed."""
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    client.put("/fhir/Patient/p1", json={"resourceType": "Patient", "id": "p1"}, headers=headers)
+    pool = runtime.database.engine.pool
+    assert client.get(path, headers=headers).status_code == status
+    assert pool.checkedout() == 0
+    assert client.get(path, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    assert pool.checkedout() == 0
+    runtime.clients.revoke(token)
+    assert client.get(path, headers=headers).status_code == 401
+    assert pool.checkedout() == 0
+
+
+def test_a_read_refused_after_its_token_was_checked_leaves_no_transaction_open(app, runtime):
+    """An admin naming no valid hospital is refused (400) once its token was checked in the held transaction."""
+    headers = {"Authorization": f"Bearer {bearer(runtime, 'admin')}", "X-Fhirclaim-Tenant": "not a tenant!"}
+    assert app.test_client().get("/fhir/Patient/p1", headers=headers).status_code == 400
+    assert runtime.database.engine.pool.checkedout() == 0
