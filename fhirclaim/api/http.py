@@ -7,12 +7,15 @@ Handlers return a `Reply`; `render` turns it into a Flask response. Request-side
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
 
 from fhirclaim.api.surface import FHIR_BASE
+from fhirclaim.clock import as_utc
 from fhirclaim.fhir import integers, jsonio
 from fhirclaim.fhir.outcome import FhirError, information, operation_outcome
 from fhirclaim.interactions import bundles
@@ -23,6 +26,12 @@ JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhi
 PATCH_TYPES = ("application/json-patch+json",)
 MERGE_PATCH_TYPES = ("application/merge-patch+json",) + JSON_TYPES
 
+
+
+def http_date(when: datetime) -> str:
+    """An HTTP-date (RFC 9110 §5.6.7, IMF-fixdate), as the Last-Modified header must be: `Thu, 03 Dec 2026 15:41:28
+    GMT` (a Bundle entry's `response.lastModified` is a FHIR instant instead)."""
+    return format_datetime(as_utc(when).replace(microsecond=0), usegmt=True)
 
 @dataclass
 class Reply:
@@ -43,7 +52,7 @@ def render(reply: Reply) -> Response:
     headers = dict(reply.headers)
     if reply.stored is not None:
         headers["ETag"] = reply.stored.etag
-        headers["Last-Modified"] = bundles.last_modified(reply.stored)
+        headers["Last-Modified"] = http_date(reply.stored.last_updated)
         if reply.status == 201 or reply.honour_prefer:
             headers["Location"] = bundles.location(base_url(), reply.stored)
     if reply.body is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timezone
 
 from testkit import load_fixture, outcome_text
 
@@ -31,6 +32,9 @@ class TestCreate:
         assert body["id"] and body["meta"]["versionId"] == "1"
         assert response.headers["ETag"] == 'W/"1"'
         assert response.headers["Location"].endswith(f"/fhir/Patient/{body['id']}/_history/1")
+        # an HTTP-date (RFC 9110), the second of meta.lastUpdated: not a FHIR instant
+        updated = datetime.fromisoformat(body["meta"]["lastUpdated"]).astimezone(timezone.utc)
+        assert response.headers["Last-Modified"] == updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
         assert response.headers["Content-Type"].startswith("application/fhir+json")
         assert body["name"] == PATIENT["name"]
 
