@@ -265,9 +265,10 @@ class ClaimPipeline:
         long job keeps it) and no newer version of the Claim has a job of its own. `end`: the job ends with it."""
         with self.store.unit_of_work(scope) as uow:
             queue = uow.jobs
-            if job.worker is not None and not queue.renew(job, self.settings.lease_seconds):
+            held = queue.hold(job, self.settings.lease_seconds)  # renewed and not superseded, in one statement
+            if held == jobs.QUEUED:
                 raise LeaseLost()
-            if queue.is_superseded(job):
+            if held == jobs.SUPERSEDED:
                 raise JobEnded(jobs.SUPERSEDED, SUPERSEDED_NOTE)
             if action is not None:
                 service = self.services.server(uow, PIPELINE_AUTHOR)
