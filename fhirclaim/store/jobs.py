@@ -168,10 +168,8 @@ class JobQueue:
     def last_final_steps(self, job: Job) -> dict[str, Any] | None:
         """The steps of the claim's latest earlier job that ended done, when it was a submit that made the claim
         final in E-Klaim (claim_final recorded); None otherwise (none, or a withdrawal came after it)."""
-        row = self.session.execute(
-            select(ClaimJobRow.id, ClaimJobRow.kind).where(_same_claim(job.claim_id, job.tenant),
-                                                           ClaimJobRow.id < job.id, ClaimJobRow.status == DONE)
-            .order_by(ClaimJobRow.id.desc()).limit(1)).first()
+        row = self.session.execute(_LAST_DONE, {"claim_id": job.claim_id, "tenant": job.tenant,
+                                                "job_id": job.id}).first()
         if row is None or row.kind != "submit":
             return None
         steps = self.steps(row.id)
@@ -269,11 +267,18 @@ _LATER = _JOBS.alias("later")
 _NEWER = select(_LATER.c.id).where(_LATER.c.claim_id == bindparam("claim_id"),
                                    _LATER.c.tenant.is_not_distinct_from(bindparam("tenant")),
                                    _LATER.c.id > bindparam("job_id")).limit(1)
+# the claim's latest earlier job that ended done (`last_final_steps`)
+_LAST_DONE = (select(_JOBS.c.id, _JOBS.c.kind)
+              .where(_JOBS.c.claim_id == bindparam("claim_id"),
+                     _JOBS.c.tenant.is_not_distinct_from(bindparam("tenant")),
+                     _JOBS.c.id < bindparam("job_id"), _JOBS.c.status == DONE)
+              .order_by(_JOBS.c.id.desc()).limit(1))
+# `hold`'s condition: the worker holds the job and no newer job of its Claim exists (superseded, module docstring)
 _HOLDS = and_(_JOBS.c.id == bindparam("job_id"), _JOBS.c.locked_by == bindparam("worker"),
               ~select(_LATER.c.id).where(_LATER.c.claim_id == _JOBS.c.claim_id,
                                          _LATER.c.tenant.is_not_distinct_from(_JOBS.c.tenant),
                                          _LATER.c.id > _JOBS.c.id).exists())
-# `hold`: [without, with] noting the run's inputs
+# `hold`'s UPDATE: [without, with] noting the run's inputs
 _HOLD = (update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until")),
          update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until"), inputs=bindparam("inputs")))
 _HOLDER = select(_JOBS.c.locked_by).where(_JOBS.c.id == bindparam("job_id"))
