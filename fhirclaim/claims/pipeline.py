@@ -49,8 +49,9 @@ Invoices, ChargeItems and medical evidence), so the Bundle holds what was checke
 Claim meanwhile gets a job of its own (this one stops, superseded, below); a rerun reads afresh.
 
 Each step's transaction first renews the job's lease and checks that no newer client version of the Claim has a job
-of its own: a worker that lost its lease, or a job overtaken by a client update, stops without writing (the newer
-job redoes what is needed), so the server never writes an older Claim content back over a client's update.
+of its own, in one UPDATE (`JobQueue.hold`): a worker that lost its lease, or a job overtaken by a client update,
+stops without writing (the newer job redoes what is needed), so the server never writes an older Claim content back
+over a client's update.
 """
 
 from __future__ import annotations
