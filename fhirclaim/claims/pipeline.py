@@ -49,8 +49,9 @@ Invoices, ChargeItems and medical evidence), so the Bundle holds what was checke
 Claim meanwhile gets a job of its own (this one stops, superseded, below); a rerun reads afresh.
 
 Each step's transaction first renews the job's lease and checks that no newer client version of the Claim has a job
-of its own: a worker that lost its lease, or a job overtaken by a client update, stops without writing (the newer
-job redoes what is needed), so the server never writes an older Claim content back over a client's update.
+of its own, in one UPDATE (`JobQueue.hold`): a worker that lost its lease, or a job overtaken by a client update,
+stops without writing (the newer job redoes what is needed), so the server never writes an older Claim content back
+over a client's update.
 """
 
 from __future__ import annotations
@@ -265,9 +266,10 @@ class ClaimPipeline:
         long job keeps it) and no newer version of the Claim has a job of its own. `end`: the job ends with it."""
         with self.store.unit_of_work(scope) as uow:
             queue = uow.jobs
-            if job.worker is not None and not queue.renew(job, self.settings.lease_seconds):
+            held = queue.hold(job, self.settings.lease_seconds)  # renewed and not superseded, in one statement
+            if held == jobs.QUEUED:
                 raise LeaseLost()
-            if queue.is_superseded(job):
+            if held == jobs.SUPERSEDED:
                 raise JobEnded(jobs.SUPERSEDED, SUPERSEDED_NOTE)
             if action is not None:
                 service = self.services.server(uow, PIPELINE_AUTHOR)

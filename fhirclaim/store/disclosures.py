@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from fhirclaim.store.access import DisclosureRow
@@ -25,10 +26,22 @@ class DisclosureRepository:
         rows = [{"partition": partition, "resource_type": resource_type, "resource_id": resource_id,
                  "version_id": version, "tenant": tenant, "disclosed_at": now}
                 for resource_type, resource_id, version in versions]
-        self.session.execute(insert_for(self.session)(DisclosureRow).values(rows).on_conflict_do_nothing())
+        self.session.execute(_insert_disclosed(insert_for(self.session)), rows)  # executemany, statement built once
 
     def current_version(self, partition: str, resource_type: str, resource_id: str) -> int | None:
         """The version a resource of the partition is at now (None: no such resource)."""
-        return self.session.execute(select(ResourceRow.version_id).where(
-            ResourceRow.partition == partition, ResourceRow.resource_type == resource_type,
-            ResourceRow.logical_id == resource_id)).scalar_one_or_none()
+        return self.session.execute(_CURRENT_VERSION, {"partition": partition, "resource_type": resource_type,
+                                                       "logical_id": resource_id}).scalar_one_or_none()
+
+
+_DISCLOSED = DisclosureRow.__table__
+_CURRENT_VERSION = select(ResourceRow.version_id).where(ResourceRow.partition == bindparam("partition"),
+                                                        ResourceRow.resource_type == bindparam("resource_type"),
+                                                        ResourceRow.logical_id == bindparam("logical_id"))
+
+
+@functools.cache
+def _insert_disclosed(dialect_insert):
+    """The INSERT of disclosed versions, nothing for one disclosed already (`dialect_insert`: from `insert_for`)."""
+    return dialect_insert(_DISCLOSED).on_conflict_do_nothing()
+

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fhirclaim.clock import naive_utc_now
 from fhirclaim.store import commit_notices
+from fhirclaim.store.db import insert_for
 from fhirclaim.store.leases import Lease
 from fhirclaim.store.models import Base
 
@@ -158,15 +159,9 @@ class JobQueue:
     def claim_next(self, worker: str, lease_seconds: float, *, job_id: int | None = None) -> Job | None:
         """Take the next due job (or the given one) for `worker`, unless another live lease holds its claim."""
         now = naive_utc_now()
-        due = or_(and_(ClaimJobRow.status == QUEUED, ClaimJobRow.next_attempt_at <= now),
-                  and_(ClaimJobRow.status == RUNNING, _LEASE.free(now)))  # its worker died
-        busy = select(ClaimJobRow.claim_id).where(ClaimJobRow.status == RUNNING, _LEASE.held(now))
-        query = select(ClaimJobRow.id).where(due, ClaimJobRow.claim_id.not_in(busy))
-        if job_id is not None:
-            query = query.where(ClaimJobRow.id == job_id)
-        query = query.order_by(ClaimJobRow.next_attempt_at, ClaimJobRow.id).limit(1)
-        row = _LEASE.claim(self.session, query, worker, now, now + timedelta(seconds=lease_seconds),
-                           skip_locked=True, status=RUNNING, updated_at=now)
+        candidates, params = (_DUE, {"now": now}) if job_id is None else (_DUE_ONE, {"now": now, "job_id": job_id})
+        row = _LEASE.claim(self.session, candidates, worker, now, now + timedelta(seconds=lease_seconds),
+                           params=params, skip_locked=True, status=RUNNING, updated_at=now)
         return Job.of(row) if row is not None else None
 
     def get(self, job_id: int) -> Job | None:
@@ -183,19 +178,17 @@ class JobQueue:
     def last_final_steps(self, job: Job) -> dict[str, Any] | None:
         """The steps of the claim's latest earlier job that ended done, when it was a submit that made the claim
         final in E-Klaim (claim_final recorded); None otherwise (none, or a withdrawal came after it)."""
-        row = self.session.execute(
-            select(ClaimJobRow.id, ClaimJobRow.kind).where(_same_claim(job.claim_id, job.tenant),
-                                                           ClaimJobRow.id < job.id, ClaimJobRow.status == DONE)
-            .order_by(ClaimJobRow.id.desc()).limit(1)).first()
+        row = self.session.execute(_LAST_DONE, {"claim_id": job.claim_id, "tenant": job.tenant,
+                                                "job_id": job.id}).first()
         if row is None or row.kind != "submit":
             return None
         steps = self.steps(row.id)
         return steps if "claim_final" in steps else None
 
     def is_superseded(self, job: Job) -> bool:
-        newer = self.session.execute(select(ClaimJobRow.id).where(
-            _same_claim(job.claim_id, job.tenant), ClaimJobRow.id > job.id).limit(1)).first()
-        return newer is not None
+        """A newer job of the same Claim exists (a client update, or a re-run): this one must not write."""
+        return self.session.execute(_NEWER, {"job_id": job.id, "claim_id": job.claim_id,
+                                             "tenant": job.tenant}).first() is not None
 
     def renew(self, job: Job, lease_seconds: float) -> bool:
         """Extend the lease of a job this worker holds (and note what its run read); False when it lost it (the
@@ -203,6 +196,22 @@ class JobQueue:
         inputs = {"inputs": json.dumps(list(job.inputs))} if job.inputs is not None else {}
         until = naive_utc_now() + timedelta(seconds=lease_seconds)
         return _LEASE.renew(self.session, job.id, job.worker, until, **inputs)
+
+    def hold(self, job: Job, lease_seconds: float) -> str:
+        """Before a step's write: renew the lease of a job this worker holds (noting what its run read) while no
+        newer job of its Claim exists — one UPDATE. RUNNING when it may write; SUPERSEDED when a newer job exists;
+        QUEUED when it lost its lease (another worker took the job over), then checked first. A job run without a
+        claim (`worker` None) holds no lease: only whether it is superseded is asked."""
+        if job.worker is None:
+            return SUPERSEDED if self.is_superseded(job) else RUNNING
+        params = {"job_id": job.id, "worker": job.worker,
+                  "until": naive_utc_now() + timedelta(seconds=lease_seconds)}
+        if job.inputs is not None:
+            params["inputs"] = json.dumps(list(job.inputs))
+        if self.session.execute(_HOLD[job.inputs is not None], params).rowcount == 1:
+            return RUNNING
+        holder = self.session.execute(_HOLDER, {"job_id": job.id}).scalar()
+        return SUPERSEDED if holder == job.worker else QUEUED
 
     def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
         """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version).
@@ -217,29 +226,21 @@ class JobQueue:
 
     def steps(self, job_id: int) -> dict[str, Any]:
         """The steps done so far and what each left for the next ones."""
-        rows = self.session.execute(select(ClaimJobStepRow).where(ClaimJobStepRow.job_id == job_id)).scalars()
+        rows = self.session.execute(_STEPS, {"job_id": job_id})
         return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
     def record_step(self, job_id: int, step: str, detail: Any = None) -> None:
         self.record_steps(job_id, [(step, detail, naive_utc_now())])
 
     def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
-        """Record steps done (name, what it left for the next ones, when), in the order given: one SELECT for
-        those recorded already (rewritten), one INSERT for the others."""
+        """Record steps done (name, what it left for the next ones, when), in the order given (a step named twice:
+        its last): one INSERT, a step recorded already rewritten (ON CONFLICT DO UPDATE)."""
         if not steps:
             return
-        names = [name for name, _, _ in steps]
-        existing = {row.step: row for row in self.session.execute(select(ClaimJobStepRow).where(
-            ClaimJobStepRow.job_id == job_id, ClaimJobStepRow.step.in_(names))).scalars()}
-        new = []
-        for name, detail, done_at in steps:
-            text = json.dumps(detail) if detail is not None else None
-            if name in existing:
-                existing[name].detail, existing[name].done_at = text, done_at
-            else:
-                new.append({"job_id": job_id, "step": name, "done_at": done_at, "detail": text})
-        if new:
-            self.session.execute(insert(ClaimJobStepRow), new)
+        rows = {name: {"job_id": job_id, "step": name, "done_at": done_at,
+                       "detail": json.dumps(detail) if detail is not None else None}
+                for name, detail, done_at in steps}
+        self.session.execute(_record_steps(insert_for(self.session)), list(rows.values()))
 
     def finish(self, job: Job, status: str, error: str | None = None) -> None:
         self._end_run(job, status=status, last_error=error)
@@ -257,3 +258,49 @@ class JobQueue:
         else:  # a job run without a claim
             self.session.execute(update(ClaimJobRow).where(ClaimJobRow.id == job.id)
                                  .values(locked_until=None, locked_by=None, **values))
+
+
+# --- the statements of the lease and the steps, built once (issue 17) ----------------------------------------
+
+_NOW = bindparam("now")
+# claim_next's candidates: due (queued and due, or running with a lease run out: its worker died), of a claim no live
+# lease holds, first due first
+_DUE = (select(_JOBS.c.id)
+        .where(or_(and_(_JOBS.c.status == QUEUED, _JOBS.c.next_attempt_at <= _NOW),
+                   and_(_JOBS.c.status == RUNNING, _LEASE.free(_NOW))),
+               _JOBS.c.claim_id.not_in(select(_JOBS.c.claim_id).where(_JOBS.c.status == RUNNING,
+                                                                       _LEASE.held(_NOW))))
+        .order_by(_JOBS.c.next_attempt_at, _JOBS.c.id).limit(1))
+_DUE_ONE = _DUE.where(_JOBS.c.id == bindparam("job_id"))
+
+_LATER = _JOBS.alias("later")
+_NEWER = select(_LATER.c.id).where(_LATER.c.claim_id == bindparam("claim_id"),
+                                   _LATER.c.tenant.is_not_distinct_from(bindparam("tenant")),
+                                   _LATER.c.id > bindparam("job_id")).limit(1)
+# the claim's latest earlier job that ended done (`last_final_steps`)
+_LAST_DONE = (select(_JOBS.c.id, _JOBS.c.kind)
+              .where(_JOBS.c.claim_id == bindparam("claim_id"),
+                     _JOBS.c.tenant.is_not_distinct_from(bindparam("tenant")),
+                     _JOBS.c.id < bindparam("job_id"), _JOBS.c.status == DONE)
+              .order_by(_JOBS.c.id.desc()).limit(1))
+# `hold`'s condition: the worker holds the job and no newer job of its Claim exists (superseded, module docstring)
+_HOLDS = and_(_JOBS.c.id == bindparam("job_id"), _JOBS.c.locked_by == bindparam("worker"),
+              ~select(_LATER.c.id).where(_LATER.c.claim_id == _JOBS.c.claim_id,
+                                         _LATER.c.tenant.is_not_distinct_from(_JOBS.c.tenant),
+                                         _LATER.c.id > _JOBS.c.id).exists())
+# `hold`'s UPDATE: [without, with] noting the run's inputs
+_HOLD = (update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until")),
+         update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until"), inputs=bindparam("inputs")))
+_HOLDER = select(_JOBS.c.locked_by).where(_JOBS.c.id == bindparam("job_id"))
+
+_STEP_ROWS = ClaimJobStepRow.__table__
+_STEPS = select(_STEP_ROWS.c.step, _STEP_ROWS.c.detail).where(_STEP_ROWS.c.job_id == bindparam("job_id"))
+
+
+@functools.cache
+def _record_steps(dialect_insert):
+    """The upsert of steps (`dialect_insert`: the dialect's INSERT, from `insert_for`)."""
+    statement = dialect_insert(_STEP_ROWS)
+    return statement.on_conflict_do_update(index_elements=[_STEP_ROWS.c.job_id, _STEP_ROWS.c.step],
+                                           set_={"done_at": statement.excluded.done_at,
+                                                 "detail": statement.excluded.detail})

@@ -16,14 +16,14 @@ out (`until <= now`).
 - `renew` and `release` change the row only while `worker` holds it, so a worker whose lease ran out and was taken
   over changes nothing (and learns so from the answer).
 
-The statements are built once per lease (a claim runs for every job and every delivery). Times are naive UTC, as
-everywhere in the store.
+The statements are built once per lease and per set of columns set with it (a claim runs for every job and every
+delivery): the values are bound parameters, never a new statement. Times are naive UTC, as everywhere in the store.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Row, Select, Table, bindparam, or_, update
@@ -59,7 +59,7 @@ class Lease:
         no candidate is due (or every race was lost: the next round tries again). `candidates` selects the key of
         the best due candidate whose lease is free (its `params` bound), so a lost race shows in the next try."""
         if skip_locked and session.get_bind().dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True, of=self.table)
+            candidates = _skipping_locked(candidates, self.table)
         for _ in range(_RACES):
             key = session.execute(candidates, params or {}).scalar()
             if key is None:
@@ -75,21 +75,24 @@ class Lease:
         as changed, or None."""
         if self.insert_missing:
             session.execute(_insert_free(self.key, insert_for(session)), {"lease_key": key})
-        statement = self._take.values(**values) if values else self._take
-        return session.execute(statement, {"lease_key": key, "taker": worker, "taken_at": now,
-                                           "held_until": until}).first()
+        return session.execute(self._setting(self._take, values), {
+            "lease_key": key, "taker": worker, "taken_at": now, "held_until": until, **_bound(values)}).first()
 
     def renew(self, session: Session, key: Any, worker: str, until: datetime, **values: Any) -> bool:
         """Extend `worker`'s lease to `until` (and set `values`); False when it no longer holds it."""
-        statement = self._renew.values(**values) if values else self._renew
-        return session.execute(statement, {"lease_key": key, "taker": worker, "held_until": until}).rowcount == 1
+        return session.execute(self._setting(self._renew, values), {
+            "lease_key": key, "taker": worker, "held_until": until, **_bound(values)}).rowcount == 1
 
     def release(self, session: Session, key: Any, worker: str, **values: Any) -> bool:
         """Give the lease back (and set `values`); False, changing nothing, when `worker` no longer holds it."""
-        statement = self._release.values(**values) if values else self._release
-        return session.execute(statement, {"lease_key": key, "taker": worker}).rowcount == 1
+        return session.execute(self._setting(self._release, values),
+                               {"lease_key": key, "taker": worker, **_bound(values)}).rowcount == 1
 
     # --- the statements ------------------------------------------------------------------------------------
+
+    def _setting(self, statement, values: dict[str, Any]):
+        """`statement` also setting the columns named in `values`, each from its bound parameter (`_bound`)."""
+        return _also_setting(statement, tuple(values)) if values else statement
 
     @cached_property
     def _take(self):
@@ -110,6 +113,23 @@ class Lease:
                 .where(self.key == bindparam("lease_key"), self.holder == bindparam("taker"))
                 .values({self.holder: None, self.until: None}))
 
+
+
+def _bound(values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of the values `_also_setting` sets (a column's own name is reserved in a SET clause)."""
+    return {f"set_{name}": value for name, value in values.items()}
+
+
+@lru_cache(maxsize=64)
+def _also_setting(statement, columns: tuple[str, ...]):
+    """An UPDATE that also sets `columns`, each from the parameter `set_<column>`: built once per set of columns."""
+    return statement.values({name: bindparam(f"set_{name}") for name in columns})
+
+
+@lru_cache(maxsize=64)
+def _skipping_locked(candidates: Select, table: Table) -> Select:
+    """`candidates` locking the row it returns, passing over rows other claimers hold (PostgreSQL)."""
+    return candidates.with_for_update(skip_locked=True, of=table)
 
 
 @cache
