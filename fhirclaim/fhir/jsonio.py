@@ -48,7 +48,10 @@ def loads_value(body: bytes | str, *, max_depth: int = 64) -> Any:
         if isinstance(body, bytes):
             body = body.decode("utf-8")
         value = simplejson.loads(body, use_decimal=True, object_pairs_hook=_no_duplicate_keys)
-        _check_tree(value, max_depth, strings=_may_hide_untext(body))
+        if _may_hide_untext(body):
+            _check_tree(value, max_depth)
+        elif body.count("{") + body.count("[") > max_depth:  # each container opens with one: else none is too deep
+            _check_depth(value, max_depth)
     except UnicodeDecodeError:
         raise FhirError.of(400, "structure", "The body is not UTF-8 encoded") from None
     except RecursionError:
@@ -101,12 +104,8 @@ def _may_hide_untext(body: str) -> bool:
     return "\\u" in body or not is_storable_text(body)
 
 
-def _check_tree(value: Any, max_depth: int, *, strings: bool = True) -> None:
-    """Every container within `max_depth`, every string and key free of NUL and lone surrogates (`strings` False:
-    the text they came from has none, so only the depth is checked)."""
-    if not strings:
-        _check_depth(value, max_depth)
-        return
+def _check_tree(value: Any, max_depth: int) -> None:
+    """Every container within `max_depth`, every string and key free of NUL and lone surrogates."""
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -124,6 +123,7 @@ def _check_tree(value: Any, max_depth: int, *, strings: bool = True) -> None:
 
 
 def _check_depth(value: Any, max_depth: int) -> None:
+    """Every container within `max_depth` (strings need no look: the text they came from holds no `\\u`)."""
     stack = [(value, 1)] if isinstance(value, (dict, list)) else []
     while stack:
         node, depth = stack.pop()

@@ -30,3 +30,10 @@ def test_the_depth_is_checked_with_or_without_escapes(escaped):
         jsonio.loads(deep)
     assert jsonio.loads('{"a":[' * 20 + leaf + "]}" * 20)
     assert jsonio.loads_value("5") == 5
+
+
+def test_the_depth_limit_is_exact():
+    assert jsonio.loads_value("[" * 64 + "]" * 64) is not None
+    with pytest.raises(FhirError, match="nests deeper"):
+        jsonio.loads_value("[" * 65 + "]" * 65)
+    assert jsonio.loads('{"a":"' + "{[" * 100 + '","b":[[1]]}')["b"] == [[1]]  # brackets in strings only count
