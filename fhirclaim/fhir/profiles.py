@@ -150,13 +150,13 @@ def conformance_resources() -> list[dict[str, Any]]:
 
 def profiles_for(resource: dict[str, Any]) -> list[Profile]:
     """The profiles a resource is held to: those whose appliesWhen it matches, and those its meta.profile names."""
-    named = set(_meta_profiles(resource))
-    return [p for p in _profiles_of_type(resource.get("resourceType"))
+    named, resource_type = set(_meta_profiles(resource)), resource.get("resourceType")
+    return [p for p in (_profiles_of_type(resource_type) if isinstance(resource_type, str) else ())
             if p.url in named or p.applies_to(resource)]
 
 
-@cache
-def _profiles_of_type(resource_type: Any) -> tuple[Profile, ...]:
+@lru_cache(maxsize=64)  # bounded: a resource type comes from the client
+def _profiles_of_type(resource_type: str) -> tuple[Profile, ...]:
     return tuple(p for p in load_profiles().values() if p.resource_type == resource_type)
 
 
