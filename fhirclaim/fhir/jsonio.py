@@ -48,7 +48,10 @@ def loads_value(body: bytes | str, *, max_depth: int = 64) -> Any:
         if isinstance(body, bytes):
             body = body.decode("utf-8")
         value = simplejson.loads(body, use_decimal=True, object_pairs_hook=_no_duplicate_keys)
-        _check_tree(value, max_depth)
+        if _may_hide_untext(body):
+            _check_tree(value, max_depth)
+        elif body.count("{") + body.count("[") > max_depth:  # each container opens with one: else none is too deep
+            _check_depth(value, max_depth)
     except UnicodeDecodeError:
         raise FhirError.of(400, "structure", "The body is not UTF-8 encoded") from None
     except RecursionError:
@@ -95,6 +98,12 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _may_hide_untext(body: str) -> bool:
+    """Whether a parsed string of `body` can hold a NUL or a lone surrogate: only through a `\\u` escape, or when the
+    text itself holds one (a raw control character in a string is malformed JSON anyway)."""
+    return "\\u" in body or not is_storable_text(body)
+
+
 def _check_tree(value: Any, max_depth: int) -> None:
     """Every container within `max_depth`, every string and key free of NUL and lone surrogates."""
     stack = [(value, 1)]
@@ -111,3 +120,14 @@ def _check_tree(value: Any, max_depth: int) -> None:
             stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list, str)))
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list, str)))
+
+
+def _check_depth(value: Any, max_depth: int) -> None:
+    """Every container within `max_depth` (strings need no look: the text they came from holds no `\\u`)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise JsonTooDeep(f"The JSON nests deeper than {max_depth} levels")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
@@ -47,8 +47,28 @@ class Profile:
     validator: Draft202012Validator
     applies_when: Draft202012Validator | None
 
+    # what of a resource `applies_when` can look at (`_reads`; None: anything), and its verdicts by what it saw
+    applies_reads: _Reads | None = None
+    _verdicts: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+
     def applies_to(self, resource: dict[str, Any]) -> bool:
-        return self.applies_when is not None and self.applies_when.is_valid(resource)
+        """Whether `appliesWhen` holds the resource to this profile, decided once per distinct part of resources it
+        reads (issue 17: a Claim's identifier and insurance systems, which repeat from one Claim to the next)."""
+        if self.applies_when is None:
+            return False
+        if self.applies_reads is None:
+            return self.applies_when.is_valid(resource)
+        seen = _pruned(resource, self.applies_reads)
+        try:
+            key = json.dumps(seen, separators=(",", ":"))
+        except TypeError:  # a Decimal where appliesWhen looks: judged as it is, not remembered
+            return self.applies_when.is_valid(seen)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= _MAX_VERDICTS:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = self.applies_when.is_valid(seen)
+        return verdict
 
     def summary(self) -> dict[str, str]:
         return {"url": self.url, "name": self.name, "resourceType": self.resource_type,
@@ -109,6 +129,9 @@ def load_profiles() -> dict[str, Profile]:
             description=doc.get("description", ""), validator=_validator(schema),
             applies_when=_validator(applies) if applies is not None else None,
         )
+        if applies is not None:
+            loaded[doc["url"]] = replace(loaded[doc["url"]],
+                                         applies_reads=_reads(loaded[doc["url"]].applies_when.schema))
         if not doc["url"].startswith(FHIRCLAIM_PROFILE_BASE):
             raise ValueError(f"{filename}: profile url must start with {FHIRCLAIM_PROFILE_BASE}")
     return loaded
@@ -127,10 +150,14 @@ def conformance_resources() -> list[dict[str, Any]]:
 
 def profiles_for(resource: dict[str, Any]) -> list[Profile]:
     """The profiles a resource is held to: those whose appliesWhen it matches, and those its meta.profile names."""
-    resource_type = resource.get("resourceType")
-    named = set(_meta_profiles(resource))
-    return [p for p in load_profiles().values()
-            if p.resource_type == resource_type and (p.url in named or p.applies_to(resource))]
+    named, resource_type = set(_meta_profiles(resource)), resource.get("resourceType")
+    return [p for p in (_profiles_of_type(resource_type) if isinstance(resource_type, str) else ())
+            if p.url in named or p.applies_to(resource)]
+
+
+@lru_cache(maxsize=64)  # bounded: a resource type comes from the client
+def _profiles_of_type(resource_type: str) -> tuple[Profile, ...]:
+    return tuple(p for p in load_profiles().values() if p.resource_type == resource_type)
 
 
 def check_profiles(resource: dict[str, Any]) -> list[Issue]:
@@ -210,3 +237,87 @@ def _expression(root: str, steps: Iterable[Any]) -> str:
         elif step:
             text += f".{step}"
     return text
+
+
+# --- what an appliesWhen schema reads ----------------------------------------------------------------------------
+
+_MAX_VERDICTS = 4096
+# Keywords whose verdict depends only on the value's type, on the named properties (`properties`, `required`), on
+# array items (`contains`, `items`) and on the array's length, or on nothing (annotations): with only these, a
+# resource pruned to what they name has the same verdict. Any other keyword keeps the value it applies to whole.
+_COMBINING = ("allOf", "anyOf", "oneOf")
+_ITEMS = ("contains", "items")
+_LOCAL = frozenset({"type", "pattern", "minItems", "maxItems", "minContains", "maxContains", "minLength", "maxLength",
+                    "$schema", "$id", "$comment", "title", "description", "x-issue-code", "x-expression"})
+
+
+@dataclass
+class _Reads:
+    """What a schema can look at in a value: these properties of an object, this of each item of an array (None: the
+    whole value)."""
+
+    properties: dict[str, _Reads | None] = field(default_factory=dict)
+    items: _Reads | None | bool = False  # False: no item is looked at
+
+
+_EMPTY = _Reads()
+
+
+def _reads(schema: Any) -> _Reads | None:
+    """What `schema` reads of the value it applies to; None when it may read anything (a keyword not listed)."""
+    if not isinstance(schema, dict):
+        return None if schema is not True else _Reads()
+    reads = _Reads()
+    for keyword, value in schema.items():
+        if keyword in _LOCAL:
+            continue
+        if keyword in _COMBINING or keyword == "not":
+            for part in value if keyword in _COMBINING else [value]:
+                if _merge(reads, _reads(part)) is None:
+                    return None
+        elif keyword == "properties":
+            for name, part in value.items():
+                if _merge(reads, _Reads(properties={name: _reads(part)})) is None:
+                    return None
+        elif keyword == "required":
+            for name in value:
+                reads.properties.setdefault(name, _Reads())
+        elif keyword in _ITEMS:
+            if _merge(reads, _Reads(items=_reads(value))) is None:
+                return None
+        else:
+            return None
+    return reads
+
+
+def _merge(into: _Reads, other: _Reads | None) -> _Reads | None:
+    """`into` widened by `other` (None: the whole value)."""
+    if other is None:
+        return None
+    for name, part in other.properties.items():
+        if name not in into.properties:
+            into.properties[name] = part
+        elif into.properties[name] is not None:
+            into.properties[name] = None if part is None else _merge(_copy(into.properties[name]), part)
+    if other.items is not False:
+        if into.items is False:
+            into.items = other.items
+        elif into.items is not None:
+            into.items = None if other.items is None else _merge(_copy(into.items), other.items)
+    return into
+
+
+def _copy(reads: _Reads) -> _Reads:
+    return _Reads(dict(reads.properties), reads.items)
+
+
+def _pruned(value: Any, reads: _Reads | None) -> Any:
+    """`value` with only what `reads` names: objects keep those properties, arrays keep every item (pruned),
+    anything else is kept as is — types and array lengths do not change."""
+    if reads is None:
+        return value
+    if isinstance(value, dict):
+        return {name: _pruned(value[name], part) for name, part in reads.properties.items() if name in value}
+    if isinstance(value, list):
+        return [_pruned(item, _EMPTY if reads.items is False else reads.items) for item in value]
+    return value

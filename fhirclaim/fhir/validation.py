@@ -108,13 +108,17 @@ def _bindings() -> dict[str, Any]:
     return json.loads(text)
 
 
-def binding_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
+@lru_cache(maxsize=256)
+def _bindings_of(resource_type: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(element, value set, its codes) of the required bindings on this type's elements, listed once."""
     table = _bindings()
+    return tuple((element, value_set, tuple(table["sets"][value_set]))
+                 for element, value_set in table["elements"].items() if element.startswith(resource_type + "."))
+
+
+def binding_issues(resource_type: str, resource: dict[str, Any]) -> list[Issue]:
     issues = []
-    for element, value_set in table["elements"].items():
-        if not element.startswith(resource_type + "."):
-            continue
-        allowed = table["sets"][value_set]
+    for element, value_set, allowed in _bindings_of(resource_type):
         for value in evaluate(resource, element):
             if value not in allowed:
                 issues.append(error("code-invalid",

@@ -28,6 +28,7 @@ from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
 from fhirclaim.fhir.search_request import Include, SearchRequest
+from fhirclaim.store.execution import execute
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
 from fhirclaim.store.search_sql import criterion_condition, sort_expression
@@ -251,7 +252,7 @@ class SqlResourceRepository:
         keys = set(keys)
         if not keys:
             return set()
-        rows = self.session.execute(_existing_statement(self.scope), {"ids": sorted({k[1] for k in keys}),
+        rows = execute(self.session, _existing_statement(self.scope), {"ids": sorted({k[1] for k in keys}),
                                                                       "types": sorted({k[0] for k in keys})})
         return {(t, i) for t, i in rows} & keys
 
@@ -285,13 +286,13 @@ class SqlResourceRepository:
         values = {"partition": partition_of(tenant), "resource_type": resource_type, "logical_id": resource_id,
                   "version_id": 1, "last_updated": now, "deleted": False, "tenant": tenant, "content": text}
         if generated:  # an id this server just generated (uuid4) is no one else's: no savepoint to guard it
-            pk = self.session.execute(_INSERT_RESOURCE, values).scalar_one()
+            pk = execute(self.session, _INSERT_RESOURCE, values).scalar_one()
             if new_ids:
                 new_ids.discard(resource_id)
         else:
             try:
                 with self.session.begin_nested():  # a duplicate id fails this statement, not the caller's transaction
-                    pk = self.session.execute(_INSERT_RESOURCE, values).scalar_one()
+                    pk = execute(self.session, _INSERT_RESOURCE, values).scalar_one()
             except IntegrityError:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
         self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
@@ -356,9 +357,9 @@ class SqlResourceRepository:
         values = {"row_version": row.version_id, "new_version": version, "new_updated": now,
                   "new_deleted": content is None, "new_content": text if text is not None else row.content}
         if row.pk is not None:
-            pk = row.pk if self.session.execute(_UPDATE_VERSION, {"row_pk": row.pk, **values}).rowcount == 1 else None
+            pk = row.pk if execute(self.session, _UPDATE_VERSION, {"row_pk": row.pk, **values}).rowcount == 1 else None
         else:  # a row known by its key and version only (`update`'s `current`)
-            pk = self.session.execute(_UPDATE_CURRENT, {"row_partition": row.partition, "row_type": resource_type,
+            pk = execute(self.session, _UPDATE_CURRENT, {"row_partition": row.partition, "row_type": resource_type,
                                                         "row_id": resource_id, **values}).scalar_one_or_none()
         if pk is None:  # another transaction wrote this resource since we read it
             raise _version_conflict(resource_type, resource_id, row.version_id, None)
@@ -372,7 +373,7 @@ class SqlResourceRepository:
 
     def _insert_version(self, resource_type: str, resource_id: str, version: int, when: datetime, method: str,
                         author: str | None, text: str | None, tenant: str | None) -> None:
-        self.session.execute(_INSERT_VERSION, {
+        execute(self.session, _INSERT_VERSION, {
             "partition": partition_of(tenant), "resource_type": resource_type, "logical_id": resource_id,
             "version_id": version, "last_updated": when, "deleted": text is None, "method": method, "author": author,
             "tenant": tenant, "content": text})
@@ -381,14 +382,14 @@ class SqlResourceRepository:
                      entries: list[IndexEntry] | None = None) -> None:
         if not fresh:  # a new resource has no index rows yet
             for statement in _DELETE_INDEX:
-                self.session.execute(statement, {"pk": resource_pk})
+                execute(self.session, statement, {"pk": resource_pk})
         if content is None:
             return
         rows: dict[str, list[dict[str, Any]]] = {}
         for entry in index_resource(content, self.timezone) if entries is None else entries:
             rows.setdefault(entry.kind, []).append(_index_row(resource_pk, content["resourceType"], entry))
         for kind, values in rows.items():
-            self.session.execute(_INSERT_INDEX[kind], values)
+            execute(self.session, _INSERT_INDEX[kind], values)
 
     def _held_elsewhere(self, resource_type: str, resource_id: str) -> bool:
         return self.session.execute(select(_RESOURCE.c.pk).where(

@@ -16,6 +16,7 @@ from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fhirclaim.store.db import insert_for
+from fhirclaim.store.execution import execute_unflushed
 from fhirclaim.store.models import Base
 
 _ROW_ID = 1
@@ -40,8 +41,7 @@ class SubscriptionEpoch:
     def current(self) -> str | None:
         """The token now (None: no Subscription was ever written). Built once, and it flushes nothing: `advance`
         writes the row at once, and nothing pending in the session can change it."""
-        with self.session.no_autoflush:
-            return self.session.execute(_TOKEN).scalar_one_or_none()
+        return execute_unflushed(self.session, _TOKEN).scalar_one_or_none()
 
     def advance(self) -> None:
         """A new token, in the caller's transaction: every cache loaded before it is stale once this commits."""

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
+from fhirclaim.store.execution import execute
 from fhirclaim.store.models import WorklistRow
 from fhirclaim.store.scope import partition_of
 
@@ -58,10 +59,10 @@ class WorklistRepository:
         partition = partition_of(entry["tenant"])
         if not new:
             changes = {name: value for name, value in entry.items() if name not in ("claim_id", "created_at")}
-            if self.session.execute(_UPDATE_LINE, {**changes, "line_partition": partition,
+            if execute(self.session, _UPDATE_LINE, {**changes, "line_partition": partition,
                                                    "line_claim_id": entry["claim_id"]}).rowcount:
                 return
-        self.session.execute(_INSERT_LINE, {"partition": partition, **entry})
+        execute(self.session, _INSERT_LINE, {"partition": partition, **entry})
 
     def remove(self, claim_id: str, tenant: str | None) -> None:
         """A deleted Claim leaves the worklist."""
@@ -75,7 +76,7 @@ class WorklistRepository:
                                                        for e in entries])
 
     def get(self, tenant: str, claim_id: str) -> dict[str, Any] | None:
-        row = self.session.execute(_GET_LINE, {"partition": partition_of(tenant), "claim_id": claim_id}).first()
+        row = execute(self.session, _GET_LINE, {"partition": partition_of(tenant), "claim_id": claim_id}).first()
         return _as_dict(row) if row is not None else None
 
     def page(self, query: WorklistQuery) -> tuple[list[dict[str, Any]], int]:

@@ -1,0 +1,25 @@
+"""The cheap write checks answer as before (issue 17): money digits found at any depth, bindings by type."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fhirclaim.fhir import validation
+from fhirclaim.fhir.money import money_issues
+
+
+def test_a_long_money_value_is_found_at_any_depth_with_its_path():
+    claim = {"resourceType": "Claim", "total": {"value": 3500000, "currency": "IDR"},
+             "item": [{"sequence": 1, "net": {"value": Decimal("12345678.123456789")}},
+                      {"sequence": 2, "detail": [{"unitPrice": {"value": 1234567890123456}}]}]}
+    assert [i.expression for i in money_issues(claim)] == [("Claim.item[0].net.value",),
+                                                           ("Claim.item[1].detail[0].unitPrice.value",)]
+    assert money_issues({"resourceType": "Claim", "total": {"value": Decimal("3500000.50"), "currency": "IDR"},
+                         "item": [{"net": {"value": 10}}], "quantity": {"value": 1234567890123456}}) == []
+
+
+def test_required_bindings_are_checked_by_type():
+    assert validation.binding_issues("Patient", {"resourceType": "Patient", "gender": "female"}) == []
+    issues = validation.binding_issues("Patient", {"resourceType": "Patient", "gender": "robot"})
+    assert len(issues) == 1 and "not a code of" in issues[0].text
+    assert validation.binding_issues("Basic", {"resourceType": "Basic", "gender": "robot"}) == []
