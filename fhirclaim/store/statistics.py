@@ -18,7 +18,8 @@ from sqlalchemy import Engine, event
 log = logging.getLogger(__name__)
 
 ANALYSIS_LIMIT = 1000  # rows sampled per index (SQLite's own suggestion is 100–1000)
-COMMITS_BETWEEN_REFRESHES = 1000  # committed transactions (a GET's read ends by rollback and does not count); a sampled ANALYZE is a few ms
+# committed transactions (a GET's read ends by rollback and does not count); a sampled ANALYZE is a few ms
+COMMITS_BETWEEN_REFRESHES = 1000
 
 
 def keep_fresh(engine: Engine, *, every: int = COMMITS_BETWEEN_REFRESHES) -> None:
