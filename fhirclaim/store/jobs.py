@@ -110,6 +110,14 @@ def _same_claim(claim_id: str, tenant: str | None):
 
 _JOBS = ClaimJobRow.__table__
 _LEASE = Lease(_JOBS.c.id, _JOBS.c.locked_by, _JOBS.c.locked_until)
+_LATER = _JOBS.alias("later")
+
+
+def _newer_job(claim_id: Any, tenant: Any, job_id: Any):
+    """The jobs of the same Claim (and tenant) after `job_id` — what supersedes a job. The arguments are bound
+    parameters, or a job row's columns for a correlated `~….exists()`."""
+    return select(_LATER.c.id).where(_LATER.c.claim_id == claim_id, _LATER.c.tenant.is_not_distinct_from(tenant),
+                                     _LATER.c.id > job_id)
 # enqueue's statements: a claim's queued jobs superseded (through ix_claim_job_claim_status, never a scan of the
 # queue), the new job inserted
 _SUPERSEDE = (update(_JOBS).where(_JOBS.c.claim_id == bindparam("of_claim"),
@@ -121,14 +129,11 @@ _INSERT_JOB = insert(_JOBS).returning(_JOBS.c.id)
 @functools.lru_cache(maxsize=64)
 def _failed_reading(count: int):
     """`failed_reading`'s statement for `count` references (parameters `tenant`, `read_0` … as LIKE patterns)."""
-    later = ClaimJobRow.__table__.alias("later")
     return select(ClaimJobRow).where(
         ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit",
         ClaimJobRow.tenant.is_not_distinct_from(bindparam("tenant")),
         or_(*[ClaimJobRow.inputs.like(bindparam(f"read_{n}"), escape="/") for n in range(count)]),
-        ~select(later.c.id).where(later.c.claim_id == ClaimJobRow.claim_id,
-                                  later.c.tenant.is_not_distinct_from(ClaimJobRow.tenant),
-                                  later.c.id > ClaimJobRow.id).exists())
+        ~_newer_job(ClaimJobRow.claim_id, ClaimJobRow.tenant, ClaimJobRow.id).exists())
 
 
 def _like_escaped(text: str) -> str:
@@ -229,9 +234,6 @@ class JobQueue:
         rows = self.session.execute(_STEPS, {"job_id": job_id})
         return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
-    def record_step(self, job_id: int, step: str, detail: Any = None) -> None:
-        self.record_steps(job_id, [(step, detail, naive_utc_now())])
-
     def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
         """Record steps done (name, what it left for the next ones, when), in the order given (a step named twice:
         its last): one INSERT, a step recorded already rewritten (ON CONFLICT DO UPDATE)."""
@@ -273,10 +275,7 @@ _DUE = (select(_JOBS.c.id)
         .order_by(_JOBS.c.next_attempt_at, _JOBS.c.id).limit(1))
 _DUE_ONE = _DUE.where(_JOBS.c.id == bindparam("job_id"))
 
-_LATER = _JOBS.alias("later")
-_NEWER = select(_LATER.c.id).where(_LATER.c.claim_id == bindparam("claim_id"),
-                                   _LATER.c.tenant.is_not_distinct_from(bindparam("tenant")),
-                                   _LATER.c.id > bindparam("job_id")).limit(1)
+_NEWER = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).limit(1)
 # the claim's latest earlier job that ended done (`last_final_steps`)
 _LAST_DONE = (select(_JOBS.c.id, _JOBS.c.kind)
               .where(_JOBS.c.claim_id == bindparam("claim_id"),
@@ -285,9 +284,7 @@ _LAST_DONE = (select(_JOBS.c.id, _JOBS.c.kind)
               .order_by(_JOBS.c.id.desc()).limit(1))
 # `hold`'s condition: the worker holds the job and no newer job of its Claim exists (superseded, module docstring)
 _HOLDS = and_(_JOBS.c.id == bindparam("job_id"), _JOBS.c.locked_by == bindparam("worker"),
-              ~select(_LATER.c.id).where(_LATER.c.claim_id == _JOBS.c.claim_id,
-                                         _LATER.c.tenant.is_not_distinct_from(_JOBS.c.tenant),
-                                         _LATER.c.id > _JOBS.c.id).exists())
+              ~_newer_job(_JOBS.c.claim_id, _JOBS.c.tenant, _JOBS.c.id).exists())
 # `hold`'s UPDATE: [without, with] noting the run's inputs
 _HOLD = (update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until")),
          update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until"), inputs=bindparam("inputs")))

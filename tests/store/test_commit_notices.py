@@ -34,7 +34,9 @@ def test_a_rolled_back_enqueue_is_not_announced(runtime, calls):
     assert calls[commit_notices.CLAIM_JOB_QUEUED] == 0
 
 
-def test_a_transaction_that_queues_nothing_announces_nothing(runtime, calls):
+def test_a_write_that_queues_nothing_announces_nothing(runtime, calls):
+    """A client's write through the FHIR service, every listener run (pipeline trigger, webhook outbox): a Patient
+    queues no claim job, and with no Subscription no notification."""
     with runtime.store.unit_of_work() as uow:
-        uow.resources.create({"resourceType": "Patient", "gender": "female"})
+        runtime.fhir_service(uow, author="test").create({"resourceType": "Patient", "gender": "female"})
     assert calls == {commit_notices.CLAIM_JOB_QUEUED: 0, commit_notices.WEBHOOK_QUEUED: 0}
