@@ -142,24 +142,33 @@ def shoot(driver, artifacts: Path, name: str) -> None:
         shutil.copyfile(path, Path(docs) / path.name)
 
 
-def click_and_load(driver, how: str, what: str) -> None:
-    """Click a link or a submit button and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions
+def _and_load(driver, action) -> None:
+    """Run `action` (a click, a key) and wait until a new document has replaced this one and finished loading.
+
+    The old document is marked and the wait is for a document without the mark. Waiting for the old <html>
+    element to go stale instead is racy: while Chromium tears the old document down, a query on its element can
+    answer "Node with given id does not belong to the document" (an unknown error, not a stale reference).
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element("tag name", "html")
-    driver.find_element(how, what).click()
-    WebDriverWait(driver, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
+    driver.execute_script("document.fhirclaimOldPage = true")
+    action()
+    WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !document.fhirclaimOldPage && document.readyState === 'complete'")
+    )
+
+
+def click_and_load(driver, how: str, what: str) -> None:
+    """Click a link or a submit button and wait until the next page has replaced this one."""
+    _and_load(driver, driver.find_element(how, what).click)
 
 
 def _press_enter_and_load(driver, field_id: str, text: str) -> None:
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element("tag name", "html")
-    driver.find_element("id", field_id).send_keys(text + Keys.ENTER)
-    WebDriverWait(driver, WAIT_SECONDS).until(expected_conditions.staleness_of(page))
+    field = driver.find_element("id", field_id)
+    _and_load(driver, lambda: field.send_keys(text + Keys.ENTER))
 
 
 def _main_text(driver) -> str:
