@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,10 +27,17 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json",) + JSON_TYPES
 
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(when: datetime) -> str:
     """An HTTP-date (RFC 9110 §5.6.7, IMF-fixdate), as the Last-Modified header must be: `Thu, 03 Dec 2026 15:41:28
-    GMT` (a Bundle entry's `response.lastModified` is a FHIR instant instead)."""
-    return format_datetime(as_utc(when).replace(microsecond=0), usegmt=True)
+    GMT` (a Bundle entry's `response.lastModified` is a FHIR instant instead). Its English names written here:
+    what `email.utils.format_datetime(..., usegmt=True)` writes, in under half its time (every read has one)."""
+    utc = as_utc(when)
+    return (f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} GMT")
 
 @dataclass
 class Reply:

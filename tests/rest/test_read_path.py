@@ -33,3 +33,21 @@ def test_a_read_in_xml_only_is_refused_and_json_is_served(app):
     assert client.get(f"/Patient/{patient_id}", headers={"Accept": "application/fhir+xml"}).status_code == 406
     assert client.get(f"/Patient/{patient_id}?_format=json").status_code == 200
     assert client.get(f"/Patient/{patient_id}", headers={"Accept": "application/fhir+json"}).status_code == 200
+
+
+def test_http_date_writes_what_the_email_module_writes():
+    import random
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    from fhirclaim.api.http import http_date
+
+    chance = random.Random(17)
+    moments = [datetime(2026, 12, 3, 15, 41, 28, 999999), datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)]
+    for _ in range(2000):
+        moment = datetime(1970, 1, 1) + timedelta(seconds=chance.uniform(0, 4e9))
+        zone = chance.choice([None, timezone.utc, timezone(timedelta(hours=7)), timezone(timedelta(hours=-5))])
+        moments.append(moment.replace(tzinfo=zone) if zone else moment)
+    for moment in moments:
+        utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        assert http_date(moment) == format_datetime(utc.replace(microsecond=0), usegmt=True), moment
