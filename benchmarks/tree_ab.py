@@ -6,8 +6,9 @@ Each tree (a checkout or a `git archive` of one) is started as `fhirclaim serve`
 PYTHONPATH pointing at it (`python -m` puts the working directory first on sys.path, so both are needed), in
 the way `peer_crud.py` starts ours, with 300 Claims stored. Rounds alternate the order (A B, B A, …); the first
 round is a warm-up and is not counted. Prints each tree's server CPU per operation (user + system of its
-process) and the ratio after / before. On a shared, loaded machine this pairing is steadier than two separate
-`peer_crud.py` runs, whose blocks are a second long and swing by a third from one run to the next.
+process), its throughput (operations per second of wall time) and the ratios after / before. On a shared,
+loaded machine this pairing is steadier than two separate `peer_crud.py` runs, whose blocks are a second long
+and swing by a third from one run to the next.
 """
 
 from __future__ import annotations
@@ -48,22 +49,24 @@ def main() -> None:
                 session, rng = requests.Session(), random.Random(1)
                 for _ in range(300):
                     driver.create(server, session, rng)
-            totals = {server.name: [0.0, 0] for server in servers}
+            totals = {server.name: [0.0, 0, 0.0] for server in servers}  # CPU s, operations, wall s
             for round_number in range(args.rounds):
                 for server in servers if round_number % 2 == 0 else servers[::-1]:
-                    cpu, _, latencies = peer_crud.block(server, getattr(driver, args.operation), args.ops,
-                                                        args.threads, round_number)
+                    cpu, wall, latencies = peer_crud.block(server, getattr(driver, args.operation), args.ops,
+                                                           args.threads, round_number)
                     if round_number:
                         totals[server.name][0] += cpu
                         totals[server.name][1] += len(latencies)
+                        totals[server.name][2] += wall
         finally:
             for server in servers:
                 server.stop()
     before, after = (totals[server.name][0] / totals[server.name][1] * 1e3 for server in servers)
+    rate_before, rate_after = (totals[server.name][1] / totals[server.name][2] for server in servers)
     print(f"{args.operation} ×{args.threads}, {args.rounds - 1}×{args.ops} per tree, blocks alternated:")
-    print(f"  before {before:.3f} ms CPU per op  ({servers[0].name})")
-    print(f"  after  {after:.3f} ms CPU per op  ({servers[1].name})")
-    print(f"  after / before {after / before:.2f}")
+    print(f"  before {before:.3f} ms CPU per op, {rate_before:.0f} ops/s  ({servers[0].name})")
+    print(f"  after  {after:.3f} ms CPU per op, {rate_after:.0f} ops/s  ({servers[1].name})")
+    print(f"  after / before {after / before:.2f} (CPU), {rate_after / rate_before:.2f} (ops/s)")
 
 
 if __name__ == "__main__":

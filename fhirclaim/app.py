@@ -5,19 +5,14 @@
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
-
-from flask import Flask, g, request
+from flask import Flask
 from flask.sessions import SessionInterface
 
 from fhirclaim.api import admin_routes, auth, discovery, errors, fhir_rest, operations, surface
+from fhirclaim.api.access_log import RequestLog
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.webapp import views as webapp_views
-
-log = logging.getLogger("fhirclaim.access")
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -40,8 +35,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(admin_routes.blueprint, url_prefix="/admin")
     webapp_views.register(app)  # the claim unit's web app at /app/ (users sign in; no bearer token)
     app.session_interface = CookiePathSessions(app.session_interface, app.config["SESSION_COOKIE_PATH"])
-    app.before_request(_start_request)
-    app.after_request(_finish_request)
+    app.wsgi_app = RequestLog(app.wsgi_app)  # the outermost layer: the test client goes through it too
     return app
 
 
@@ -60,16 +54,3 @@ class CookiePathSessions(SessionInterface):
 
     def save_session(self, app, session, response) -> None:
         self.inner.save_session(app, session, response)
-
-
-def _start_request() -> None:
-    g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-    g.started = time.perf_counter()
-
-
-def _finish_request(response):
-    response.headers["X-Request-ID"] = g.get("request_id", "-")
-    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    log.info("request", extra={"request_id": g.get("request_id"), "method": request.method, "path": request.path,
-                               "status": response.status_code, "ms": round(elapsed, 1)})
-    return response

@@ -34,8 +34,12 @@ def _sandbox_lines(runtime: Runtime) -> list[str]:
 
 
 def _listen(app, settings: Settings):
+    """waitress on the settings' address. It hands X-Forwarded-For and the other proxy headers to the app as they
+    came: the app believes them only from FHIRCLAIM_TRUSTED_PROXIES (`auth/addresses.py`). waitress 3 would
+    otherwise drop them all (it trusts no proxy of its own), and behind a proxy every caller would be the proxy."""
     try:
-        return create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim")
+        return create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim",
+                             clear_untrusted_proxy_headers=False)
     except OSError as exc:  # the port was taken since check_can_listen
         raise listen_error(settings.host, settings.port, exc, options=_LISTEN_OPTIONS) from None
 

@@ -94,20 +94,20 @@ def authenticate_reads_held() -> Response | None:
 
 
 def _authenticate(*, hold_reads: bool) -> Response | None:
-    if (request.method, request.path.rstrip("/")) in PUBLIC:
+    method, headers = request.method, request.headers  # each `request.` is a context lookup: once each here
+    if (method, request.path.rstrip("/")) in PUBLIC:
         return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _unauthorized("invalid_request", "This endpoint needs 'Authorization: Bearer <token>' "
                                                 "(POST /oauth2/v1/accesstoken to get one)")
-    within = hold_reading() if hold_reads and request.method in ("GET", "HEAD") else None
+    within = hold_reading() if hold_reads and method in ("GET", "HEAD") else None
     principal, why = runtime().clients.resolve(token.strip(), within)
     if principal is None:
         release_reading()
         return _unauthorized("invalid_token", why or "The access token is not valid")
     g.principal = principal
-    g.scope = scope_for(principal, request.headers.get(PARTITION_HEADER))
+    g.scope = scope_for(principal, headers.get(PARTITION_HEADER))
     g.caller = principal.name
     return None
 

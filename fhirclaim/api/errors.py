@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from fhirclaim.api import access_log
 from fhirclaim.api.auth import audit_forbidden
 from fhirclaim.api.http import error_response
 from fhirclaim.fhir.outcome import FhirError
@@ -43,7 +44,7 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _unexpected(error: Exception) -> Response:
-    request_id = getattr(g, "request_id", "-")
+    request_id = access_log.request_id(request.environ)
     log.exception("unexpected error", extra={"request_id": request_id})
     return error_response(FhirError.of(500, "exception",
                                        f"The server failed to process the request (request id {request_id})"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,10 +27,17 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json",) + JSON_TYPES
 
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(when: datetime) -> str:
     """An HTTP-date (RFC 9110 §5.6.7, IMF-fixdate), as the Last-Modified header must be: `Thu, 03 Dec 2026 15:41:28
-    GMT` (a Bundle entry's `response.lastModified` is a FHIR instant instead)."""
-    return format_datetime(as_utc(when).replace(microsecond=0), usegmt=True)
+    GMT` (a Bundle entry's `response.lastModified` is a FHIR instant instead). Its English names written here:
+    what `email.utils.format_datetime(..., usegmt=True)` writes, in under half its time (every read has one)."""
+    utc = as_utc(when)
+    return (f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} GMT")
 
 @dataclass
 class Reply:
@@ -66,7 +72,7 @@ def render(reply: Reply) -> Response:
             body = operation_outcome([information(f"{request.method} succeeded")])
     if body is None:
         return Response(b"", reply.status, headers)
-    pretty = request.args.get("_pretty") == "true"
+    pretty = _arg("_pretty") == "true"
     if not pretty and reply.stored is not None and body is reply.stored.content and reply.stored.text is not None:
         return Response(reply.stored.text, reply.status, headers, content_type=FHIR_JSON)  # the stored bytes
     text = jsonio.dumps(body, pretty=pretty)
@@ -75,6 +81,13 @@ def render(reply: Reply) -> Response:
 
 def error_response(error: FhirError) -> Response:
     return Response(jsonio.dumps(error.outcome()), error.status, error.headers, content_type=FHIR_JSON)
+
+
+def _arg(name: str) -> str | None:
+    """A query parameter, or None. Asked first whether it is there: werkzeug's `args.get` of an absent name builds
+    and catches a BadRequestKeyError, ~5 µs twice on every read (issue 17)."""
+    args = request.args
+    return args[name] if name in args else None
 
 
 def base_url() -> str:
@@ -155,7 +168,7 @@ def _check_content_type(accept: tuple[str, ...]) -> None:
 
 def check_format() -> None:
     """`_format` and Accept: this server speaks JSON only; asking for XML alone is a 406."""
-    wanted = (request.args.get("_format") or "").lower()
+    wanted = (_arg("_format") or "").lower()
     if wanted and "json" not in wanted:
         raise FhirError.of(406, "not-supported", f"_format={wanted}: this server answers in JSON only")
     accept = request.headers.get("Accept", "")

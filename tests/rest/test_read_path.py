@@ -1,0 +1,53 @@
+"""A read's query parameters and headers as the REST layer reads them (issue 17 made that path leaner):
+`_pretty`, `_format` and Accept, ETag and Last-Modified."""
+
+from __future__ import annotations
+
+import json
+
+from testkit import authorized
+
+
+def _patient(app):
+    client = authorized(app)
+    created = client.post("/Patient", {"resourceType": "Patient", "gender": "female"})
+    return client, created.json["id"]
+
+
+def test_a_read_answers_the_stored_json_or_pretty_json_when_asked(app):
+    client, patient_id = _patient(app)
+    plain = client.get(f"/Patient/{patient_id}")
+    pretty = client.get(f"/Patient/{patient_id}?_pretty=true")
+    not_pretty = client.get(f"/Patient/{patient_id}?_pretty=false")
+    assert plain.status_code == pretty.status_code == not_pretty.status_code == 200
+    assert "\n" not in plain.get_data(as_text=True) and "\n" in pretty.get_data(as_text=True)
+    assert not_pretty.get_data() == plain.get_data()
+    assert json.loads(pretty.get_data()) == json.loads(plain.get_data()) == plain.json
+    assert plain.headers["ETag"] == 'W/"1"' and plain.headers["Last-Modified"].endswith(" GMT")
+    assert plain.headers["Content-Type"] == "application/fhir+json; charset=utf-8"
+
+
+def test_a_read_in_xml_only_is_refused_and_json_is_served(app):
+    client, patient_id = _patient(app)
+    assert client.get(f"/Patient/{patient_id}?_format=xml").status_code == 406
+    assert client.get(f"/Patient/{patient_id}", headers={"Accept": "application/fhir+xml"}).status_code == 406
+    assert client.get(f"/Patient/{patient_id}?_format=json").status_code == 200
+    assert client.get(f"/Patient/{patient_id}", headers={"Accept": "application/fhir+json"}).status_code == 200
+
+
+def test_http_date_writes_what_the_email_module_writes():
+    import random
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    from fhirclaim.api.http import http_date
+
+    chance = random.Random(17)
+    moments = [datetime(2026, 12, 3, 15, 41, 28, 999999), datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)]
+    for _ in range(2000):
+        moment = datetime(1970, 1, 1) + timedelta(seconds=chance.uniform(0, 4e9))
+        zone = chance.choice([None, timezone.utc, timezone(timedelta(hours=7)), timezone(timedelta(hours=-5))])
+        moments.append(moment.replace(tzinfo=zone) if zone else moment)
+    for moment in moments:
+        utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        assert http_date(moment) == format_datetime(utc.replace(microsecond=0), usegmt=True), moment
