@@ -151,14 +151,15 @@ def fhir(app) -> FhirTestClient:
 
 
 @pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """The app served over real HTTP on a free local port (waitress, as `fhirclaim serve` does); yields the FHIR
-    base URL."""
+def live_server(app, tmp_path) -> Iterator[str]:
+    """The app served over real HTTP on a free local port by `fhirclaim serve`'s own waitress set-up
+    (`server._listen`); yields the FHIR base URL."""
     import threading
 
-    from waitress.server import create_server
+    from fhirclaim.config import Settings
+    from fhirclaim.server import _listen
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    server = _listen(app, Settings(data_dir=tmp_path / "live-server", host="127.0.0.1", port=0))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}/fhir"
