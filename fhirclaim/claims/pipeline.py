@@ -237,7 +237,7 @@ class ClaimPipeline:
 
     def _run_steps(self, job: Job, done_now: _RunLog) -> str:
         scope = Scope(tenant=job.tenant, all_tenants=False) if job.tenant else SYSTEM
-        with self.store.unit_of_work(scope, write=False) as uow:
+        with self.store.reading(scope) as uow:  # reads only: ended by rollback, no commit (issue 17)
             queue = uow.jobs
             if queue.is_superseded(job):
                 return jobs.SUPERSEDED
@@ -439,8 +439,11 @@ class _JobRun:
 
     def _write(self, step: str | None, detail: Any = None,
                action: Callable[[FhirService, ClaimAssembler], None] | None = None, end: str | None = None) -> None:
-        """`ClaimPipeline.write`, taking along the markers that wait (module docstring)."""
+        """`ClaimPipeline.write`, taking along the markers that wait (module docstring). What the run read is noted
+        on the job with its first write; the later ones of the run only renew the lease (issue 17)."""
         self.pipeline.write(self.scope, self.job, step, detail, action, done=self.done_now, end=end)
+        if self.job.inputs is not None:  # committed with the write
+            self.job = dataclasses.replace(self.job, inputs=None)
 
     def _wait(self, step: str, detail: Any) -> None:
         """A step done whose marker waits for the next transaction (WAITING_MARKERS)."""
