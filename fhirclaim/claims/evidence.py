@@ -117,21 +117,22 @@ class MedicalRecord:
 
     def _coded(self, claim: Resource, element: str, resource_type: str, encounters: list[str],
                referenced: dict[str, Resource]) -> tuple[list[Resource], list[Gap]]:
-        """The encounter's recorded resources for the Claim's codes, those it references, and the codes with none."""
+        """The encounter's recorded resources for the Claim's codes, those it references, and the codes with none.
+        The encounter's record is searched only when a line names codes and no record of its own (issue 17)."""
+        coded = [(index, codes) for index, line in enumerate(claim.get(element) or [])
+                 if not reference_of(line.get(f"{element}Reference"))  # else the Claim names the record itself
+                 and (codes := _codes(line.get(f"{element}CodeableConcept")))]
         recorded = [r for encounter in encounters for r in self.search(resource_type, [("encounter", encounter)])
-                    if not _withdrawn(r)]
+                    if not _withdrawn(r)] if coded else []
         found = _Found()
         for resource in referenced.values():
             found.add(resource)
         gaps = []
-        for index, line in enumerate(claim.get(element) or []):
-            if reference_of(line.get(f"{element}Reference")):
-                continue  # the Claim names the record itself
-            codes = _codes(line.get(f"{element}CodeableConcept"))
+        for index, codes in coded:
             matches = [r for r in recorded if codes & _codes(r.get("code"))]
             for match in matches:
                 found.add(match)
-            if codes and not matches:
+            if not matches:
                 gaps.append(Gap(element, index, tuple(sorted(codes)), resource_type, tuple(encounters)))
         return found.list(), gaps
 
@@ -187,7 +188,8 @@ class MedicalRecord:
             for service in item.get("service") or []:
                 found.add(self.read(reference_of(service)))
             found.add(self.read(reference_of(item.get("productReference"))))
-        for encounter in encounters:
+        # the encounter's orders and dispenses are searched only when a product is billed: none can match else
+        for encounter in encounters if billed_refs or billed_codes else ():
             for resource_type, parameter in (("MedicationRequest", "encounter"), ("MedicationDispense", "context")):
                 for resource in self.search(resource_type, [(parameter, encounter)]):
                     if not _withdrawn(resource) and _is_billed(resource, billed_refs, billed_codes):

@@ -52,7 +52,7 @@ class TenantSettingsStore:
     def get(self, tenant: str | None) -> TenantConfig | None:
         if not tenant:
             return None
-        with self.store.unit_of_work(write=False) as uow:
+        with self.store.reading() as uow:  # each claim job asks twice: a read, no commit (issue 17)
             row = uow.tenant_settings.get(tenant)
             if row is None:
                 return None

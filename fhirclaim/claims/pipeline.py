@@ -25,16 +25,18 @@ transport error puts the job back in the queue with exponential backoff; an E-Kl
 error group or a precheck error ends it with an `error` ClaimResponse; anything else (a bug) is retried like a
 transport error, with the failure in the job's last_error.
 
-Steps share transactions (issue 17), so that a 5.10 claim takes 6 write transactions instead of 15. A step whose
+Steps share transactions (issue 17), so that a 5.10 claim takes 5 write transactions instead of 15. A step whose
 repetition is harmless does not get a transaction of its own: its marker waits (`_RunLog.pending`) and is written,
 in the order done, with the next step's, so that a crash repeats at most those calls and never skips one:
 - the precheck (reads only) and the coding calls before grouping — new_claim (the gateway reads the claim first and
   opens none that exists), set_claim_data, idrg_diagnosa_set, idrg_procedure_set, sitb_validate — set the same
-  values again when repeated; they are written before any grouper is called (a grouper never repeats them: that
-  is what tests/pipeline/test_server_killed.py finds when it kills the server waiting for the grouper);
-- a final (idrg_grouper_final, inacbg_grouper_final, claim_final) and the calls after it up to the next grouper or
-  the send: a repeated final is answered "done already" (E2102 / E2009, taken as done by the gateway, as after a
-  lost answer: test_flow_510's lost finals), and idrg_to_inacbg_import and inacbg_*_set set the same coding again;
+  values again when repeated; they are written before the first grouper is called (grouper_idrg on 5.10, grouper
+  on 5.1: a grouper never repeats them, which is what tests/pipeline/test_server_killed.py finds when it kills the
+  server waiting for the grouper);
+- a final (idrg_grouper_final, inacbg_grouper_final, claim_final) and the calls after it up to the INA-CBG grouper's
+  results or the send: a repeated final is answered "done already" (E2102 / E2009, taken as done by the gateway, as
+  after a lost answer: test_flow_510's lost finals), and idrg_to_inacbg_import and inacbg_*_set set the same coding
+  again, which the repeated grouper inacbg then groups (test_flow_510's worker killed at the INA-CBG grouper);
 - grouper_idrg is written before its final is called (repeated after the final, it would re-edit the coding);
   grouper writes its results; send_claim_individual is written as soon as it answers (a send is not repeated for
   the sake of a transaction);
@@ -143,8 +145,9 @@ WAITING_MARKERS = frozenset({
     "precheck", "new_claim", "set_claim_data", "idrg_diagnosa_set", "idrg_procedure_set", "sitb_validate",
     "idrg_grouper_final", "idrg_to_inacbg_import", "inacbg_diagnosa_set", "inacbg_procedure_set",
     "inacbg_grouper_final", "claim_final", "sign", "withdraw"})
-# Calls before which the waiting markers are written: a grouper never repeats what came before it.
-WRITE_BEFORE = frozenset({"grouper_idrg", "grouper"})
+# Calls before which the waiting markers are written: the first grouper never repeats the coding before it (the
+# 5.1 grouper's own write is in `_JobRun._group`).
+WRITE_BEFORE = frozenset({"grouper_idrg"})
 
 
 @dataclass
@@ -237,7 +240,7 @@ class ClaimPipeline:
 
     def _run_steps(self, job: Job, done_now: _RunLog) -> str:
         scope = Scope(tenant=job.tenant, all_tenants=False) if job.tenant else SYSTEM
-        with self.store.unit_of_work(scope, write=False) as uow:
+        with self.store.reading(scope) as uow:  # reads only: ended by rollback, no commit (issue 17)
             queue = uow.jobs
             if queue.is_superseded(job):
                 return jobs.SUPERSEDED
@@ -439,8 +442,11 @@ class _JobRun:
 
     def _write(self, step: str | None, detail: Any = None,
                action: Callable[[FhirService, ClaimAssembler], None] | None = None, end: str | None = None) -> None:
-        """`ClaimPipeline.write`, taking along the markers that wait (module docstring)."""
+        """`ClaimPipeline.write`, taking along the markers that wait (module docstring). What the run read is noted
+        on the job with its first write; the later ones of the run only renew the lease (issue 17)."""
         self.pipeline.write(self.scope, self.job, step, detail, action, done=self.done_now, end=end)
+        if self.job.inputs is not None:  # committed with the write
+            self.job = dataclasses.replace(self.job, inputs=None)
 
     def _wait(self, step: str, detail: Any) -> None:
         """A step done whose marker waits for the next transaction (WAITING_MARKERS)."""
@@ -487,8 +493,10 @@ class _JobRun:
             return GroupingResult.from_answer(self.done["grouper"]["answer"])
         choice = [c for c in (special_cmg(self.claim) or "").split("#") if c]
         if answer is None:
-            if self.done_now.pending:
-                self._write(None)  # a grouper never repeats the calls before it (module docstring)
+            if self.done_now.pending and not self.gateway.speaks_510:
+                # 5.1's grouper is the first: it never repeats the coding before it; 5.10's INA-CBG grouper
+                # comes after grouper_idrg's write, and the final and import before it go with its results
+                self._write(None)
             try:
                 answer = dict(self.gateway.group(self.sep, choice, upgrade=upgrade).raw)
             except EKlaimError as refused:

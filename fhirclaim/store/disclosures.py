@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from fhirclaim.store.access import DisclosureRow
 from fhirclaim.store.db import insert_for
+from fhirclaim.store.execution import execute
 from fhirclaim.store.models import ResourceRow
 
 Disclosed = tuple[str, str, int]  # resource type, id, version
@@ -26,12 +27,12 @@ class DisclosureRepository:
         rows = [{"partition": partition, "resource_type": resource_type, "resource_id": resource_id,
                  "version_id": version, "tenant": tenant, "disclosed_at": now}
                 for resource_type, resource_id, version in versions]
-        self.session.execute(_insert_disclosed(insert_for(self.session)), rows)  # executemany, statement built once
+        execute(self.session, _insert_disclosed(insert_for(self.session)), rows)  # executemany, statement built once
 
     def current_version(self, partition: str, resource_type: str, resource_id: str) -> int | None:
         """The version a resource of the partition is at now (None: no such resource)."""
-        return self.session.execute(_CURRENT_VERSION, {"partition": partition, "resource_type": resource_type,
-                                                       "logical_id": resource_id}).scalar_one_or_none()
+        return execute(self.session, _CURRENT_VERSION, {"partition": partition, "resource_type": resource_type,
+                                                      "logical_id": resource_id}).scalar_one_or_none()
 
 
 _DISCLOSED = DisclosureRow.__table__

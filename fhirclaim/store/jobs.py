@@ -38,6 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from fhirclaim.clock import naive_utc_now
 from fhirclaim.store import commit_notices
 from fhirclaim.store.db import insert_for
+from fhirclaim.store.execution import execute
 from fhirclaim.store.leases import Lease
 from fhirclaim.store.models import Base
 
@@ -154,8 +155,8 @@ class JobQueue:
         to supersede. Two statements built once, no ORM object (issue 17)."""
         now = naive_utc_now()
         if not first:
-            self.session.execute(_SUPERSEDE, {"of_claim": claim_id, "of_tenant": tenant, "now": now})
-        job_id = self.session.execute(_INSERT_JOB, {
+            execute(self.session, _SUPERSEDE, {"of_claim": claim_id, "of_tenant": tenant, "now": now})
+        job_id = execute(self.session, _INSERT_JOB, {
             "claim_id": claim_id, "claim_version": claim_version, "tenant": tenant, "kind": kind, "status": QUEUED,
             "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now, "run": run}).scalar_one()
         commit_notices.notice(self.session, commit_notices.CLAIM_JOB_QUEUED)
@@ -183,7 +184,7 @@ class JobQueue:
     def last_final_steps(self, job: Job) -> dict[str, Any] | None:
         """The steps of the claim's latest earlier job that ended done, when it was a submit that made the claim
         final in E-Klaim (claim_final recorded); None otherwise (none, or a withdrawal came after it)."""
-        row = self.session.execute(_LAST_DONE, {"claim_id": job.claim_id, "tenant": job.tenant,
+        row = execute(self.session, _LAST_DONE, {"claim_id": job.claim_id, "tenant": job.tenant,
                                                 "job_id": job.id}).first()
         if row is None or row.kind != "submit":
             return None
@@ -192,7 +193,7 @@ class JobQueue:
 
     def is_superseded(self, job: Job) -> bool:
         """A newer job of the same Claim exists (a client update, or a re-run): this one must not write."""
-        return self.session.execute(_NEWER, {"job_id": job.id, "claim_id": job.claim_id,
+        return execute(self.session, _NEWER, {"job_id": job.id, "claim_id": job.claim_id,
                                              "tenant": job.tenant}).first() is not None
 
     def renew(self, job: Job, lease_seconds: float) -> bool:
@@ -213,9 +214,9 @@ class JobQueue:
                   "until": naive_utc_now() + timedelta(seconds=lease_seconds)}
         if job.inputs is not None:
             params["inputs"] = json.dumps(list(job.inputs))
-        if self.session.execute(_HOLD[job.inputs is not None], params).rowcount == 1:
+        if execute(self.session, _HOLD[job.inputs is not None], params).rowcount == 1:
             return RUNNING
-        holder = self.session.execute(_HOLDER, {"job_id": job.id}).scalar()
+        holder = execute(self.session, _HOLDER, {"job_id": job.id}).scalar()
         return SUPERSEDED if holder == job.worker else QUEUED
 
     def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
@@ -231,7 +232,7 @@ class JobQueue:
 
     def steps(self, job_id: int) -> dict[str, Any]:
         """The steps done so far and what each left for the next ones."""
-        rows = self.session.execute(_STEPS, {"job_id": job_id})
+        rows = execute(self.session, _STEPS, {"job_id": job_id})
         return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
     def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
@@ -242,7 +243,7 @@ class JobQueue:
         rows = {name: {"job_id": job_id, "step": name, "done_at": done_at,
                        "detail": json.dumps(detail) if detail is not None else None}
                 for name, detail, done_at in steps}
-        self.session.execute(_record_steps(insert_for(self.session)), list(rows.values()))
+        execute(self.session, _record_steps(insert_for(self.session)), list(rows.values()))
 
     def finish(self, job: Job, status: str, error: str | None = None) -> None:
         self._end_run(job, status=status, last_error=error)

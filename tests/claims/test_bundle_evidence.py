@@ -193,3 +193,38 @@ def test_money_beyond_what_a_signed_bundle_carries_is_refused_at_write_time(app)
     assert issue["expression"] == ["Claim.total.value"]
     assert issue["details"]["text"].startswith("Claim.total.value = 12345678.123456789 has 17 significant digits")
     assert put_total("123456789012345").status_code == 200  # 15 digits: carried exactly
+
+
+def test_the_record_is_searched_only_for_what_can_be_found_in_it():
+    """Issue 17: the encounter's Procedures are searched only for a procedure line that names codes and no record,
+    its orders and dispenses only when a ChargeItem bills a product; what is found is the same."""
+    from fhirclaim.claims.claim_context import ClaimContext
+    from fhirclaim.claims.evidence import MedicalRecord
+
+    encounter = {"resourceType": "Encounter", "id": "e1"}
+    condition = {"resourceType": "Condition", "id": "c1", "code": {"coding": [{"system": ICD10, "code": "I10"}]}}
+    order = {"resourceType": "MedicationRequest", "id": "rx1", "medicationCodeableConcept": {"coding": [
+        {"system": "http://sys-ids.kemkes.go.id/kfa", "code": "93001019"}]}}
+    stored = {"Condition": [condition], "Procedure": [], "MedicationRequest": [order], "MedicationDispense": []}
+    searched: list[str] = []
+
+    def search(resource_type: str, parameters: list[tuple[str, str]]) -> list[dict]:
+        searched.append(resource_type)
+        return stored.get(resource_type, [])
+
+    def evidence(claim: dict, charge_items: list[dict]):
+        searched.clear()
+        ctx = ClaimContext(claim=claim, patient=None, encounter=encounter, coverage=None, practitioners={})
+        return MedicalRecord(lambda reference: None, search).evidence(ctx, charge_items)
+
+    diagnosis = [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": ICD10, "code": "I10"}]}}]
+    found = evidence({"resourceType": "Claim", "id": "x", "diagnosis": diagnosis}, [{"resourceType": "ChargeItem"}])
+    assert searched == ["Condition", "Composition", "DocumentReference"]
+    assert (found.conditions, found.procedures, found.medications, found.gaps) == ([condition], [], [], [])
+
+    procedure = [{"sequence": 1, "procedureCodeableConcept": {"coding": [{"system": ICD9CM, "code": "8151"}]}}]
+    billed = [{"resourceType": "ChargeItem", "productCodeableConcept": order["medicationCodeableConcept"]}]
+    found = evidence({"resourceType": "Claim", "id": "x", "diagnosis": diagnosis, "procedure": procedure}, billed)
+    assert searched == ["Condition", "Procedure", "Composition", "DocumentReference", "MedicationRequest",
+                        "MedicationDispense"]
+    assert (found.medications, [gap.codes for gap in found.gaps]) == ([order], [("8151",)])

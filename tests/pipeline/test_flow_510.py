@@ -388,3 +388,41 @@ def test_an_idrg_topup_offered_is_shown_and_a_chosen_one_goes_to_stage_2(on510):
     [stage2] = [m for name_, m in on510.wire.calls if name_ == "grouper:idrg:2"]
     assert stage2["data"] == {"nomor_sep": case.sep, "topup_codes": "13031"}
     assert idrg_parts(read(on510.runtime, "Claim", case.claim_id), "topup") == ["13031"]
+
+
+# --- a worker killed at the INA-CBG grouper ----------------------------------------------------------------------
+
+
+class _Killed(BaseException):
+    """The worker's process dying in the middle of a call: nothing in the pipeline handles it."""
+
+
+@pytest.mark.parametrize("after_work", [False, True], ids=["before-e-klaim-grouped", "after-e-klaim-grouped"])
+def test_a_job_killed_at_the_inacbg_grouper_is_finished_by_the_next_run(on510, after_work):
+    """Issue 17: the iDRG final and the import wait for the INA-CBG grouping's transaction (claims/pipeline.py's
+    docstring), so a worker killed at grouper inacbg leaves them unrecorded. The next run repeats them — the final
+    answered "already final", the import setting the same coding — groups again and ends as an undisturbed run."""
+    name = GROUPED[0]
+    case = load_case(name)
+
+    def killed() -> None:
+        if after_work:
+            on510.client.grouper_inacbg(case.sep)  # E-Klaim groups; its answer never reaches the dead worker
+        raise _Killed()
+
+    on510.wire.before["grouper:inacbg"] = killed
+    with pytest.raises(_Killed):
+        submit(on510, case.transaction)
+    [row] = jobs_of(on510.runtime, case.claim_id)
+    assert (row.status, steps_of(on510.runtime, row.id)) == ("running", STEPS_510[:6])  # up to grouper_idrg
+
+    time_passes(on510.runtime, row.id)  # the dead worker's lease runs out
+    run_jobs(on510.runtime)
+    [row] = jobs_of(on510.runtime, case.claim_id)
+    assert (row.status, row.attempts, row.last_error) == ("done", 0, None)
+    assert steps_of(on510.runtime, row.id) == STEPS_510
+    methods = on510.wire.methods()
+    assert [methods.count(m) for m in ("new_claim", "grouper:idrg", "idrg_grouper_final", "idrg_to_inacbg_import",
+                                       "grouper:inacbg", "claim_final")] == [1, 1, 2, 2, 2, 1]
+    assert package(read(on510.runtime, "Claim", case.claim_id))["base"][0] == EXPECTED[name]["cbg"]
+    assert on510.client.get_claim_data(case.sep).is_final

@@ -106,3 +106,20 @@ def test_a_rolled_back_subscription_is_never_honoured(shared, runtime, worker, r
     _respond(elsewhere, "r2")  # the copy loaded inside the rolled-back transaction is not taken for current
     _respond(runtime, "r3")
     assert _notified(runtime) == []
+
+
+def test_a_unit_of_work_reads_the_token_once_and_again_after_it_writes_a_subscription(shared, runtime, worker,
+                                                                                      receiver):
+    """Issue 17: a SIMRS transaction of twenty entries reads the token once, not twenty times; a Subscription
+    written in the same transaction counts for the writes after it there."""
+    _write(runtime, "Claim", claim("c0", "x"))  # loads this process's copy: no Subscriptions
+    with _statements(runtime) as seen, runtime.store.unit_of_work(SYSTEM) as uow:
+        service = runtime.fhir_service(uow, author="test")
+        service.update("Claim", "c1", claim("c1", "x"))
+        service.update("ClaimResponse", "r1", claim_response("r1", "c1"))
+        service.update("Subscription", "s1", subscription(receiver.url, id="s1"))  # watches ClaimResponse
+        service.update("ClaimResponse", "r2", claim_response("r2", "c1"))
+        service.update("ClaimResponse", "r3", claim_response("r3", "c1"))
+    token_reads = [s for s, _ in seen if "webhook_subscription_epoch" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(token_reads) == 2  # at the first write, and once after the Subscription's
+    assert _notified(runtime) == ["r2", "r3"]
