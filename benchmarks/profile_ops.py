@@ -2,7 +2,7 @@
 
     python benchmarks/profile_ops.py [--creates 200] [--reads 0] [--claims 10] [--protocol 5.10] [--top 25]
 
-Creates: the benchmark Claim of `store_throughput.py`, POST /fhir/Claim in-process (WSGI test client, a facility
+Creates (not profiled with `--creates 0`; the warm-up still runs): the benchmark Claim of `store_throughput.py`, POST /fhir/Claim in-process (WSGI test client, a facility
 token), after 200 warm-up creates. Reads (`--reads N`): GET /fhir/Claim/<id> of those Claims, in-process the same
 way (the WSGI app, not waitress). Claims (none with `--claims 0`): the example transactions of `pipeline.py`, each
 written and then run through the pipeline on this thread against the embedded E-Klaim emulator (which is in the
@@ -55,7 +55,7 @@ class Statements:
 
 
 def profile(label: str, count: int, one, statements: Statements, top: int, first: int = 0) -> None:
-    """`count` operations unprofiled (CPU per op, statements), then `count` more under cProfile (the shares)."""
+    """`count` (≥ 1) operations unprofiled (CPU per op, statements), then `count` more under cProfile (the shares)."""
     statements.kinds.clear()
     statements.on = True
     started = time.process_time()
@@ -130,7 +130,8 @@ def main() -> None:
 
             for n in range(200):
                 create(100_000 + n)
-            profile("one FHIR create (POST /fhir/Claim)", args.creates, create, statements, args.top)
+            if args.creates:
+                profile("one FHIR create (POST /fhir/Claim)", args.creates, create, statements, args.top)
 
             def read(n: int) -> None:
                 answer = client.get(f"/fhir/Claim/{created[n % len(created)]}", headers=headers)
