@@ -2,8 +2,9 @@
 
     python benchmarks/profile_ops.py [--creates 200] [--reads 0] [--claims 10] [--protocol 5.10] [--top 25]
 
-Creates (not profiled with `--creates 0`; the warm-up still runs): the benchmark Claim of `store_throughput.py`, POST /fhir/Claim in-process (WSGI test client, a facility
-token), after 200 warm-up creates. Reads (`--reads N`): GET /fhir/Claim/<id> of those Claims, in-process the same
+Creates (not profiled with `--creates 0`; the warm-up still runs): the benchmark Claim of `store_throughput.py`,
+POST /fhir/Claim in-process (WSGI test client, a facility token), after 200 warm-up creates. Reads (`--reads N`):
+GET /fhir/Claim/<id> of those Claims, in-process the same
 way (the WSGI app, not waitress). Claims (none with `--claims 0`): the example transactions of `pipeline.py`, each
 written and then run through the pipeline on this thread against the embedded E-Klaim emulator (which is in the
 profile too: its share is under `fhirclaim/eklaim/emulator` and `fhirclaim/inacbg`). Prints CPU ms per operation,
