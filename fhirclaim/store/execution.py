@@ -15,8 +15,9 @@ What stays as SQLAlchemy does it:
   disconnect detection, `handle_error` listeners);
 - `before_cursor_execute` / `after_cursor_execute` listeners are called (statement counters of tests and
   benchmarks).
-A statement this cannot run as it is (Python-side column defaults to fill, expanding IN parameters, RETURNING for a
-list of rows, echo on) runs through `Connection.execute` as before.
+A constant IN list (a scope's partitions) is expanded once, when the statement is compiled. A statement this cannot
+run as it is (Python-side column defaults to fill, an IN list the caller gives, RETURNING for a list of rows, echo
+on) runs through `Connection.execute` as before.
 """
 
 from __future__ import annotations
@@ -174,23 +175,25 @@ def _plan(connection: Connection, statement: Executable, params: Any, many: bool
 def _compile(dialect, statement: Executable, keys: tuple[str, ...], many: bool) -> _Plan | None:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
     if (compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params
-            or compiled.post_compile_params
             or (many and compiled.effective_returning)):
-        return None  # defaults to compute, parameters to expand, rows to return per row: SQLAlchemy's work
-    processors = compiled._bind_processors
-    names = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
+        return None  # defaults to compute, values to render, rows to return per row: SQLAlchemy's work
+    key_of: dict[str, str] = {}  # the bind names the caller's parameters fill, with the parameter's key
+    for bind, name in compiled.bind_names.items():
+        if bind.key in keys and not bind.expanding:
+            key_of[name] = key_of[compiled.escaped_bind_names.get(name, name)] = bind.key
+        elif bind.key in keys or bind.required or bind.callable:
+            return None  # a list to expand per call, or a value no one gives
+    # Constant IN lists (a scope's partitions) are expanded once, here; the caller's values stand in as None.
+    expanded = compiled.construct_expanded_state({key: None for key in keys})
+    processors = {**compiled._bind_processors, **expanded.processors}
     binds = []
-    by_name = {bind_name: bind for bind, bind_name in compiled.bind_names.items()}
-    escaped = compiled.escaped_bind_names
-    for name in dict.fromkeys(names) if not compiled.positional else names:
-        bind = by_name[name]
-        if bind.key in keys:
-            source, constant = bind.key, None
-        elif not bind.required and not bind.callable:
-            source, constant = None, bind.value
+    for name in expanded.positiontup if compiled.positional else expanded.parameters:
+        process = processors.get(name)
+        if name in key_of:
+            binds.append((name, key_of[name], None, process))
         else:
-            return None
-        binds.append((escaped.get(name, name), source, constant, processors.get(name)))
+            value = expanded.parameters[name]
+            binds.append((name, None, value if process is None else process(value), None))
     columns = compiled._result_columns
     row_type = None
     if columns:
@@ -200,4 +203,4 @@ def _compile(dialect, statement: Executable, keys: tuple[str, ...], many: bool) 
             return None
     elif compiled.effective_returning:
         return None
-    return _Plan(compiled.string, compiled.positional, binds, row_type, [column[3] for column in columns])
+    return _Plan(expanded.statement, compiled.positional, binds, row_type, [column[3] for column in columns])
