@@ -94,3 +94,26 @@ def test_a_refused_insert_is_sqlalchemys_integrity_error_and_the_transaction_goe
         with pytest.raises(exc.IntegrityError), session.begin_nested():
             execution.execute(session, _INSERT, _row("p1"))
         assert len(execution.execute(session, _ROWS, {"logical_id": "p1"}).all()) == 1
+
+
+def test_the_store_puts_no_connection_event_listener_on_its_engine(database):
+    assert not database.engine._has_events
+
+
+def test_sqlite_writes_begin_immediate_and_reads_deferred(database):
+    if not database.is_sqlite:
+        pytest.skip("SQLite's BEGIN modes")
+    said: list[str] = []
+    trace = lambda dbapi_connection, _record, _proxy: dbapi_connection.set_trace_callback(said.append)  # noqa: E731
+    event.listen(database.engine, "checkout", trace)
+    try:
+        with database.session(write=True) as session:
+            session.execute(text("SELECT 1"))
+        with database.reading() as session:
+            session.execute(text("SELECT 2"))
+        with database.session(write=False) as session:
+            session.execute(text("SELECT 3"))
+    finally:
+        event.remove(database.engine, "checkout", trace)
+    assert [s for s in said if s.startswith(("BEGIN", "SELECT"))] == [
+        "BEGIN IMMEDIATE", "SELECT 1", "BEGIN DEFERRED", "SELECT 2", "BEGIN DEFERRED", "SELECT 3"]
