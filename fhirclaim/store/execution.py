@@ -38,22 +38,33 @@ def execute(session: Session, statement: Executable, params: Any = None) -> Any:
     `first`, `all`, `one`, `scalar`, `scalar_one`, `scalar_one_or_none`, iteration and `rowcount`."""
     if session.autoflush:
         session.flush()  # returns at once when nothing is pending
-    return run(session.connection(), statement, params)
+    return execute_unflushed(session, statement, params)
 
 
 def execute_unflushed(session: Session, statement: Executable, params: Any = None) -> Any:
     """As `execute`, flushing nothing: for a read that pending ORM changes cannot affect."""
-    return run(session.connection(), statement, params)
-
-
-def run(connection: Connection, statement: Executable, params: Any = None) -> Any:
-    """`statement` with `params` (a mapping, or a list of mappings: one executemany) on `connection`."""
+    connection, driver_connection = _held(session)
     many = isinstance(params, list)
     first = (params[0] if params else None) if many else params
     plan = _plan(connection, statement, first, many)
     if plan is None:
         return connection.execute(statement, params)
-    return plan.run(connection, [plan.values(p) for p in params] if many else plan.values(first or {}), many)
+    parameters = [plan.values(p) for p in params] if many else plan.values(first or {})
+    return plan.run(connection, driver_connection, parameters, many)
+
+
+_HELD = "fhirclaim.execution"  # session.info: (its transaction, the connection it runs on, the driver's connection)
+
+
+def _held(session: Session) -> tuple[Connection, Any]:
+    """The session's connection in its current transaction, and the driver's connection under it: asked of the
+    session once per transaction (`Session.connection` costs a few µs a call)."""
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is None or held[0] is not transaction or transaction is None:
+        connection = session.connection()  # begins the transaction when none is
+        held = session.info[_HELD] = (session.get_transaction(), connection, connection.connection.driver_connection)
+    return held[1], held[2]
 
 
 class Rows:
@@ -113,9 +124,9 @@ class _Plan:
         return tuple(values) if self.positional else {bind[0]: value
                                                       for bind, value in zip(self.binds, values, strict=True)}
 
-    def run(self, connection: Connection, parameters: Any, many: bool) -> Rows:
+    def run(self, connection: Connection, driver_connection: Any, parameters: Any, many: bool) -> Rows:
         sql = self.sql
-        cursor = connection.connection.cursor()
+        cursor = driver_connection.cursor()
         try:
             listened = connection._has_events or connection.engine._has_events
             if listened:
