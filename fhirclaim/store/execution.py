@@ -58,12 +58,14 @@ _HELD = "fhirclaim.execution"  # session.info: (its transaction, the connection 
 
 def _held(session: Session) -> tuple[Connection, Any]:
     """The session's connection in its current transaction, and the driver's connection under it: asked of the
-    session once per transaction (`Session.connection` costs a few µs a call)."""
-    transaction = session.get_transaction()
+    session once per transaction (`Session.connection` costs a few µs a call). The current transaction is the
+    innermost: a savepoint begun since is emitted by asking the session again."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_HELD)
     if held is None or held[0] is not transaction or transaction is None:
-        connection = session.connection()  # begins the transaction when none is
-        held = session.info[_HELD] = (session.get_transaction(), connection, connection.connection.driver_connection)
+        connection = session.connection()  # begins the transaction (or the savepoint) when not yet begun
+        transaction = session.get_nested_transaction() or session.get_transaction()
+        held = session.info[_HELD] = (transaction, connection, connection.connection.driver_connection)
     return held[1], held[2]
 
 

@@ -89,10 +89,17 @@ def test_index_rows_of_one_kind_are_one_executemany_in_the_sessions_transaction(
 
 
 def test_a_refused_insert_is_sqlalchemys_integrity_error_and_the_transaction_goes_on(database):
+    statements = []
+    listener = lambda _c, _cur, statement, *_: statements.append(statement.split()[0])  # noqa: E731
     with database.session(write=True) as session:
         execution.execute(session, _INSERT, _row("p1"))
-        with pytest.raises(exc.IntegrityError), session.begin_nested():
-            execution.execute(session, _INSERT, _row("p1"))
+        event.listen(database.engine, "before_cursor_execute", listener)
+        try:
+            with pytest.raises(exc.IntegrityError), session.begin_nested():
+                execution.execute(session, _INSERT, _row("p1"))
+        finally:
+            event.remove(database.engine, "before_cursor_execute", listener)
+        assert statements == ["SAVEPOINT", "INSERT", "ROLLBACK"]  # the held connection still begins the savepoint
         assert len(execution.execute(session, _ROWS, {"logical_id": "p1"}).all()) == 1
 
 
