@@ -13,9 +13,10 @@ connections give up after a short connect timeout instead of hanging.
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import math
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,7 +50,7 @@ class Database:
         self.url = url
         self.engine = _create_engine(check_database_url(url), echo, connect_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
+        self._writer = _sqlite_writer(self.engine) if self.is_sqlite else self.engine
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self._writer, expire_on_commit=False)
 
@@ -57,8 +58,10 @@ class Database:
     def session(self, *, write: bool) -> Iterator[Session]:
         """A unit of work: committed when the block ends normally, rolled back when it raises."""
         factory = self._writes if write else self._reads
-        with factory() as session, session.begin():
-            yield session
+        with factory() as session:
+            with session.begin():
+                yield session
+            statistics.committed(self.engine)  # before the connection goes back to the pool: it may refresh there
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
@@ -200,17 +203,33 @@ def _create_engine(url: URL, echo: bool, connect_timeout: float) -> Engine:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
-        """BEGIN on the driver's connection itself: one statement per transaction, run without SQLAlchemy's ~35 µs
-        of statement machinery (issue 17); a failure (a lock held past the busy timeout) is SQLAlchemy's error."""
-        statement = f"BEGIN {connection.get_execution_options().get('sqlite_begin', 'DEFERRED')}"
-        try:
-            connection.connection.driver_connection.execute(statement)
-        except sqlite3.Error as error:
-            raise exc.DBAPIError.instance(statement, None, error, sqlite3.Error) from error
-
+    engine.dialect.do_begin = functools.partial(_sqlite_begin, "DEFERRED")
     return engine
+
+
+def _sqlite_writer(engine: Engine) -> Engine:
+    """The engine write transactions run on: the same pool and listeners, beginning with BEGIN IMMEDIATE.
+
+    With the driver's own transaction handling off (`isolation_level = None`, above) SQLite transactions are begun by
+    the dialect's `do_begin`, on the driver's connection: one statement, without SQLAlchemy's statement machinery.
+    SQLAlchemy's recipe does it in a `begin` listener, but any connection event listener makes every statement of
+    the engine dispatch its events (issue 17). A failure (a lock held past the busy timeout) is SQLAlchemy's error,
+    as for any statement."""
+    writer = engine.execution_options()
+    dialect = writer.dialect = copy.copy(engine.dialect)  # its own `do_begin`; everything else shared
+    dialect.do_begin = functools.partial(_sqlite_begin, "IMMEDIATE")
+
+    @event.listens_for(engine, "connect")
+    def _as_initialized(_dbapi_connection, _record) -> None:
+        """What the engine's first connection taught its dialect (the server version, …), the writer's knows too
+        (this runs after SQLAlchemy's own first-connect listener)."""
+        dialect.__dict__.update({k: v for k, v in engine.dialect.__dict__.items() if k != "do_begin"})
+
+    return writer
+
+
+def _sqlite_begin(mode: str, dbapi_connection) -> None:
+    dbapi_connection.driver_connection.execute(f"BEGIN {mode}")
 
 
 def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:

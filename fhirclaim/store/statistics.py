@@ -1,4 +1,4 @@
-"""Table statistics for SQLite's query planner: gathered at start and again every thousand transactions.
+"""Table statistics for SQLite's query planner: gathered at start and again every thousand units of work committed.
 
 Without statistics (`sqlite_stat1`) SQLite guesses how selective each index is, and with several indexes to choose
 from it can pick one that scans every row of a kind (all queued jobs, all `identifier` tokens of all Claims), so
@@ -23,15 +23,22 @@ COMMITS_BETWEEN_REFRESHES = 1000
 
 
 def keep_fresh(engine: Engine, *, every: int = COMMITS_BETWEEN_REFRESHES) -> None:
-    """Gather statistics now, and again after every `every` commits on this engine (SQLite only)."""
+    """Gather statistics now, and again after every `every` units of work committed on this engine (SQLite only)."""
     if engine.dialect.name != "sqlite" or getattr(engine, "_fhirclaim_statistics", None):
         return
     refresher = _Refresher(every)
     engine._fhirclaim_statistics = refresher  # once per engine, however often the schema is migrated
     with engine.connect() as connection:
         analyze(connection.connection.dbapi_connection)
-    event.listen(engine, "commit", refresher.committed)
     event.listen(engine, "checkin", refresher.checked_in)
+
+
+def committed(engine: Engine) -> None:
+    """A unit of work committed on `engine` (`Database.session` says so: counted there rather than in a `commit`
+    listener, which would make every statement of the engine dispatch connection events)."""
+    refresher = getattr(engine, "_fhirclaim_statistics", None)
+    if refresher is not None:
+        refresher.committed()
 
 
 def analyze(dbapi_connection) -> None:
@@ -53,7 +60,7 @@ class _Refresher:
         self.due = False
         self._lock = threading.Lock()
 
-    def committed(self, _connection) -> None:
+    def committed(self) -> None:
         with self._lock:
             self.commits += 1
             if self.commits >= self.every:

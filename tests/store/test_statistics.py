@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, event, text
 
 from fhirclaim.store import statistics
+from fhirclaim.store.db import Database
 from fhirclaim.store.jobs import JobQueue
 
 
@@ -32,22 +33,29 @@ def test_the_server_gathers_statistics_at_start(sqlite_only, runtime):
 
 
 def test_statistics_are_refreshed_after_every_n_commits(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'stats.db'}")
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, code TEXT)"))
-        connection.execute(text("CREATE INDEX ix_item_code ON item (code)"))
-        connection.execute(text("INSERT INTO item (code) VALUES ('a'), ('b')"))
+    database = Database(f"sqlite:///{tmp_path / 'stats.db'}")
+    engine = database.engine
+    with database.session(write=True) as session:
+        session.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, code TEXT)"))
+        session.execute(text("CREATE INDEX ix_item_code ON item (code)"))
+        session.execute(text("INSERT INTO item (code) VALUES ('a'), ('b')"))
     statistics.keep_fresh(engine, every=3)
     assert _stat_rows(engine, "item") == [("ix_item_code", "2 1")]
     for n in range(3):
-        with engine.begin() as connection:
-            connection.execute(text("INSERT INTO item (code) VALUES (:c)"), {"c": f"c{n}"})
+        with database.session(write=True) as session:
+            session.execute(text("INSERT INTO item (code) VALUES (:c)"), {"c": f"c{n}"})
+        with database.reading() as session:  # a read ends by rollback: not a commit
+            session.execute(text("SELECT count(*) FROM item"))
     assert _stat_rows(engine, "item") == [("ix_item_code", "5 1")]  # the third commit's connection refreshed
     statistics.keep_fresh(engine, every=3)  # a second call (a second migrate) adds no second listener
-    with engine.begin() as connection:
-        connection.execute(text("INSERT INTO item (code) VALUES ('d')"))
+    with database.session(write=True) as session:
+        session.execute(text("INSERT INTO item (code) VALUES ('d')"))
+    with pytest.raises(RuntimeError):  # a unit of work rolled back does not count either
+        with database.session(write=True) as session:
+            session.execute(text("INSERT INTO item (code) VALUES ('e')"))
+            raise RuntimeError
     assert _stat_rows(engine, "item") == [("ix_item_code", "5 1")]
-    engine.dispose()
+    database.dispose()
 
 
 def test_a_locked_database_leaves_the_refresh_for_later(tmp_path, caplog):
