@@ -301,7 +301,9 @@ def read_reference(resources: SqlResourceRepository, reference: str | None,
 
 
 class WorklistListener:
-    """A ResourceListener: rewrites the worklist line of the Claim a change concerns, in the same transaction."""
+    """A ResourceListener: rewrites the worklist line of the Claim a change concerns, in the same transaction. What
+    the write's reference check found (`ResourceChange.referenced`: an answer's Claim, the Claim's Patient) is
+    taken from the change, not read again."""
 
     def __init__(self, timezone_name: str = "UTC"):
         self.timezone = timezone_name
@@ -313,18 +315,18 @@ class WorklistListener:
         if after.resource_type == "Claim" and not after.deleted and after.content.get("use") != "claim":
             return  # a preauthorization or predetermination has no line
         resources = uow.resources.viewing(SYSTEM.within(after.tenant), timezone_name=self.timezone)
+        known = change.referenced  # what the write's reference check found, as this view finds it
         if after.resource_type == "Claim":
             stored = after  # the change carries the Claim: no need to read it again
         else:
-            claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
-            stored = resources.find("Claim", claim_id) if claim_id else None
+            claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id, known)
+            stored = (known.get(("Claim", claim_id)) or resources.find("Claim", claim_id)) if claim_id else None
         if stored is not None and stored.deleted:
             uow.worklist.remove(stored.id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
             # only a Claim created under an id the server just gave it is unanswered (a fresh answer answers one)
             fresh_claim = change.fresh and after.resource_type == "Claim"
-            save_line(resources, uow, stored, answered=not fresh_claim,
-                      known=change.referenced if after.resource_type == "Claim" else None)
+            save_line(resources, uow, stored, answered=not fresh_claim, known=known)
 
 
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource, *,
@@ -358,11 +360,12 @@ def rebuild(store: Store, timezone_name: str = "UTC", batch: int = 500) -> int:
             return written
 
 
-def _claim_of(resources: SqlResourceRepository, kind: str, content: dict[str, Any], resource_id: str) -> str | None:
+def _claim_of(resources: SqlResourceRepository, kind: str, content: dict[str, Any], resource_id: str,
+              known: Mapping[tuple[str, str], StoredResource] | None = None) -> str | None:
     if kind == "Claim":
         return resource_id
     if kind == "PurificationDecision":
-        response = read_reference(resources, (content.get("claimResponse") or {}).get("reference"))
+        response = read_reference(resources, (content.get("claimResponse") or {}).get("reference"), known)
         content = response or {}
     reference = (content.get("request") or {}).get("reference") or ""
     return reference.rpartition("/")[2] if reference.startswith("Claim/") or "/Claim/" in reference else None

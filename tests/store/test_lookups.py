@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from fhirclaim.bpjs.worklist_projection import SUBTYPES
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.interactions.service import CallerAccess, FhirServices
 from fhirclaim.store.lookups import lookup
@@ -118,3 +119,28 @@ def test_a_claim_of_another_tenants_patient_is_still_refused(stored):
         with pytest.raises(FhirError) as refused:
             stored.services.for_caller(uow, "test").create(CLAIM)
     assert refused.value.status == 422
+
+
+def test_the_worklist_line_of_an_answer_reads_neither_its_claim_nor_the_patient_again(stored, monkeypatch):
+    with stored.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        claim, _ = stored.services.for_caller(uow, "test").create(CLAIM)
+    grouping = {"resourceType": "ClaimResponse", "status": "active", "use": "claim", "outcome": "complete",
+                "created": "2026-10-02", "type": CLAIM["type"], "patient": {"reference": "Patient/p1"},
+                "insurer": {"reference": "Organization/shared-org"}, "request": {"reference": f"Claim/{claim.id}"},
+                "subType": {"coding": [{"system": SUBTYPES, "code": "grouping"}]},
+                "total": [{"category": {"coding": [{"code": "benefit"}]},
+                           "amount": {"value": 1500, "currency": "IDR"}}]}
+    finds = []
+    original = SqlResourceRepository.find
+
+    def find(self, resource_type, resource_id):
+        finds.append((resource_type, resource_id))
+        return original(self, resource_type, resource_id)
+
+    monkeypatch.setattr(SqlResourceRepository, "find", find)
+    with stored.store.unit_of_work(tenant_scope("rs-a")) as uow:  # the pipeline writes in the claim's tenant
+        stored.services.server(uow, "system:test").create(grouping)
+    assert ("Claim", claim.id) not in finds and ("Patient", "p1") not in finds
+    with stored.store.unit_of_work(SYSTEM, write=False) as uow:
+        line = uow.worklist.get("rs-a", claim.id)
+    assert (line["tariff"], line["patient_name"]) == (1500, "Siti Aminah")
