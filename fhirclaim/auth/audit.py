@@ -17,7 +17,9 @@ from typing import Any
 from fhirclaim.auth.principal import BPJS, HOSPITAL_ROLES, Principal
 from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates
-from fhirclaim.fhir.indexing import IndexEntry, index_resource
+from fhirclaim.fhir.indexing import IndexEntry, entries_for, index_resource
+from fhirclaim.fhir.paths import root
+from fhirclaim.fhir.search_params import SearchParameter, registry
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
@@ -85,13 +87,23 @@ def audit_index(event: dict[str, Any], timezone: str = "UTC") -> list[IndexEntry
     fixed = {key: value for key, value in event.items() if key not in _NOT_FIXED}
     varying = {key: event[key] for key in _VARYING if key in event}
     entries = [*_fixed_index(json.dumps(fixed, separators=(",", ":")), timezone),
-               *index_resource({"resourceType": "AuditEvent", **varying}, timezone)]
+               *(entry for param, roots in _varying_params() if None in roots or not roots.isdisjoint(varying)
+                 for entry in entries_for(param, varying, timezone))]
     return list(dict.fromkeys(entries))
 
 
 @lru_cache(maxsize=256)
 def _fixed_index(fixed: str, timezone: str) -> tuple[IndexEntry, ...]:
     return tuple(index_resource(json.loads(fixed), timezone))
+
+
+@lru_cache(maxsize=1)
+def _varying_params() -> tuple[tuple[SearchParameter, frozenset[str | None]], ...]:
+    """The AuditEvent parameters a varying element can give a value, with their paths' first elements (None: a
+    path from the resource itself, always walked): only these are walked per write, and only when the event has
+    one of those elements."""
+    planned = ((param, frozenset(root(path) for path in param.paths)) for param in registry().indexed("AuditEvent"))
+    return tuple((param, roots) for param, roots in planned if None in roots or not roots.isdisjoint(_VARYING))
 
 
 class AuditListener:

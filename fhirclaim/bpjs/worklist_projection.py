@@ -16,6 +16,7 @@ verification returned as pending (`bpjs.codes.verification_pending`) needs the h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -257,12 +258,14 @@ def subtype(response: dict[str, Any]) -> str | None:
 
 
 def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any], *, answered: bool = True,
-                    partition: str | None = None) -> ClaimFile:
+                    partition: str | None = None, known: Mapping[tuple[str, str], StoredResource] | None = None
+                    ) -> ClaimFile:
     """The claim file as stored: the Patient, the Encounter, the grouping, BPJS-K's latest purification (with the
     hospital's decisions on it) and latest verification (`answered` False: none, without asking). `partition`:
-    the Claim's, when the caller has it (else it is looked up)."""
-    file = ClaimFile(claim, patient=read_reference(resources, (claim.get("patient") or {}).get("reference")),
-                     encounter=read_reference(resources, encounter_reference(claim)))
+    the Claim's, when the caller has it (else it is looked up); `known`: the Patient or Encounter as this
+    transaction found them already in the same view (`ResourceChange.referenced`), not read again."""
+    file = ClaimFile(claim, patient=read_reference(resources, (claim.get("patient") or {}).get("reference"), known),
+                     encounter=read_reference(resources, encounter_reference(claim), known))
     for reference in resources.referrers("Claim", claim["id"], partition) if answered else ():
         response = read_reference(resources, reference) if reference.startswith("ClaimResponse/") else None
         found = subtype(response) if response is not None else None
@@ -284,17 +287,23 @@ def decisions_on(resources: SqlResourceRepository, response_id: str) -> list[dic
     return sorted((d for d in found if d), key=lambda d: (d.get("meta") or {}).get("lastUpdated", ""))
 
 
-def read_reference(resources: SqlResourceRepository, reference: str | None) -> dict[str, Any] | None:
-    """The content of a (relative) reference as stored, None when absent or deleted."""
+def read_reference(resources: SqlResourceRepository, reference: str | None,
+                   known: Mapping[tuple[str, str], StoredResource] | None = None) -> dict[str, Any] | None:
+    """The content of a (relative) reference as stored, None when absent or deleted; from `known` when there."""
     if not reference or "/" not in reference:
         return None
     kind, _, resource_id = reference.rpartition("/")
-    stored = resources.find(kind.rsplit("/", 1)[-1], resource_id)
+    key = (kind.rsplit("/", 1)[-1], resource_id)
+    stored = known.get(key) if known else None
+    if stored is None:
+        stored = resources.find(*key)
     return stored.content if stored is not None and not stored.deleted else None
 
 
 class WorklistListener:
-    """A ResourceListener: rewrites the worklist line of the Claim a change concerns, in the same transaction."""
+    """A ResourceListener: rewrites the worklist line of the Claim a change concerns, in the same transaction. What
+    the write's reference check found (`ResourceChange.referenced`: an answer's Claim, the Claim's Patient) is
+    taken from the change, not read again."""
 
     def __init__(self, timezone_name: str = "UTC"):
         self.timezone = timezone_name
@@ -306,26 +315,29 @@ class WorklistListener:
         if after.resource_type == "Claim" and not after.deleted and after.content.get("use") != "claim":
             return  # a preauthorization or predetermination has no line
         resources = uow.resources.viewing(SYSTEM.within(after.tenant), timezone_name=self.timezone)
+        known = change.referenced  # what the write's reference check found, as this view finds it
         if after.resource_type == "Claim":
             stored = after  # the change carries the Claim: no need to read it again
         else:
-            claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id)
-            stored = resources.find("Claim", claim_id) if claim_id else None
+            claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id, known)
+            stored = (known.get(("Claim", claim_id)) or resources.find("Claim", claim_id)) if claim_id else None
         if stored is not None and stored.deleted:
             uow.worklist.remove(stored.id, stored.tenant)
         elif stored is not None and stored.content.get("use") == "claim":
             # only a Claim created under an id the server just gave it is unanswered (a fresh answer answers one)
             fresh_claim = change.fresh and after.resource_type == "Claim"
-            save_line(resources, uow, stored, answered=not fresh_claim)
+            save_line(resources, uow, stored, answered=not fresh_claim, known=known)
 
 
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource, *,
-              answered: bool = True) -> None:
-    """`answered` False: the Claim is new under an id the server just gave it, so nothing answers it yet."""
+              answered: bool = True, known: Mapping[tuple[str, str], StoredResource] | None = None) -> None:
+    """`answered` False: the Claim is new under an id the server just gave it, so nothing answers it yet. `known`:
+    what the Claim's write found of its references (`ResourceChange.referenced`, as this view finds them)."""
     if resources.scope.partition != partition_of(stored.tenant):
         resources = resources.viewing(resources.scope.within(stored.tenant))  # what the Claim's references name
+        known = None
     entry = worklist_entry(read_claim_file(resources, stored.content, answered=answered,
-                                           partition=stored.partition), stored.tenant,
+                                           partition=stored.partition, known=known), stored.tenant,
                            utc_now().replace(tzinfo=None))
     uow.worklist.save(entry, new=not answered)
 
@@ -348,11 +360,12 @@ def rebuild(store: Store, timezone_name: str = "UTC", batch: int = 500) -> int:
             return written
 
 
-def _claim_of(resources: SqlResourceRepository, kind: str, content: dict[str, Any], resource_id: str) -> str | None:
+def _claim_of(resources: SqlResourceRepository, kind: str, content: dict[str, Any], resource_id: str,
+              known: Mapping[tuple[str, str], StoredResource] | None = None) -> str | None:
     if kind == "Claim":
         return resource_id
     if kind == "PurificationDecision":
-        response = read_reference(resources, (content.get("claimResponse") or {}).get("reference"))
+        response = read_reference(resources, (content.get("claimResponse") or {}).get("reference"), known)
         content = response or {}
     reference = (content.get("request") or {}).get("reference") or ""
     return reference.rpartition("/")[2] if reference.startswith("Claim/") or "/Claim/" in reference else None

@@ -9,7 +9,6 @@ understood: `ofType(X)`, which keeps resources of type X (used to find the Claim
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -34,40 +33,34 @@ def root(path: str) -> str | None:
 
 
 def evaluate(resource: dict[str, Any], path: str) -> list[Any]:
-    """Every value `path` reaches in `resource` (arrays flattened, choice types resolved)."""
+    """Every value `path` reaches in `resource` (arrays flattened, choice types resolved). A plain loop, no
+    generator per step: indexing evaluates a dozen paths per write (issue 17)."""
     values: list[Any] = [resource]
     for step, of_type in _steps(path):
-        values = list(_step(values, step, of_type))
-        if not values:
-            break
+        found: list[Any] = []
+        for value in values:
+            if not isinstance(value, dict):
+                continue
+            if of_type is not None:
+                if value.get("resourceType") == of_type:
+                    found.append(value)
+                continue
+            child = value[step] if step in value else _choice(value, step)
+            if child is None:
+                continue
+            if isinstance(child, list):
+                found.extend(c for c in child if c is not None)
+            else:
+                found.append(child)
+        if not found:
+            return found
+        values = found
     return values
 
 
-def _step(values: list[Any], step: str, of_type: str | None) -> Iterator[Any]:
-    for value in values:
-        if not isinstance(value, dict):
-            continue
-        if of_type is not None:
-            if value.get("resourceType") == of_type:
-                yield value
-            continue
-        yield from _flatten(_child(value, step))
-
-
-def _child(value: dict[str, Any], name: str) -> Any:
-    if name in value:
-        return value[name]
-    # choice element: `occurrence` → `occurrenceDateTime`, `occurrencePeriod`, ...
+def _choice(value: dict[str, Any], name: str) -> Any:
+    """A choice element: `occurrence` → `occurrenceDateTime`, `occurrencePeriod`, ... (the first present)."""
     for key, child in value.items():
         if key.startswith(name) and len(key) > len(name) and key[len(name)].isupper():
             return child
     return None
-
-
-def _flatten(child: Any) -> Iterator[Any]:
-    if child is None:
-        return
-    if isinstance(child, list):
-        yield from (c for c in child if c is not None)
-    else:
-        yield child

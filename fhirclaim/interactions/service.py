@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
@@ -24,7 +24,9 @@ from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.money import money_issues
 from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.fhir.search_request import SearchRequest, parse_search
+from fhirclaim.store.lookups import Found, lookup
 from fhirclaim.store.repository import HistoryPage, SearchResult, StoredResource
+from fhirclaim.store.scope import Scope, partition_of
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -47,6 +49,10 @@ class ResourceChange:
     server_authored: bool = False
     # created under an id this server generated for it just now: nothing stored can refer to it yet
     fresh: bool = False
+    # What the write's reference check found, by (type, id): each as `find` in the change's tenant partition
+    # (`SYSTEM.within(after.tenant)`) answers it, so a listener need not read it again in this transaction. Only
+    # filled where the writer's scope sees exactly that partition and the shared rows (a hospital writing its own).
+    referenced: Mapping[tuple[str, str], StoredResource] = field(default_factory=dict)
 
 
 class ResourceListener(Protocol):
@@ -193,9 +199,9 @@ class FhirService:
         fresh = resource_id is None
         resource_id = resource_id or self.resources.new_id()  # POST ignores a client id: the server assigns it
         body = self._intercept(self._localise(resource_type, {**resource, "id": resource_id}))
-        self._check_references(resource_type, body)
+        found = self._check_references(resource_type, body)
         stored = self.resources.create(body, author=self.author, resource_id=resource_id, **self._tenant(body))
-        self._notify("create", None, stored, fresh=fresh)
+        self._notify("create", None, stored, fresh=fresh, referenced=self._reusable(found, stored))
         return stored, True
 
     def update(self, resource_type: str, resource_id: str, resource: dict[str, Any], *,
@@ -216,12 +222,13 @@ class FhirService:
         if body_id != resource_id:
             raise FhirError.of(400, "invalid", f"The body's id {body_id!r} is not the URL's id {resource_id!r}", "id")
         resource = self._intercept(self._localise(resource_type, resource))
-        self._check_references(resource_type, resource)
+        found = self._check_references(resource_type, resource)
         stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
                                                 method="PATCH" if interaction == "patch" else "PUT",
                                                 current=before, **self._tenant(resource))
         if before is None or before.version_id != stored.version_id:
-            self._notify("create" if created and before is None else interaction, before, stored)
+            self._notify("create" if created and before is None else interaction, before, stored,
+                         referenced=self._reusable(found, stored))
         return stored, created
 
     def conditional_update(self, resource_type: str, query: str, resource: dict[str, Any], *,
@@ -290,28 +297,34 @@ class FhirService:
         """$validate: every issue, references included, nothing written."""
         issues = validation.validate(resource, expected_type)
         if not any(i.is_error for i in issues):
-            issues += self._reference_issues(resource["resourceType"], resource)
+            issues += self._reference_issues(resource["resourceType"], resource)[0]
         return issues
 
     # --- references ----------------------------------------------------------------------------------------
 
-    def _check_references(self, resource_type: str, resource: dict[str, Any]) -> None:
+    def _check_references(self, resource_type: str, resource: dict[str, Any]) -> Found:
+        """Raises 422 unless every local reference resolves; returns what the check found, where a listener may
+        use it (`ResourceChange.referenced`)."""
         if resource_type == "Bundle":
-            return  # a collection carries its own resources; its inner references are the signer's business
+            return Found({})  # a collection carries its own resources; its inner references are the signer's business
         if self.defer_reference_checks:
             self._deferred.append((resource_type, resource))
-            return
-        issues = self._reference_issues(resource_type, resource)
+            return Found({})
+        issues, found = self._reference_issues(resource_type, resource, keep=True)
         if issues:
             raise FhirError(422, issues)
+        return found
 
     def check_deferred_references(self) -> None:
-        issues = [i for t, r in self._deferred for i in self._reference_issues(t, r)]
+        issues = [i for t, r in self._deferred for i in self._reference_issues(t, r)[0]]
         self._deferred.clear()
         if issues:
             raise FhirError(422, issues)
 
-    def _reference_issues(self, resource_type: str, resource: dict[str, Any]) -> list[Issue]:
+    def _reference_issues(self, resource_type: str, resource: dict[str, Any], *,
+                          keep: bool = False) -> tuple[list[Issue], Found]:
+        """(issues, found): `keep` and a hospital's own scope, `find`'s answer for each reference, read in the
+        check's one statement (`store/lookups.py`); else nothing."""
         issues, local = [], []
         for path, reference in iter_references(resource, resource_type):
             if reference.startswith(("urn:uuid:", "urn:oid:")):
@@ -322,10 +335,23 @@ class FhirService:
             if target is not None and target[0] in validation.STORED_TYPES:
                 local.append((path, reference, target))
             # else: contained (#id), another server's (absolute), or a type this server does not hold
-        found = self.resources.existing(target for _, _, target in local)
+        targets = (target for _, _, target in local)
+        found = Found({})
+        if keep and _sees_only_its_partition(self.resources.scope, self.resources.scope.tenant):
+            answer = lookup(self.resources, targets)
+            existing, found = answer.existing, answer.found
+        else:
+            existing = self.resources.existing(targets)
         issues += [error("not-found", f"{path}: {reference} does not exist on this server", path)
-                   for path, reference, target in local if target not in found]
-        return issues
+                   for path, reference, target in local if target not in existing]
+        return issues, found
+
+    def _reusable(self, found: Found, stored: StoredResource) -> Mapping[tuple[str, str], StoredResource]:
+        """`found`, when this scope finds by type and id exactly what the system finds in the stored resource's
+        tenant partition (`ResourceChange.referenced`), without the stored resource itself; else nothing."""
+        if not found or not _sees_only_its_partition(self.resources.scope, stored.tenant):
+            return {}
+        return found.without((stored.resource_type, stored.id))
 
     def _localise(self, resource_type: str, resource: dict[str, Any]) -> dict[str, Any]:
         """The resource with its absolute references to this server made relative (`http://host/fhir/Patient/1` →
@@ -364,8 +390,9 @@ class FhirService:
         return resource
 
     def _notify(self, interaction: str, before: StoredResource | None, after: StoredResource, *,
-                fresh: bool = False) -> None:
-        change = ResourceChange(interaction, before, after, self.author, self.server_authored, fresh)
+                fresh: bool = False, referenced: Mapping[tuple[str, str], StoredResource] | None = None) -> None:
+        change = ResourceChange(interaction, before, after, self.author, self.server_authored, fresh,
+                                referenced or {})
         for listener in self.listeners:
             listener.resource_changed(change, self.uow)
 
@@ -415,6 +442,15 @@ def _localised(value: Any, bases: tuple[str, ...]) -> Any:
     if isinstance(value, list):
         return [_localised(v, bases) for v in value]
     return value
+
+
+def _sees_only_its_partition(scope: Scope, tenant: str | None) -> bool:
+    """Whether `scope` sees, by type and id, exactly the rows of `tenant`'s partition and the shared ones, and
+    resolves an id as `SYSTEM.within(tenant)` does (that partition first, then shared): a hospital's own scope
+    (`tenant_scope`), whose rows are all in its partition, writing in its own tenant."""
+    return (tenant is not None and scope.tenant == tenant and not scope.all_tenants and scope.shared_visible
+            and not scope.disclosed_only and not scope.current_disclosed
+            and scope.partition in (None, partition_of(tenant)))
 
 
 def _check_storable(resource_type: str, resource: dict[str, Any]) -> None:

@@ -1,0 +1,104 @@
+"""Several resources looked up at once, with their content: what a write's references name (issue 17).
+
+A write checks that its references resolve (`FhirService`), and one of its listeners (the worklist projection)
+then reads two of the same resources again, the Claim's Patient and Encounter. `lookup` answers the reference check
+in one statement, as `SqlResourceRepository.existing` does, and keeps each row it found, so that the listener's
+reads of that write need no statement of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import simplejson
+from sqlalchemy import bindparam, select
+
+from fhirclaim.store.execution import execute
+from fhirclaim.store.models import ResourceRow
+from fhirclaim.store.repository import SqlResourceRepository, StoredResource
+from fhirclaim.store.scope import SHARED_PARTITION, Scope
+
+_RESOURCE = ResourceRow.__table__
+_COLUMNS = tuple(_RESOURCE.c[name] for name in ("partition", "resource_type", "logical_id", "version_id",
+                                                 "last_updated", "deleted", "tenant", "content"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _rows_statement(scope: Scope):
+    """The current rows (deleted or not) of some types and ids that this scope sees."""
+    table = _RESOURCE.c
+    return select(*_COLUMNS).where(table.logical_id.in_(bindparam("ids", expanding=True)),
+                                   table.resource_type.in_(bindparam("types", expanding=True)),
+                                   scope.condition(table))
+
+
+class Found(Mapping[tuple[str, str], StoredResource]):
+    """(type, id) → what `find` answers for it, each parsed when first asked for (a write's references are many;
+    a listener reads one or two of them)."""
+
+    def __init__(self, rows: dict[tuple[str, str], Any]):
+        self._rows = rows
+        self._parsed: dict[tuple[str, str], StoredResource] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> StoredResource:
+        stored = self._parsed.get(key)
+        if stored is None:
+            stored = self._parsed[key] = _stored(self._rows[key])
+        return stored
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def without(self, key: tuple[str, str]) -> Found:
+        return Found({k: row for k, row in self._rows.items() if k != key}) if key in self._rows else self
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The answer for some (type, id): which are current, undeleted and visible (`existing`), and the resource
+    `find` would answer for each of them (`found`; absent where `find` would refuse to choose among partitions)."""
+
+    existing: set[tuple[str, str]]
+    found: Found
+
+
+def lookup(resources: SqlResourceRepository, keys: Iterable[tuple[str, str]]) -> Lookup:
+    """`resources.existing(keys)` and, for each key, `resources.find` of it, in one statement. Not for a scope
+    that sees current rows only when disclosed (BPJS-K's `find` may answer an older version): use `existing`."""
+    keys = set(keys)
+    if not keys:
+        return Lookup(set(), Found({}))
+    rows = execute(resources.session, _rows_statement(resources.scope),
+                   {"ids": sorted({k[1] for k in keys}), "types": sorted({k[0] for k in keys})}).all()
+    if len(rows) == len(keys):  # the usual case: one row each (a key not asked for would leave one asked unmet)
+        by_key = {(row[1], row[2]): row for row in rows}
+        if by_key.keys() == keys:
+            return Lookup({key for key, row in by_key.items() if not row[5]}, Found(by_key))
+    grouped: dict[tuple[str, str], list] = {}
+    for row in rows:
+        if (row[1], row[2]) in keys:
+            grouped.setdefault((row[1], row[2]), []).append(row)
+    existing = {key for key, found in grouped.items() if any(not row[5] for row in found)}
+    return Lookup(existing, Found({key: chosen for key, found in grouped.items()
+                                   if (chosen := _resolved(resources.scope, found)) is not None}))
+
+
+def _resolved(scope: Scope, rows: list):
+    """`Scope.resolve` of the rows, or None where it would refuse (several partitions, none of them home)."""
+    if len(rows) == 1:
+        return rows[0]
+    return next((row for partition in (scope.home, SHARED_PARTITION) for row in rows if row[0] == partition),
+                None)
+
+
+def _stored(row) -> StoredResource:
+    partition, resource_type, logical_id, version_id, last_updated, deleted, tenant, text = row
+    content = simplejson.loads(text, use_decimal=True) if text and not deleted else None
+    return StoredResource(resource_type, logical_id, version_id, last_updated, deleted, tenant, content, "PUT", None,
+                          text if content is not None else None)
