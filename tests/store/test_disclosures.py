@@ -5,21 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 from sqlalchemy import select
 
 from fhirclaim.store.access import DisclosureRow
-from fhirclaim.store.db import Database
 from fhirclaim.store.disclosures import DisclosureRepository
 
 FIRST, LATER = datetime(2026, 1, 5, 8, 0), datetime(2026, 1, 6, 8, 0)
-
-
-@pytest.fixture
-def database(database_url):
-    database = Database(database_url)
-    yield database
-    database.dispose()
 
 
 def test_versions_disclosed_again_stay_as_they_were(database):

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import bindparam, event, exc, insert, select, text
 
 from fhirclaim.store import execution
-from fhirclaim.store.db import Database
 from fhirclaim.store.models import ResourceRow, TokenIndex
 from fhirclaim.store.scope import SHARED_PARTITION, tenant_scope
 
@@ -29,13 +28,6 @@ def _row(logical_id: str, partition: str = "rs-a") -> dict:
     return {"partition": partition, "resource_type": "Patient", "logical_id": logical_id, "version_id": 1,
             "last_updated": _WHEN, "deleted": False, "tenant": None if partition == SHARED_PARTITION else partition,
             "content": "{}"}
-
-
-@pytest.fixture
-def database(database_url):
-    database = Database(database_url)
-    yield database
-    database.dispose()
 
 
 def test_answers_and_types_are_sqlalchemys(database):

@@ -7,18 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-import pytest
-
 from fhirclaim.store import jobs
 from fhirclaim.store.db import Database
 from fhirclaim.store.jobs import JobQueue
-
-
-@pytest.fixture
-def database(database_url):
-    database = Database(database_url)
-    yield database
-    database.dispose()
 
 
 def _queue(database: Database):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import literal, select
 
 from fhirclaim.store.db import Database
@@ -16,13 +15,6 @@ NOW = datetime(2026, 1, 5, 8, 0)
 MINUTE = timedelta(minutes=1)
 _ROWS = SenderLeaseRow.__table__
 LEASE = Lease(_ROWS.c.subscription_id, _ROWS.c.leased_by, _ROWS.c.lease_until, insert_missing=True)
-
-
-@pytest.fixture
-def database(database_url):
-    database = Database(database_url)
-    yield database
-    database.dispose()
 
 
 def _take(database: Database, worker: str, now: datetime) -> bool:
