@@ -97,15 +97,21 @@ def test_a_writer_that_sees_more_or_other_than_the_tenants_view_passes_nothing_o
     assert recorder.changes[-1].referenced == {}
 
 
-def test_the_worklist_line_of_a_hospitals_claim_reads_no_patient_again(stored, monkeypatch):
-    finds = []
+@pytest.fixture
+def finds(monkeypatch) -> list[tuple[str, str]]:
+    """Every (type, id) `SqlResourceRepository.find` is asked for from now on."""
+    asked = []
     original = SqlResourceRepository.find
 
     def find(self, resource_type, resource_id):
-        finds.append((resource_type, resource_id))
+        asked.append((resource_type, resource_id))
         return original(self, resource_type, resource_id)
 
     monkeypatch.setattr(SqlResourceRepository, "find", find)
+    return asked
+
+
+def test_the_worklist_line_of_a_hospitals_claim_reads_no_patient_again(stored, finds):
     with stored.store.unit_of_work(tenant_scope("rs-a")) as uow:
         claim, _ = stored.services.for_caller(uow, "test").create(CLAIM)
     assert ("Patient", "p1") not in finds
@@ -121,7 +127,7 @@ def test_a_claim_of_another_tenants_patient_is_still_refused(stored):
     assert refused.value.status == 422
 
 
-def test_the_worklist_line_of_an_answer_reads_neither_its_claim_nor_the_patient_again(stored, monkeypatch):
+def test_the_worklist_line_of_an_answer_reads_neither_its_claim_nor_the_patient_again(stored, finds):
     with stored.store.unit_of_work(tenant_scope("rs-a")) as uow:
         claim, _ = stored.services.for_caller(uow, "test").create(CLAIM)
     grouping = {"resourceType": "ClaimResponse", "status": "active", "use": "claim", "outcome": "complete",
@@ -130,14 +136,7 @@ def test_the_worklist_line_of_an_answer_reads_neither_its_claim_nor_the_patient_
                 "subType": {"coding": [{"system": SUBTYPES, "code": "grouping"}]},
                 "total": [{"category": {"coding": [{"code": "benefit"}]},
                            "amount": {"value": 1500, "currency": "IDR"}}]}
-    finds = []
-    original = SqlResourceRepository.find
-
-    def find(self, resource_type, resource_id):
-        finds.append((resource_type, resource_id))
-        return original(self, resource_type, resource_id)
-
-    monkeypatch.setattr(SqlResourceRepository, "find", find)
+    finds.clear()  # only what writing the answer asks for
     with stored.store.unit_of_work(tenant_scope("rs-a")) as uow:  # the pipeline writes in the claim's tenant
         stored.services.server(uow, "system:test").create(grouping)
     assert ("Claim", claim.id) not in finds and ("Patient", "p1") not in finds
