@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import simplejson
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import ResourceRow
-from fhirclaim.store.repository import SqlResourceRepository, StoredResource
+from fhirclaim.store.repository import SqlResourceRepository, StoredResource, keys_condition, keys_params
 from fhirclaim.store.scope import SHARED_PARTITION, Scope
 
 _RESOURCE = ResourceRow.__table__
@@ -27,12 +27,10 @@ _COLUMNS = tuple(_RESOURCE.c[name] for name in ("partition", "resource_type", "l
 
 
 @functools.lru_cache(maxsize=1024)
-def _rows_statement(scope: Scope):
-    """The current rows (deleted or not) of some types and ids that this scope sees."""
+def _rows_statement(scope: Scope, ids: int, types: int):
+    """The current rows (deleted or not) of some types and ids that this scope sees (`keys_condition`)."""
     table = _RESOURCE.c
-    return select(*_COLUMNS).where(table.logical_id.in_(bindparam("ids", expanding=True)),
-                                   table.resource_type.in_(bindparam("types", expanding=True)),
-                                   scope.condition(table))
+    return select(*_COLUMNS).where(keys_condition(table, ids, types), scope.condition(table))
 
 
 class Found(Mapping[tuple[str, str], StoredResource]):
@@ -74,8 +72,8 @@ def lookup(resources: SqlResourceRepository, keys: Iterable[tuple[str, str]]) ->
     keys = set(keys)
     if not keys:
         return Lookup(set(), Found({}))
-    rows = execute(resources.session, _rows_statement(resources.scope),
-                   {"ids": sorted({k[1] for k in keys}), "types": sorted({k[0] for k in keys})}).all()
+    ids, types, params = keys_params(keys)
+    rows = execute(resources.session, _rows_statement(resources.scope, ids, types), params).all()
     if len(rows) == len(keys):  # the usual case: one row each (a key not asked for would leave one asked unmet)
         by_key = {(row[1], row[2]): row for row in rows}
         if by_key.keys() == keys:

@@ -133,16 +133,27 @@ def _row_statement(scope: Scope):
                                        table.logical_id == bindparam("logical_id"), scope.condition(table))
 
 
+def keys_condition(table, ids: int, types: int):
+    """`table`'s rows among some (type, id) keys: `ids` ids bound as `id0`…, `types` types as `type0`… (values from
+    `keys_params`). One statement per count rather than an expanding IN: it is compiled once and runs on the cursor
+    (`store/execution.py`)."""
+    return and_(table.logical_id.in_([bindparam(f"id{n}") for n in range(ids)]),
+                table.resource_type.in_([bindparam(f"type{n}") for n in range(types)]))
+
+
+def keys_params(keys: set[tuple[str, str]]) -> tuple[int, int, dict[str, str]]:
+    """(number of ids, number of types, the bound values) of `keys_condition` for these (type, id) keys."""
+    ids, types = sorted({k[1] for k in keys}), sorted({k[0] for k in keys})
+    return len(ids), len(types), {**{f"id{n}": value for n, value in enumerate(ids)},
+                                  **{f"type{n}": value for n, value in enumerate(types)}}
+
+
 @functools.lru_cache(maxsize=1024)
 def _existing_statement(scope: Scope, ids: int, types: int):
-    """Which of some types and ids (`ids` ids `id0`…, `types` types `type0`…) are current, undeleted and visible to
-    this scope. One statement per count rather than an expanding IN: it is compiled once and runs on the cursor
-    (`store/execution.py`)."""
+    """Which of some types and ids are current, undeleted and visible to this scope (`keys_condition`)."""
     table = _RESOURCE.c
     return select(table.resource_type, table.logical_id).where(
-        table.logical_id.in_([bindparam(f"id{n}") for n in range(ids)]),
-        table.resource_type.in_([bindparam(f"type{n}") for n in range(types)]), table.deleted.is_(False),
-        scope.condition(table))
+        keys_condition(table, ids, types), table.deleted.is_(False), scope.condition(table))
 
 
 @functools.lru_cache(maxsize=2)
@@ -255,10 +266,8 @@ class SqlResourceRepository:
         keys = set(keys)
         if not keys:
             return set()
-        ids, types = sorted({k[1] for k in keys}), sorted({k[0] for k in keys})
-        params = {**{f"id{n}": value for n, value in enumerate(ids)},
-                  **{f"type{n}": value for n, value in enumerate(types)}}
-        rows = execute(self.session, _existing_statement(self.scope, len(ids), len(types)), params)
+        ids, types, params = keys_params(keys)
+        rows = execute(self.session, _existing_statement(self.scope, ids, types), params)
         return {(t, i) for t, i in rows} & keys
 
     def referrers(self, resource_type: str, resource_id: str, partition: str | None = None) -> list[str]:
