@@ -61,7 +61,8 @@ class Database:
         with factory() as session:
             with session.begin():
                 yield session
-            statistics.committed(self.engine)  # before the connection goes back to the pool: it may refresh there
+            if write:  # only writes change what statistics describe
+                statistics.committed(self.engine)  # a refresh due runs at the next connection's return to the pool
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:

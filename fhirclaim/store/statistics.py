@@ -1,4 +1,4 @@
-"""Table statistics for SQLite's query planner: gathered at start and again every thousand units of work committed.
+"""Table statistics for SQLite's query planner: gathered at start and again every thousand write units of work.
 
 Without statistics (`sqlite_stat1`) SQLite guesses how selective each index is, and with several indexes to choose
 from it can pick one that scans every row of a kind (all queued jobs, all `identifier` tokens of all Claims), so
@@ -23,7 +23,8 @@ COMMITS_BETWEEN_REFRESHES = 1000
 
 
 def keep_fresh(engine: Engine, *, every: int = COMMITS_BETWEEN_REFRESHES) -> None:
-    """Gather statistics now, and again after every `every` units of work committed on this engine (SQLite only)."""
+    """Gather statistics now, and again after every `every` write units of work committed on this engine (SQLite
+    only)."""
     if engine.dialect.name != "sqlite" or getattr(engine, "_fhirclaim_statistics", None):
         return
     refresher = _Refresher(every)
@@ -34,7 +35,7 @@ def keep_fresh(engine: Engine, *, every: int = COMMITS_BETWEEN_REFRESHES) -> Non
 
 
 def committed(engine: Engine) -> None:
-    """A unit of work committed on `engine` (`Database.session` says so: counted there rather than in a `commit`
+    """A write unit of work committed on `engine` (`Database.session` says so: counted there rather than in a `commit`
     listener, which would make every statement of the engine dispatch connection events)."""
     refresher = getattr(engine, "_fhirclaim_statistics", None)
     if refresher is not None:

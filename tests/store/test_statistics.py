@@ -58,6 +58,28 @@ def test_statistics_are_refreshed_after_every_n_commits(tmp_path):
     database.dispose()
 
 
+def test_units_of_work_that_only_read_do_not_count(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'stats.db'}")
+    engine = database.engine
+    with database.session(write=True) as session:
+        session.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, code TEXT)"))
+        session.execute(text("CREATE INDEX ix_item_code ON item (code)"))
+        session.execute(text("INSERT INTO item (code) VALUES ('a'), ('b')"))
+    statistics.keep_fresh(engine, every=2)
+    with database.session(write=True) as session:
+        session.execute(text("INSERT INTO item (code) VALUES ('c')"))
+    for _ in range(3):
+        with database.session(write=False) as session:  # commits, but wrote nothing
+            session.execute(text("SELECT count(*) FROM item"))
+    assert _stat_rows(engine, "item") == [("ix_item_code", "2 1")]
+    with database.session(write=True) as session:
+        session.execute(text("INSERT INTO item (code) VALUES ('d')"))
+    with database.session(write=False) as session:  # the refresh runs when a connection goes back to the pool
+        session.execute(text("SELECT count(*) FROM item"))
+    assert _stat_rows(engine, "item") == [("ix_item_code", "4 1")]
+    database.dispose()
+
+
 def test_a_locked_database_leaves_the_refresh_for_later(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger=statistics.__name__)
     engine = create_engine(f"sqlite:///{tmp_path / 'locked.db'}", connect_args={"timeout": 0})
