@@ -13,13 +13,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import simplejson
 from sqlalchemy import select
 
+from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import ResourceRow
-from fhirclaim.store.repository import SqlResourceRepository, StoredResource, keys_condition, keys_params
-from fhirclaim.store.scope import SHARED_PARTITION, Scope
+from fhirclaim.store.repository import (
+    SqlResourceRepository,
+    StoredResource,
+    keys_condition,
+    keys_params,
+    stored_from_row,
+)
+from fhirclaim.store.scope import Scope
 
 _RESOURCE = ResourceRow.__table__
 _COLUMNS = tuple(_RESOURCE.c[name] for name in ("partition", "resource_type", "logical_id", "version_id",
@@ -44,7 +50,7 @@ class Found(Mapping[tuple[str, str], StoredResource]):
     def __getitem__(self, key: tuple[str, str]) -> StoredResource:
         stored = self._parsed.get(key)
         if stored is None:
-            stored = self._parsed[key] = _stored(self._rows[key])
+            stored = self._parsed[key] = stored_from_row(self._rows[key])
         return stored
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
@@ -88,15 +94,9 @@ def lookup(resources: SqlResourceRepository, keys: Iterable[tuple[str, str]]) ->
 
 
 def _resolved(scope: Scope, rows: list):
-    """`Scope.resolve` of the rows, or None where it would refuse (several partitions, none of them home)."""
-    if len(rows) == 1:
-        return rows[0]
-    return next((row for partition in (scope.home, SHARED_PARTITION) for row in rows if row[0] == partition),
-                None)
+    """`Scope.resolve` of the rows, or None where it refuses (several partitions, none of them home or shared)."""
+    try:
+        return scope.resolve(rows, "")
+    except FhirError:
+        return None
 
-
-def _stored(row) -> StoredResource:
-    partition, resource_type, logical_id, version_id, last_updated, deleted, tenant, text = row
-    content = simplejson.loads(text, use_decimal=True) if text and not deleted else None
-    return StoredResource(resource_type, logical_id, version_id, last_updated, deleted, tenant, content, "PUT", None,
-                          text if content is not None else None)

@@ -220,7 +220,7 @@ class SqlResourceRepository:
         disclosed to it, gets the newest version it was shown when a newer one was not (yet) published."""
         row = self._row(resource_type, resource_id)
         if row is not None:
-            return _stored(row)
+            return stored_from_row(row)
         return self._latest_disclosed(resource_type, resource_id) if self.scope.current_disclosed else None
 
     def _latest_disclosed(self, resource_type: str, resource_id: str) -> StoredResource | None:
@@ -346,7 +346,7 @@ class SqlResourceRepository:
         was_deleted = row.deleted
         if not was_deleted and _same_content(row.parsed if isinstance(row, _Current) else _loads(row.content),
                                              resource):
-            return (row.stored if isinstance(row, _Current) else _stored(row)), False
+            return (row.stored if isinstance(row, _Current) else stored_from_row(row)), False
         return self._write_version(row, resource, method, author), was_deleted
 
     def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource:
@@ -354,7 +354,7 @@ class SqlResourceRepository:
         if row is None:
             raise not_found(resource_type, resource_id)
         if row.deleted:
-            return _stored(row)
+            return stored_from_row(row)
         referrers = self.referrers(resource_type, resource_id, row.partition)
         if referrers:
             raise _referenced(resource_type, resource_id, referrers, self.existing(
@@ -457,7 +457,7 @@ class SqlResourceRepository:
         order = [sort_expression(p, ResourceRow, desc) for p, desc in request.sort]
         order += [ResourceRow.last_updated.desc(), ResourceRow.pk.desc()]
         rows = self.session.execute(query.order_by(*order).limit(request.count).offset(request.offset)).scalars()
-        matches = [_stored(r) for r in rows]
+        matches = [stored_from_row(r) for r in rows]
         return SearchResult(matches, self._included(matches, request), total)
 
     def search_all(self, request: SearchRequest, *, limit: int = 10_000) -> list[StoredResource]:
@@ -509,7 +509,7 @@ class SqlResourceRepository:
         )
         if include.target_type:
             query = query.where(target.resource_type == include.target_type)
-        return [_stored(r) for r in self.session.execute(query).scalars()]
+        return [stored_from_row(r) for r in self.session.execute(query).scalars()]
 
     def _reverse(self, targets: list[StoredResource], include: Include) -> list[StoredResource]:
         """`_revinclude=ClaimResponse:request`: the resources that point at the targets through that parameter."""
@@ -530,7 +530,7 @@ class SqlResourceRepository:
             .where(pointer.resource_type == include.source_type, ReferenceIndex.param == include.param.name,
                    pointed_at, pointer.deleted.is_(False), self.scope.condition(pointer))
         )
-        return [_stored(r) for r in self.session.execute(query).scalars()]
+        return [stored_from_row(r) for r in self.session.execute(query).scalars()]
 
 
 def _referenced(resource_type: str, resource_id: str, referrers: list[str],
@@ -569,7 +569,7 @@ def _same_content(current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     return current is not None and strip(current) == strip(new)
 
 
-def _stored(row, content: dict[str, Any] | None | str = "row", method: str = "PUT",
+def stored_from_row(row, content: dict[str, Any] | None | str = "row", method: str = "PUT",
             author: str | None = None) -> StoredResource:
     from_row = content == "row"
     body = (_loads(row.content) if not row.deleted else None) if from_row else content
