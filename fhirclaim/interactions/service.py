@@ -26,7 +26,6 @@ from fhirclaim.fhir.outcome import FhirError, Issue, error
 from fhirclaim.fhir.search_request import SearchRequest, parse_search
 from fhirclaim.store.lookups import Found, lookup
 from fhirclaim.store.repository import HistoryPage, SearchResult, StoredResource
-from fhirclaim.store.scope import Scope, partition_of
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -337,7 +336,7 @@ class FhirService:
             # else: contained (#id), another server's (absolute), or a type this server does not hold
         targets = (target for _, _, target in local)
         found = Found({})
-        if keep and _sees_only_its_partition(self.resources.scope, self.resources.scope.tenant):
+        if keep and self.resources.scope.finds_as_within(self.resources.scope.tenant):
             answer = lookup(self.resources, targets)
             existing, found = answer.existing, answer.found
         else:
@@ -349,7 +348,7 @@ class FhirService:
     def _reusable(self, found: Found, stored: StoredResource) -> Mapping[tuple[str, str], StoredResource]:
         """`found`, when this scope finds by type and id exactly what the system finds in the stored resource's
         tenant partition (`ResourceChange.referenced`), without the stored resource itself; else nothing."""
-        if not found or not _sees_only_its_partition(self.resources.scope, stored.tenant):
+        if not found or not self.resources.scope.finds_as_within(stored.tenant):
             return {}
         return found.without((stored.resource_type, stored.id))
 
@@ -442,15 +441,6 @@ def _localised(value: Any, bases: tuple[str, ...]) -> Any:
     if isinstance(value, list):
         return [_localised(v, bases) for v in value]
     return value
-
-
-def _sees_only_its_partition(scope: Scope, tenant: str | None) -> bool:
-    """Whether `scope` sees, by type and id, exactly the rows of `tenant`'s partition and the shared ones, and
-    resolves an id as `SYSTEM.within(tenant)` does (that partition first, then shared): a hospital's own scope
-    (`tenant_scope`), whose rows are all in its partition, writing in its own tenant."""
-    return (tenant is not None and scope.tenant == tenant and not scope.all_tenants and scope.shared_visible
-            and not scope.disclosed_only and not scope.current_disclosed
-            and scope.partition in (None, partition_of(tenant)))
 
 
 def _check_storable(resource_type: str, resource: dict[str, Any]) -> None:

@@ -49,6 +49,14 @@ class Scope:
         """This scope narrowed to one tenant's partition (and shared rows)."""
         return replace(self, partition=partition_of(tenant))
 
+    def finds_as_within(self, tenant: str | None) -> bool:
+        """Whether this scope finds, by type and id, exactly what `SYSTEM.within(tenant)` finds: the rows of that
+        tenant's partition and the shared ones, that partition first. True for a hospital's own scope
+        (`tenant_scope`) in its own tenant; what it read may then stand for the system's read there."""
+        return (tenant is not None and self.tenant == tenant and not self.all_tenants and self.shared_visible
+                and not self.disclosed_only and not self.current_disclosed
+                and self.partition in (None, partition_of(tenant)))
+
     def of_change(self, tenant: str | None) -> Scope:
         """What a subscriber of this scope may hear of a change in `tenant`'s partition: that version, and only
         when it is the subscriber's to see (for BPJS-K: disclosed, not merely an earlier version of it)."""
