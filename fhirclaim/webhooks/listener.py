@@ -41,7 +41,6 @@ class WebhookListener:
         changed = change.after
         if changed.resource_type == "Subscription":
             uow.subscription_epoch.advance()  # every process's copy of the active ones is stale at commit
-            self.subscriptions.changed_in(uow)  # and this unit of work's next write reads the new token
             return
         if (change.interaction == "delete" or changed.deleted or changed.resource_type in UNWATCHABLE
                 or change.author == SYSTEM_AUTHOR):
