@@ -9,8 +9,12 @@ Ours is served as the README's production section says: `gunicorn --workers N --
 needed: every run creates its own Claims. One Python client (`--threads` threads, a keep-alive session each, the
 `benchmarks/peer_crud.py` driver and Claim) runs `--rounds` blocks of `--ops` operations per process count,
 alternated (1, 2, 1, 2 …) so that the machine's load falls on both alike. Prints, per operation and process count,
-throughput (ops/s of wall time), server CPU ms per op (gunicorn's master and workers, from /proc) and the ratio of
-throughput to one process. Asserts only the status codes.
+throughput (ops/s of wall time), server CPU ms per op (gunicorn's master and workers, from /proc), the ratio of
+throughput to one process, and the machine's CPU ms per op (every process: server, PostgreSQL, the client; from
+/proc/stat) with the ceiling it sets: cores / machine CPU per op is the most ops/s any number of server processes
+could reach on this machine, so "of ceiling" on one process's line (its throughput's share of that ceiling) bounds
+what more processes can add: 1 / that share.
+Asserts only the status codes.
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ def start_gunicorn(data_dir: Path, database_url: str, processes: int) -> peer_cr
     return server
 
 
+def machine_busy() -> float:
+    """CPU seconds every core of this machine has spent busy since boot (/proc/stat: all but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / peer_crud.TICKS
+
+
 def _booted(process: subprocess.Popen, processes: int) -> str:
     """gunicorn's port, once it listens and all its workers have booted (its log lines, on stderr)."""
     port, booted = None, 0
@@ -87,7 +97,7 @@ def main() -> None:
         parser.error("gunicorn is not installed: pip install '.[production]'")
     counts = [int(n) for n in args.processes.split(",")]
     driver = peer_crud.Driver()
-    figures: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    figures: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as directory:
         servers = []
         try:
@@ -101,24 +111,30 @@ def main() -> None:
             for name in ("create", "read"):
                 for round_number in range(args.rounds):
                     for count, server in zip(counts, servers, strict=True):
+                        busy = machine_busy()
                         cpu, wall, _ = peer_crud.block(server, getattr(driver, name), args.ops, args.threads,
                                                        round_number)
-                        figures.setdefault((name, count), []).append((cpu, wall))
+                        figures.setdefault((name, count), []).append((cpu, wall, machine_busy() - busy))
                         print(f"{name} {server.name}: {args.ops / wall:.0f} ops/s", file=sys.stderr, flush=True)
         finally:
             for server in servers:
                 server.stop()
     print(f"ours under gunicorn on PostgreSQL, {args.threads} client threads, {args.rounds}×{args.ops} ops per line, "
           f"process counts alternated; {os.cpu_count()} CPU cores on this machine (client and PostgreSQL included)")
-    print(f"{'operation':<10}{'processes':>10}{'ops/s':>8}{'CPU ms/op':>11}{'vs 1':>7}")
+    cores = os.cpu_count() or 1
+    print(f"{'operation':<10}{'processes':>10}{'ops/s':>8}{'CPU ms/op':>11}{'vs 1':>7}{'machine ms/op':>15}"
+          f"{'ceiling ops/s':>15}{'of ceiling':>12}")
     for name in ("create", "read"):
         first = None
         for count in counts:
             runs = figures[(name, count)]
-            per_s = args.ops * len(runs) / sum(wall for _, wall in runs)
-            cpu_ms = statistics.fmean(cpu for cpu, _ in runs) / args.ops * 1000
+            per_s = args.ops * len(runs) / sum(wall for _, wall, _ in runs)
+            cpu_ms = statistics.fmean(cpu for cpu, _, _ in runs) / args.ops * 1000
+            machine_ms = statistics.fmean(busy for _, _, busy in runs) / args.ops * 1000
+            ceiling = cores * 1000 / machine_ms
             first = first or per_s
-            print(f"{name:<10}{count:>10}{per_s:>8.0f}{cpu_ms:>11.2f}{per_s / first:>6.2f}×")
+            print(f"{name:<10}{count:>10}{per_s:>8.0f}{cpu_ms:>11.2f}{per_s / first:>6.2f}×{machine_ms:>15.2f}"
+                  f"{ceiling:>15.0f}{per_s / ceiling:>12.0%}")
 
 
 if __name__ == "__main__":
