@@ -103,7 +103,8 @@ def copy_round(runtime: Runtime, seed_ids: list[str], round_number: int) -> None
                                                resource.c.pk < SHIFT)
         _copy(connection, resource, resource.c.pk.in_(seed_pks), suffix, shift)
         version = tables.tables["resource_version"]
-        _copy(connection, version, version.c.resource_type.in_(("Claim", "AuditEvent")) & version.c.logical_id.in_(
+        # AuditEvents have no version rows (append-only: their resource row is their version 1)
+        _copy(connection, version, (version.c.resource_type == "Claim") & version.c.logical_id.in_(
             select(resource.c.logical_id).where(resource.c.pk.in_(seed_pks))), suffix, shift)
         for name, table in tables.tables.items():
             if name.startswith("idx_"):

@@ -21,12 +21,13 @@ from fhirclaim.fhir.indexing import IndexEntry, entries_for, index_resource
 from fhirclaim.fhir.paths import root
 from fhirclaim.fhir.search_params import SearchParameter, registry
 from fhirclaim.interactions.service import ResourceChange
+from fhirclaim.store.repository import APPEND_ONLY_AUTHOR
 from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
 CLIENT_ID_SYSTEM = "https://fhirclaim.org/fhir/sid/client-id"
 ACTIONS = {"create": "C", "update": "U", "patch": "U", "delete": "D", "read": "R", "search": "E", "operation": "E"}
-AUTHOR = "system:audit"
+AUTHOR = APPEND_ONLY_AUTHOR  # AuditEvents are append-only: written once, no version rows (store/repository.py)
 # The tenant of AuditEvents only admin may read (no hospital organization id can be this: '@' is not in an id).
 ADMIN_ONLY_TENANT = ADMIN_TENANT
 # What varies from one AuditEvent to the next and is indexed (`audit_index`); the rest but `outcomeDesc` (never

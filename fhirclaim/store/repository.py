@@ -11,6 +11,7 @@ work (`Database.session(write=...)`), so a transaction Bundle is all-or-nothing 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Iterable
@@ -19,7 +20,20 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import simplejson
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -99,6 +113,11 @@ _DEFAULT = _Default()
 # id alone (webhooks/). Another tenant's Subscription id reads as unknown (404), and a hospital cannot choose a
 # Subscription's id (PUT-create is 405 whether or not the id is taken elsewhere): no answer tells it which ids exist.
 GLOBAL_ID_TYPES = frozenset({"Subscription"})
+# Types written once and never changed, by one author (the audit trail, `auth/audit.py`): their version 1 is their
+# resource row, so they have no version rows (a statement fewer for every audited write, issue 17); vread and history
+# read them from the resource table. Updating or deleting one is refused here, so nothing breaks that derivation.
+APPEND_ONLY_TYPES = frozenset({"AuditEvent"})
+APPEND_ONLY_AUTHOR = "system:audit"
 _RESOURCE = ResourceRow.__table__  # Core statements on the hot paths skip the ORM's per-statement work
 _NEW_IDS = "fhirclaim.new_ids"  # session.info key: ids this transaction generated and has not stored yet
 
@@ -121,6 +140,14 @@ _UPDATE_CURRENT = (update(_RESOURCE)
                    .values(version_id=bindparam("new_version"), last_updated=bindparam("new_updated"),
                            deleted=bindparam("new_deleted"), content=bindparam("new_content"))
                    .returning(_RESOURCE.c.pk))
+_VERSION_COLUMNS = tuple(ResourceVersionRow.__table__.c[name] for name in (
+    "partition", "resource_type", "logical_id", "version_id", "last_updated", "deleted", "method", "author", "tenant",
+    "content"))
+# An append-only resource's row read as its version 1, in the version table's columns
+_FIRST_VERSION_COLUMNS = (
+    _RESOURCE.c.partition, _RESOURCE.c.resource_type, _RESOURCE.c.logical_id, _RESOURCE.c.version_id,
+    _RESOURCE.c.last_updated, _RESOURCE.c.deleted, literal("POST", String).label("method"),
+    literal(APPEND_ONLY_AUTHOR, String).label("author"), _RESOURCE.c.tenant, _RESOURCE.c.content)
 _ROW_COLUMNS = tuple(_RESOURCE.c[name] for name in ("pk", "partition", "resource_type", "logical_id", "version_id",
                                                      "last_updated", "deleted", "tenant", "content"))
 
@@ -246,6 +273,10 @@ class SqlResourceRepository:
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
         current = self.find(resource_type, resource_id)
+        if resource_type in APPEND_ONLY_TYPES:
+            if current is None or version_id != 1:
+                raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version_id}")
+            return _first_version(current)
         row = None if current is None else self.session.execute(
             select(ResourceVersionRow).where(
                 ResourceVersionRow.partition == current.partition, ResourceVersionRow.resource_type == resource_type,
@@ -309,7 +340,8 @@ class SqlResourceRepository:
                     pk = execute(self.session, _INSERT_RESOURCE, values).scalar_one()
             except IntegrityError:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
-        self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
+        if resource_type not in APPEND_ONLY_TYPES:
+            self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
         self._write_index(pk, content, fresh=True, entries=index)
         return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
 
@@ -337,6 +369,8 @@ class SqlResourceRepository:
                                                          f"it with POST /{resource_type}, not PUT")
             if self._held_elsewhere(resource_type, resource_id):
                 raise not_found(resource_type, resource_id)
+        if row is not None and resource_type in APPEND_ONLY_TYPES:
+            raise _append_only(resource_type, resource_id)
         if row is None:
             if if_match is not None:
                 raise FhirError.of(412, "conflict", f"If-Match given but {resource_type}/{resource_id} does not exist")
@@ -355,6 +389,8 @@ class SqlResourceRepository:
             raise not_found(resource_type, resource_id)
         if row.deleted:
             return stored_from_row(row)
+        if resource_type in APPEND_ONLY_TYPES:
+            raise _append_only(resource_type, resource_id)
         referrers = self.referrers(resource_type, resource_id, row.partition)
         if referrers:
             raise _referenced(resource_type, resource_id, referrers, self.existing(
@@ -423,24 +459,39 @@ class SqlResourceRepository:
 
     def history(self, resource_type: str | None = None, resource_id: str | None = None, *,
                 since: datetime | None = None, count: int = 20, offset: int = 0) -> HistoryPage:
-        query = select(ResourceVersionRow)
-        if resource_type:
-            query = query.where(ResourceVersionRow.resource_type == resource_type)
+        """Versions newest first: the version table's, and where the history may hold them, the one version of
+        each append-only resource (its resource row)."""
+        partition = None
         if resource_type and resource_id:
             current = self._row(resource_type, resource_id)
             if current is None:
                 return HistoryPage([], 0)
-            query = query.where(ResourceVersionRow.logical_id == resource_id,
-                                ResourceVersionRow.partition == current.partition)
-        if since:
-            query = query.where(ResourceVersionRow.last_updated >= since)
-        query = query.where(self.scope.condition(ResourceVersionRow, versions=True))
-        total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            partition = current.partition
+        parts = []
+        if resource_type not in APPEND_ONLY_TYPES:
+            parts.append(self._versions(select(*_VERSION_COLUMNS), ResourceVersionRow, resource_type, resource_id,
+                                        partition, since))
+        if resource_type is None or resource_type in APPEND_ONLY_TYPES:
+            parts.append(self._versions(select(*_FIRST_VERSION_COLUMNS), ResourceRow, resource_type, resource_id,
+                                        partition, since).where(ResourceRow.resource_type.in_(APPEND_ONLY_TYPES)))
+        versions = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+        total = self.session.execute(select(func.count()).select_from(versions)).scalar_one()
         rows = self.session.execute(
-            query.order_by(ResourceVersionRow.last_updated.desc(), ResourceVersionRow.version_id.desc())
-            .limit(count).offset(offset)
-        ).scalars()
+            select(versions).order_by(versions.c.last_updated.desc(), versions.c.version_id.desc())
+            .limit(count).offset(offset))
         return HistoryPage([_stored_version(r) for r in rows], total)
+
+    def _versions(self, query, table, resource_type: str | None, resource_id: str | None, partition: str | None,
+                  since: datetime | None):
+        """`query` of `table` (the version table, or the resource table as append-only types' versions), narrowed
+        to the history asked for and to what the scope sees."""
+        if resource_type:
+            query = query.where(table.resource_type == resource_type)
+        if resource_type and resource_id:
+            query = query.where(table.logical_id == resource_id, table.partition == partition)
+        if since:
+            query = query.where(table.last_updated >= since)
+        return query.where(self.scope.condition(table, versions=True))
 
     # --- search --------------------------------------------------------------------------------------------
 
@@ -577,9 +628,19 @@ def stored_from_row(row, content: dict[str, Any] | None | str = "row", method: s
                           row.tenant, body, method, author, row.content if from_row and body is not None else None)
 
 
-def _stored_version(row: ResourceVersionRow) -> StoredResource:
+def _stored_version(row) -> StoredResource:
+    """A version table row (ORM or Core, or an append-only resource's row read as one) as a StoredResource."""
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
                           row.tenant, _loads(row.content), row.method, row.author, row.content)
+
+
+def _first_version(current: StoredResource) -> StoredResource:
+    """An append-only resource's version 1: its current row, created (POST) by the one author of its type."""
+    return dataclasses.replace(current, method="POST", author=APPEND_ONLY_AUTHOR)
+
+
+def _append_only(resource_type: str, resource_id: str) -> FhirError:
+    return FhirError.of(405, "not-supported", f"{resource_type}/{resource_id} is written once and never changed")
 
 
 def _index_row(resource_pk: int, resource_type: str, entry: IndexEntry) -> dict[str, Any]:
