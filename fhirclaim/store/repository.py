@@ -11,7 +11,6 @@ work (`Database.session(write=...)`), so a transaction Bundle is all-or-nothing 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import uuid
 from collections.abc import Iterable
@@ -21,13 +20,11 @@ from typing import Any, Protocol
 
 import simplejson
 from sqlalchemy import (
-    String,
     and_,
     bindparam,
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     true,
@@ -42,6 +39,8 @@ from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
 from fhirclaim.fhir.search_request import Include, SearchRequest
+from fhirclaim.store.audit_log import AUDIT_EVENT, AuditLog
+from fhirclaim.store.audit_log import AUTHOR as AUDIT_AUTHOR
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
@@ -113,11 +112,6 @@ _DEFAULT = _Default()
 # id alone (webhooks/). Another tenant's Subscription id reads as unknown (404), and a hospital cannot choose a
 # Subscription's id (PUT-create is 405 whether or not the id is taken elsewhere): no answer tells it which ids exist.
 GLOBAL_ID_TYPES = frozenset({"Subscription"})
-# Types written once and never changed, by one author (the audit trail, `auth/audit.py`): their version 1 is their
-# resource row, so they have no version rows (a statement fewer for every audited write, issue 17); vread and history
-# read them from the resource table. Updating or deleting one is refused here, so nothing breaks that derivation.
-APPEND_ONLY_TYPES = frozenset({"AuditEvent"})
-APPEND_ONLY_AUTHOR = "system:audit"
 _RESOURCE = ResourceRow.__table__  # Core statements on the hot paths skip the ORM's per-statement work
 _NEW_IDS = "fhirclaim.new_ids"  # session.info key: ids this transaction generated and has not stored yet
 
@@ -143,11 +137,6 @@ _UPDATE_CURRENT = (update(_RESOURCE)
 _VERSION_COLUMNS = tuple(ResourceVersionRow.__table__.c[name] for name in (
     "partition", "resource_type", "logical_id", "version_id", "last_updated", "deleted", "method", "author", "tenant",
     "content"))
-# An append-only resource's row read as its version 1, in the version table's columns
-_FIRST_VERSION_COLUMNS = (
-    _RESOURCE.c.partition, _RESOURCE.c.resource_type, _RESOURCE.c.logical_id, _RESOURCE.c.version_id,
-    _RESOURCE.c.last_updated, _RESOURCE.c.deleted, literal("POST", String).label("method"),
-    literal(APPEND_ONLY_AUTHOR, String).label("author"), _RESOURCE.c.tenant, _RESOURCE.c.content)
 _ROW_COLUMNS = tuple(_RESOURCE.c[name] for name in ("pk", "partition", "resource_type", "logical_id", "version_id",
                                                      "last_updated", "deleted", "tenant", "content"))
 
@@ -228,6 +217,7 @@ class SqlResourceRepository:
         self.session = session
         self.scope = scope
         self.timezone = timezone_name
+        self.audit = AuditLog(session, scope)  # AuditEvents: the append-only audit table (store/audit_log.py)
 
     def viewing(self, scope: Scope, *, timezone_name: str | None = None) -> SqlResourceRepository:
         """The same transaction seen through another scope (a hospital's, every hospital's), in this repository's
@@ -245,6 +235,9 @@ class SqlResourceRepository:
     def find(self, resource_type: str, resource_id: str) -> StoredResource | None:
         """The current version (deleted or not) if the scope may see it, else None. BPJS-K, which sees only what was
         disclosed to it, gets the newest version it was shown when a newer one was not (yet) published."""
+        if resource_type == AUDIT_EVENT:
+            event = self.audit.find(resource_id)
+            return _audit_stored(event) if event is not None else None
         row = self._row(resource_type, resource_id)
         if row is not None:
             return stored_from_row(row)
@@ -273,10 +266,10 @@ class SqlResourceRepository:
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
         current = self.find(resource_type, resource_id)
-        if resource_type in APPEND_ONLY_TYPES:
+        if resource_type == AUDIT_EVENT:  # written once: its version 1 is all there is
             if current is None or version_id != 1:
                 raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version_id}")
-            return _first_version(current)
+            return current
         row = None if current is None else self.session.execute(
             select(ResourceVersionRow).where(
                 ResourceVersionRow.partition == current.partition, ResourceVersionRow.resource_type == resource_type,
@@ -295,6 +288,10 @@ class SqlResourceRepository:
     def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (type, id) are current, undeleted and visible: one query for a resource's references."""
         keys = set(keys)
+        audited = {i for t, i in keys if t == AUDIT_EVENT}
+        if audited:
+            keys -= {(AUDIT_EVENT, i) for i in audited}
+            return {(AUDIT_EVENT, i) for i in self.audit.existing(audited)} | self.existing(keys)
         if not keys:
             return set()
         ids, types, params = keys_params(keys)
@@ -322,6 +319,8 @@ class SqlResourceRepository:
         `index`: the resource's index entries, when the caller has them (`index_resource` of it otherwise)."""
         tenant = self.scope.tenant if isinstance(tenant, _Default) else tenant
         resource_type = resource["resourceType"]
+        if resource_type == AUDIT_EVENT:
+            return self._audit(resource, resource_id, tenant)
         new_ids = self.session.info.get(_NEW_IDS, ())
         generated = resource_id is None or resource_id in new_ids
         resource_id = resource_id or _new_id()
@@ -340,10 +339,16 @@ class SqlResourceRepository:
                     pk = execute(self.session, _INSERT_RESOURCE, values).scalar_one()
             except IntegrityError:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
-        if resource_type not in APPEND_ONLY_TYPES:
-            self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
+        self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
         self._write_index(pk, content, fresh=True, entries=index)
         return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
+
+    def _audit(self, event: dict[str, Any], event_id: str | None, tenant: str | None) -> StoredResource:
+        """An AuditEvent, into the audit table: one row, no version, no index rows (store/audit_log.py)."""
+        event_id = event_id or _new_id()
+        now = naive_utc_now()
+        content, text = self.audit.append(event, event_id, tenant, now)
+        return StoredResource(AUDIT_EVENT, event_id, 1, now, False, tenant, content, "POST", AUDIT_AUTHOR, text)
 
     def new_id(self) -> str:
         """A fresh id for a resource this transaction is about to create: until then it names nothing, so a
@@ -359,6 +364,8 @@ class SqlResourceRepository:
         `current`: what `find` of this resource answered in this transaction (None: nothing), so that it is not
         read again; the new version is written only if it is still the current one (else 412)."""
         resource_type, resource_id = resource["resourceType"], resource["id"]
+        if resource_type == AUDIT_EVENT:
+            raise _append_only(resource_type, resource_id)
         if isinstance(current, _Default) or self.scope.current_disclosed:  # BPJS-K's find may answer an older one
             row = self._row(resource_type, resource_id)  # another tenant's row is not seen: the id is free here
         else:
@@ -369,8 +376,6 @@ class SqlResourceRepository:
                                                          f"it with POST /{resource_type}, not PUT")
             if self._held_elsewhere(resource_type, resource_id):
                 raise not_found(resource_type, resource_id)
-        if row is not None and resource_type in APPEND_ONLY_TYPES:
-            raise _append_only(resource_type, resource_id)
         if row is None:
             if if_match is not None:
                 raise FhirError.of(412, "conflict", f"If-Match given but {resource_type}/{resource_id} does not exist")
@@ -384,13 +389,13 @@ class SqlResourceRepository:
         return self._write_version(row, resource, method, author), was_deleted
 
     def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource:
+        if resource_type == AUDIT_EVENT:
+            raise _append_only(resource_type, resource_id)
         row = self._row(resource_type, resource_id)
         if row is None:
             raise not_found(resource_type, resource_id)
         if row.deleted:
             return stored_from_row(row)
-        if resource_type in APPEND_ONLY_TYPES:
-            raise _append_only(resource_type, resource_id)
         referrers = self.referrers(resource_type, resource_id, row.partition)
         if referrers:
             raise _referenced(resource_type, resource_id, referrers, self.existing(
@@ -459,21 +464,20 @@ class SqlResourceRepository:
 
     def history(self, resource_type: str | None = None, resource_id: str | None = None, *,
                 since: datetime | None = None, count: int = 20, offset: int = 0) -> HistoryPage:
-        """Versions newest first: the version table's, and where the history may hold them, the one version of
-        each append-only resource (its resource row)."""
+        """Versions newest first: the version table's, and where the history may hold them, the AuditEvents of the
+        audit table (each its own version 1)."""
         partition = None
         if resource_type and resource_id:
-            current = self._row(resource_type, resource_id)
+            current = self.find(resource_type, resource_id) if resource_type == AUDIT_EVENT else \
+                self._row(resource_type, resource_id)
             if current is None:
                 return HistoryPage([], 0)
             partition = current.partition
         parts = []
-        if resource_type not in APPEND_ONLY_TYPES:
-            parts.append(self._versions(select(*_VERSION_COLUMNS), ResourceVersionRow, resource_type, resource_id,
-                                        partition, since))
-        if resource_type is None or resource_type in APPEND_ONLY_TYPES:
-            parts.append(self._versions(select(*_FIRST_VERSION_COLUMNS), ResourceRow, resource_type, resource_id,
-                                        partition, since).where(ResourceRow.resource_type.in_(APPEND_ONLY_TYPES)))
+        if resource_type != AUDIT_EVENT:
+            parts.append(self._versions(resource_type, resource_id, partition, since))
+        if resource_type in (None, AUDIT_EVENT):
+            parts.append(self.audit.versions(resource_id, partition, since))
         versions = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
         total = self.session.execute(select(func.count()).select_from(versions)).scalar_one()
         rows = self.session.execute(
@@ -481,10 +485,10 @@ class SqlResourceRepository:
             .limit(count).offset(offset))
         return HistoryPage([_stored_version(r) for r in rows], total)
 
-    def _versions(self, query, table, resource_type: str | None, resource_id: str | None, partition: str | None,
+    def _versions(self, resource_type: str | None, resource_id: str | None, partition: str | None,
                   since: datetime | None):
-        """`query` of `table` (the version table, or the resource table as append-only types' versions), narrowed
-        to the history asked for and to what the scope sees."""
+        """The version table's rows of the history asked for that the scope sees (a query, to page or unite)."""
+        table, query = ResourceVersionRow, select(*_VERSION_COLUMNS)
         if resource_type:
             query = query.where(table.resource_type == resource_type)
         if resource_type and resource_id:
@@ -496,6 +500,9 @@ class SqlResourceRepository:
     # --- search --------------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
+        if request.resource_type == AUDIT_EVENT:
+            rows, total = self.audit.search(request)
+            return SearchResult([_audit_stored(r) for r in rows], [], total)
         query = select(ResourceRow).where(ResourceRow.resource_type == request.resource_type,
                                           ResourceRow.deleted.is_(False), self.scope.condition(ResourceRow))
         for criterion in request.criteria:
@@ -570,6 +577,12 @@ class SqlResourceRepository:
                 by_partition.setdefault(t.partition, []).append(t)
         if not by_partition:
             return []
+        if include.source_type == AUDIT_EVENT:  # only `entity` is kept of an AuditEvent's references
+            if include.param.name != "entity":
+                raise FhirError.of(400, "not-supported", f"_revinclude=AuditEvent:{include.param.name} is not "
+                                                         f"supported (AuditEvent:entity is)")
+            return [_audit_stored(r) for r in self.audit.about(
+                {p: [(t.resource_type, t.id) for t in group] for p, group in by_partition.items()})]
         pointer = aliased(ResourceRow)
         pointed_at = or_(*(and_(ReferenceIndex.target_id.in_([t.id for t in group]),
                                 ReferenceIndex.target_type.in_({t.resource_type for t in group}),
@@ -629,14 +642,15 @@ def stored_from_row(row, content: dict[str, Any] | None | str = "row", method: s
 
 
 def _stored_version(row) -> StoredResource:
-    """A version table row (ORM or Core, or an append-only resource's row read as one) as a StoredResource."""
+    """A version table row (or an audit table row as its one version: `AuditLog.versions`) as a StoredResource."""
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
                           row.tenant, _loads(row.content), row.method, row.author, row.content)
 
 
-def _first_version(current: StoredResource) -> StoredResource:
-    """An append-only resource's version 1: its current row, created (POST) by the one author of its type."""
-    return dataclasses.replace(current, method="POST", author=APPEND_ONLY_AUTHOR)
+def _audit_stored(row) -> StoredResource:
+    """An audit table row (partition, logical_id, tenant, recorded, content) as the AuditEvent's one version."""
+    return StoredResource(AUDIT_EVENT, row.logical_id, 1, row.recorded, False, row.tenant, _loads(row.content),
+                          "POST", AUDIT_AUTHOR, row.content)
 
 
 def _append_only(resource_type: str, resource_id: str) -> FhirError:
