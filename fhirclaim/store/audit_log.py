@@ -17,7 +17,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, and_, func, insert, literal, not_, or_, select
+from sqlalchemy import DateTime, Index, Integer, String, Text, and_, func, insert, literal, not_, or_, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fhirclaim.fhir import dates, jsonio
@@ -112,6 +112,7 @@ class AuditLog:
         return content, text
 
     def visible(self):
+        """What the scope sees, as of the resource table (the tenant's own, or any for admin and the system)."""
         return self.scope.condition(_AS_RESOURCE)
 
     def find(self, event_id: str):
@@ -159,7 +160,7 @@ class AuditLog:
     def about(self, targets: dict[str, list[tuple[str, str]]]):
         """`_revinclude=AuditEvent:entity`: the AuditEvents naming these (type, id) targets, by partition."""
         named = or_(*(and_(or_(*(and_(_TABLE.c.entity_type == t, _TABLE.c.entity_id == i) for t, i in pairs)),
-                           _TABLE.c.partition == partition if partition != SHARED_PARTITION else literal(True))
+                           _TABLE.c.partition == partition if partition != SHARED_PARTITION else true())
                       for partition, pairs in targets.items()))
         return self.session.execute(select(*_COLUMNS).where(named, self.visible())).all()
 
