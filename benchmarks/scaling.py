@@ -5,7 +5,7 @@
 One store grows through the sizes. The first 1,000 Claims are written through the FHIR REST stack (in-process
 WSGI, an authenticated facility client: validation, index, audit, pipeline job — the worker is off, so every
 Claim's job stays queued, as in a backlog). Beyond that, rows are bulk-written in SQL: each round copies the first
-1,000 Claims (resource, version, search index rows, their AuditEvents, their queued jobs) under new ids and new
+1,000 Claims (resource, version, search index rows, the audit table's rows, their queued jobs) under new ids and new
 identifier values, so the tables grow as a real store's would. The server keeps running while rows are added (what
 it does about statistics it must do by itself). At each size it measures, on fresh ids:
 
@@ -99,15 +99,16 @@ def copy_round(runtime: Runtime, seed_ids: list[str], round_number: int) -> None
     suffix, shift = f"-c{round_number}", SHIFT * round_number
     resource = tables.tables["resource"]
     with engine.begin() as connection:
-        seed_pks = select(resource.c.pk).where(resource.c.resource_type.in_(("Claim", "AuditEvent")),
-                                               resource.c.pk < SHIFT)
+        seed_pks = select(resource.c.pk).where(resource.c.resource_type == "Claim", resource.c.pk < SHIFT)
         _copy(connection, resource, resource.c.pk.in_(seed_pks), suffix, shift)
         version = tables.tables["resource_version"]
-        _copy(connection, version, version.c.resource_type.in_(("Claim", "AuditEvent")) & version.c.logical_id.in_(
+        _copy(connection, version, (version.c.resource_type == "Claim") & version.c.logical_id.in_(
             select(resource.c.logical_id).where(resource.c.pk.in_(seed_pks))), suffix, shift)
         for name, table in tables.tables.items():
             if name.startswith("idx_"):
                 _copy(connection, table, table.c.resource_pk.in_(seed_pks), suffix, shift)
+        audit = tables.tables["audit_log"]  # the AuditEvents: one row each (store/audit_log.py)
+        _copy(connection, audit, audit.c.pk < SHIFT, suffix, shift)
         jobs = tables.tables["claim_job"]
         _copy(connection, jobs, jobs.c.claim_id.in_(seed_ids), suffix, shift)
 

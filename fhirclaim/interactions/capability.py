@@ -24,6 +24,8 @@ from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates, profiles
 from fhirclaim.fhir.search_params import registry
 from fhirclaim.fhir.validation import STORED_TYPES
+from fhirclaim.store.audit_log import AUDIT_EVENT
+from fhirclaim.store.audit_log import SEARCH_PARAMS as AUDIT_SEARCH_PARAMS
 
 # R4 TypeRestfulInteraction and SystemRestfulInteraction codes, in the order the statement lists them.
 TYPE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
@@ -128,7 +130,10 @@ def _resource(resource_type: str, surface: RestSurface, supported_profiles: list
             "referencePolicy": ["literal", "enforced", "local"],
         })
         params = registry().for_type(resource_type)
-        entry["searchInclude"] = sorted(f"{resource_type}:{p.name}" for p in params if p.type == "reference")
+        if resource_type == AUDIT_EVENT:  # the audit table answers a few parameters and no _include
+            params = [p for p in params if p.name in AUDIT_SEARCH_PARAMS]
+        entry["searchInclude"] = sorted(f"{resource_type}:{p.name}" for p in params
+                                        if p.type == "reference" and resource_type != AUDIT_EVENT)
         entry["searchParam"] = [{"name": p.name, "definition": p.url, "type": p.type} for p in params]
     elif resource_type == OPERATION_DEFINITION:
         entry.update({"versioning": "no-version", "readHistory": False, "updateCreate": False,

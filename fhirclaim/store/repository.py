@@ -19,7 +19,18 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import simplejson
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -28,6 +39,8 @@ from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
 from fhirclaim.fhir.search_request import Include, SearchRequest
+from fhirclaim.store.audit_log import AUDIT_EVENT, AuditLog
+from fhirclaim.store.audit_log import AUTHOR as AUDIT_AUTHOR
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
@@ -121,6 +134,9 @@ _UPDATE_CURRENT = (update(_RESOURCE)
                    .values(version_id=bindparam("new_version"), last_updated=bindparam("new_updated"),
                            deleted=bindparam("new_deleted"), content=bindparam("new_content"))
                    .returning(_RESOURCE.c.pk))
+_VERSION_COLUMNS = tuple(ResourceVersionRow.__table__.c[name] for name in (
+    "partition", "resource_type", "logical_id", "version_id", "last_updated", "deleted", "method", "author", "tenant",
+    "content"))
 _ROW_COLUMNS = tuple(_RESOURCE.c[name] for name in ("pk", "partition", "resource_type", "logical_id", "version_id",
                                                      "last_updated", "deleted", "tenant", "content"))
 
@@ -201,6 +217,7 @@ class SqlResourceRepository:
         self.session = session
         self.scope = scope
         self.timezone = timezone_name
+        self.audit = AuditLog(session, scope)  # AuditEvents: the append-only audit table (store/audit_log.py)
 
     def viewing(self, scope: Scope, *, timezone_name: str | None = None) -> SqlResourceRepository:
         """The same transaction seen through another scope (a hospital's, every hospital's), in this repository's
@@ -218,6 +235,9 @@ class SqlResourceRepository:
     def find(self, resource_type: str, resource_id: str) -> StoredResource | None:
         """The current version (deleted or not) if the scope may see it, else None. BPJS-K, which sees only what was
         disclosed to it, gets the newest version it was shown when a newer one was not (yet) published."""
+        if resource_type == AUDIT_EVENT:
+            event = self.audit.find(resource_id)
+            return _audit_stored(event) if event is not None else None
         row = self._row(resource_type, resource_id)
         if row is not None:
             return stored_from_row(row)
@@ -246,6 +266,10 @@ class SqlResourceRepository:
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
         current = self.find(resource_type, resource_id)
+        if resource_type == AUDIT_EVENT:  # written once: its version 1 is all there is
+            if current is None or version_id != 1:
+                raise FhirError.of(404, "not-found", f"{resource_type}/{resource_id} has no version {version_id}")
+            return current
         row = None if current is None else self.session.execute(
             select(ResourceVersionRow).where(
                 ResourceVersionRow.partition == current.partition, ResourceVersionRow.resource_type == resource_type,
@@ -264,6 +288,10 @@ class SqlResourceRepository:
     def existing(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (type, id) are current, undeleted and visible: one query for a resource's references."""
         keys = set(keys)
+        audited = {i for t, i in keys if t == AUDIT_EVENT}
+        if audited:
+            keys -= {(AUDIT_EVENT, i) for i in audited}
+            return {(AUDIT_EVENT, i) for i in self.audit.existing(audited)} | self.existing(keys)
         if not keys:
             return set()
         ids, types, params = keys_params(keys)
@@ -291,6 +319,8 @@ class SqlResourceRepository:
         `index`: the resource's index entries, when the caller has them (`index_resource` of it otherwise)."""
         tenant = self.scope.tenant if isinstance(tenant, _Default) else tenant
         resource_type = resource["resourceType"]
+        if resource_type == AUDIT_EVENT:
+            return self._audit(resource, resource_id, tenant)
         new_ids = self.session.info.get(_NEW_IDS, ())
         generated = resource_id is None or resource_id in new_ids
         resource_id = resource_id or _new_id()
@@ -313,6 +343,13 @@ class SqlResourceRepository:
         self._write_index(pk, content, fresh=True, entries=index)
         return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
 
+    def _audit(self, event: dict[str, Any], event_id: str | None, tenant: str | None) -> StoredResource:
+        """An AuditEvent, into the audit table: one row, no version, no index rows (store/audit_log.py)."""
+        event_id = event_id or _new_id()
+        now = naive_utc_now()
+        content, text = self.audit.append(event, event_id, tenant, now)
+        return StoredResource(AUDIT_EVENT, event_id, 1, now, False, tenant, content, "POST", AUDIT_AUTHOR, text)
+
     def new_id(self) -> str:
         """A fresh id for a resource this transaction is about to create: until then it names nothing, so a
         lookup of it (an interceptor's, a listener's) needs no query, and its insert needs no savepoint."""
@@ -327,6 +364,8 @@ class SqlResourceRepository:
         `current`: what `find` of this resource answered in this transaction (None: nothing), so that it is not
         read again; the new version is written only if it is still the current one (else 412)."""
         resource_type, resource_id = resource["resourceType"], resource["id"]
+        if resource_type == AUDIT_EVENT:
+            raise _append_only(resource_type, resource_id)
         if isinstance(current, _Default) or self.scope.current_disclosed:  # BPJS-K's find may answer an older one
             row = self._row(resource_type, resource_id)  # another tenant's row is not seen: the id is free here
         else:
@@ -350,6 +389,8 @@ class SqlResourceRepository:
         return self._write_version(row, resource, method, author), was_deleted
 
     def delete(self, resource_type: str, resource_id: str, *, author: str | None = None) -> StoredResource:
+        if resource_type == AUDIT_EVENT:
+            raise _append_only(resource_type, resource_id)
         row = self._row(resource_type, resource_id)
         if row is None:
             raise not_found(resource_type, resource_id)
@@ -423,28 +464,45 @@ class SqlResourceRepository:
 
     def history(self, resource_type: str | None = None, resource_id: str | None = None, *,
                 since: datetime | None = None, count: int = 20, offset: int = 0) -> HistoryPage:
-        query = select(ResourceVersionRow)
-        if resource_type:
-            query = query.where(ResourceVersionRow.resource_type == resource_type)
+        """Versions newest first: the version table's, and where the history may hold them, the AuditEvents of the
+        audit table (each its own version 1)."""
+        partition = None
         if resource_type and resource_id:
-            current = self._row(resource_type, resource_id)
+            current = self.find(resource_type, resource_id) if resource_type == AUDIT_EVENT else \
+                self._row(resource_type, resource_id)
             if current is None:
                 return HistoryPage([], 0)
-            query = query.where(ResourceVersionRow.logical_id == resource_id,
-                                ResourceVersionRow.partition == current.partition)
-        if since:
-            query = query.where(ResourceVersionRow.last_updated >= since)
-        query = query.where(self.scope.condition(ResourceVersionRow, versions=True))
-        total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            partition = current.partition
+        parts = []
+        if resource_type != AUDIT_EVENT:
+            parts.append(self._versions(resource_type, resource_id, partition, since))
+        if resource_type in (None, AUDIT_EVENT):
+            parts.append(self.audit.versions(resource_id, partition, since))
+        versions = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+        total = self.session.execute(select(func.count()).select_from(versions)).scalar_one()
         rows = self.session.execute(
-            query.order_by(ResourceVersionRow.last_updated.desc(), ResourceVersionRow.version_id.desc())
-            .limit(count).offset(offset)
-        ).scalars()
+            select(versions).order_by(versions.c.last_updated.desc(), versions.c.version_id.desc())
+            .limit(count).offset(offset))
         return HistoryPage([_stored_version(r) for r in rows], total)
+
+    def _versions(self, resource_type: str | None, resource_id: str | None, partition: str | None,
+                  since: datetime | None):
+        """The version table's rows of the history asked for that the scope sees (a query, to page or unite)."""
+        table, query = ResourceVersionRow, select(*_VERSION_COLUMNS)
+        if resource_type:
+            query = query.where(table.resource_type == resource_type)
+        if resource_type and resource_id:
+            query = query.where(table.logical_id == resource_id, table.partition == partition)
+        if since:
+            query = query.where(table.last_updated >= since)
+        return query.where(self.scope.condition(table, versions=True))
 
     # --- search --------------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
+        if request.resource_type == AUDIT_EVENT:
+            rows, total = self.audit.search(request)
+            return SearchResult([_audit_stored(r) for r in rows], [], total)
         query = select(ResourceRow).where(ResourceRow.resource_type == request.resource_type,
                                           ResourceRow.deleted.is_(False), self.scope.condition(ResourceRow))
         for criterion in request.criteria:
@@ -519,6 +577,12 @@ class SqlResourceRepository:
                 by_partition.setdefault(t.partition, []).append(t)
         if not by_partition:
             return []
+        if include.source_type == AUDIT_EVENT:  # only `entity` is kept of an AuditEvent's references
+            if include.param.name != "entity":
+                raise FhirError.of(400, "not-supported", f"_revinclude=AuditEvent:{include.param.name} is not "
+                                                         f"supported (AuditEvent:entity is)")
+            return [_audit_stored(r) for r in self.audit.about(
+                {p: [(t.resource_type, t.id) for t in group] for p, group in by_partition.items()})]
         pointer = aliased(ResourceRow)
         pointed_at = or_(*(and_(ReferenceIndex.target_id.in_([t.id for t in group]),
                                 ReferenceIndex.target_type.in_({t.resource_type for t in group}),
@@ -577,9 +641,20 @@ def stored_from_row(row, content: dict[str, Any] | None | str = "row", method: s
                           row.tenant, body, method, author, row.content if from_row and body is not None else None)
 
 
-def _stored_version(row: ResourceVersionRow) -> StoredResource:
+def _stored_version(row) -> StoredResource:
+    """A version table row (or an audit table row as its one version: `AuditLog.versions`) as a StoredResource."""
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
                           row.tenant, _loads(row.content), row.method, row.author, row.content)
+
+
+def _audit_stored(row) -> StoredResource:
+    """An audit table row (partition, logical_id, tenant, recorded, content) as the AuditEvent's one version."""
+    return StoredResource(AUDIT_EVENT, row.logical_id, 1, row.recorded, False, row.tenant, _loads(row.content),
+                          "POST", AUDIT_AUTHOR, row.content)
+
+
+def _append_only(resource_type: str, resource_id: str) -> FhirError:
+    return FhirError.of(405, "not-supported", f"{resource_type}/{resource_id} is written once and never changed")
 
 
 def _index_row(resource_pk: int, resource_type: str, entry: IndexEntry) -> dict[str, Any]:

@@ -45,3 +45,98 @@ def test_the_audit_trail_cannot_be_written_or_deleted_by_clients(world):
     event_id = a.get("/AuditEvent?_count=1").get_json()["entry"][0]["resource"]["id"]
     assert a.delete(f"/AuditEvent/{event_id}").status_code == 403
     assert a.put(f"/AuditEvent/{event_id}", {"resourceType": "AuditEvent", "id": event_id}).status_code == 403
+
+
+def test_an_audit_event_is_its_own_one_version(world, runtime):
+    """AuditEvents live in the append-only audit table (issue 17): no version rows, yet vread and every history show
+    each one once."""
+    from sqlalchemy import func, select
+
+    from fhirclaim.store.models import ResourceVersionRow
+
+    a = world["clients"]["facility-A"]
+    created = a.create({"resourceType": "Patient", "gender": "female"})
+    [entry] = a.get(f"/AuditEvent?entity=Patient/{created['id']}").get_json()["entry"]
+    event = entry["resource"]
+    with runtime.store.unit_of_work(write=False) as uow:
+        assert uow.session.execute(select(func.count()).select_from(ResourceVersionRow)
+                                   .where(ResourceVersionRow.resource_type == "AuditEvent")).scalar_one() == 0
+    first = a.get(f"/AuditEvent/{event['id']}/_history/1")
+    assert first.status_code == 200 and first.get_json() == event
+    assert a.get(f"/AuditEvent/{event['id']}/_history/2").status_code == 404
+    history = a.get(f"/AuditEvent/{event['id']}/_history").get_json()
+    assert history["total"] == 1
+    assert [(e["resource"], e["request"]["method"]) for e in history["entry"]] == [(event, "POST")]
+    searched = a.get("/AuditEvent?_count=0").get_json()["total"]
+    assert a.get("/AuditEvent/_history?_count=1").get_json()["total"] == searched
+    system = a.get("/_history?_count=500").get_json()
+    audited = [e["resource"]["id"] for e in system["entry"] if e["resource"]["resourceType"] == "AuditEvent"]
+    assert len(audited) == len(set(audited)) == searched  # each AuditEvent once, beside the other versions
+    assert system["total"] == searched + a.get("/Patient/_history?_count=0").get_json()["total"] + sum(
+        a.get(f"/{kind}/_history?_count=0").get_json()["total"]
+        for kind in {e["resource"]["resourceType"] for e in system["entry"]} - {"AuditEvent", "Patient"})
+    assert world["clients"]["facility-B"].get(f"/AuditEvent/{event['id']}/_history/1").status_code == 404
+
+
+def test_the_store_refuses_to_change_an_audit_event(world, runtime):
+    """Nothing may update or delete one: its version 1 is its only version (below the API's 403 for clients)."""
+    import pytest
+
+    from fhirclaim.fhir.outcome import FhirError
+
+    event = world["clients"]["admin"].get("/AuditEvent?_count=1").get_json()["entry"][0]["resource"]
+    with runtime.store.unit_of_work() as uow:
+        with pytest.raises(FhirError) as changed:
+            uow.resources.update({**event, "outcome": "8"})
+        with pytest.raises(FhirError) as deleted:
+            uow.resources.delete("AuditEvent", event["id"])
+    assert changed.value.status == deleted.value.status == 405
+
+
+def test_the_audit_trail_is_searched_by_what_it_records(world):
+    """The audit table answers the AuditEvent search parameters it lists, with the generic search's semantics."""
+    a = world["clients"]["facility-A"]
+    created = a.create({"resourceType": "Patient", "gender": "female"})
+    a.put_resource({**created, "gender": "male"})
+    entity = f"Patient/{created['id']}"
+
+    def ids(query: str) -> list[str]:
+        answer = a.get(f"/AuditEvent?{query}")
+        assert answer.status_code == 200, answer.get_json()
+        return [e["resource"]["id"] for e in answer.get_json().get("entry", [])]
+
+    trail = [e["resource"] for e in a.get(f"/AuditEvent?entity={entity}&_sort=date").get_json()["entry"]]
+    assert [e["subtype"][0]["code"] for e in trail] == ["create", "update"]
+    first, second = (e["id"] for e in trail)
+    assert ids(f"entity={entity}&_sort=-date") == [second, first]
+    assert ids(f"entity:Patient={created['id']}&_sort=date") == [first, second]
+    assert ids(f"entity={created['id']}&action=U") == [second]
+    assert ids(f"entity={entity}&subtype=http://hl7.org/fhir/restful-interaction|create") == [first]
+    assert ids(f"entity={entity}&subtype=http://elsewhere|create") == []
+    assert ids(f"entity={entity}&outcome=0&type=rest&_sort=date") == [first, second]
+    assert ids(f"entity={entity}&outcome:not=0") == []
+    assert ids(f"_id={first},{second}&_sort=date") == [first, second]
+    recorded = trail[1]["recorded"]
+    assert ids(f"entity={entity}&date=ge{recorded}") == [second]
+    assert ids(f"entity={entity}&date=lt{recorded}") == [first]
+    assert ids(f"entity={entity}&date=lt2020-01-01") == []
+    page = a.get(f"/AuditEvent?entity={entity}&_sort=date&_count=1").get_json()
+    assert page["total"] == 2 and [e["resource"]["id"] for e in page["entry"]] == [first]
+    following = next(link["url"] for link in page["link"] if link["relation"] == "next")
+    assert ids(following.split("?", 1)[1]) == [second]
+
+
+def test_the_audit_trail_is_revincluded_and_refuses_what_it_does_not_answer(world):
+    a = world["clients"]["facility-A"]
+    created = a.create({"resourceType": "Patient", "gender": "female"})
+    bundle = a.get(f"/Patient?_id={created['id']}&_revinclude=AuditEvent:entity").get_json()
+    included = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "include"]
+    assert [(e["resourceType"], e["entity"][0]["what"]["reference"]) for e in included] == [
+        ("AuditEvent", f"Patient/{created['id']}/_history/1")]
+    assert world["clients"]["facility-B"].get(
+        f"/Patient?_id={created['id']}&_revinclude=AuditEvent:entity").get_json()["total"] == 0
+    for query in ("agent=Device/x", "_include=AuditEvent:entity", "_sort=outcome", "entity.name=x"):
+        refused = a.get(f"/AuditEvent?{query}")
+        assert refused.status_code == 400, query
+        assert refused.get_json()["resourceType"] == "OperationOutcome"
+    assert a.get(f"/Patient?_id={created['id']}&_revinclude=AuditEvent:agent").status_code == 400

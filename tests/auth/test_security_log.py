@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from fhirclaim.auth import security_log
 from fhirclaim.auth.audit import ADMIN_ONLY_TENANT
 from fhirclaim.store.access import SecurityEventRow
-from fhirclaim.store.models import ResourceRow
+from fhirclaim.store.audit_log import AuditLogRow
 
 from testkit import HOSPITAL, OTHER_HOSPITAL, authorized
 
@@ -17,8 +17,7 @@ BPJS_ORG = "100025555"
 
 def _audit_events(runtime) -> list[tuple[str | None, str]]:
     with runtime.store.unit_of_work(write=False) as uow:
-        return list(uow.session.execute(select(ResourceRow.tenant, ResourceRow.logical_id)
-                                        .where(ResourceRow.resource_type == "AuditEvent")).all())
+        return list(uow.session.execute(select(AuditLogRow.tenant, AuditLogRow.logical_id)).all())
 
 
 def test_anonymous_requests_are_counted_not_stored(app, runtime, clock):
