@@ -204,14 +204,19 @@ class FhirService:
         return stored, True
 
     def update(self, resource_type: str, resource_id: str, resource: dict[str, Any], *,
-               if_match: int | None = None, interaction: str = "update") -> tuple[StoredResource, bool]:
-        """(stored, created): PUT, including update-as-create with a client-assigned id."""
+               if_match: int | None = None, interaction: str = "update",
+               current: StoredResource | None = None) -> tuple[StoredResource, bool]:
+        """(stored, created): PUT, including update-as-create with a client-assigned id. `current`: the server's
+        own write only — the resource as its caller found it in this unit of work (the pipeline's Claim), not read
+        again; the store writes over that version only while it is still the current one (else 412)."""
         _check_id(resource_id)
         resource_type = validation.check_resource_type(resource, resource_type)
         _check_type(resource_type)
         kind = "patch" if interaction == "patch" else "update"
         self._allowed(kind, resource_type, resource)  # before the lookup: a refusal does not depend on the id
-        before = self.resources.find(resource_type, resource_id)
+        if current is not None and not self.server_authored:
+            raise ValueError("only the server's own writes pass the stored version they found")
+        before = current if current is not None else self.resources.find(resource_type, resource_id)
         self._allowed(kind, resource_type, resource, before)
         self._validated(resource, resource_type)
         _check_storable(resource_type, resource)
