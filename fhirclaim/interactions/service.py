@@ -140,7 +140,8 @@ class FhirService:
     # sent and not resolved.
     base_urls: tuple[str, ...] = ()
     # The writer is this server (the claim pipeline): what it writes is built from stored, validated client content
-    # and from typed models, so it is not validated again (issue 17). Every client write is validated.
+    # and from typed models, so it is not validated again, nor are its references resolved again (issue 17).
+    # Every client write is validated.
     server_authored: bool = False
     _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -311,6 +312,11 @@ class FhirService:
         use it (`ResourceChange.referenced`)."""
         if resource_type == "Bundle":
             return Found({})  # a collection carries its own resources; its inner references are the signer's business
+        if self.server_authored and not self.resources.scope.finds_as_within(self.resources.scope.tenant):
+            # The server refers only to what the stored Claim it works on refers to, and to that Claim (issue 17):
+            # each reference was resolved when the client wrote it. They are looked up again only where what is
+            # found goes on to the listeners (`_reusable`: a hospital's own scope), which would read it anyway.
+            return Found({})
         if self.defer_reference_checks:
             self._deferred.append((resource_type, resource))
             return Found({})

@@ -1,13 +1,24 @@
 """The pipeline's own writes (grouping ClaimResponse, Claim with the server's fields, signed Bundle) are not
-validated again when written (issue 17): this test validates every one of them instead, for every example case on
-both E-Klaim protocols, and checks that client writes are still validated."""
+validated again when written, nor their references resolved again (issue 17): this test validates every one of
+them instead, and resolves their references, for every example case on both E-Klaim protocols, and checks that
+client writes are still validated."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from pipeline_kit import GROUPED, REJECTED, SIMRS, load_case, post_transaction, read, run_jobs, signed_bundle
+from pipeline_kit import (
+    GROUPED,
+    REJECTED,
+    SIMRS,
+    grouping_response,
+    load_case,
+    post_transaction,
+    read,
+    run_jobs,
+    signed_bundle,
+)
 from sqlalchemy import event, select
 
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
@@ -41,6 +52,9 @@ def test_every_resource_the_pipeline_writes_is_valid(settings, protocol):
                     service.validate_or_raise(json.loads(content), None)
                 except FhirError as exc:
                     pytest.fail(f"{what} the pipeline wrote is not valid: {exc.outcome()}")
+                if not what.startswith("Bundle/"):  # nor resolved again: each of its references resolves
+                    resource = json.loads(content)
+                    assert service._reference_issues(resource["resourceType"], resource)[0] == [], what
     finally:
         runtime.close()
 
@@ -104,6 +118,23 @@ def test_a_server_update_against_a_version_written_since_is_refused(runtime):
                 current=stale)
     assert refused.value.status == 412 and client.version_id == stale.version_id + 1
     assert read(runtime, "Claim", claim["id"])["meta"]["versionId"] == str(client.version_id)
+
+
+def test_a_server_write_that_passes_nothing_on_looks_no_reference_up_again(runtime):
+    """In the system's scope what a reference check finds goes to no listener (`FhirService._reusable`): the
+    server's write resolves nothing again there. A client's write in the same scope still resolves everything."""
+    claim = _grouped_claim(runtime)
+    response = {k: v for k, v in grouping_response(runtime, claim["id"]).items() if k != "meta"}
+    with runtime.store.unit_of_work() as uow:
+        seen = _statements(runtime)
+        runtime.services.server(uow, PIPELINE_AUTHOR).update("ClaimResponse", response["id"],
+                                                             {**response, "disposition": "again"})
+        server_lookups = [s for s, _ in seen if "logical_id IN (" in s]
+        seen.clear()
+        runtime.fhir_service(uow, author=SIMRS).update("ClaimResponse", response["id"],
+                                                       {**response, "disposition": "by a client"})
+        client_lookups = [s for s, _ in seen if "logical_id IN (" in s]
+    assert server_lookups == [] and len(client_lookups) == 1
 
 
 def test_only_the_servers_own_writes_pass_the_version_they_found(runtime):
