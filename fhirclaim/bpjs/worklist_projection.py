@@ -300,21 +300,62 @@ def read_reference(resources: SqlResourceRepository, reference: str | None,
     return stored.content if stored is not None and not stored.deleted else None
 
 
+class RememberingView:
+    """A view of the writing transaction (`SYSTEM.within(tenant)`) whose `find` and `referrers` are asked once per
+    transaction (`UnitOfWork.remembered`): a transaction that writes a Claim and its answer (the pipeline's grouping,
+    a transaction Bundle) rewrites the same line twice from mostly the same rows (issue 17). `forget` keeps the memo
+    true: a change's own version is what the transaction finds of it from then on, and any change may add or remove
+    a referrer."""
+
+    def __init__(self, resources: SqlResourceRepository, memo: dict[str, Any]):
+        self.resources = resources
+        self.scope = resources.scope
+        self._found = memo.setdefault("found", {})  # (type, id) → {view partition: what `find` answered}
+        self._referrers = memo.setdefault("referrers", {})
+
+    @staticmethod
+    def forget(memo: dict[str, Any], change: ResourceChange) -> None:
+        after = change.after
+        memo.setdefault("found", {})[(after.resource_type, after.id)] = {partition_of(after.tenant): after}
+        memo.setdefault("referrers", {}).clear()
+
+    def viewing(self, scope, *, timezone_name: str | None = None) -> SqlResourceRepository:
+        return self.resources.viewing(scope, timezone_name=timezone_name)
+
+    def find(self, resource_type: str, resource_id: str) -> StoredResource | None:
+        found = self._found.setdefault((resource_type, resource_id), {})
+        if self.scope.partition not in found:
+            found[self.scope.partition] = self.resources.find(resource_type, resource_id)
+        return found[self.scope.partition]
+
+    def referrers(self, resource_type: str, resource_id: str, partition: str | None = None) -> list[str]:
+        key = (resource_type, resource_id, partition, self.scope.partition)
+        if key not in self._referrers:
+            self._referrers[key] = self.resources.referrers(resource_type, resource_id, partition)
+        return self._referrers[key]
+
+
 class WorklistListener:
     """A ResourceListener: rewrites the worklist line of the Claim a change concerns, in the same transaction. What
     the write's reference check found (`ResourceChange.referenced`: an answer's Claim, the Claim's Patient) is
-    taken from the change, not read again."""
+    taken from the change, and what an earlier line of the same transaction read from its memo
+    (`RememberingView`), not read again."""
+
+    MEMO = "worklist"
 
     def __init__(self, timezone_name: str = "UTC"):
         self.timezone = timezone_name
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
         after = change.after
+        memo = uow.remembered(self.MEMO)
+        RememberingView.forget(memo, change)  # every change, whatever its type: the memo must hear them all
         if after.resource_type not in ("Claim", "ClaimResponse", "PurificationDecision"):
             return
         if after.resource_type == "Claim" and not after.deleted and after.content.get("use") != "claim":
             return  # a preauthorization or predetermination has no line
-        resources = uow.resources.viewing(SYSTEM.within(after.tenant), timezone_name=self.timezone)
+        resources = RememberingView(uow.resources.viewing(SYSTEM.within(after.tenant), timezone_name=self.timezone),
+                                    memo)
         known = change.referenced  # what the write's reference check found, as this view finds it
         if after.resource_type == "Claim":
             stored = after  # the change carries the Claim: no need to read it again

@@ -616,15 +616,17 @@ class _JobRun:
 
     def _put(self, service: FhirService, resource: dict[str, Any]) -> dict[str, Any]:
         clean = {k: v for k, v in resource.items() if k != "meta"}
-        if_match = None
+        if_match, current = None, None
         if resource["resourceType"] == "Claim":
             # The Claim is written as this job read it, plus the server's fields: only while the client's content
-            # is still what the job works on, or a client update made meanwhile would be written over.
+            # is still what the job works on, or a client update made meanwhile would be written over. The update
+            # takes the version found here (not read again) and writes over it only while it is still current.
             current = service.resources.find("Claim", resource["id"])
             if current is None or current.deleted or client_content(current.content) != client_content(resource):
                 raise JobEnded(jobs.SUPERSEDED, SUPERSEDED_NOTE)
             if_match = current.version_id
-        stored, _ = service.update(resource["resourceType"], resource["id"], clean, if_match=if_match)
+        stored, _ = service.update(resource["resourceType"], resource["id"], clean, if_match=if_match,
+                                   current=current)
         return stored.content
 
 

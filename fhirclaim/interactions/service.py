@@ -140,7 +140,8 @@ class FhirService:
     # sent and not resolved.
     base_urls: tuple[str, ...] = ()
     # The writer is this server (the claim pipeline): what it writes is built from stored, validated client content
-    # and from typed models, so it is not validated again (issue 17). Every client write is validated.
+    # and from typed models, so it is not validated again, nor are its references resolved again (issue 17).
+    # Every client write is validated.
     server_authored: bool = False
     _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -204,14 +205,19 @@ class FhirService:
         return stored, True
 
     def update(self, resource_type: str, resource_id: str, resource: dict[str, Any], *,
-               if_match: int | None = None, interaction: str = "update") -> tuple[StoredResource, bool]:
-        """(stored, created): PUT, including update-as-create with a client-assigned id."""
+               if_match: int | None = None, interaction: str = "update",
+               current: StoredResource | None = None) -> tuple[StoredResource, bool]:
+        """(stored, created): PUT, including update-as-create with a client-assigned id. `current`: the server's
+        own write only — the resource as its caller found it in this unit of work (the pipeline's Claim), not read
+        again; the store writes over that version only while it is still the current one (else 412)."""
         _check_id(resource_id)
         resource_type = validation.check_resource_type(resource, resource_type)
         _check_type(resource_type)
         kind = "patch" if interaction == "patch" else "update"
         self._allowed(kind, resource_type, resource)  # before the lookup: a refusal does not depend on the id
-        before = self.resources.find(resource_type, resource_id)
+        if current is not None and not self.server_authored:
+            raise ValueError("only the server's own writes pass the stored version they found")
+        before = current if current is not None else self.resources.find(resource_type, resource_id)
         self._allowed(kind, resource_type, resource, before)
         self._validated(resource, resource_type)
         _check_storable(resource_type, resource)
@@ -306,6 +312,11 @@ class FhirService:
         use it (`ResourceChange.referenced`)."""
         if resource_type == "Bundle":
             return Found({})  # a collection carries its own resources; its inner references are the signer's business
+        if self.server_authored and not self.resources.scope.finds_as_within(self.resources.scope.tenant):
+            # The server refers only to what the stored Claim it works on refers to, and to that Claim (issue 17):
+            # each reference was resolved when the client wrote it. They are looked up again only where what is
+            # found goes on to the listeners (`_reusable`: a hospital's own scope), which would read it anyway.
+            return Found({})
         if self.defer_reference_checks:
             self._deferred.append((resource_type, resource))
             return Found({})

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,8 @@ from fhirclaim.store.users import UserRepository
 from fhirclaim.store.webhook_deliveries import WebhookDeliveries
 from fhirclaim.store.webhook_secrets import WebhookSecretRepository
 from fhirclaim.store.worklist import WorklistRepository
+
+_REMEMBERED = "fhirclaim.remembered"  # session.info key: the memos of `UnitOfWork.remembered`
 
 
 @dataclass
@@ -48,9 +51,19 @@ class UnitOfWork:
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: a failure inside rolls back only what the block wrote (batch entries)."""
-        with self.session.begin_nested():
-            yield
+        """A nested transaction: a failure inside rolls back only what the block wrote (batch entries), and
+        empties what this transaction remembered (`remembered`: read inside the block, it may be undone)."""
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            self.session.info.pop(_REMEMBERED, None)
+            raise
+
+    def remembered(self, owner: str) -> dict[Any, Any]:
+        """`owner`'s memo for this transaction, shared by every view of it: what it read here and may use again
+        in it (issue 17). The owner drops what a change makes stale; a savepoint rolled back empties every memo."""
+        return self.session.info.setdefault(_REMEMBERED, {}).setdefault(owner, {})
 
     # --- the other repositories of this transaction: code outside store/ reaches them here, never the session
 

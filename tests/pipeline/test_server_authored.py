@@ -1,14 +1,25 @@
 """The pipeline's own writes (grouping ClaimResponse, Claim with the server's fields, signed Bundle) are not
-validated again when written (issue 17): this test validates every one of them instead, for every example case on
-both E-Klaim protocols, and checks that client writes are still validated."""
+validated again when written, nor their references resolved again (issue 17): this test validates every one of
+them instead, and resolves their references, for every example case on both E-Klaim protocols, and checks that
+client writes are still validated."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from pipeline_kit import GROUPED, REJECTED, SIMRS, load_case, post_transaction, run_jobs, signed_bundle
-from sqlalchemy import select
+from pipeline_kit import (
+    GROUPED,
+    REJECTED,
+    SIMRS,
+    grouping_response,
+    load_case,
+    post_transaction,
+    read,
+    run_jobs,
+    signed_bundle,
+)
+from sqlalchemy import event, select
 
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
 from fhirclaim.fhir.outcome import FhirError
@@ -41,6 +52,9 @@ def test_every_resource_the_pipeline_writes_is_valid(settings, protocol):
                     service.validate_or_raise(json.loads(content), None)
                 except FhirError as exc:
                     pytest.fail(f"{what} the pipeline wrote is not valid: {exc.outcome()}")
+                if not what.startswith("Bundle/"):  # nor resolved again: each of its references resolves
+                    resource = json.loads(content)
+                    assert service._reference_issues(resource["resourceType"], resource)[0] == [], what
     finally:
         runtime.close()
 
@@ -68,3 +82,79 @@ def test_the_pipeline_run_validates_nothing_again(runtime, monkeypatch):
                         or original(self, resource, expected))
     assert len(run_jobs(runtime)) == 1
     assert signed_bundle(runtime, case.claim_id) is not None and validated == []
+
+
+def _grouped_claim(runtime) -> dict:
+    case = load_case(GROUPED[0])
+    post_transaction(runtime, case.transaction)
+    run_jobs(runtime)
+    return read(runtime, "Claim", case.claim_id)
+
+
+def test_a_server_update_takes_the_version_its_caller_found_without_reading_it_again(runtime):
+    claim = _grouped_claim(runtime)
+    with runtime.store.unit_of_work() as uow:
+        found = uow.resources.find("Claim", claim["id"])
+        seen = _statements(runtime)
+        stored, _ = runtime.services.server(uow, PIPELINE_AUTHOR).update(
+            "Claim", claim["id"], {**_without_meta(claim), "text": _TEXT}, current=found)
+        claim_reads = [s for s, params in seen if s.startswith("SELECT") and "resource.logical_id = ?" in s
+                       and ("Claim", claim["id"]) == tuple(params[:2])]
+    assert stored.version_id == found.version_id + 1 and claim_reads == []
+    assert read(runtime, "Claim", claim["id"])["text"] == _TEXT
+
+
+def test_a_server_update_against_a_version_written_since_is_refused(runtime):
+    """The version check that guards concurrent writers holds for the version the caller passes: a client's write
+    between the server's read and its write makes the server's write fail (412) and leaves the client's."""
+    claim = _grouped_claim(runtime)
+    with runtime.store.unit_of_work() as uow:
+        stale = uow.resources.find("Claim", claim["id"])
+        client, _ = runtime.fhir_service(uow, author=SIMRS).update("Claim", claim["id"],
+                                                                   {**_without_meta(claim), "text": _TEXT})
+        with pytest.raises(FhirError) as refused:
+            runtime.services.server(uow, PIPELINE_AUTHOR).update(
+                "Claim", claim["id"], {**_without_meta(claim), "text": {**_TEXT, "status": "extensions"}},
+                current=stale)
+    assert refused.value.status == 412 and client.version_id == stale.version_id + 1
+    assert read(runtime, "Claim", claim["id"])["meta"]["versionId"] == str(client.version_id)
+
+
+def test_a_server_write_that_passes_nothing_on_looks_no_reference_up_again(runtime):
+    """In the system's scope what a reference check finds goes to no listener (`FhirService._reusable`): the
+    server's write resolves nothing again there. A client's write in the same scope still resolves everything."""
+    claim = _grouped_claim(runtime)
+    response = {k: v for k, v in grouping_response(runtime, claim["id"]).items() if k != "meta"}
+    with runtime.store.unit_of_work() as uow:
+        seen = _statements(runtime)
+        runtime.services.server(uow, PIPELINE_AUTHOR).update("ClaimResponse", response["id"],
+                                                             {**response, "disposition": "again"})
+        server_lookups = [s for s, _ in seen if "logical_id IN (" in s]
+        seen.clear()
+        runtime.fhir_service(uow, author=SIMRS).update("ClaimResponse", response["id"],
+                                                       {**response, "disposition": "by a client"})
+        client_lookups = [s for s, _ in seen if "logical_id IN (" in s]
+    assert server_lookups == [] and len(client_lookups) == 1
+
+
+def test_only_the_servers_own_writes_pass_the_version_they_found(runtime):
+    claim = _grouped_claim(runtime)
+    with runtime.store.unit_of_work() as uow:
+        found = uow.resources.find("Claim", claim["id"])
+        with pytest.raises(ValueError):
+            runtime.fhir_service(uow, author=SIMRS).update("Claim", claim["id"], _without_meta(claim), current=found)
+
+
+_TEXT = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">claim</div>'}
+
+
+def _without_meta(resource: dict) -> dict:
+    return {k: v for k, v in resource.items() if k != "meta"}
+
+
+def _statements(runtime) -> list[tuple[str, tuple]]:
+    """(statement, parameters) of every statement from now on."""
+    seen: list[tuple[str, tuple]] = []
+    event.listen(runtime.database.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, params, *_: seen.append((" ".join(statement.split()), tuple(params))))
+    return seen

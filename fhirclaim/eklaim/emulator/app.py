@@ -43,6 +43,7 @@ class EmulatorApp:
         self.environment = environment
         self.store = store
         self._lock = threading.Lock()
+        self._coders: dict[str, str] = {}  # NIK → name, as this app registered them (`register_coder`)
 
     # --- WSGI -----------------------------------------------------------------------------------------------
 
@@ -105,11 +106,17 @@ class EmulatorApp:
     # --- doors for the sandbox and tests --------------------------------------------------------------------
 
     def register_coder(self, nik: str, name: str) -> None:
-        """Personnel Registration: a user whose NIK may be sent as coder_nik."""
-        if not nik.strip():
+        """Personnel Registration: a user whose NIK may be sent as coder_nik. The sandbox registers the coder before
+        each call that names one; a registration this app made already, name and all, writes nothing (issue 17)."""
+        nik, name = nik.strip(), name.strip()
+        if not nik:
             raise ValueError("a coder needs a NIK")
-        with self._lock, self.store.transaction() as session:
-            upsert_coder(session, nik.strip(), name.strip())
+        with self._lock:
+            if self._coders.get(nik) == name:
+                return
+            with self.store.transaction() as session:
+                upsert_coder(session, nik, name)
+            self._coders[nik] = name
 
     def set_bpjs_claim_status(self, nomor_sep: str, kd_status: str | None, nm_status: str | None = None) -> None:
         """What simulated BPJS answers get_claim_status for the SEP (e.g. "40", "40_Proses_Cabang"); None
