@@ -28,10 +28,10 @@ from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
 from fhirclaim.fhir.search_request import Include, SearchRequest
+from fhirclaim.store import search_sql
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
-from fhirclaim.store.search_sql import criterion_condition, sort_expression
 
 
 @dataclass(frozen=True)
@@ -445,19 +445,16 @@ class SqlResourceRepository:
     # --- search --------------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
-        query = select(ResourceRow).where(ResourceRow.resource_type == request.resource_type,
-                                          ResourceRow.deleted.is_(False), self.scope.condition(ResourceRow))
-        for criterion in request.criteria:
-            query = query.where(criterion_condition(criterion, ResourceRow, self.scope))
+        """The matches of one page, what they include, and the total. The statements come built for the search's
+        shape (`search_sql.statements`); this binds the request's values and runs them (Core rows, no ORM
+        entities)."""
+        built = search_sql.statements(request, self.scope)
         total = None
         if request.total != "none" or request.summary_count:
-            total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            total = execute(self.session, built.count, built.values(request)).scalar_one()
         if request.summary_count or request.count == 0:
             return SearchResult([], [], total)
-        order = [sort_expression(p, ResourceRow, desc) for p, desc in request.sort]
-        order += [ResourceRow.last_updated.desc(), ResourceRow.pk.desc()]
-        rows = self.session.execute(query.order_by(*order).limit(request.count).offset(request.offset)).scalars()
-        matches = [stored_from_row(r) for r in rows]
+        matches = [stored_from_row(r) for r in execute(self.session, built.page, built.page_values(request))]
         return SearchResult(matches, self._included(matches, request), total)
 
     def search_all(self, request: SearchRequest, *, limit: int = 10_000) -> list[StoredResource]:
