@@ -33,6 +33,28 @@ from fhirclaim.store.execution import execute
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
 
+_FROM_TEXT = object()  # `StoredResource.content` given as its `text`, to be parsed when first asked for
+
+
+class _ParsedWhenAsked:
+    """`StoredResource.content`, which a row from the database gives as its stored text (`_FROM_TEXT`): parsed the
+    first time it is asked for. A read answers the stored bytes as they are (`api/http.render`) and never looks
+    inside them: parsing them would cost it about as much as its query (issue 17)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, stored: StoredResource | None, owner: type | None = None) -> Any:
+        if stored is None:
+            raise AttributeError("content")  # as a dataclass field: required, no default
+        content = stored.__dict__[self.slot]
+        if content is _FROM_TEXT:
+            content = stored.__dict__[self.slot] = _loads(stored.text)
+        return content
+
+    def __set__(self, stored: StoredResource, content: Any) -> None:
+        stored.__dict__[self.slot] = content
+
 
 @dataclass(frozen=True)
 class StoredResource:
@@ -42,7 +64,7 @@ class StoredResource:
     last_updated: datetime  # naive UTC
     deleted: bool
     tenant: str | None
-    content: dict[str, Any] | None  # None for a deletion
+    content: dict[str, Any] | None = _ParsedWhenAsked()  # None for a deletion
     method: str = "PUT"
     author: str | None = None
     # `content` as stored (jsonio.dumps of it), when the repository has it: a read answers these bytes as they are
@@ -569,7 +591,7 @@ def _same_content(current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
 def stored_from_row(row, content: dict[str, Any] | None | str = "row", method: str = "PUT",
             author: str | None = None) -> StoredResource:
     from_row = content == "row"
-    body = (_loads(row.content) if not row.deleted else None) if from_row else content
+    body = (_FROM_TEXT if row.content and not row.deleted else None) if from_row else content
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
                           row.tenant, body, method, author, row.content if from_row and body is not None else None)
 
