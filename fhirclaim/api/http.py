@@ -42,7 +42,7 @@ def http_date(when: datetime) -> str:
 @dataclass
 class Reply:
     status: int = 200
-    resource: dict[str, Any] | None = None
+    resource: dict[str, Any] | None = None  # None with `stored`: the stored resource is the answer
     stored: StoredResource | None = None  # gives ETag, Last-Modified and (for 201) Location
     headers: dict[str, str] = field(default_factory=dict)
     honour_prefer: bool = False  # writes honour Prefer: return=...
@@ -51,32 +51,49 @@ class Reply:
 
 
 def stored_reply(stored: StoredResource, status: int = 200, *, write: bool = False) -> Reply:
-    return Reply(status, stored.content, stored, honour_prefer=write)
+    """The stored resource as the answer: its stored bytes, unparsed, unless `_pretty` asks for them re-written."""
+    return Reply(status, None, stored, honour_prefer=write)
 
 
 def render(reply: Reply) -> Response:
     headers = dict(reply.headers)
-    if reply.stored is not None:
-        headers["ETag"] = reply.stored.etag
-        headers["Last-Modified"] = http_date(reply.stored.last_updated)
+    stored = reply.stored
+    if stored is not None:
+        headers["ETag"] = stored.etag
+        headers["Last-Modified"] = http_date(stored.last_updated)
         if reply.status == 201 or reply.honour_prefer:
-            headers["Location"] = bundles.location(base_url(), reply.stored)
+            headers["Location"] = bundles.location(base_url(), stored)
     if reply.body is not None:
         return Response(reply.body, reply.status, headers, content_type=reply.content_type)
-    body = reply.resource
+    body, as_stored = reply.resource, reply.resource is None and stored is not None
     if reply.honour_prefer:
         preferred = prefer().get("return", "representation")
         if preferred == "minimal":
-            body = None
+            body, as_stored = None, False
         elif preferred == "OperationOutcome":
-            body = operation_outcome([information(f"{request.method} succeeded")])
-    if body is None:
-        return Response(b"", reply.status, headers)
+            body, as_stored = operation_outcome([information(f"{request.method} succeeded")]), False
     pretty = _arg("_pretty") == "true"
-    if not pretty and reply.stored is not None and body is reply.stored.content and reply.stored.text is not None:
-        return Response(reply.stored.text, reply.status, headers, content_type=FHIR_JSON)  # the stored bytes
-    text = jsonio.dumps(body, pretty=pretty)
+    if as_stored and (pretty or stored.text is None):
+        body, as_stored = stored.content, False
+    if as_stored:
+        text = stored.text  # the stored bytes
+    elif body is None:
+        return Response(b"", reply.status, headers)
+    else:
+        text = jsonio.dumps(body, pretty=pretty)
+    if reply.status == 200 and "Location" not in headers:  # a read's or a search's answer
+        return ReadyResponse(text, 200, [("Content-Type", FHIR_JSON), *headers.items()])
     return Response(text, reply.status, headers, content_type=FHIR_JSON)
+
+
+class ReadyResponse(Response):
+    """A 200 answer whose headers `render` wrote, none of which needs fixing before it is sent: no Location, no
+    Content-Location, its Content-Length set with its body. werkzeug's `get_wsgi_headers` copies every answer's
+    headers, validating each value a second time, in case one needs fixing (issue 17). A status changed since
+    (nothing here changes one) gets werkzeug's fixing again."""
+
+    def get_wsgi_headers(self, environ):
+        return self.headers if self.status_code == 200 else super().get_wsgi_headers(environ)
 
 
 def error_response(error: FhirError) -> Response:
@@ -86,6 +103,8 @@ def error_response(error: FhirError) -> Response:
 def _arg(name: str) -> str | None:
     """A query parameter, or None. Asked first whether it is there: werkzeug's `args.get` of an absent name builds
     and catches a BadRequestKeyError, ~5 µs twice on every read (issue 17)."""
+    if not request.environ.get("QUERY_STRING"):
+        return None  # a read has no query string: nothing to parse it for
     args = request.args
     return args[name] if name in args else None
 

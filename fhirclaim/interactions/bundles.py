@@ -50,10 +50,12 @@ def _search_entry(base: str, stored: StoredResource, mode: str) -> dict[str, Any
 
 
 def _paging_links(url: str, request: SearchRequest, result: SearchResult) -> list[dict[str, str]]:
-    criteria = [(k, v) for k, v in request.used if k not in ("_count", "_offset")]
+    # The criteria are the same in every link: encoded once (up to five links; encoding is most of their cost).
+    criteria = urlencode([(k, v) for k, v in request.used if k not in ("_count", "_offset")])
+    start = f"{url}?{criteria}&_count={request.count}" if criteria else f"{url}?_count={request.count}"
 
     def page(offset: int) -> str:
-        return f"{url}?{urlencode(criteria + [('_count', request.count), ('_offset', offset)])}"
+        return f"{start}&_offset={offset}"
 
     links = [{"relation": "self", "url": page(request.offset)}]
     if request.summary_count or request.count == 0:

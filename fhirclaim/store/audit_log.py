@@ -26,7 +26,7 @@ from fhirclaim.fhir.search_request import Criterion, SearchRequest
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import Base
 from fhirclaim.store.scope import SHARED_PARTITION, Scope, partition_of
-from fhirclaim.store.search_sql import _date_match, _id_condition, _value_match
+from fhirclaim.store.search_sql import At, Binds, criterion_at, date_match, id_condition, value_at, value_match
 
 AUDIT_EVENT = "AuditEvent"
 AUTHOR = "system:audit"  # who writes every AuditEvent (auth/audit.py): the author of its one version
@@ -141,10 +141,13 @@ class AuditLog:
         """(rows of a page, total or None)."""
         if request.include or request.revinclude:
             raise _unsupported("_include and _revinclude")
-        query = select(*_COLUMNS).where(self.visible(), *(_condition(c) for c in request.criteria))
+        binds = Binds()  # built per search (an AuditEvent search is rare): bound as search_sql binds its values
+        query = select(*_COLUMNS).where(self.visible(), *(_condition(c, binds, criterion_at(n))
+                                                          for n, c in enumerate(request.criteria)))
+        values = binds.values(request)
         total = None
         if request.total != "none" or request.summary_count:
-            total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            total = self.session.execute(select(func.count()).select_from(query.subquery()), values).scalar_one()
         if request.summary_count or request.count == 0:
             return [], total
         order = []
@@ -154,7 +157,7 @@ class AuditLog:
             column = _TABLE.c.logical_id if param.name == "_id" else _TABLE.c.recorded
             order.append(column.desc() if descending else column.asc())
         order += [_TABLE.c.recorded.desc(), _TABLE.c.pk.desc()]
-        rows = self.session.execute(query.order_by(*order).limit(request.count).offset(request.offset)).all()
+        rows = self.session.execute(query.order_by(*order).limit(request.count).offset(request.offset), values).all()
         return rows, total
 
     def about(self, targets: dict[str, list[tuple[str, str]]]):
@@ -165,22 +168,23 @@ class AuditLog:
         return self.session.execute(select(*_COLUMNS).where(named, self.visible())).all()
 
 
-def _condition(criterion: Criterion):
+def _condition(criterion: Criterion, binds: Binds, at: At):
     name = criterion.param.name
     if name not in SEARCH_PARAMS or criterion.chain is not None:
         raise _unsupported(name if criterion.chain is None else f"a chain on {name}")
     if name == "_id":
-        return _id_condition(criterion, SimpleNamespace(logical_id=_TABLE.c.logical_id))
+        return id_condition(criterion, SimpleNamespace(logical_id=_TABLE.c.logical_id), binds, at)
     if criterion.missing is not None:
         present = _PRESENT.get(name)
         if present is None:
             raise _unsupported(f"{name}:missing")
         return present.is_(None) if criterion.missing else present.is_not(None)
     if name in ("date", "_lastUpdated"):
-        matches = or_(*(_date_match(v, _TABLE.c.recorded, _TABLE.c.recorded) for v in criterion.values))
+        matches = or_(*(date_match(v, _TABLE.c.recorded, _TABLE.c.recorded, binds, value_at(at, n))
+                        for n, v in enumerate(criterion.values)))
     else:
-        matches = or_(*(_value_match(criterion.param.type, criterion.modifier, v, _AS_INDEX[name])
-                        for v in criterion.values))
+        matches = or_(*(value_match(criterion.param.type, criterion.modifier, v, _AS_INDEX[name], binds,
+                                     value_at(at, n)) for n, v in enumerate(criterion.values)))
     return not_(matches) if criterion.modifier == "not" else matches
 
 

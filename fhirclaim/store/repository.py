@@ -39,12 +39,34 @@ from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.indexing import IndexEntry, index_resource
 from fhirclaim.fhir.outcome import FhirError, not_found
 from fhirclaim.fhir.search_request import Include, SearchRequest
+from fhirclaim.store import search_sql
 from fhirclaim.store.audit_log import AUDIT_EVENT, AuditLog
 from fhirclaim.store.audit_log import AUTHOR as AUDIT_AUTHOR
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
-from fhirclaim.store.search_sql import criterion_condition, sort_expression
+
+_FROM_TEXT = object()  # `StoredResource.content` given as its `text`, to be parsed when first asked for
+
+
+class _ParsedWhenAsked:
+    """`StoredResource.content`, which a row from the database gives as its stored text (`_FROM_TEXT`): parsed the
+    first time it is asked for. A read answers the stored bytes as they are (`api/http.render`) and never looks
+    inside them: parsing them would cost it about as much as its query (issue 17)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, stored: StoredResource | None, owner: type | None = None) -> Any:
+        if stored is None:
+            raise AttributeError("content")  # as a dataclass field: required, no default
+        content = stored.__dict__[self.slot]
+        if content is _FROM_TEXT:
+            content = stored.__dict__[self.slot] = _loads(stored.text)
+        return content
+
+    def __set__(self, stored: StoredResource, content: Any) -> None:
+        stored.__dict__[self.slot] = content
 
 
 @dataclass(frozen=True)
@@ -55,7 +77,7 @@ class StoredResource:
     last_updated: datetime  # naive UTC
     deleted: bool
     tenant: str | None
-    content: dict[str, Any] | None  # None for a deletion
+    content: dict[str, Any] | None = _ParsedWhenAsked()  # None for a deletion
     method: str = "PUT"
     author: str | None = None
     # `content` as stored (jsonio.dumps of it), when the repository has it: a read answers these bytes as they are
@@ -500,22 +522,19 @@ class SqlResourceRepository:
     # --- search --------------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
+        """The matches of one page, what they include, and the total. The statements come built for the search's
+        shape (`search_sql.statements`); this binds the request's values and runs them (Core rows, no ORM
+        entities)."""
         if request.resource_type == AUDIT_EVENT:
             rows, total = self.audit.search(request)
             return SearchResult([_audit_stored(r) for r in rows], [], total)
-        query = select(ResourceRow).where(ResourceRow.resource_type == request.resource_type,
-                                          ResourceRow.deleted.is_(False), self.scope.condition(ResourceRow))
-        for criterion in request.criteria:
-            query = query.where(criterion_condition(criterion, ResourceRow, self.scope))
+        built = search_sql.statements(request, self.scope)
         total = None
         if request.total != "none" or request.summary_count:
-            total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            total = execute(self.session, built.count, built.values(request)).scalar_one()
         if request.summary_count or request.count == 0:
             return SearchResult([], [], total)
-        order = [sort_expression(p, ResourceRow, desc) for p, desc in request.sort]
-        order += [ResourceRow.last_updated.desc(), ResourceRow.pk.desc()]
-        rows = self.session.execute(query.order_by(*order).limit(request.count).offset(request.offset)).scalars()
-        matches = [stored_from_row(r) for r in rows]
+        matches = [stored_from_row(r) for r in execute(self.session, built.page, built.page_values(request))]
         return SearchResult(matches, self._included(matches, request), total)
 
     def search_all(self, request: SearchRequest, *, limit: int = 10_000) -> list[StoredResource]:
@@ -634,9 +653,9 @@ def _same_content(current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
 
 
 def stored_from_row(row, content: dict[str, Any] | None | str = "row", method: str = "PUT",
-            author: str | None = None) -> StoredResource:
+                    author: str | None = None) -> StoredResource:
     from_row = content == "row"
-    body = (_loads(row.content) if not row.deleted else None) if from_row else content
+    body = (_FROM_TEXT if row.content and not row.deleted else None) if from_row else content
     return StoredResource(row.resource_type, row.logical_id, row.version_id, row.last_updated, row.deleted,
                           row.tenant, body, method, author, row.content if from_row and body is not None else None)
 
@@ -649,8 +668,8 @@ def _stored_version(row) -> StoredResource:
 
 def _audit_stored(row) -> StoredResource:
     """An audit table row (partition, logical_id, tenant, recorded, content) as the AuditEvent's one version."""
-    return StoredResource(AUDIT_EVENT, row.logical_id, 1, row.recorded, False, row.tenant, _loads(row.content),
-                          "POST", AUDIT_AUTHOR, row.content)
+    return StoredResource(AUDIT_EVENT, row.logical_id, 1, row.recorded, False, row.tenant, _FROM_TEXT, "POST",
+                          AUDIT_AUTHOR, row.content)
 
 
 def _append_only(resource_type: str, resource_id: str) -> FhirError:

@@ -51,3 +51,30 @@ def test_http_date_writes_what_the_email_module_writes():
     for moment in moments:
         utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
         assert http_date(moment) == format_datetime(utc.replace(microsecond=0), usegmt=True), moment
+
+
+def test_a_reads_headers_are_sent_once_each_with_the_bodys_length(app):
+    client, patient_id = _patient(app)
+    answer = client.get(f"/Patient/{patient_id}", headers={"X-Request-ID": "r-17"})
+    names = [name.lower() for name, _ in answer.headers]
+    assert sorted(names) == ["content-length", "content-type", "etag", "last-modified", "x-request-id"]
+    assert answer.headers["Content-Length"] == str(len(answer.get_data()))
+    assert answer.headers["X-Request-ID"] == "r-17"
+
+
+def test_writes_still_answer_their_location_and_prefer(app):
+    client = authorized(app)
+    created = client.post("/Patient", {"resourceType": "Patient", "gender": "male"})
+    location = created.headers["Location"]
+    assert created.status_code == 201 and location.endswith(f"/Patient/{created.json['id']}/_history/1")
+    minimal = client.put(f"/Patient/{created.json['id']}", {"resourceType": "Patient", "id": created.json["id"]},
+                         headers={"Prefer": "return=minimal"})
+    assert minimal.status_code == 200 and minimal.get_data() == b"" and minimal.headers["ETag"] == 'W/"2"'
+    assert minimal.headers["Location"].endswith("/_history/2")
+    outcome = client.put(f"/Patient/{created.json['id']}", {"resourceType": "Patient", "id": created.json["id"],
+                                                             "gender": "female"},
+                         headers={"Prefer": "return=OperationOutcome"})
+    assert outcome.json["resourceType"] == "OperationOutcome" and outcome.headers["ETag"] == 'W/"3"'
+    pretty = client.put(f"/Patient/{created.json['id']}?_pretty=true",
+                        {"resourceType": "Patient", "id": created.json["id"], "gender": "other"})
+    assert "\n" in pretty.get_data(as_text=True) and pretty.json["gender"] == "other"

@@ -5,6 +5,8 @@ it was stored as, which a read answers."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import event
 
@@ -92,3 +94,21 @@ def test_an_update_given_nothing_found_creates_under_the_clients_id(runtime):
         with pytest.raises(FhirError) as refused:  # had it been there after all, the insert says so
             uow.resources.update({"resourceType": "Patient", "id": "p9"}, current=None)
         assert refused.value.status == 409
+
+
+def test_a_read_parses_its_content_only_when_asked(runtime):
+    from fhirclaim.store import repository
+
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        uow.resources.create({"resourceType": "Patient", "multipleBirthInteger": 2, "extension": [
+            {"url": "urn:x", "valueDecimal": Decimal("1.50")}]}, resource_id="p1")
+    with runtime.store.unit_of_work(tenant_scope("rs-a"), write=False) as uow:
+        read = uow.resources.read("Patient", "p1")
+        assert vars(read)["_content"] is repository._FROM_TEXT  # not parsed: a read answers `text`
+        assert read.content == jsonio.loads_value(read.text)
+        assert str(read.content["extension"][0]["valueDecimal"]) == "1.50"  # parsed as stored, decimals kept
+        assert vars(read)["_content"] is read.content  # parsed once
+    with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        uow.resources.delete("Patient", "p1")
+    with runtime.store.unit_of_work(tenant_scope("rs-a"), write=False) as uow:
+        assert uow.resources.find("Patient", "p1").content is None  # a deletion has none
