@@ -128,13 +128,15 @@ def server_root() -> str:
 
 
 def prefer() -> dict[str, str]:
-    """`Prefer: return=minimal, handling=lenient` → {"return": "minimal", "handling": "lenient"}."""
+    """`Prefer: return=minimal, handling=lenient` → {"return": "minimal", "handling": "lenient"}. Read from the WSGI
+    environ, where the server put every Prefer header as one value: what `headers.getlist` finds there too, but it
+    walks the whole environ to find it, twice per write (issue 17)."""
+    header = request.environ.get("HTTP_PREFER")
     values: dict[str, str] = {}
-    for header in request.headers.getlist("Prefer"):
-        for part in header.split(","):
-            key, _, value = part.strip().partition("=")
-            if key:
-                values[key.strip().lower()] = value.strip().strip('"')
+    for part in header.split(",") if header else ():
+        key, _, value = part.strip().partition("=")
+        if key:
+            values[key.strip().lower()] = value.strip().strip('"')
     return values
 
 

@@ -78,3 +78,16 @@ def test_writes_still_answer_their_location_and_prefer(app):
     pretty = client.put(f"/Patient/{created.json['id']}?_pretty=true",
                         {"resourceType": "Patient", "id": created.json["id"], "gender": "other"})
     assert "\n" in pretty.get_data(as_text=True) and pretty.json["gender"] == "other"
+
+
+def test_a_write_honours_every_prefer_header_it_was_sent(app):
+    """Prefer is read once from the WSGI environ, where the server joined repeated headers (issue 17): each one
+    counts, as the RFC 7240 list it is."""
+    token = authorized(app).headers["Authorization"]
+    headers = [("Authorization", token), ("Prefer", "handling=strict"), ("Prefer", 'return="minimal"')]
+    answer = app.test_client().post("/fhir/Patient", json={"resourceType": "Patient"}, headers=headers,
+                                    content_type="application/fhir+json")
+    assert answer.status_code == 201 and answer.get_data() == b"" and answer.headers["ETag"] == 'W/"1"'
+    headers = [("Authorization", token), ("Prefer", "return=OperationOutcome, handling=lenient")]
+    answer = app.test_client().post("/fhir/Patient", json={"resourceType": "Patient"}, headers=headers)
+    assert answer.status_code == 201 and answer.json["resourceType"] == "OperationOutcome"
