@@ -6,12 +6,14 @@ Handlers return a `Reply`; `render` turns it into a Flask response. Request-side
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
+from werkzeug.urls import iri_to_uri
 
 from fhirclaim.api.surface import FHIR_BASE
 from fhirclaim.clock import as_utc
@@ -57,12 +59,14 @@ def stored_reply(stored: StoredResource, status: int = 200, *, write: bool = Fal
 
 def render(reply: Reply) -> Response:
     headers = dict(reply.headers)
-    stored = reply.stored
+    stored, ready = reply.stored, "Location" not in headers and "Content-Location" not in headers
     if stored is not None:
         headers["ETag"] = stored.etag
         headers["Last-Modified"] = http_date(stored.last_updated)
         if reply.status == 201 or reply.honour_prefer:
-            headers["Location"] = bundles.location(base_url(), stored)
+            base = base_url()
+            headers["Location"] = bundles.location(base, stored)
+            ready = _is_uri(base)  # type, id and version are ASCII letters, digits, '-' and '.': only the base may not
     if reply.body is not None:
         return Response(reply.body, reply.status, headers, content_type=reply.content_type)
     body, as_stored = reply.resource, reply.resource is None and stored is not None
@@ -81,19 +85,29 @@ def render(reply: Reply) -> Response:
         return Response(b"", reply.status, headers)
     else:
         text = jsonio.dumps(body, pretty=pretty)
-    if reply.status == 200 and "Location" not in headers:  # a read's or a search's answer
-        return ReadyResponse(text, 200, [("Content-Type", FHIR_JSON), *headers.items()])
+    if reply.status in ReadyResponse.READY and ready:  # a read's, a search's or a write's answer
+        return ReadyResponse(text, reply.status, [("Content-Type", FHIR_JSON), *headers.items()])
     return Response(text, reply.status, headers, content_type=FHIR_JSON)
 
 
 class ReadyResponse(Response):
-    """A 200 answer whose headers `render` wrote, none of which needs fixing before it is sent: no Location, no
-    Content-Location, its Content-Length set with its body. werkzeug's `get_wsgi_headers` copies every answer's
-    headers, validating each value a second time, in case one needs fixing (issue 17). A status changed since
-    (nothing here changes one) gets werkzeug's fixing again."""
+    """A 200 or 201 answer whose headers `render` wrote, none of which needs fixing before it is sent: no
+    Content-Location, a Location that is a URI already (`_is_uri`), its Content-Length set with its body.
+    werkzeug's `get_wsgi_headers` copies every answer's headers, validating each value a second time, and turns a
+    Location from an IRI into a URI, in case one needs fixing (issue 17). A status changed since (nothing here
+    changes one) gets werkzeug's fixing again."""
+
+    READY = (200, 201)
 
     def get_wsgi_headers(self, environ):
-        return self.headers if self.status_code == 200 else super().get_wsgi_headers(environ)
+        return self.headers if self.status_code in self.READY else super().get_wsgi_headers(environ)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_uri(base: str) -> bool:
+    """Whether a FHIR base is a URI as werkzeug would send it in a Location (ASCII, quoted), so that a Location under
+    it needs no fixing. Asked once per base (the configured one, or the few Host headers a server is reached by)."""
+    return iri_to_uri(base) == base
 
 
 def error_response(error: FhirError) -> Response:
@@ -128,13 +142,15 @@ def server_root() -> str:
 
 
 def prefer() -> dict[str, str]:
-    """`Prefer: return=minimal, handling=lenient` → {"return": "minimal", "handling": "lenient"}."""
+    """`Prefer: return=minimal, handling=lenient` → {"return": "minimal", "handling": "lenient"}. Read from the WSGI
+    environ, where the server put every Prefer header as one value: what `headers.getlist` finds there too, but it
+    walks the whole environ to find it, twice per write (issue 17)."""
+    header = request.environ.get("HTTP_PREFER")
     values: dict[str, str] = {}
-    for header in request.headers.getlist("Prefer"):
-        for part in header.split(","):
-            key, _, value = part.strip().partition("=")
-            if key:
-                values[key.strip().lower()] = value.strip().strip('"')
+    for part in header.split(",") if header else ():
+        key, _, value = part.strip().partition("=")
+        if key:
+            values[key.strip().lower()] = value.strip().strip('"')
     return values
 
 

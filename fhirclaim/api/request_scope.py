@@ -32,11 +32,12 @@ def caller_name() -> str | None:
 def fhir_service(*, write: bool, by_id: bool = False) -> Iterator[FhirService]:
     """A FHIR service whose unit of work commits when the handler's block ends without an error. `by_id`: the
     handler only reads by type and id, so neither this server's bases (for references) nor Prefer matter. A read
-    runs in the transaction that checked the caller's token, when authentication held one (`hold_reading`)."""
+    runs in the transaction that checked the caller's token, when authentication held one (`hold_reading`,
+    `hold_writing`) of its kind."""
     rt = runtime()
     held = g.pop(_HELD, None)
-    if held is not None and write:
-        held.close()  # a write starts afresh: no second connection, no snapshot older than the write
+    if held is not None and held.write != write:
+        _end(held)  # a read's snapshot does not serve a write, nor a write's lock a read: this one starts afresh
         held = None
     with contextlib.ExitStack() as stack:
         if held is not None:
@@ -49,31 +50,57 @@ def fhir_service(*, write: bool, by_id: bool = False) -> Iterator[FhirService]:
         yield service
 
 
-# --- the read transaction a GET opens to check its token, kept for its handler (issue 17) -------------------
+# --- the unit of work a request opens to check its token, kept for its handler (issue 17) -------------------
 
-_HELD = "fhirclaim_held_reading"
+_HELD = "fhirclaim_held_unit"
 
 
-class HeldReading(contextlib.ExitStack):
-    """A read-only unit of work opened before the handler runs (system scope: the caller is not known yet).
-    Exiting it ends the transaction (`Store.reading`: it only reads, so it is rolled back, not committed)."""
+class HeldUnit(contextlib.ExitStack):
+    """A unit of work opened before the handler runs (system scope: the caller is not known yet), its first
+    statement the token check. The handler's `fhir_service` ends it: a read's is rolled back (`Store.reading`), a
+    write's commits with the handler's block. One no handler took is ended by `release_reading`, rolled back."""
 
     uow: UnitOfWork
+    write: bool
+
+
+class _NotTaken(Exception):
+    """Thrown into a held write that no handler took: its unit of work rolls back (it only checked a token)."""
 
 
 def hold_reading() -> UnitOfWork:
     """A read transaction for this request: the token is checked in it, then the handler's `fhir_service` reads in
     it (one transaction, one connection per read). `release_reading` ends it if no handler took it."""
-    held = HeldReading()
-    held.uow = held.enter_context(runtime().store.reading(SYSTEM))
+    return _hold(runtime().store.reading(SYSTEM), write=False)
+
+
+def hold_writing() -> UnitOfWork:
+    """The write's own unit of work, begun by the token check: one connection checkout, one BEGIN and no
+    transaction of its own for the check (issue 17), and a token revoked before the write began is refused by the
+    write itself. On SQLite the check begins IMMEDIATE, so the writer lock is taken one statement earlier than the
+    handler would take it; the body was read before (`api.auth`), so no slow client holds it."""
+    return _hold(runtime().store.unit_of_work(SYSTEM, write=True), write=True)
+
+
+def _hold(unit: contextlib.AbstractContextManager[UnitOfWork], *, write: bool) -> UnitOfWork:
+    held = HeldUnit()
+    held.uow, held.write = held.enter_context(unit), write
     setattr(g, _HELD, held)
     return held.uow
 
 
 def release_reading(_error: BaseException | None = None) -> None:
-    """End the held read transaction, if it is still held (a refusal before the handler, or no handler at all)."""
+    """End the held unit of work, if it is still held (a refusal before the handler, or no handler at all):
+    rolled back, whether it was to read or to write."""
     held = g.pop(_HELD, None)
     if held is not None:
+        _end(held)
+
+
+def _end(held: HeldUnit) -> None:
+    if held.write:
+        held.__exit__(_NotTaken, _NotTaken(), None)  # rolls back, and does not raise (the stack re-raises nothing)
+    else:
         held.close()
 
 

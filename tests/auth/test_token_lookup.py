@@ -4,11 +4,12 @@ once, also one made by another process (`fhirclaim clients disable`, a second se
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, event, select, update
 
 from fhirclaim.auth.clients import ClientRegistry
 from fhirclaim.store.access import ClientRow, TokenRow
 from fhirclaim.store.db import Database
+from fhirclaim.store.models import ResourceRow
 from fhirclaim.store.unit_of_work import Store
 
 from testkit import HOSPITAL, bearer
@@ -122,3 +123,97 @@ def test_a_read_refused_after_its_token_was_checked_leaves_no_transaction_open(a
     headers = {"Authorization": f"Bearer {bearer(runtime, 'admin')}", "X-Fhirclaim-Tenant": "not a tenant!"}
     assert app.test_client().get("/fhir/Patient/p1", headers=headers).status_code == 400
     assert runtime.database.engine.pool.checkedout() == 0
+
+
+def _statements(runtime, seen):
+    begin = lambda _connection: seen.append("BEGIN")  # noqa: E731
+    statement = lambda _c, _cur, text, *_: seen.append(text.split()[0].upper())  # noqa: E731
+    event.listen(runtime.database.engine, "begin", begin)
+    event.listen(runtime.database.engine, "before_cursor_execute", statement)
+    return lambda: (event.remove(runtime.database.engine, "begin", begin),
+                    event.remove(runtime.database.engine, "before_cursor_execute", statement))
+
+
+def test_a_create_checks_its_token_as_the_first_statement_of_its_own_write(app, runtime, token):
+    """PostgreSQL: one transaction per create, begun by the token's SELECT, no checkout and BEGIN of its own
+    (issue 17). SQLite: the check reads on its own, before the write's BEGIN IMMEDIATE takes the writer lock."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    seen: list[str] = []
+    stop = _statements(runtime, seen)
+    try:
+        answer = app.test_client().post("/fhir/Patient", json={"resourceType": "Patient"}, headers=headers)
+    finally:
+        stop()
+    assert answer.status_code == 201
+    assert seen[:2] == ["BEGIN", "SELECT"] and "INSERT" in seen
+    if runtime.database.is_sqlite:
+        assert seen.count("BEGIN") == 2 and seen[2] == "BEGIN"  # the writer's lock taken after the check
+    else:
+        assert seen.count("BEGIN") == 1
+    assert runtime.database.engine.pool.checkedout() == 0
+
+
+WRITES = [("post", "/fhir/Patient", {"resourceType": "Patient"}),
+          ("put", "/fhir/Patient/p1", {"resourceType": "Patient", "id": "p1", "gender": "male"}),
+          ("patch", "/fhir/Patient/p1", [{"op": "add", "path": "/gender", "value": "male"}]),
+          ("delete", "/fhir/Patient/p1", None),
+          ("post", "/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": [
+              {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}}]})]
+
+
+def _write(client, method, path, body, token):
+    kind = "application/json-patch+json" if method == "patch" else "application/fhir+json"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": kind}
+    return getattr(client, method)(path, json=body, headers=headers)
+
+
+def _patients(runtime) -> list[tuple[str, int, bool]]:
+    with runtime.store.unit_of_work(write=False) as uow:
+        return sorted(uow.session.execute(select(ResourceRow.logical_id, ResourceRow.version_id, ResourceRow.deleted)
+                                          .where(ResourceRow.resource_type == "Patient")).all())
+
+
+@pytest.mark.parametrize("method, path, body", WRITES)
+def test_a_write_with_a_refused_token_answers_401_writes_nothing_and_ends_its_transaction(app, runtime, token,
+                                                                                           method, path, body):
+    """The token is checked inside the write's unit of work (SQLite: holding the writer lock): a refusal rolls it
+    back, before the security log records the refusal in a transaction of its own, and leaves the lock free."""
+    client = app.test_client()
+    assert client.put("/fhir/Patient/p1", json={"resourceType": "Patient", "id": "p1"},
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 201
+    stored = _patients(runtime)
+    for refused in ("not-a-token", token):
+        if refused == token:
+            runtime.clients.revoke(token)  # honoured by the very next write
+        answer = _write(client, method, path, body, refused)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Bearer")
+        assert _patients(runtime) == stored
+        assert runtime.database.engine.pool.checkedout() == 0
+    # the writer lock was let go: another client's write goes through
+    assert _write(client, method, path, body, _fresh_token(runtime)).status_code in (200, 201)
+    assert _patients(runtime) != stored
+
+
+def _fresh_token(runtime) -> str:
+    client_id, _ = runtime.clients.add_client("facility", HOSPITAL, "SIMRS 2")
+    return runtime.clients.issue(runtime.clients.principal_of(client_id)).access_token
+
+
+@pytest.mark.parametrize("method, path, body", WRITES)
+def test_a_write_failing_before_its_handler_writes_ends_the_transaction_its_token_began(app, runtime, token,
+                                                                                        method, path, body):
+    """A write refused after its token was checked (a body that is not JSON, an unknown tenant) rolls back the
+    unit of work the check began: nothing written, no connection kept, the next write not kept waiting."""
+    client = app.test_client()
+    client.put("/fhir/Patient/p1", json={"resourceType": "Patient", "id": "p1"},
+               headers={"Authorization": f"Bearer {token}"})
+    stored = _patients(runtime)
+    kind = "application/json-patch+json" if method == "patch" else "application/fhir+json"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": kind}
+    if method != "delete":
+        assert getattr(client, method)(path, data=b"{not json", headers=headers).status_code == 400
+        assert runtime.database.engine.pool.checkedout() == 0
+    admin = {"Authorization": f"Bearer {bearer(runtime, 'admin')}", "X-Fhirclaim-Tenant": "not a tenant!"}
+    assert getattr(client, method)(path, json=body, headers={**headers, **admin}).status_code == 400
+    assert _patients(runtime) == stored and runtime.database.engine.pool.checkedout() == 0
+    assert _write(client, method, path, body, token).status_code in (200, 201)

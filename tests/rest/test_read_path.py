@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from fhirclaim.app import create_app
+
 from testkit import authorized
 
 
@@ -78,3 +82,34 @@ def test_writes_still_answer_their_location_and_prefer(app):
     pretty = client.put(f"/Patient/{created.json['id']}?_pretty=true",
                         {"resourceType": "Patient", "id": created.json["id"], "gender": "other"})
     assert "\n" in pretty.get_data(as_text=True) and pretty.json["gender"] == "other"
+
+
+def test_a_write_honours_every_prefer_header_it_was_sent(app):
+    """Prefer is read once from the WSGI environ, where the server joined repeated headers (issue 17): each one
+    counts, as the RFC 7240 list it is."""
+    token = authorized(app).headers["Authorization"]
+    headers = [("Authorization", token), ("Prefer", "handling=strict"), ("Prefer", 'return="minimal"')]
+    answer = app.test_client().post("/fhir/Patient", json={"resourceType": "Patient"}, headers=headers,
+                                    content_type="application/fhir+json")
+    assert answer.status_code == 201 and answer.get_data() == b"" and answer.headers["ETag"] == 'W/"1"'
+    headers = [("Authorization", token), ("Prefer", "return=OperationOutcome, handling=lenient")]
+    answer = app.test_client().post("/fhir/Patient", json={"resourceType": "Patient"}, headers=headers)
+    assert answer.status_code == 201 and answer.json["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize("public_base, location_base", [
+    (None, "http://localhost/fhir"), ("https://klaim.example.id/fhir", "https://klaim.example.id/fhir"),
+    ("https://klaim.example.id/jkn fhir", "https://klaim.example.id/jkn%20fhir"),
+    ("https://rsüd.example.id/fhir", "https://xn--rsd-ioa.example.id/fhir")])
+def test_a_creates_headers_are_sent_once_each_and_its_location_is_a_uri(settings, runtime, public_base,
+                                                                        location_base):
+    """A 201 is sent with the headers `render` wrote, unless its Location is not a URI yet: werkzeug then makes
+    it one, as it did for every write before (issue 17)."""
+    app = create_app(settings.model_copy(update={"public_base_url": public_base}), runtime)
+    created = authorized(app).post("/Patient", {"resourceType": "Patient"}, headers={"X-Request-ID": "c-17"})
+    names = sorted(name.lower() for name, _ in created.headers)
+    assert created.status_code == 201
+    assert names == ["content-length", "content-type", "etag", "last-modified", "location", "x-request-id"]
+    assert created.headers["Location"] == f"{location_base}/Patient/{created.json['id']}/_history/1"
+    assert created.headers["Content-Length"] == str(len(created.get_data()))
+    assert created.headers["Content-Type"] == "application/fhir+json; charset=utf-8"
