@@ -117,17 +117,21 @@ class ReadTransaction:
     An ORM session costs a read about 35 µs of CPU (its transaction bookkeeping, on top of the pool checkout,
     BEGIN and ROLLBACK), over half of the database's share of a GET by id, while a read by id or search runs only
     prebuilt Core statements (`store/execution.py`), which need the connection and nothing else. Those run on
-    `connection`; whatever else a repository asks of its session (an ORM query, `get`, `execute` of a statement
+    `connection()`; whatever else a repository asks of its session (an ORM query, `get`, `execute` of a statement
     built per call) goes to an ORM session made on first use and joined to this connection's transaction: the
     same snapshot; it may roll the transaction back (an error), never commit it."""
 
     autoflush = False  # nothing to flush: nothing is written here
 
     def __init__(self, connection: Connection):
-        self.connection = connection
+        self._connection = connection
         self.driver_connection = connection.connection.driver_connection
         self.info: dict = {}  # what `Session.info` holds for a unit of work (its memos)
         self._session: Session | None = None
+
+    def connection(self) -> Connection:
+        """The connection this transaction runs on (as `Session.connection()` answers it)."""
+        return self._connection
 
     def flush(self) -> None:
         """A session's flush: nothing is pending in a read."""
@@ -141,7 +145,7 @@ class ReadTransaction:
         if name.startswith("__"):  # copy, pickle and friends: not a session's
             raise AttributeError(name)
         if self._session is None:
-            self._session = Session(bind=self.connection, expire_on_commit=False,
+            self._session = Session(bind=self._connection, expire_on_commit=False,
                                     join_transaction_mode="rollback_only")
         return getattr(self._session, name)
 

@@ -65,7 +65,7 @@ def _held(session: Session) -> tuple[Connection, Any]:
     innermost: a savepoint begun since is emitted by asking the session again. A read's transaction
     (`db.ReadTransaction`) holds its connection from the start."""
     if type(session) is ReadTransaction:
-        return session.connection, session.driver_connection
+        return session.connection(), session.driver_connection
     transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_HELD)
     if held is None or held[0] is not transaction or transaction is None:

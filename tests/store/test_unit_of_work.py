@@ -53,7 +53,7 @@ def test_a_read_runs_its_prebuilt_statements_without_an_orm_session_and_its_orm_
                 writer.resources.update({"resourceType": "Patient", "id": "p1", "gender": "other"})
             begun.clear()  # the writer's own session
             assert uow.resources.vread("Patient", "p1", 1).content["gender"] == "female"  # an ORM query
-            assert begun == [uow.session.connection]  # joined to the read's connection and transaction
+            assert begun == [uow.session.connection()]  # joined to the read's connection and transaction
             if runtime.store.database.is_sqlite:  # SQLite: one snapshot, from the read's first statement
                 with pytest.raises(FhirError) as refused:  # the ORM query did not see the later commit either
                     uow.resources.vread("Patient", "p1", 3)
