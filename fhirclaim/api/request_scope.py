@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from flask import current_app, g, request
+from flask import current_app, g
 
-from fhirclaim.api.http import base_url, lenient
+from fhirclaim.api.http import base_url, lenient, request_base
 from fhirclaim.auth.principal import Principal
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.interactions.service import FhirService
@@ -107,7 +107,7 @@ def _end(held: HeldUnit) -> None:
 def server_bases() -> tuple[str, ...]:
     """This server's FHIR bases, under which an absolute reference is local: the configured public base and the
     one this request came to."""
-    return tuple(dict.fromkeys((base_url(), request.host_url.rstrip("/") + "/fhir")))
+    return tuple(dict.fromkeys((base_url(), request_base())))
 
 
 def caller() -> Principal | None:

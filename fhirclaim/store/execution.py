@@ -8,7 +8,8 @@ once by its module; the first time it runs on a dialect with a given set of para
 parameter order, the columns' bind and result processors) and every later run goes straight to the cursor.
 
 What stays as SQLAlchemy does it:
-- the transaction: the statement runs on the session's own connection (its BEGIN, savepoints and COMMIT);
+- the transaction: the statement runs on the session's own connection (its BEGIN, savepoints and COMMIT), or on
+  a read's (`db.ReadTransaction`, which has no ORM session unless asked for one);
 - the SQL: the dialect's own compilation, values always bound as parameters (executemany for a list of rows);
 - types: each column's bind processor (datetimes and booleans on SQLite) and result processor;
 - errors: a driver error goes through the connection's own handling (IntegrityError and the other wrappers,
@@ -29,6 +30,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, exc
 from sqlalchemy.orm import Session
+
+from fhirclaim.store.db import ReadTransaction
 
 
 def execute(session: Session, statement: Executable, params: Any = None) -> Any:
@@ -59,7 +62,10 @@ _HELD = "fhirclaim.execution"  # session.info: (its transaction, the connection 
 def _held(session: Session) -> tuple[Connection, Any]:
     """The session's connection in its current transaction, and the driver's connection under it: asked of the
     session once per transaction (`Session.connection` costs a few µs a call). The current transaction is the
-    innermost: a savepoint begun since is emitted by asking the session again."""
+    innermost: a savepoint begun since is emitted by asking the session again. A read's transaction
+    (`db.ReadTransaction`) holds its connection from the start."""
+    if type(session) is ReadTransaction:
+        return session.connection(), session.driver_connection
     transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_HELD)
     if held is None or held[0] is not transaction or transaction is None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fhirclaim.store import commit_notices
 from fhirclaim.store.clients import ClientRepository, TokenRepository
-from fhirclaim.store.db import Database
+from fhirclaim.store.db import Database, ReadTransaction
 from fhirclaim.store.disclosures import DisclosureRepository
 from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.login_failures import LoginFailureRepository
@@ -31,7 +31,7 @@ _REMEMBERED = "fhirclaim.remembered"  # session.info key: the memos of `UnitOfWo
 
 @dataclass
 class UnitOfWork:
-    session: Session
+    session: Session | ReadTransaction  # a read's (`Store.reading`) has an ORM session only if asked for one
     scope: Scope
     resources: SqlResourceRepository
 

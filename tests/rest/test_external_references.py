@@ -267,3 +267,18 @@ def test_contained_and_identifier_only_references_still_work(stubs):
     response = stubs.put("/Coverage/logical", logical)
     assert response.status_code == 201, response.get_data(as_text=True)
     assert _without_meta(stubs.get("/Coverage/logical").get_json()) == logical
+
+
+def test_each_host_a_request_comes_to_is_its_own_base(stubs):
+    def put(host: str, reference: str):
+        return stubs.put("/Coverage/9876B1", _coverage(beneficiary={"reference": reference}),
+                         base_url=f"https://{host}")
+
+    for host, other in (("fhir-a.example", "fhir-b.example"), ("fhir-b.example", "fhir-a.example")) * 2:
+        here = put(host, f"https://{host}/fhir/Patient/4")
+        assert here.status_code in (200, 201), here.get_data(as_text=True)
+        assert here.get_json()["beneficiary"] == {"reference": "Patient/4"}  # this server: local
+        assert put(host, f"https://{other}/fhir/Patient/4").get_json()["beneficiary"] == {
+            "reference": f"https://{other}/fhir/Patient/4"}  # the other name is another server's here
+        found = stubs.get("/Coverage?beneficiary=Patient/4", base_url=f"https://{host}").get_json()
+        assert found["link"][0]["url"].startswith(f"https://{host}/fhir/Coverage?")
