@@ -132,9 +132,9 @@ def _held_unit(method: str) -> UnitOfWork | None:
     threads the others waited on it (fewer creates per second). Its own short read costs less there (issue 17)."""
     if method in ("GET", "HEAD"):
         return hold_reading()
-    if request.endpoint in HELD_WRITES and not runtime().store.database.is_sqlite and _body_read():
+    if request.endpoint in HELD_WRITES and not runtime().store.one_writer and _body_read():
         return hold_writing()
-    return None  # SQLite: see below
+    return None  # a check of its own: a route that does not write, or SQLite's one writer lock (above)
 
 
 def _body_read() -> bool:
