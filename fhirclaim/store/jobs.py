@@ -129,8 +129,9 @@ _INSERT_JOB = insert(_JOBS).returning(_JOBS.c.id)
 
 @functools.lru_cache(maxsize=64)
 def _failed_reading(count: int):
-    """`failed_reading`'s statement for `count` references (parameters `tenant`, `read_0` … as LIKE patterns)."""
-    return select(ClaimJobRow).where(
+    """`failed_reading`'s statement for `count` references (parameters `tenant`, `read_0` … as LIKE patterns): Core
+    rows, run on the cursor (`store/execution.py`), not ORM objects."""
+    return select(*_JOBS.c).where(
         ClaimJobRow.status == FAILED, ClaimJobRow.kind == "submit",
         ClaimJobRow.tenant.is_not_distinct_from(bindparam("tenant")),
         or_(*[ClaimJobRow.inputs.like(bindparam(f"read_{n}"), escape="/") for n in range(count)]),
@@ -227,7 +228,7 @@ class JobQueue:
             return []
         values = {f"read_{n}": "%" + _like_escaped(f'"{reference}/_history/') + "%"
                   for n, reference in enumerate(references)}
-        rows = self.session.execute(_failed_reading(len(references)), {"tenant": tenant, **values}).scalars()
+        rows = execute(self.session, _failed_reading(len(references)), {"tenant": tenant, **values})
         return [Job.of(row) for row in rows]
 
     def steps(self, job_id: int) -> dict[str, Any]:
