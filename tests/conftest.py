@@ -165,3 +165,19 @@ def live_server(app, tmp_path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.effective_port}/fhir"
     server.close()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def finds(monkeypatch) -> list[tuple[str, str]]:
+    """Every (type, id) `SqlResourceRepository.find` is asked for from now on (tests of what a write reads)."""
+    from fhirclaim.store.repository import SqlResourceRepository
+
+    asked = []
+    original = SqlResourceRepository.find
+
+    def find(self, resource_type, resource_id):
+        asked.append((resource_type, resource_id))
+        return original(self, resource_type, resource_id)
+
+    monkeypatch.setattr(SqlResourceRepository, "find", find)
+    return asked

@@ -8,7 +8,6 @@ import pytest
 
 from fhirclaim.bpjs.worklist_projection import SUBTYPES
 from fhirclaim.fhir.outcome import FhirError
-from fhirclaim.store.repository import SqlResourceRepository
 from fhirclaim.store.scope import SYSTEM
 
 CLAIM = {"resourceType": "Claim", "id": "c1", "status": "active", "use": "claim", "created": "2026-10-01",
@@ -33,20 +32,6 @@ def claim(runtime):
         service.update("Patient", "p1", {"resourceType": "Patient", "id": "p1", "name": [{"text": "Siti Aminah"}]})
         service.update("Claim", "c1", CLAIM)
     return runtime
-
-
-@pytest.fixture
-def finds(monkeypatch) -> list[tuple[str, str]]:
-    """Every (type, id) `SqlResourceRepository.find` is asked for from now on."""
-    asked = []
-    original = SqlResourceRepository.find
-
-    def find(self, resource_type, resource_id):
-        asked.append((resource_type, resource_id))
-        return original(self, resource_type, resource_id)
-
-    monkeypatch.setattr(SqlResourceRepository, "find", find)
-    return asked
 
 
 def _line(runtime) -> dict:

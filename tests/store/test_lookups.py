@@ -97,20 +97,6 @@ def test_a_writer_that_sees_more_or_other_than_the_tenants_view_passes_nothing_o
     assert recorder.changes[-1].referenced == {}
 
 
-@pytest.fixture
-def finds(monkeypatch) -> list[tuple[str, str]]:
-    """Every (type, id) `SqlResourceRepository.find` is asked for from now on."""
-    asked = []
-    original = SqlResourceRepository.find
-
-    def find(self, resource_type, resource_id):
-        asked.append((resource_type, resource_id))
-        return original(self, resource_type, resource_id)
-
-    monkeypatch.setattr(SqlResourceRepository, "find", find)
-    return asked
-
-
 def test_the_worklist_line_of_a_hospitals_claim_reads_no_patient_again(stored, finds):
     with stored.store.unit_of_work(tenant_scope("rs-a")) as uow:
         claim, _ = stored.services.for_caller(uow, "test").create(CLAIM)
