@@ -616,7 +616,7 @@ class _JobRun:
 
     def _put(self, service: FhirService, resource: dict[str, Any]) -> dict[str, Any]:
         clean = {k: v for k, v in resource.items() if k != "meta"}
-        if_match, current = None, None
+        current = None
         if resource["resourceType"] == "Claim":
             # The Claim is written as this job read it, plus the server's fields: only while the client's content
             # is still what the job works on, or a client update made meanwhile would be written over. The update
@@ -624,9 +624,7 @@ class _JobRun:
             current = service.resources.find("Claim", resource["id"])
             if current is None or current.deleted or client_content(current.content) != client_content(resource):
                 raise JobEnded(jobs.SUPERSEDED, SUPERSEDED_NOTE)
-            if_match = current.version_id
-        stored, _ = service.update(resource["resourceType"], resource["id"], clean, if_match=if_match,
-                                   current=current)
+        stored, _ = service.update(resource["resourceType"], resource["id"], clean, current=current)
         return stored.content
 
 
