@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from fhirclaim.api import surface
 from fhirclaim.api.http import error_response
-from fhirclaim.api.request_scope import hold_reading, hold_writing, release_reading, runtime
+from fhirclaim.api.request_scope import hold_reading, hold_writing, release_held, runtime
 from fhirclaim.auth.addresses import client_address, parse_networks
 from fhirclaim.auth.audit import record_denied
 from fhirclaim.auth.clients import AuthError
@@ -86,15 +86,15 @@ def caller_address() -> str:
 
 def authenticate() -> Response | None:
     """before_request of every protected blueprint: a live bearer token, or 401 with WWW-Authenticate."""
-    return _authenticate(hold_reads=False)
+    return _authenticate(hold=False)
 
 
-def authenticate_reads_held() -> Response | None:
+def authenticate_held() -> Response | None:
     """`authenticate` for the FHIR REST routes: a GET (read, vread, search, history) checks its token in the read
     transaction its handler then reads in (`request_scope.hold_reading`), a write (create, update, patch, delete,
-    batch or transaction) as the first statement of its own unit of work (`hold_writing`); the blueprint's teardown
-    ends one no handler took."""
-    return _authenticate(hold_reads=True)
+    batch or transaction) as the first statement of its own unit of work (`hold_writing`; on SQLite in a short read
+    of its own, `_held_unit`); the blueprint's teardown ends one no handler took."""
+    return _authenticate(hold=True)
 
 
 # The FHIR REST routes whose handler writes (`fhir_service(write=True)`): their token is checked in that write.
@@ -104,7 +104,7 @@ HELD_WRITES = frozenset(f"fhir.{e.key}" for e in surface.TABLE
                         if e.group == "fhir" and WRITE_INTERACTIONS.intersection(e.interactions))
 
 
-def _authenticate(*, hold_reads: bool) -> Response | None:
+def _authenticate(*, hold: bool) -> Response | None:
     method, headers = request.method, request.headers  # each `request.` is a context lookup: once each here
     if (method, request.path.rstrip("/")) in PUBLIC:
         return None
@@ -112,10 +112,10 @@ def _authenticate(*, hold_reads: bool) -> Response | None:
     if scheme.lower() != "bearer" or not token.strip():
         return _unauthorized("invalid_request", "This endpoint needs 'Authorization: Bearer <token>' "
                                                 "(POST /oauth2/v1/accesstoken to get one)")
-    within = _held_unit(method) if hold_reads else None
+    within = _held_unit(method) if hold else None
     principal, why = runtime().clients.resolve(token.strip(), within)
     if principal is None:
-        release_reading()
+        release_held()
         return _unauthorized("invalid_token", why or "The access token is not valid")
     g.principal = principal
     g.scope = scope_for(principal, headers.get(PARTITION_HEADER))
@@ -157,7 +157,7 @@ INTERACTIONS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "patc
 def audit_forbidden(error: FhirError) -> None:
     if error.status != 403:
         return
-    release_reading()  # a refused GET's held read transaction ends before the denial is written
+    release_held()  # a refused request's held unit of work ends before the denial is written
     text = "; ".join(i.text for i in error.issues)
     principal = g.get("principal")
     if principal is None:

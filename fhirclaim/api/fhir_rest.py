@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from fhirclaim.api import surface
-from fhirclaim.api.auth import authenticate_reads_held
+from fhirclaim.api.auth import authenticate_held
 from fhirclaim.api.http import (
     MERGE_PATCH_TYPES,
     PATCH_TYPES,
@@ -19,15 +19,15 @@ from fhirclaim.api.http import (
     server_root,
     stored_reply,
 )
-from fhirclaim.api.request_scope import fhir_service, release_reading, runtime
+from fhirclaim.api.request_scope import fhir_service, release_held, runtime
 from fhirclaim.api.routing import serve_on
 from fhirclaim.fhir import dates, integers, parameters
 from fhirclaim.fhir.outcome import FhirError, operation_outcome
 from fhirclaim.interactions import bundles, transaction
 
 blueprint = Blueprint("fhir", __name__)
-blueprint.before_request(authenticate_reads_held)  # a GET's token is checked in the transaction it reads in
-blueprint.teardown_request(release_reading)
+blueprint.before_request(authenticate_held)  # the token is checked in the transaction the handler works in
+blueprint.teardown_request(release_held)
 serve = serve_on(blueprint)
 
 

@@ -58,7 +58,7 @@ _HELD = "fhirclaim_held_unit"
 class HeldUnit(contextlib.ExitStack):
     """A unit of work opened before the handler runs (system scope: the caller is not known yet), its first
     statement the token check. The handler's `fhir_service` ends it: a read's is rolled back (`Store.reading`), a
-    write's commits with the handler's block. One no handler took is ended by `release_reading`, rolled back."""
+    write's commits with the handler's block. One no handler took is ended by `release_held`, rolled back."""
 
     uow: UnitOfWork
     write: bool
@@ -70,15 +70,15 @@ class _NotTaken(Exception):
 
 def hold_reading() -> UnitOfWork:
     """A read transaction for this request: the token is checked in it, then the handler's `fhir_service` reads in
-    it (one transaction, one connection per read). `release_reading` ends it if no handler took it."""
+    it (one transaction, one connection per read). `release_held` ends it if no handler took it."""
     return _hold(runtime().store.reading(SYSTEM), write=False)
 
 
 def hold_writing() -> UnitOfWork:
     """The write's own unit of work, begun by the token check: one connection checkout, one BEGIN and no
     transaction of its own for the check (issue 17), and a token revoked before the write began is refused by the
-    write itself. On SQLite the check begins IMMEDIATE, so the writer lock is taken one statement earlier than the
-    handler would take it; the body was read before (`api.auth`), so no slow client holds it."""
+    write itself. The body was read before (`api.auth`), so no slow client holds the transaction open. Not on
+    SQLite (`Store.one_writer`): there the check would take the one writer lock before the body is validated."""
     return _hold(runtime().store.unit_of_work(SYSTEM, write=True), write=True)
 
 
@@ -89,7 +89,7 @@ def _hold(unit: contextlib.AbstractContextManager[UnitOfWork], *, write: bool) -
     return held.uow
 
 
-def release_reading(_error: BaseException | None = None) -> None:
+def release_held(_error: BaseException | None = None) -> None:
     """End the held unit of work, if it is still held (a refusal before the handler, or no handler at all):
     rolled back, whether it was to read or to write."""
     held = g.pop(_HELD, None)

@@ -132,8 +132,8 @@ def _resource(resource_type: str, surface: RestSurface, supported_profiles: list
         params = registry().for_type(resource_type)
         if resource_type == AUDIT_EVENT:  # the audit table answers a few parameters and no _include
             params = [p for p in params if p.name in AUDIT_SEARCH_PARAMS]
-        entry["searchInclude"] = sorted(f"{resource_type}:{p.name}" for p in params
-                                        if p.type == "reference" and resource_type != AUDIT_EVENT)
+        entry["searchInclude"] = [] if resource_type == AUDIT_EVENT else sorted(
+            f"{resource_type}:{p.name}" for p in params if p.type == "reference")
         entry["searchParam"] = [{"name": p.name, "definition": p.url, "type": p.type} for p in params]
     elif resource_type == OPERATION_DEFINITION:
         entry.update({"versioning": "no-version", "readHistory": False, "updateCreate": False,

@@ -19,18 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import simplejson
-from sqlalchemy import (
-    and_,
-    bindparam,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    true,
-    union_all,
-    update,
-)
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -258,8 +247,8 @@ class SqlResourceRepository:
         """The current version (deleted or not) if the scope may see it, else None. BPJS-K, which sees only what was
         disclosed to it, gets the newest version it was shown when a newer one was not (yet) published."""
         if resource_type == AUDIT_EVENT:
-            event = self.audit.find(resource_id)
-            return _audit_stored(event) if event is not None else None
+            row = self.audit.find(resource_id)
+            return _audit_stored(row) if row is not None else None
         row = self._row(resource_type, resource_id)
         if row is not None:
             return stored_from_row(row)
