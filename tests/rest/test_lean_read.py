@@ -119,3 +119,16 @@ def test_only_plain_reads_skip_flask_and_their_answer_is_the_stored_resource(app
     assert client.get(own, headers={"Authorization": tokens["facility"], "Accept": "application/xml"}).status_code \
         == 406
     assert len(reached.paths) == len(refused) + 2  # every one of these Flask answered
+
+
+def test_a_refused_read_is_recorded_once_by_flask(apps, world):
+    lean, _, reached = apps
+    tokens, paths = world
+    security_log = lean.extensions["fhirclaim"].security_log
+    before = len(security_log.recent())
+    answer = lean.test_client().get(paths[0], headers={"Authorization": tokens["revoked"]})
+    assert answer.status_code == 401 and "revoked" in answer.get_data(as_text=True)
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="fhirclaim", error="invalid_token"'
+    recorded = security_log.recent()
+    assert len(recorded) == before + 1 and recorded[0]["kind"] == "unauthenticated"
+    assert reached.paths == [paths[0]]
