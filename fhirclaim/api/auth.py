@@ -108,12 +108,12 @@ def _authenticate(*, hold: bool) -> Response | None:
     method, headers = request.method, request.headers  # each `request.` is a context lookup: once each here
     if (method, request.path.rstrip("/")) in PUBLIC:
         return None
-    scheme, _, token = headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(headers.get("Authorization", ""))
+    if token is None:
         return _unauthorized("invalid_request", "This endpoint needs 'Authorization: Bearer <token>' "
                                                 "(POST /oauth2/v1/accesstoken to get one)")
     within = _held_unit(method) if hold else None
-    principal, why = runtime().clients.resolve(token.strip(), within)
+    principal, why = runtime().clients.resolve(token, within)
     if principal is None:
         release_held()
         return _unauthorized("invalid_token", why or "The access token is not valid")
@@ -121,6 +121,14 @@ def _authenticate(*, hold: bool) -> Response | None:
     g.scope = scope_for(principal, headers.get(PARTITION_HEADER))
     g.caller = principal.name
     return None
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for any other header (shared with the lean
+    read, `api.lean_read`)."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def _held_unit(method: str) -> UnitOfWork | None:

@@ -58,7 +58,10 @@ def stored_reply(stored: StoredResource, status: int = 200, *, write: bool = Fal
     return Reply(status, None, stored, honour_prefer=write)
 
 
-def render(reply: Reply) -> Response:
+def render(reply: Reply, *, pretty: bool | None = None) -> Response:
+    """The reply as a Flask response. `pretty`: whether `_pretty=true` was asked, when the caller knows it (the lean
+    read, `api.lean_read`, which takes no query string), else read from the request. A plain read's answer (a stored
+    200 without Prefer or Location) reads nothing else of the request: the lean read is answered here too."""
     headers = dict(reply.headers)
     stored, ready = reply.stored, "Location" not in headers and "Content-Location" not in headers
     if stored is not None:
@@ -77,7 +80,8 @@ def render(reply: Reply) -> Response:
             body, as_stored = None, False
         elif preferred == "OperationOutcome":
             body, as_stored = operation_outcome([information(f"{request.method} succeeded")]), False
-    pretty = _arg("_pretty") == "true"
+    if pretty is None:
+        pretty = _arg("_pretty") == "true"
     if as_stored and (pretty or stored.text is None):
         body, as_stored = stored.content, False
     if as_stored:
@@ -222,7 +226,11 @@ def check_format() -> None:
     wanted = (_arg("_format") or "").lower()
     if wanted and "json" not in wanted:
         raise FhirError.of(406, "not-supported", f"_format={wanted}: this server answers in JSON only")
-    accept = request.headers.get("Accept", "")
+    check_accept(request.headers.get("Accept", ""))
+
+
+def check_accept(accept: str) -> None:
+    """The Accept header's half of `check_format` (the lean read asks it of the header itself)."""
     if accept and "xml" in accept and "json" not in accept and "*/*" not in accept:
         raise FhirError.of(406, "not-supported",
                            "This server answers in FHIR JSON only (Accept: application/fhir+json)")

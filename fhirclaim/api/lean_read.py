@@ -1,0 +1,108 @@
+"""The lean read: `GET /fhir/<type>/<id>`, the request FHIR clients send most, answered without Flask's request
+machinery (issue 17).
+
+Flask's share of a read (its request and app contexts, the URL adapter bound per request, the `request`/`g` proxies,
+dispatch and finalizing) cost about 40 % of the app's CPU, as much as the token check, the read and the rendering
+together. This WSGI layer, between the access log and Flask, answers a request that is plainly a read through the
+parts the Flask route runs: the app's own URL map (it serves what routes to `fhir.read`, nothing else), the token
+parsed by `auth.bearer_token` and resolved by the clients in the read transaction, the tenant by `scope_for`, the
+caller's FHIR service, the Accept check of `http.check_accept`, the answer by `http.render`.
+
+Anything else goes to Flask untouched: another method or path, a query string, a conditional header, and every
+outcome but the stored resource (no token or a dead one, a role's refusal, 404, 410, a refused Accept, an error).
+Flask then works the request out from the start and answers it as it answers any request, the one place that
+answers and audits refusals; this layer writes nothing, so nothing is done twice (tests/rest/test_lean_read.py
+sends a matrix of requests through the app with and without it and compares the answers).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from fhirclaim.api import surface
+from fhirclaim.api.auth import PUBLIC, bearer_token
+from fhirclaim.api.http import check_accept, render, stored_reply
+from fhirclaim.auth.policy import scope_for
+from fhirclaim.store.scope import PARTITION_HEADER, SYSTEM
+
+READ = "read"  # the route table's key of the read, whose Flask endpoint is `fhir.read`
+# A request carrying one of these may not be a plain read's 200 (a conditional read): Flask answers it.
+_CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
+_PARTITION = "HTTP_" + PARTITION_HEADER.upper().replace("-", "_")  # the header as the WSGI environ names it
+_PREFIX = surface.FHIR_BASE + "/"
+
+
+class LeanRead:
+    """The app's WSGI layer in front of Flask's own: a plain read's answer, or Flask's. Off (every request to Flask)
+    when the app matches hosts (SERVER_NAME, TRUSTED_HOSTS, host or subdomain matching): its URL map is matched here
+    without the request's host."""
+
+    def __init__(self, app: Flask) -> None:
+        self.flask_app = app.wsgi_app
+        self.runtime = app.extensions["fhirclaim"]
+        self.endpoint = f"fhir.{READ}"
+        self.roles = surface.endpoint(READ).roles
+        url_map = app.url_map
+        self.on = not (app.config.get("SERVER_NAME") or app.config.get("TRUSTED_HOSTS") or url_map.host_matching
+                       or app.subdomain_matching)
+        # Bound once: Flask binds the map to each request's environ, which only its host (unused here) changes.
+        self.urls = url_map.bind("localhost", subdomain=url_map.default_subdomain or "")
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        response = self._answer(environ) if self.on and _plain(environ) else None
+        if response is None:
+            return self.flask_app(environ, start_response)
+        return response(environ, start_response)
+
+    def _answer(self, environ: dict[str, Any]):
+        """The read's response, or None: Flask answers this request."""
+        path = environ["PATH_INFO"].encode("latin-1").decode(errors="replace")  # as werkzeug decodes it (PEP 3333)
+        if ("GET", path.rstrip("/")) in PUBLIC:
+            return None
+        try:
+            endpoint, args = self.urls.match(path, "GET")
+        except HTTPException:  # no such route, another method's, a redirect: Flask's to answer
+            return None
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if endpoint != self.endpoint or token is None:
+            return None
+        runtime = self.runtime
+        try:
+            check_accept(environ.get("HTTP_ACCEPT", ""))
+            with runtime.store.reading(SYSTEM) as uow:  # what `hold_reading` opens: the check and the read in one
+                principal, _ = runtime.clients.resolve(token, uow)
+                if principal is None or (self.roles and principal.role not in self.roles):
+                    return None
+                scope = scope_for(principal, environ.get(_PARTITION))
+                service = runtime.fhir_service(uow.viewing(scope), author=principal.name, principal=principal)
+                reply = stored_reply(service.read(args["resource_type"], args["resource_id"]))
+            return render(reply, pretty=False)  # no query string: no _pretty
+        except Exception:  # noqa: BLE001 — a refusal, a 404 or 410, an error: Flask answers it (and logs an error)
+            return None
+
+
+def _plain(environ: dict[str, Any]) -> bool:
+    """Whether the request may be a plain read: a GET of /fhir/<a>/<b>, no query string, no conditional header,
+    a Host the URL map takes (Flask answers 400 for one that is not IDNA)."""
+    path = environ.get("PATH_INFO", "")
+    return (environ.get("REQUEST_METHOD") == "GET" and not environ.get("QUERY_STRING")
+            and path.startswith(_PREFIX) and path.count("/") == 3 and not path.endswith("/")
+            and not any(name in environ for name in _CONDITIONS) and _host_ok(environ.get("HTTP_HOST")))
+
+
+@functools.lru_cache(maxsize=64)
+def _host_ok(host: str | None) -> bool:
+    """Whether werkzeug binds its URL map to this Host without a BadHost (the name IDNA-encodable). Asked once per
+    Host; the bound is for a client's made-up ones."""
+    if not host:
+        return False
+    try:
+        host.lower().partition(":")[0].encode("idna")
+    except UnicodeError:
+        return False
+    return True

@@ -1,0 +1,134 @@
+"""The lean read (`api.lean_read`) answers exactly what Flask answers: a matrix of reads and near-reads goes
+through the app with the layer and through the same app without it, and status, headers and body must be the same
+(bar X-Request-ID's value when the server makes one up). The plain reads must not reach Flask, and everything else
+must: the layer serves only what it says it serves."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from fhirclaim.app import create_app
+
+from testkit import HOSPITAL, OTHER_HOSPITAL, authorized, bearer
+
+ROLES = ("facility", "facility-B", "eklaim", "bpjs", "admin", "unknown", "revoked", "basic", "none")
+
+
+class FlaskCount:
+    """What reaches Flask's own WSGI app behind the layer: counted, then passed on unchanged."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app, self.paths = wsgi_app, []
+
+    def __call__(self, environ, start_response):
+        self.paths.append(environ["PATH_INFO"])
+        return self.wsgi_app(environ, start_response)
+
+
+@pytest.fixture
+def apps(settings, runtime):
+    lean = create_app(settings, runtime)
+    reached = lean.wsgi_app.wsgi_app.flask_app = FlaskCount(lean.wsgi_app.wsgi_app.flask_app)
+    return lean, create_app(settings, runtime, lean_reads=False), reached
+
+
+@pytest.fixture
+def world(apps):
+    """Resources of two hospitals (one deleted, one with two versions), an AuditEvent, and each role's token."""
+    lean = apps[0]
+    runtime = lean.extensions["fhirclaim"]
+    hospital, other = authorized(lean), authorized(lean, org=OTHER_HOSPITAL)
+    own = hospital.create({"resourceType": "Patient", "gender": "female"})["id"]
+    hospital.put_resource({"resourceType": "Patient", "id": own, "gender": "female", "active": True})
+    gone = hospital.create({"resourceType": "Patient", "gender": "male"})["id"]
+    assert hospital.delete(f"/Patient/{gone}").status_code == 200
+    theirs = other.create({"resourceType": "Patient", "gender": "male"})["id"]
+    organization = hospital.put_resource({"resourceType": "Organization", "id": "rs-a", "name": "RS A"})["id"]
+    revoked = bearer(runtime, "facility", HOSPITAL, client_id="test-revoked")
+    assert runtime.clients.revoke(revoked)
+    tokens = {"facility": f"Bearer {bearer(runtime)}", "facility-B": f"Bearer {bearer(runtime, org=OTHER_HOSPITAL)}",
+              "eklaim": f"Bearer {bearer(runtime, 'eklaim')}", "bpjs": f"Bearer {bearer(runtime, 'bpjs')}",
+              "admin": f"Bearer {bearer(runtime, 'admin')}", "unknown": "Bearer not-a-token",
+              "revoked": f"bearer  {revoked} ", "basic": "Basic dXNlcjpwYXNz", "none": None}
+    audit = authorized(lean, "admin").get("/AuditEvent?_count=1").json["entry"][0]["resource"]["id"]
+    paths = [f"/fhir/Patient/{own}", f"/fhir/Patient/{gone}", f"/fhir/Patient/{theirs}", "/fhir/Patient/nobody",
+             f"/fhir/Organization/{organization}", f"/fhir/AuditEvent/{audit}", f"/fhir/Unknown/{own}",
+             f"/fhir/Patient/{own}/", f"/fhir/Patient/{own}/_history/1", f"/fhir/Patient/{own}/_history",
+             "/fhir/Patient/_history", "/fhir/metadata", "/fhir/.well-known/jwks.json", "/fhir/Patient/$validate",
+             f"/fhir/Patient/{own[:4]}%{ord(own[4]):02X}{own[5:]}", "/fhir/Patient/%C3%A9", "/fhir//Patient/x"]
+    apps[2].paths.clear()  # what the set-up sent
+    return tokens, paths
+
+
+HEADERS = [{}, {"Accept": "*/*"}, {"Accept": "application/fhir+json"}, {"Accept": "application/fhir+xml"},
+           {"Accept": "application/xml, text/html"}, {"Accept": "application/json, application/xml"},
+           {"Accept": "text/html"}, {"If-None-Match": 'W/"2"'}, {"If-Modified-Since": "Thu, 03 Dec 2026 15:41:28 GMT"},
+           {"X-Request-ID": "lean-17"}, {"X-Fhirclaim-Tenant": HOSPITAL}, {"X-Fhirclaim-Tenant": OTHER_HOSPITAL},
+           {"X-Fhirclaim-Tenant": "not a tenant!"}, {"X-Forwarded-For": "10.1.2.3", "X-Forwarded-Proto": "https"},
+           {"Host": "fhir.example.org:8443"}, {"Host": "a..b"}]
+QUERIES = ["", "?_format=json", "?_format=xml", "?_pretty=true", "?_summary=true", "?_elements=id", "?"]
+
+
+def _answer(app, method, path, token, headers):
+    sent = dict(headers, **({"Authorization": token} if token else {}))
+    response = app.test_client().open(path, method=method, headers=sent)
+    got = [(name, value) for name, value in response.headers if name != "X-Request-ID" or "X-Request-ID" in headers]
+    body = response.get_data()
+    if body.startswith((b'{"resourceType":"Bundle"', b'{"resourceType":"CapabilityStatement"')):
+        # a history's or the CapabilityStatement (Flask's, both): made afresh, with their own id and time, each time
+        made = json.loads(body)
+        body = {key: value for key, value in made.items() if key not in ("id", "meta", "date")}
+        got = [(name, value) for name, value in got if name != "Content-Length"]
+    return response.status_code, got, body
+
+
+def test_the_lean_read_answers_what_flask_answers(apps, world):
+    lean, flask_only, reached = apps
+    tokens, paths = world
+    cases = itertools.chain(
+        itertools.product(["GET"], paths, ROLES, [{}], [""]),
+        itertools.product(["GET"], paths[:3], ["facility", "bpjs", "admin", "unknown"], HEADERS, [""]),
+        itertools.product(["GET", "HEAD"], paths[:2], ["facility", "admin"], [{}], QUERIES))
+    statuses, compared = set(), 0
+    for method, path, role, headers, query in cases:
+        expected = _answer(flask_only, method, path + query, tokens[role], headers)
+        assert _answer(lean, method, path + query, tokens[role], headers) == expected, (method, path, role, headers)
+        statuses.add(expected[0])
+        compared += 1
+    assert compared > 400 and {200, 400, 401, 404, 406, 410} <= statuses
+    assert compared - len(reached.paths) > 40  # the plain reads among them: answered by the layer
+
+
+def test_only_plain_reads_skip_flask_and_their_answer_is_the_stored_resource(apps, world):
+    lean, _, reached = apps
+    tokens, paths = world
+    own = paths[0]
+    client = lean.test_client()
+    read = client.get(own, headers={"Authorization": tokens["facility"]})
+    assert read.status_code == 200 and read.json["active"] is True and read.headers["ETag"] == 'W/"2"'
+    assert client.get(paths[4], headers={"Authorization": tokens["admin"]}).json["name"] == "RS A"
+    assert reached.paths == []  # answered before Flask
+    refused = [(paths[1], "facility"), (paths[2], "facility"), (own, "revoked"), (own, "none"), (own + "/", "facility")]
+    for path, role in refused:
+        answer = client.get(path, headers={"Authorization": tokens[role]} if tokens[role] else {})
+        assert answer.status_code in (401, 404, 410, 200), path
+    assert client.get(own + "?_pretty=true", headers={"Authorization": tokens["facility"]}).status_code == 200
+    assert client.get(own, headers={"Authorization": tokens["facility"], "Accept": "application/xml"}).status_code \
+        == 406
+    assert len(reached.paths) == len(refused) + 2  # every one of these Flask answered
+
+
+def test_a_refused_read_is_recorded_once_by_flask(apps, world):
+    lean, _, reached = apps
+    tokens, paths = world
+    security_log = lean.extensions["fhirclaim"].security_log
+    before = len(security_log.recent())
+    answer = lean.test_client().get(paths[0], headers={"Authorization": tokens["revoked"]})
+    assert answer.status_code == 401 and "revoked" in answer.get_data(as_text=True)
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="fhirclaim", error="invalid_token"'
+    recorded = security_log.recent()
+    assert len(recorded) == before + 1 and recorded[0]["kind"] == "unauthenticated"
+    assert reached.paths == [paths[0]]
