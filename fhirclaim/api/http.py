@@ -65,8 +65,7 @@ def render(reply: Reply, *, pretty: bool | None = None) -> Response:
     headers = dict(reply.headers)
     stored, ready = reply.stored, "Location" not in headers and "Content-Location" not in headers
     if stored is not None:
-        headers["ETag"] = stored.etag
-        headers["Last-Modified"] = http_date(stored.last_updated)
+        headers.update(_version_headers(stored))
         if reply.status == 201 or reply.honour_prefer:
             base = base_url()
             headers["Location"] = bundles.location(base, stored)
@@ -91,8 +90,40 @@ def render(reply: Reply, *, pretty: bool | None = None) -> Response:
     else:
         text = jsonio.dumps(body, pretty=pretty)
     if reply.status in ReadyResponse.READY and ready:  # a read's, a search's or a write's answer
-        return ReadyResponse(text, reply.status, [("Content-Type", FHIR_JSON), *headers.items()])
+        body = text.encode()  # as werkzeug encodes a str body
+        return ReadyResponse(body, reply.status, _ready_headers(headers, body))
     return Response(text, reply.status, headers, content_type=FHIR_JSON)
+
+
+def _version_headers(stored: StoredResource) -> dict[str, str]:
+    return {"ETag": stored.etag, "Last-Modified": http_date(stored.last_updated)}
+
+
+def _ready_headers(headers: dict[str, str], body: bytes) -> list[tuple[str, str]]:
+    """A ready answer's headers, in the order it sends them."""
+    return [("Content-Type", FHIR_JSON), *headers.items(), ("Content-Length", str(len(body)))]
+
+
+class PlainRead:
+    """A plain read's answer — the stored bytes, 200 — as a WSGI app of its own: the status, headers and body
+    `render(stored_reply(stored), pretty=False)` answers (`_ready_headers`), without building a werkzeug Response
+    and having it write itself out, ~15 % of a lean read's CPU (`api.lean_read`, issue 17)."""
+
+    __slots__ = ("headers", "body")
+
+    def __init__(self, stored: StoredResource) -> None:
+        self.body = stored.text.encode()
+        self.headers = _ready_headers(_version_headers(stored), self.body)
+
+    def __call__(self, environ: dict[str, Any], start_response) -> list[bytes]:
+        start_response("200 OK", self.headers)
+        return [self.body]
+
+
+def plain_read(stored: StoredResource) -> PlainRead | Response:
+    """A read's 200 of `stored` and no more (no query string, no Prefer): `PlainRead` when its stored bytes are at
+    hand, else what `render` answers (it writes them from the content)."""
+    return PlainRead(stored) if stored.text is not None else render(stored_reply(stored), pretty=False)
 
 
 class ReadyResponse(Response):

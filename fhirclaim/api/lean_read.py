@@ -6,7 +6,8 @@ dispatch and finalizing) cost about 40 % of the app's CPU, as much as the token 
 together. This WSGI layer, between the access log and Flask, answers a request that is plainly a read through the
 parts the Flask route runs: the app's own URL map (it serves what routes to `fhir.read`, nothing else), the token
 parsed by `auth.bearer_token` and resolved by the clients in the read transaction, the tenant by `scope_for`, the
-caller's FHIR service, the Accept check of `http.check_accept`, the answer by `http.render`.
+caller's FHIR service, the Accept check of `http.check_accept`, the answer by `http.plain_read` (the status,
+headers and body `http.render` answers, without a werkzeug Response).
 
 Anything else goes to Flask untouched: another method or path, a query string, a conditional header, and every
 outcome but the stored resource (no token or a dead one, a role's refusal, 404, 410, a refused Accept, an error).
@@ -26,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from fhirclaim.api import surface
 from fhirclaim.api.auth import PUBLIC, bearer_token
-from fhirclaim.api.http import check_accept, render, stored_reply
+from fhirclaim.api.http import check_accept, plain_read
 from fhirclaim.auth.policy import scope_for
 from fhirclaim.store.scope import PARTITION_HEADER, SYSTEM
 
@@ -80,8 +81,7 @@ class LeanRead:
                     return None
                 scope = scope_for(principal, environ.get(_PARTITION))
                 service = runtime.fhir_service(uow.viewing(scope), author=principal.name, principal=principal)
-                reply = stored_reply(service.read(args["resource_type"], args["resource_id"]))
-            return render(reply, pretty=False)  # no query string: no _pretty
+                return plain_read(service.read(args["resource_type"], args["resource_id"]))
         except Exception:  # noqa: BLE001 — a refusal, a 404 or 410, an error: Flask answers it (and logs an error)
             return None
 

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime
 
 import pytest
+from werkzeug.test import run_wsgi_app
 
+from fhirclaim.api.http import PlainRead, plain_read
 from fhirclaim.app import create_app
+from fhirclaim.fhir import jsonio
+from fhirclaim.store.repository import StoredResource
 
 from testkit import HOSPITAL, OTHER_HOSPITAL, authorized, bearer
 
@@ -132,3 +137,20 @@ def test_a_refused_read_is_recorded_once_by_flask(apps, world):
     recorded = security_log.recent()
     assert len(recorded) == before + 1 and recorded[0]["kind"] == "unauthenticated"
     assert reached.paths == [paths[0]]
+
+
+def test_a_plain_read_of_a_resource_without_its_stored_bytes_is_rendered_from_its_content():
+    content = {"resourceType": "Patient", "id": "p1", "meta": {"versionId": "3"}, "gender": "female"}
+    when = datetime(2026, 12, 3, 15, 41, 28)
+    as_stored = StoredResource("Patient", "p1", 3, when, False, None, content, text=jsonio.dumps(content))
+    unstored = StoredResource("Patient", "p1", 3, when, False, None, content)
+    answers = []
+    for stored in (as_stored, unstored):
+        body, status, headers = run_wsgi_app(plain_read(stored), {"REQUEST_METHOD": "GET"})
+        answers.append((status, list(headers), b"".join(body)))
+    assert isinstance(plain_read(as_stored), PlainRead) and not isinstance(plain_read(unstored), PlainRead)
+    assert answers[0] == answers[1]
+    assert answers[0][:2] == ("200 OK", [("Content-Type", "application/fhir+json; charset=utf-8"), ("ETag", 'W/"3"'),
+                                         ("Last-Modified", "Thu, 03 Dec 2026 15:41:28 GMT"),
+                                         ("Content-Length", str(len(answers[0][2])))])
+    assert json.loads(answers[0][2]) == content
