@@ -56,7 +56,18 @@ class Database:
 
     @contextlib.contextmanager
     def session(self, *, write: bool) -> Iterator[Session]:
-        """A unit of work: committed when the block ends normally, rolled back when it raises."""
+        """A unit of work: committed when the block ends normally, rolled back when it raises.
+
+        A SQLite write's session holds its connection from the start, its transaction not yet begun: a read may
+        run on it before the writer lock is taken (`execution.read_before_begin`, the token check), and the
+        write's BEGIN IMMEDIATE comes with its first statement, on the same connection (issue 17)."""
+        if write and self.is_sqlite:
+            with self._writer.connect() as connection:
+                with Session(bind=connection, expire_on_commit=False) as session:
+                    with session.begin():
+                        yield session
+                    statistics.committed(self.engine)
+            return
         factory = self._writes if write else self._reads
         with factory() as session:
             with session.begin():

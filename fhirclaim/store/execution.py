@@ -56,6 +56,20 @@ def execute_unflushed(session: Session, statement: Executable, params: Any = Non
     return plan.run(connection, driver_connection, parameters, many)
 
 
+def read_before_begin(session: Session, statement: Executable, params: Any = None) -> Any:
+    """A read run before `session`'s transaction has begun, when the session holds its connection already (a SQLite
+    write's, `Database.session`): alone on that connection in the driver's autocommit, so it is its own read
+    transaction and does not take the writer lock that the write's first statement takes. Anywhere else (a
+    read's transaction, a PostgreSQL write, a transaction already begun) it runs in the session's transaction,
+    as `execute_unflushed`."""
+    bind = None if type(session) is ReadTransaction else session.bind
+    if isinstance(bind, Connection) and not bind.in_transaction():
+        plan = _plan(bind, statement, params, False)
+        if plan is not None:  # a plan goes to the driver: nothing autobegins the connection's transaction
+            return plan.run(bind, bind.connection.driver_connection, plan.values(params or {}), False)
+    return execute_unflushed(session, statement, params)
+
+
 _HELD = "fhirclaim.execution"  # session.info: (its transaction, the connection it runs on, the driver's connection)
 
 

@@ -114,12 +114,6 @@ class Store:
         self.timezone = timezone_name
         self._on_commit: dict[str, list[Callable[[], None]]] = {}
 
-    @property
-    def one_writer(self) -> bool:
-        """Whether a write's unit of work holds the database's one writer lock from its first statement (SQLite's
-        BEGIN IMMEDIATE): work that need not be inside it is better done before it begins."""
-        return self.database.is_sqlite
-
     def on_commit(self, topic: str, callback: Callable[[], None]) -> None:
         """Call `callback` (quick, never raising: it sets an Event) after every unit of work that noticed `topic`
         commits (`store/commit_notices.py`)."""
