@@ -25,13 +25,15 @@ from fhirclaim.store.users import UserRepository
 from fhirclaim.store.webhook_deliveries import WebhookDeliveries
 from fhirclaim.store.webhook_secrets import WebhookSecretRepository
 from fhirclaim.store.worklist import WorklistRepository
+from fhirclaim.store.write_transaction import WriteTransaction
 
 _REMEMBERED = "fhirclaim.remembered"  # session.info key: the memos of `UnitOfWork.remembered`
 
 
 @dataclass
 class UnitOfWork:
-    session: Session | ReadTransaction  # a read's (`Store.reading`) has an ORM session only if asked for one
+    # a read's (`Store.reading`) and a write's have an ORM session only if asked for one
+    session: Session | ReadTransaction | WriteTransaction
     scope: Scope
     resources: SqlResourceRepository
 
