@@ -96,3 +96,9 @@ class WriteTransaction:
             self.connection()  # begun first: the session joins this transaction and never owns it
             self._session = Session(bind=self.bind, expire_on_commit=False, join_transaction_mode="rollback_only")
         return getattr(self._session, name)
+
+
+def orm_session_of(session: Session | WriteTransaction) -> Session | None:
+    """The ORM session a unit of work's session is or holds, None where a write made none (so nothing of it was
+    loaded as an ORM object). Not for a read's `ReadTransaction`, which makes one when asked anything."""
+    return session.orm_session if type(session) is WriteTransaction else session

@@ -90,6 +90,20 @@ def test_a_fhir_create_makes_no_orm_session(app, runtime):
         assert uow.worklist.get("10000004", answer.get_json()["id"]) is not None
 
 
+def test_a_new_version_needs_no_orm_session_and_expires_what_one_loaded(runtime):
+    """The repository's update looks for an ORM-loaded copy of the row only where an ORM session was made."""
+    with runtime.store.unit_of_work() as uow:
+        uow.resources.create({"resourceType": "Patient", "id": "p1"}, resource_id="p1")
+    with runtime.store.unit_of_work() as uow:
+        stored, _ = uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "male"})
+        assert stored.version_id == 2 and uow.session.orm_session is None
+        loaded = uow.session.execute(select(ResourceRow).where(ResourceRow.logical_id == "p1")).scalar_one()
+        uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "female"})
+        assert loaded.version_id == 3 and '"female"' in loaded.content  # expired, read again
+    with runtime.store.unit_of_work(write=False) as uow:
+        assert uow.resources.find("Patient", "p1").content["gender"] == "female"
+
+
 def _claim() -> dict:
     return {"resourceType": "Claim", "status": "active", "use": "claim", "type": {"coding": [
         {"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
