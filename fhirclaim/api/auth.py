@@ -92,8 +92,8 @@ def authenticate() -> Response | None:
 def authenticate_held() -> Response | None:
     """`authenticate` for the FHIR REST routes: a GET (read, vread, search, history) checks its token in the read
     transaction its handler then reads in (`request_scope.hold_reading`), a write (create, update, patch, delete,
-    batch or transaction) as the first statement of its own unit of work (`hold_writing`; on SQLite in a short read
-    of its own, `_held_unit`); the blueprint's teardown ends one no handler took."""
+    batch or transaction) as the first statement of its own unit of work (`hold_writing`; on SQLite on its
+    connection just before it begins, `_held_unit`); the blueprint's teardown ends one no handler took."""
     return _authenticate(hold=True)
 
 
@@ -134,15 +134,16 @@ def bearer_token(authorization: str) -> str | None:
 def _held_unit(method: str) -> UnitOfWork | None:
     """The unit of work the token is checked in and the handler then works in, or None for a check of its own.
 
-    Not a write's on SQLite: there a write's first statement takes the database's one writer lock (BEGIN
-    IMMEDIATE), and the token's would take it before the body is parsed and validated, which the handler's first
-    statement comes after: measured, the lock was held 1.2 ms per create instead of 0.64 ms, and with 4 client
-    threads the others waited on it (fewer creates per second). Its own short read costs less there (issue 17)."""
+    A write's on SQLite too, but there the check runs on the write's connection before its transaction begins
+    (`TokenRepository.lookup`): a write's first statement takes the database's one writer lock (BEGIN IMMEDIATE),
+    and the token's would take it before the body is parsed and validated (measured: the lock held 1.2 ms per
+    create instead of 0.64 ms, and with 4 client threads the others waited on it). One connection for both saves
+    the check a pool checkout and a transaction of its own (issue 17)."""
     if method in ("GET", "HEAD"):
         return hold_reading()
-    if request.endpoint in HELD_WRITES and not runtime().store.one_writer and _body_read():
+    if request.endpoint in HELD_WRITES and _body_read():
         return hold_writing()
-    return None  # a check of its own: a route that does not write, or SQLite's one writer lock (above)
+    return None  # a check of its own: a route that does not write, or a body the handler refuses (413)
 
 
 def _body_read() -> bool:

@@ -77,8 +77,9 @@ def hold_reading() -> UnitOfWork:
 def hold_writing() -> UnitOfWork:
     """The write's own unit of work, begun by the token check: one connection checkout, one BEGIN and no
     transaction of its own for the check (issue 17), and a token revoked before the write began is refused by the
-    write itself. The body was read before (`api.auth`), so no slow client holds the transaction open. Not on
-    SQLite (`Store.one_writer`): there the check would take the one writer lock before the body is validated."""
+    write itself. The body was read before (`api.auth`), so no slow client holds the transaction open. On SQLite
+    the check runs before the transaction begins (`TokenRepository.lookup`): the write's first statement takes the
+    one writer lock, after the body is validated."""
     return _hold(runtime().store.unit_of_work(SYSTEM, write=True), write=True)
 
 

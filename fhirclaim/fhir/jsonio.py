@@ -70,8 +70,13 @@ def loads_value(body: bytes | str, *, max_depth: int = 64) -> Any:
 
 
 def dumps(value: Any, *, pretty: bool = False) -> str:
-    return simplejson.dumps(value, use_decimal=True, ensure_ascii=False, allow_nan=False,
-                            indent=2 if pretty else None, separators=None if pretty else (",", ":"))
+    if not pretty:
+        return _COMPACT.encode(value)
+    return simplejson.dumps(value, use_decimal=True, ensure_ascii=False, allow_nan=False, indent=2)
+
+
+# What `simplejson.dumps` builds on every call with these options (a write stores two documents, issue 17)
+_COMPACT = simplejson.JSONEncoder(use_decimal=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def plain(value: Any) -> Any:

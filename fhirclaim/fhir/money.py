@@ -19,10 +19,29 @@ MONEY_ELEMENTS = frozenset({"amount", "net", "unitPrice", "priceOverride", "tota
 
 def money_issues(resource: dict[str, Any]) -> list[Issue]:
     """An error for each Money value with more significant digits than a signed Bundle carries exactly."""
+    if not _too_precise(resource, None):
+        return []  # the usual answer, found without a path for every element (issue 17)
     return [error("value", f"{path} = {value} has {digits} significant digits; a signed claim Bundle carries at most "
                            f"{MAX_SIGNIFICANT_DIGITS} exactly (RFC 8785 numbers are doubles)", path)
             for path, value, digits in _money_values(resource, resource.get("resourceType", ""), None)
             if digits > MAX_SIGNIFICANT_DIGITS]
+
+
+def _too_precise(value: Any, name: str | None) -> bool:
+    """Whether `value` holds a Money value that `money_issues` refuses (as `_money_values` finds them)."""
+    if isinstance(value, dict):
+        number = value.get("value")
+        if isinstance(number, (int, float, Decimal)) and not isinstance(number, bool) and (
+                "currency" in value or name in MONEY_ELEMENTS) and _significant_digits(number) > MAX_SIGNIFICANT_DIGITS:
+            return True
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and _too_precise(item, key):
+                return True
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list)) and _too_precise(item, name):
+                return True
+    return False
 
 
 def _money_values(value: Any, path: str, name: str | None) -> list[tuple[str, Any, int]]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from fhirclaim.store.access import ClientRow, TokenRow
 from fhirclaim.store.db import Database
-from fhirclaim.store.execution import execute_unflushed
+from fhirclaim.store.execution import read_before_begin
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,11 @@ class TokenRepository:
                                   expires_at=expires_at, revoked=False))
 
     def lookup(self, token_hash: str) -> TokenHolder | None:
-        """`lookup_token` in this transaction: a read request checks its token in the transaction that serves it.
-        On the session's connection, as Core: the session's ORM execution of these columns costs 3× the query."""
-        row = execute_unflushed(self.session, _TOKEN_LOOKUP, {"token_hash": token_hash}).first()
+        """`lookup_token` in this unit of work: a request checks its token in the transaction that serves it, or,
+        a SQLite write, on its connection just before that transaction begins (`read_before_begin`: the writer
+        lock is not held while the body is validated). As Core: the session's ORM execution of these columns
+        costs 3× the query."""
+        row = read_before_begin(self.session, _TOKEN_LOOKUP, {"token_hash": token_hash}).first()
         return TokenHolder(*row) if row is not None else None
 
     def revoke(self, token_hash: str) -> bool:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fhirclaim.startup import StartupError, create_private_file, ensure_directory
 from fhirclaim.store import statistics
+from fhirclaim.store.write_transaction import WriteTransaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK = 0x66686972  # "fhir": one process migrates at a time on PostgreSQL
@@ -44,7 +45,7 @@ ConstraintViolation = exc.IntegrityError
 
 
 class Database:
-    """The engine and two session factories: reads (plain BEGIN) and writes (BEGIN IMMEDIATE on SQLite)."""
+    """The engine, reads (plain BEGIN) and writes (BEGIN IMMEDIATE on SQLite)."""
 
     def __init__(self, url: str, *, echo: bool = False, connect_timeout: float = CONNECT_TIMEOUT_SECONDS):
         self.url = url
@@ -52,17 +53,20 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = _sqlite_writer(self.engine) if self.is_sqlite else self.engine
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
-        self._writes = sessionmaker(self._writer, expire_on_commit=False)
 
     @contextlib.contextmanager
-    def session(self, *, write: bool) -> Iterator[Session]:
-        """A unit of work: committed when the block ends normally, rolled back when it raises."""
-        factory = self._writes if write else self._reads
-        with factory() as session:
+    def session(self, *, write: bool) -> Iterator[Session | WriteTransaction]:
+        """A unit of work: committed when the block ends normally, rolled back when it raises. A write's is a
+        `WriteTransaction` (an ORM session only if asked for one), on a connection held from the start."""
+        if write:
+            with self._writer.connect() as connection:
+                with WriteTransaction(connection, reads_before_begin=self.is_sqlite) as transaction:
+                    yield transaction
+                statistics.committed(self.engine)  # a refresh due runs when this connection goes back to the pool
+            return
+        with self._reads() as session:
             with session.begin():
                 yield session
-            if write:  # only writes change what statistics describe
-                statistics.committed(self.engine)  # a refresh due runs at the next connection's return to the pool
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[ReadTransaction]:

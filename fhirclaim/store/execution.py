@@ -9,7 +9,7 @@ parameter order, the columns' bind and result processors) and every later run go
 
 What stays as SQLAlchemy does it:
 - the transaction: the statement runs on the session's own connection (its BEGIN, savepoints and COMMIT), or on
-  a read's (`db.ReadTransaction`, which has no ORM session unless asked for one);
+  a read's or a write's (`db.ReadTransaction`, `WriteTransaction`: no ORM session unless asked for one);
 - the SQL: the dialect's own compilation, values always bound as parameters (executemany for a list of rows);
 - types: each column's bind processor (datetimes and booleans on SQLite) and result processor;
 - errors: a driver error goes through the connection's own handling (IntegrityError and the other wrappers,
@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Executable, exc
 from sqlalchemy.orm import Session
 
 from fhirclaim.store.db import ReadTransaction
+from fhirclaim.store.write_transaction import WriteTransaction
 
 
 def execute(session: Session, statement: Executable, params: Any = None) -> Any:
@@ -56,6 +57,19 @@ def execute_unflushed(session: Session, statement: Executable, params: Any = Non
     return plan.run(connection, driver_connection, parameters, many)
 
 
+def read_before_begin(session: Session, statement: Executable, params: Any = None) -> Any:
+    """A read run before a write's transaction begins, where it may (`WriteTransaction.unbegun`, SQLite): alone on
+    the write's connection, in the driver's autocommit, so it is its own read transaction and does not take the
+    writer lock that the write's first statement takes. Anywhere else (a read's transaction, a PostgreSQL write,
+    a transaction already begun) it runs in the session's transaction, as `execute_unflushed`."""
+    connection = session.unbegun() if type(session) is WriteTransaction else None
+    if connection is not None:
+        plan = _plan(connection, statement, params, False)
+        if plan is not None:  # a plan goes to the driver: nothing autobegins the connection's transaction
+            return plan.run(connection, session.driver_connection, plan.values(params or {}), False)
+    return execute_unflushed(session, statement, params)
+
+
 _HELD = "fhirclaim.execution"  # session.info: (its transaction, the connection it runs on, the driver's connection)
 
 
@@ -63,9 +77,13 @@ def _held(session: Session) -> tuple[Connection, Any]:
     """The session's connection in its current transaction, and the driver's connection under it: asked of the
     session once per transaction (`Session.connection` costs a few µs a call). The current transaction is the
     innermost: a savepoint begun since is emitted by asking the session again. A read's transaction
-    (`db.ReadTransaction`) holds its connection from the start."""
+    (`db.ReadTransaction`) and a write's without an ORM session (`WriteTransaction`) hold their connection."""
     if type(session) is ReadTransaction:
         return session.connection(), session.driver_connection
+    if type(session) is WriteTransaction:
+        if session.orm_session is None:
+            return session.connection(), session.driver_connection
+        session = session.orm_session  # asked for by something else: its savepoints decide the connection's state
     transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_HELD)
     if held is None or held[0] is not transaction or transaction is None:

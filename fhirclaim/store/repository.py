@@ -34,6 +34,7 @@ from fhirclaim.store.audit_log import AUTHOR as AUDIT_AUTHOR
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
+from fhirclaim.store.write_transaction import orm_session_of
 
 _FROM_TEXT = object()  # `StoredResource.content` given as its `text`, to be parsed when first asked for
 
@@ -429,9 +430,10 @@ class SqlResourceRepository:
                                                         "row_id": resource_id, **values}).scalar_one_or_none()
         if pk is None:  # another transaction wrote this resource since we read it
             raise _version_conflict(resource_type, resource_id, row.version_id, None)
-        loaded = self.session.identity_map.get(self.session.identity_key(ResourceRow, pk))
+        orm = orm_session_of(self.session)  # none made: nothing of this transaction was loaded as an ORM object
+        loaded = orm.identity_map.get(orm.identity_key(ResourceRow, pk)) if orm is not None else None
         if loaded is not None:  # a search of this transaction loaded it: it must not show the old version
-            self.session.expire(loaded)
+            orm.expire(loaded)
         self._insert_version(resource_type, resource_id, version, now, method, author, text, tenant)
         self._write_index(pk, content)
         return StoredResource(resource_type, resource_id, version, now, content is None, tenant, content, method,

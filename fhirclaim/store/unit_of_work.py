@@ -25,13 +25,15 @@ from fhirclaim.store.users import UserRepository
 from fhirclaim.store.webhook_deliveries import WebhookDeliveries
 from fhirclaim.store.webhook_secrets import WebhookSecretRepository
 from fhirclaim.store.worklist import WorklistRepository
+from fhirclaim.store.write_transaction import WriteTransaction
 
 _REMEMBERED = "fhirclaim.remembered"  # session.info key: the memos of `UnitOfWork.remembered`
 
 
 @dataclass
 class UnitOfWork:
-    session: Session | ReadTransaction  # a read's (`Store.reading`) has an ORM session only if asked for one
+    # a read's (`Store.reading`) and a write's have an ORM session only if asked for one
+    session: Session | ReadTransaction | WriteTransaction
     scope: Scope
     resources: SqlResourceRepository
 
@@ -113,12 +115,6 @@ class Store:
         self.database = database
         self.timezone = timezone_name
         self._on_commit: dict[str, list[Callable[[], None]]] = {}
-
-    @property
-    def one_writer(self) -> bool:
-        """Whether a write's unit of work holds the database's one writer lock from its first statement (SQLite's
-        BEGIN IMMEDIATE): work that need not be inside it is better done before it begins."""
-        return self.database.is_sqlite
 
     def on_commit(self, topic: str, callback: Callable[[], None]) -> None:
         """Call `callback` (quick, never raising: it sets an Event) after every unit of work that noticed `topic`

@@ -134,22 +134,43 @@ def _statements(runtime, seen):
                     event.remove(runtime.database.engine, "before_cursor_execute", statement))
 
 
-def test_a_create_checks_its_token_as_the_first_statement_of_its_own_write(app, runtime, token):
-    """PostgreSQL: one transaction per create, begun by the token's SELECT, no checkout and BEGIN of its own
-    (issue 17). SQLite: the check reads on its own, before the write's BEGIN IMMEDIATE takes the writer lock."""
+def test_a_create_checks_its_token_on_the_connection_of_its_own_write(app, runtime, token):
+    """One pool checkout and one transaction per create (issue 17). PostgreSQL: the transaction begun by the
+    token's SELECT. SQLite: the SELECT runs on the write's connection before its BEGIN (IMMEDIATE: the writer's
+    lock), which comes with the write's first statement."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
     seen: list[str] = []
+    checkouts: list[object] = []
+    checkout = lambda _dbapi, _record, _proxy: checkouts.append(_dbapi)  # noqa: E731
+    event.listen(runtime.database.engine.pool, "checkout", checkout)
     stop = _statements(runtime, seen)
     try:
         answer = app.test_client().post("/fhir/Patient", json={"resourceType": "Patient"}, headers=headers)
     finally:
         stop()
+        event.remove(runtime.database.engine.pool, "checkout", checkout)
     assert answer.status_code == 201
-    assert seen[:2] == ["BEGIN", "SELECT"] and "INSERT" in seen
+    assert len(checkouts) == 1 and seen.count("BEGIN") == 1 and "INSERT" in seen
     if runtime.database.is_sqlite:
-        assert seen.count("BEGIN") == 2 and seen[2] == "BEGIN"  # the writer's lock taken after the check
+        assert seen[:2] == ["SELECT", "BEGIN"]
     else:
-        assert seen.count("BEGIN") == 1
+        assert seen[:2] == ["BEGIN", "SELECT"]
+    assert runtime.database.engine.pool.checkedout() == 0
+
+
+def test_a_create_refused_by_validation_never_begins_its_write(app, runtime, token):
+    """SQLite: the body is validated before the write's first statement, so a refused one never takes the
+    writer lock: the token's SELECT is all it ran (PostgreSQL: in the transaction that SELECT began)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    seen: list[str] = []
+    stop = _statements(runtime, seen)
+    try:
+        answer = app.test_client().post("/fhir/Patient", json={"resourceType": "Patient", "gender": "none"},
+                                        headers=headers)
+    finally:
+        stop()
+    assert answer.status_code in (400, 422)
+    assert seen == (["SELECT"] if runtime.database.is_sqlite else ["BEGIN", "SELECT"])
     assert runtime.database.engine.pool.checkedout() == 0
 
 
@@ -176,8 +197,9 @@ def _patients(runtime) -> list[tuple[str, int, bool]]:
 @pytest.mark.parametrize("method, path, body", WRITES)
 def test_a_write_with_a_refused_token_answers_401_writes_nothing_and_ends_its_transaction(app, runtime, token,
                                                                                            method, path, body):
-    """The token is checked inside the write's unit of work (SQLite: holding the writer lock): a refusal rolls it
-    back, before the security log records the refusal in a transaction of its own, and leaves the lock free."""
+    """The token is checked inside the write's unit of work (SQLite: on its connection, before its transaction
+    begins): a refusal rolls it back, before the security log records the refusal in a transaction of its own,
+    and leaves the connection and the writer lock free."""
     client = app.test_client()
     assert client.put("/fhir/Patient/p1", json={"resourceType": "Patient", "id": "p1"},
                       headers={"Authorization": f"Bearer {token}"}).status_code == 201

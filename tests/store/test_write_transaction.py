@@ -1,0 +1,112 @@
+"""A write's transaction without an ORM session unless one is asked for (`store/write_transaction.py`, issue 17):
+what the prebuilt statements, an ORM session joined later and its savepoints write commits together or not at
+all, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import event, exc, insert, select
+from sqlalchemy.orm import Session
+
+from fhirclaim.store import execution
+from fhirclaim.store.access import ClientRow
+from fhirclaim.store.models import ResourceRow
+
+from testkit import authorized
+
+_RESOURCE = ResourceRow.__table__
+_INSERT = insert(_RESOURCE).returning(_RESOURCE.c.pk)
+_WHEN = datetime(2026, 12, 4, 9, 0, 0)
+
+
+def _row(logical_id: str) -> dict:
+    return {"partition": "rs-a", "resource_type": "Patient", "logical_id": logical_id, "version_id": 1,
+            "last_updated": _WHEN, "deleted": False, "tenant": "rs-a", "content": "{}"}
+
+
+def _client() -> ClientRow:
+    return ClientRow(client_id="c1", secret_hash="x", role="facility", org="rs-a", name="SIMRS", created_at=_WHEN,
+                     disabled=False)
+
+
+def _stored(database) -> tuple[list[str], list[str]]:
+    with database.reading() as read:
+        patients = read.execute(select(_RESOURCE.c.logical_id).order_by(_RESOURCE.c.logical_id)).scalars().all()
+        clients = read.execute(select(ClientRow.client_id)).scalars().all()
+    return patients, clients
+
+
+def test_prebuilt_statements_an_orm_session_and_its_savepoints_commit_together(database):
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT, _row("p1"))
+        assert session.orm_session is None  # the prebuilt statement needed the connection only
+        session.add(_client())  # an ORM session joins the transaction, flushed before the next statement
+        with pytest.raises(exc.IntegrityError), session.begin_nested():
+            execution.execute(session, _INSERT, _row("p1"))  # a duplicate: only the savepoint is rolled back
+        execution.execute(session, _INSERT, _row("p2"))
+        assert session.orm_session is not None
+    assert _stored(database) == (["p1", "p2"], ["c1"])
+    assert database.engine.pool.checkedout() == 0
+
+
+@pytest.mark.parametrize("with_orm", [False, True])
+def test_a_write_that_raises_commits_nothing(database, with_orm):
+    with pytest.raises(RuntimeError), database.session(write=True) as session:
+        execution.execute(session, _INSERT, _row("p1"))
+        if with_orm:
+            session.add(_client())
+            session.flush()
+        raise RuntimeError
+    assert _stored(database) == ([], [])
+    assert database.engine.pool.checkedout() == 0
+
+
+def test_a_read_before_the_write_begins_runs_alone_on_sqlite_only(database):
+    with database.session(write=True) as session:
+        unbegun = session.unbegun()
+        assert (unbegun is session.bind) if database.is_sqlite else unbegun is None
+        execution.execute(session, _INSERT, _row("p1"))
+        assert session.unbegun() is None  # begun by the write's first statement
+    assert _stored(database) == (["p1"], [])
+
+
+def test_a_fhir_create_makes_no_orm_session(app, runtime):
+    """POST of a Claim's whole path (token, validation, reference check, resource, index, audit, worklist, job):
+    prebuilt statements on the write's connection, no ORM session begun."""
+    client = authorized(app)
+    assert client.put("/Patient/p1", {"resourceType": "Patient", "id": "p1"}).status_code == 201
+    begun: list[Session] = []
+    listener = lambda session, _transaction, _connection: begun.append(session)  # noqa: E731
+    event.listen(Session, "after_begin", listener)
+    try:
+        answer = client.post("/Claim", _claim())
+    finally:
+        event.remove(Session, "after_begin", listener)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    assert begun == []
+    with runtime.store.unit_of_work(write=False) as uow:
+        assert uow.worklist.get("10000004", answer.get_json()["id"]) is not None
+
+
+def test_a_new_version_needs_no_orm_session_and_expires_what_one_loaded(runtime):
+    """The repository's update looks for an ORM-loaded copy of the row only where an ORM session was made."""
+    with runtime.store.unit_of_work() as uow:
+        uow.resources.create({"resourceType": "Patient", "id": "p1"}, resource_id="p1")
+    with runtime.store.unit_of_work() as uow:
+        stored, _ = uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "male"})
+        assert stored.version_id == 2 and uow.session.orm_session is None
+        loaded = uow.session.execute(select(ResourceRow).where(ResourceRow.logical_id == "p1")).scalar_one()
+        uow.resources.update({"resourceType": "Patient", "id": "p1", "gender": "female"})
+        assert loaded.version_id == 3 and '"female"' in loaded.content  # expired, read again
+    with runtime.store.unit_of_work(write=False) as uow:
+        assert uow.resources.find("Patient", "p1").content["gender"] == "female"
+
+
+def _claim() -> dict:
+    return {"resourceType": "Claim", "status": "active", "use": "claim", "type": {"coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
+        "patient": {"reference": "Patient/p1"}, "created": "2026-12-04", "provider": {"display": "RSUD"},
+        "priority": {"coding": [{"code": "normal"}]},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "JKN"}}]}
