@@ -12,8 +12,10 @@ same kind, so pipeline and bare alternate claim by claim (A B A B) and share the
 
 CPU is `time.process_time()` of this process plus, over HTTP, the emulator process's CPU from `/proc/<pid>/stat`
 (the in-process emulator's CPU is inside this process already). One warm-up claim (pipeline and bare) per mode is
-not counted. "ratio" is pipeline / bare; "+write" adds the SIMRS transaction that carries the claim in. Prints
-figures and the ratio pipeline / bare; asserts nothing but that the bare replay answers 200 to every call.
+not counted. Once the Runtime and the bare client are made, the start-up heap is frozen
+(`startup.freeze_startup_heap`), as `fhirclaim serve` and `fhirclaim worker` freeze theirs. "ratio" is pipeline /
+bare; "+write" adds the SIMRS transaction that carries the claim in. Prints figures and the ratio pipeline / bare;
+asserts nothing but that the bare replay answers 200 to every call.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from fhirclaim.config import Settings  # noqa: E402
 from fhirclaim.eklaim import EKlaimClient, HttpTransport, InProcessTransport  # noqa: E402
 from fhirclaim.runtime import Runtime  # noqa: E402
 from fhirclaim.sandbox import SandboxEKlaim  # noqa: E402
+from fhirclaim.startup import freeze_startup_heap  # noqa: E402
 
 READ_ONLY = {"get_claim_data", "get_claim_status", "claim_print", "idrg_diagnosa_get", "idrg_procedure_get",
              "inacbg_diagnosa_get", "inacbg_procedure_get", "pull_claim"}
@@ -115,6 +118,7 @@ def run_mode(mode: str, pipe_dir: Path, bare_dir: Path, args) -> dict[str, float
                         eklaim_protocol=args.protocol,
                         **({"eklaim_url": emulator.url, "eklaim_key": emulator.key} if emulator else {}))
     runtime, bare = Runtime(settings), Bare(mode, bare_dir, args.protocol)
+    freeze_startup_heap()  # as `fhirclaim serve` and `fhirclaim worker` do before their first request or job
     pid = emulator.process.pid if emulator else None
     writes, jobs, replays = Meter(pid), Meter(pid), Meter(bare.pid)
     calls = 0

@@ -17,7 +17,9 @@ signed Bundle; claims/s = claims / wall time of the whole run (writes included).
 Modes: `in-process` — the embedded sandbox E-Klaim (same process, the real encrypted protocol, no socket);
 `http` — `fhirclaim eklaim-emulator` started as its own process (waitress) and reached over HTTP, as a hospital's
 E-Klaim would be. SQLite in a temporary directory unless --database-url names an empty database (the modes use
-different ids, so they can share it). One warm-up claim per mode is not counted. Prints figures, asserts nothing.
+different ids, so they can share it). The start-up heap is frozen once the Runtime is made, as `fhirclaim serve`
+freezes its own (`startup.freeze_startup_heap`). One warm-up claim per mode is not counted. Prints figures, asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from fhirclaim.config import Settings
 from fhirclaim.eklaim import crypto
 from fhirclaim.interactions import transaction
 from fhirclaim.runtime import Runtime
+from fhirclaim.startup import freeze_startup_heap
 from fhirclaim.store import commit_notices
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -126,6 +129,7 @@ def run_mode(mode: str, offset: int, args, console: Console) -> Result:
                             public_base_url=BASE, eklaim_protocol=args.protocol,
                             **({"eklaim_url": emulator.url, "eklaim_key": emulator.key} if emulator else {}))
         runtime = Runtime(settings)
+        freeze_startup_heap()  # as `fhirclaim serve` does before it serves
         try:
             return measure(mode, offset, runtime, args, console)
         finally:

@@ -35,6 +35,7 @@ from store_throughput import claim  # noqa: E402
 from fhirclaim.app import create_app  # noqa: E402
 from fhirclaim.config import Settings  # noqa: E402
 from fhirclaim.runtime import Runtime  # noqa: E402
+from fhirclaim.startup import freeze_startup_heap  # noqa: E402
 
 
 class Statements:
@@ -109,6 +110,7 @@ def main() -> None:
         (Path(directory) / "data").mkdir(mode=0o700)
         runtime = Runtime(Settings(data_dir=Path(directory) / "data", run_worker=False,
                                    public_base_url=pipeline_bench.BASE, eklaim_protocol=args.protocol))
+        freeze_startup_heap()  # as `fhirclaim serve` does before it serves
         statements = Statements(runtime.database.engine)
         try:
             client = create_app(runtime=runtime).test_client()

@@ -12,7 +12,7 @@ from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.sandbox import sandbox_clients, sandbox_users
 from fhirclaim.signals import stop_on_signals
-from fhirclaim.startup import check_can_listen, listen_error, private_umask
+from fhirclaim.startup import check_can_listen, freeze_startup_heap, listen_error, private_umask
 from fhirclaim.webapp.accounts import UserAccounts
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def serve_forever(settings: Settings) -> None:
         runtime.close()
         raise
     try:
+        freeze_startup_heap()
         if settings.run_worker:
             runtime.start_workers()
         notes = _sandbox_lines(runtime) if settings.sandbox else []

@@ -15,7 +15,7 @@ from fhirclaim import logging_setup
 from fhirclaim.claims.pipeline_worker import PipelineWorker
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
-from fhirclaim.startup import private_umask
+from fhirclaim.startup import freeze_startup_heap, private_umask
 from fhirclaim.store.db import without_password
 
 Echo = Callable[[str], None]
@@ -32,6 +32,7 @@ def run_workers(settings: Settings, *, once: bool, echo: Echo = _print) -> None:
     database = without_password(settings.resolved_database_url())
     echo(f"fhirclaim worker: database {database}, data dir {runtime.data_dir}")
     try:
+        freeze_startup_heap()
         if once:
             drain(runtime, echo)
         else:
