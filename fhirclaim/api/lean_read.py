@@ -4,10 +4,10 @@ machinery (issue 17).
 Flask's share of a read (its request and app contexts, the URL adapter bound per request, the `request`/`g` proxies,
 dispatch and finalizing) cost about 40 % of the app's CPU, as much as the token check, the read and the rendering
 together. This WSGI layer, between the access log and Flask, answers a request that is plainly a read through the
-parts the Flask route runs: the app's own URL map (it serves what routes to `fhir.read`, nothing else), the token
-parsed by `auth.bearer_token` and resolved by the clients in the read transaction, the tenant by `scope_for`, the
-caller's FHIR service, the Accept check of `http.check_accept`, the answer by `http.plain_read` (the status,
-headers and body `http.render` answers, without a werkzeug Response).
+parts the Flask route runs: the app's own URL map (it serves what routes to `fhir.read`, nothing else; asked once
+per type, `LeanRead.read_of`), the token parsed by `auth.bearer_token` and resolved by the clients in the read
+transaction, the tenant by `scope_for`, the caller's FHIR service, the Accept check of `http.check_accept`, the
+answer by `http.plain_read` (the status, headers and body `http.render` answers, without a werkzeug Response).
 
 Anything else goes to Flask untouched: another method or path, a query string, a conditional header, and every
 outcome but the stored resource (no token or a dead one, a role's refusal, 404, 410, a refused Accept, an error).
@@ -36,6 +36,7 @@ READ = "read"  # the route table's key of the read, whose Flask endpoint is `fhi
 _CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
 _PARTITION = "HTTP_" + PARTITION_HEADER.upper().replace("-", "_")  # the header as the WSGI environ names it
 _PREFIX = surface.FHIR_BASE + "/"
+_STAND_IN = "0"  # an id, for asking the URL map what a type's ids route to
 
 
 class LeanRead:
@@ -53,6 +54,12 @@ class LeanRead:
                        or app.subdomain_matching)
         # Bound once: Flask binds the map to each request's environ, which only its host (unused here) changes.
         self.urls = url_map.bind("localhost", subdomain=url_map.default_subdomain or "")
+        # The last segments some route spells out (`_history`, `$validate`, `jwks.json`…): a path ending in one is
+        # matched as it comes. Any other last segment routes as any other does under the same type (the rules'
+        # variable segments take any text), so the map is asked once per type, with a stand-in for the id.
+        self.literals = frozenset(last for rule in url_map.iter_rules()
+                                  if "<" not in (last := rule.rule.rsplit("/", 1)[-1]))
+        self.reads_under = functools.lru_cache(maxsize=256)(self._reads_under)  # the type is the client's: bounded
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         response = self._answer(environ) if self.on and _plain(environ) else None
@@ -65,12 +72,9 @@ class LeanRead:
         path = environ["PATH_INFO"].encode("latin-1").decode(errors="replace")  # as werkzeug decodes it (PEP 3333)
         if ("GET", path.rstrip("/")) in PUBLIC:
             return None
-        try:
-            endpoint, args = self.urls.match(path, "GET")
-        except HTTPException:  # no such route, another method's, a redirect: Flask's to answer
-            return None
+        read = self.read_of(path)
         token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
-        if endpoint != self.endpoint or token is None:
+        if read is None or token is None:
             return None
         runtime = self.runtime
         try:
@@ -81,9 +85,27 @@ class LeanRead:
                     return None
                 scope = scope_for(principal, environ.get(_PARTITION))
                 service = runtime.fhir_service(uow.viewing(scope), author=principal.name, principal=principal)
-                return plain_read(service.read(args["resource_type"], args["resource_id"]))
+                return plain_read(service.read(*read))
         except Exception:  # noqa: BLE001 — a refusal, a 404 or 410, an error: Flask answers it (and logs an error)
             return None
+
+
+    def read_of(self, path: str) -> tuple[str, str] | None:
+        """(type, id) of `/fhir/<type>/<id>` when the app's URL map routes a GET of it to the read, else None."""
+        resource_type, resource_id = path[len(_PREFIX):].split("/")
+        routed = self.routes_to_read(path) if resource_id in self.literals else self.reads_under(resource_type)
+        return (resource_type, resource_id) if routed else None
+
+    def routes_to_read(self, path: str) -> bool:
+        """Whether the app's URL map routes a GET of `path` to the read."""
+        try:
+            return self.urls.match(path, "GET")[0] == self.endpoint
+        except HTTPException:  # no such route, another method's, a redirect: Flask's to answer
+            return False
+
+    def _reads_under(self, resource_type: str) -> bool:
+        """Whether a GET of `/fhir/<resource_type>/<an id no route spells out>` routes to the read."""
+        return self.routes_to_read(f"{_PREFIX}{resource_type}/{_STAND_IN}")
 
 
 def _plain(environ: dict[str, Any]) -> bool:

@@ -63,7 +63,9 @@ def world(apps):
              f"/fhir/Organization/{organization}", f"/fhir/AuditEvent/{audit}", f"/fhir/Unknown/{own}",
              f"/fhir/Patient/{own}/", f"/fhir/Patient/{own}/_history/1", f"/fhir/Patient/{own}/_history",
              "/fhir/Patient/_history", "/fhir/metadata", "/fhir/.well-known/jwks.json", "/fhir/Patient/$validate",
-             f"/fhir/Patient/{own[:4]}%{ord(own[4]):02X}{own[5:]}", "/fhir/Patient/%C3%A9", "/fhir//Patient/x"]
+             f"/fhir/Patient/{own[:4]}%{ord(own[4]):02X}{own[5:]}", "/fhir/Patient/%C3%A9", "/fhir//Patient/x",
+             "/fhir/OperationDefinition/Claim-submit", "/fhir/OperationDefinition/0", "/fhir/.well-known/0",
+             "/fhir//0"]
     apps[2].paths.clear()  # what the set-up sent
     return tokens, paths
 
@@ -154,3 +156,20 @@ def test_a_plain_read_of_a_resource_without_its_stored_bytes_is_rendered_from_it
                                          ("Last-Modified", "Thu, 03 Dec 2026 15:41:28 GMT"),
                                          ("Content-Length", str(len(answers[0][2])))])
     assert json.loads(answers[0][2]) == content
+
+
+def test_a_path_is_taken_for_a_read_exactly_where_the_url_map_routes_it_to_the_read(apps):
+    """The layer asks the URL map once per type (`LeanRead.reads_under`), and as it comes for an id some route
+    spells out: the same answer as the map's for every path of that shape."""
+    layer = apps[0].wsgi_app.wsgi_app
+    literals = sorted(layer.literals)
+    assert {"_history", "_search", "$validate", "jwks.json"} <= set(literals)
+    types = ["Patient", "Claim", "Bundle", "OperationDefinition", ".well-known", "AuditEvent", "Nope", ""]
+    ids = ["0", "abc", "Claim-submit", "x.y", "é", *literals]
+    for path in (f"/fhir/{resource_type}/{resource_id}" for resource_type in types for resource_id in ids):
+        expected = layer.routes_to_read(path)
+        assert (layer.read_of(path) is not None) == expected, path
+        assert layer.read_of(path) == ((path.split("/")[2], path.split("/")[3]) if expected else None)
+    assert layer.read_of("/fhir/Patient/abc") == ("Patient", "abc")
+    assert layer.read_of("/fhir/OperationDefinition/Claim-submit") is None  # the built-in definitions' route
+    assert layer.read_of("/fhir/Patient/_history") is None and layer.read_of("/fhir/.well-known/jwks.json") is None
