@@ -30,9 +30,8 @@ def money_issues(resource: dict[str, Any]) -> list[Issue]:
 def _too_precise(value: Any, name: str | None) -> bool:
     """Whether `value` holds a Money value that `money_issues` refuses (as `_money_values` finds them)."""
     if isinstance(value, dict):
-        number = value.get("value")
-        if isinstance(number, (int, float, Decimal)) and not isinstance(number, bool) and (
-                "currency" in value or name in MONEY_ELEMENTS) and _significant_digits(number) > MAX_SIGNIFICANT_DIGITS:
+        number = _money_number(value, name)
+        if number is not None and _significant_digits(number) > MAX_SIGNIFICANT_DIGITS:
             return True
         for key, item in value.items():
             if isinstance(item, (dict, list)) and _too_precise(item, key):
@@ -47,9 +46,8 @@ def _too_precise(value: Any, name: str | None) -> bool:
 def _money_values(value: Any, path: str, name: str | None) -> list[tuple[str, Any, int]]:
     found = []
     if isinstance(value, dict):
-        number = value.get("value")
-        if isinstance(number, (int, float, Decimal)) and not isinstance(number, bool) and (
-                "currency" in value or name in MONEY_ELEMENTS):
+        number = _money_number(value, name)
+        if number is not None:
             found.append((f"{path}.value", number, _significant_digits(number)))
         for key, item in value.items():
             found += _money_values(item, f"{path}.{key}", key)
@@ -57,6 +55,15 @@ def _money_values(value: Any, path: str, name: str | None) -> list[tuple[str, An
         for index, item in enumerate(value):
             found += _money_values(item, f"{path}[{index}]", name)
     return found
+
+
+def _money_number(value: dict[str, Any], name: str | None) -> int | float | Decimal | None:
+    """The number of a Money value (an element with a currency, or one of `MONEY_ELEMENTS`), else None."""
+    number = value.get("value")
+    if isinstance(number, (int, float, Decimal)) and not isinstance(number, bool) and (
+            "currency" in value or name in MONEY_ELEMENTS):
+        return number
+    return None
 
 
 def _significant_digits(number: int | float | Decimal) -> int:
