@@ -89,7 +89,6 @@ class LeanRead:
         except Exception:  # noqa: BLE001 — a refusal, a 404 or 410, an error: Flask answers it (and logs an error)
             return None
 
-
     def read_of(self, path: str) -> tuple[str, str] | None:
         """(type, id) of `/fhir/<type>/<id>` when the app's URL map routes a GET of it to the read, else None."""
         resource_type, resource_id = path[len(_PREFIX):].split("/")

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fhirclaim.startup import StartupError, create_private_file, ensure_directory
 from fhirclaim.store import statistics
-from fhirclaim.store.write_transaction import WriteTransaction
+from fhirclaim.store.transactions import ReadTransaction, WriteTransaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK = 0x66686972  # "fhir": one process migrates at a time on PostgreSQL
@@ -113,45 +113,6 @@ class Database:
             return self._writer.connect()
         except exc.DBAPIError as error:
             raise StartupError(_connect_failure(self.engine.url, error)) from error
-
-
-class ReadTransaction:
-    """A read's transaction as the repositories see a session, without an ORM session unless one is needed.
-
-    An ORM session costs a read about 35 µs of CPU (its transaction bookkeeping, on top of the pool checkout,
-    BEGIN and ROLLBACK), over half of the database's share of a GET by id, while a read by id or search runs only
-    prebuilt Core statements (`store/execution.py`), which need the connection and nothing else. Those run on
-    `connection()`; whatever else a repository asks of its session (an ORM query, `get`, `execute` of a statement
-    built per call) goes to an ORM session made on first use and joined to this connection's transaction: the
-    same snapshot; it may roll the transaction back (an error), never commit it."""
-
-    autoflush = False  # nothing to flush: nothing is written here
-
-    def __init__(self, connection: Connection):
-        self._connection = connection
-        self.driver_connection = connection.connection.driver_connection
-        self.info: dict = {}  # what `Session.info` holds for a unit of work (its memos)
-        self._session: Session | None = None
-
-    def connection(self) -> Connection:
-        """The connection this transaction runs on (as `Session.connection()` answers it)."""
-        return self._connection
-
-    def flush(self) -> None:
-        """A session's flush: nothing is pending in a read."""
-
-    def close(self) -> None:
-        """Release the ORM session, if one was made (the connection's transaction is ended by its owner)."""
-        if self._session is not None:
-            self._session.close()
-
-    def __getattr__(self, name: str):
-        if name.startswith("__"):  # copy, pickle and friends: not a session's
-            raise AttributeError(name)
-        if self._session is None:
-            self._session = Session(bind=self._connection, expire_on_commit=False,
-                                    join_transaction_mode="rollback_only")
-        return getattr(self._session, name)
 
 
 def check_database_url(url: str) -> URL:

@@ -9,7 +9,7 @@ parameter order, the columns' bind and result processors) and every later run go
 
 What stays as SQLAlchemy does it:
 - the transaction: the statement runs on the session's own connection (its BEGIN, savepoints and COMMIT), or on
-  a read's or a write's (`db.ReadTransaction`, `WriteTransaction`: no ORM session unless asked for one);
+  a read's or a write's (`transactions.ReadTransaction`, `WriteTransaction`: no ORM session unless asked for one);
 - the SQL: the dialect's own compilation, values always bound as parameters (executemany for a list of rows);
 - types: each column's bind processor (datetimes and booleans on SQLite) and result processor;
 - errors: a driver error goes through the connection's own handling (IntegrityError and the other wrappers,
@@ -31,8 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Executable, exc
 from sqlalchemy.orm import Session
 
-from fhirclaim.store.db import ReadTransaction
-from fhirclaim.store.write_transaction import WriteTransaction
+from fhirclaim.store.transactions import ReadTransaction, WriteTransaction
 
 
 def execute(session: Session, statement: Executable, params: Any = None) -> Any:
@@ -77,7 +76,7 @@ def _held(session: Session) -> tuple[Connection, Any]:
     """The session's connection in its current transaction, and the driver's connection under it: asked of the
     session once per transaction (`Session.connection` costs a few µs a call). The current transaction is the
     innermost: a savepoint begun since is emitted by asking the session again. A read's transaction
-    (`db.ReadTransaction`) and a write's without an ORM session (`WriteTransaction`) hold their connection."""
+    (`transactions.ReadTransaction`) and a write's without an ORM session (`WriteTransaction`) hold their connection."""
     if type(session) is ReadTransaction:
         return session.connection(), session.driver_connection
     if type(session) is WriteTransaction:

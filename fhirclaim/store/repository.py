@@ -34,7 +34,7 @@ from fhirclaim.store.audit_log import AUTHOR as AUDIT_AUTHOR
 from fhirclaim.store.execution import execute
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
-from fhirclaim.store.write_transaction import orm_session_of
+from fhirclaim.store.transactions import orm_session_of
 
 _FROM_TEXT = object()  # `StoredResource.content` given as its `text`, to be parsed when first asked for
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fhirclaim.store import commit_notices
 from fhirclaim.store.clients import ClientRepository, TokenRepository
-from fhirclaim.store.db import Database, ReadTransaction
+from fhirclaim.store.db import Database
 from fhirclaim.store.disclosures import DisclosureRepository
 from fhirclaim.store.jobs import JobQueue
 from fhirclaim.store.login_failures import LoginFailureRepository
@@ -21,11 +21,11 @@ from fhirclaim.store.scope import SYSTEM, Scope
 from fhirclaim.store.security_events import SecurityEventRepository
 from fhirclaim.store.subscription_epoch import SubscriptionEpoch
 from fhirclaim.store.tenant_settings import TenantSettingsRepository
+from fhirclaim.store.transactions import ReadTransaction, WriteTransaction
 from fhirclaim.store.users import UserRepository
 from fhirclaim.store.webhook_deliveries import WebhookDeliveries
 from fhirclaim.store.webhook_secrets import WebhookSecretRepository
 from fhirclaim.store.worklist import WorklistRepository
-from fhirclaim.store.write_transaction import WriteTransaction
 
 _REMEMBERED = "fhirclaim.remembered"  # session.info key: the memos of `UnitOfWork.remembered`
 

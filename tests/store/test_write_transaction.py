@@ -1,4 +1,4 @@
-"""A write's transaction without an ORM session unless one is asked for (`store/write_transaction.py`, issue 17):
+"""A write's transaction without an ORM session unless one is asked for (`store/transactions.py`, issue 17):
 what the prebuilt statements, an ORM session joined later and its savepoints write commits together or not at
 all, on SQLite and PostgreSQL."""
 
