@@ -2,8 +2,9 @@
 
 SQLite (the embedded default) gets WAL, `synchronous=FULL` (a 2xx write survives a crash) and a busy timeout;
 write transactions start with `BEGIN IMMEDIATE` so that two writers queue instead of failing on a lock
-upgrade. PostgreSQL needs none of that. The schema is owned by the Alembic migrations in `migrations/`,
-applied on start under a lock so that several processes can start at once.
+upgrade. PostgreSQL needs none of that; its reads run without a transaction of their own (below) and a pooled
+connection is pinged only when its server has said something since it was last used. The schema is owned by the
+Alembic migrations in `migrations/`, applied on start under a lock so that several processes can start at once.
 
 A URL fhirclaim cannot use (malformed, `postgres://`, an unknown or missing driver, a backend other than PostgreSQL
 and SQLite) and a database it cannot reach are `StartupError`s, found before or at the first connection; PostgreSQL
@@ -17,6 +18,7 @@ import copy
 import functools
 import math
 import re
+import select
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +54,10 @@ class Database:
         self.engine = _create_engine(check_database_url(url), echo, connect_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = _sqlite_writer(self.engine) if self.is_sqlite else self.engine
+        # PostgreSQL: each statement of a read is its own transaction (autocommit), as under a READ COMMITTED
+        # transaction each statement has its own snapshot anyway: no BEGIN and ROLLBACK round trips, and no
+        # ROLLBACK to make psycopg drop the statements it prepared (a DEALLOCATE ALL round trip after it; issue 17)
+        self._reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
@@ -70,10 +76,11 @@ class Database:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[ReadTransaction]:
-        """A transaction that only reads (SQLite: BEGIN DEFERRED), on a plain connection: an ORM session is made
-        only if something asks for one (`ReadTransaction`). It ends by being closed, which rolls it back: nothing to
-        commit, and none of a commit's bookkeeping (issue 17)."""
-        with self.engine.connect() as connection:
+        """A transaction that only reads (SQLite: BEGIN DEFERRED; PostgreSQL: each statement its own, above), on a
+        plain connection: an ORM session is made only if something asks for one (`ReadTransaction`). It ends by
+        being closed, which rolls it back: nothing to commit, and none of a commit's bookkeeping (issue 17). Nothing
+        may write through it (on PostgreSQL a write would not be rolled back)."""
+        with self._reader.connect() as connection:
             connection.begin()  # now, not at the first statement: the prebuilt statements go to the driver directly
             transaction = ReadTransaction(connection)
             try:
@@ -198,7 +205,9 @@ def _create_engine(url: URL, echo: bool, connect_timeout: float) -> Engine:
         connect_args = {}
         if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
             connect_args["connect_timeout"] = max(1, math.ceil(connect_timeout))  # libpq takes whole seconds
-        return create_engine(url, echo=echo, pool_pre_ping=True, future=True, connect_args=connect_args)
+        engine = create_engine(url, echo=echo, future=True, connect_args=connect_args)
+        event.listen(engine, "checkout", functools.partial(_ping_if_the_server_spoke, engine.dialect))
+        return engine
     path = sqlite_path(url.render_as_string(hide_password=False))
     if path is not None:
         ensure_directory(path.parent, what="the SQLite database's directory",
@@ -216,6 +225,26 @@ def _create_engine(url: URL, echo: bool, connect_timeout: float) -> Engine:
 
     engine.dialect.do_begin = functools.partial(_sqlite_begin, "DEFERRED")
     return engine
+
+
+def _ping_if_the_server_spoke(dialect, dbapi_connection, _record, _proxy) -> None:
+    """A pooled PostgreSQL connection, as it is checked out: pinged (a round trip) only when the server sent it
+    something since it was last used, which an idle connection is sent only when it is being ended (the server
+    shutting down or restarting, an administrator's pg_terminate_backend, an idle timeout: the server's last words
+    and the socket's end). A ping that fails discards the connection and the pool checks out another, as SQLAlchemy's
+    `pool_pre_ping` does; that one pings every checkout, a round trip a read cannot spare (issue 17)."""
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        quiet = not poller.poll(0)
+    except Exception:  # a connection already closed on this side has no socket to ask
+        quiet = False
+    if quiet:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.DisconnectionError(f"the database server ended this pooled connection: {error}") from error
 
 
 def _sqlite_writer(engine: Engine) -> Engine:
