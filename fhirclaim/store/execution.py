@@ -167,9 +167,10 @@ class _Plan:
             if listened:
                 for listener in connection.dispatch.after_cursor_execute:
                     listener(connection, cursor, sql, parameters, None, many)
-            rows = [] if cursor.description is None else cursor.fetchall()
+            row_type = self.row_type  # None: the statement returns no rows (and `description`, which psycopg builds
+            rows = [] if row_type is None else cursor.fetchall()  # anew on each call, is asked only once)
             if rows:
-                row_type, processors = self.row_type, self.result_processors
+                processors = self.result_processors
                 if processors is None:
                     processors = self.result_processors = [
                         kind._cached_result_processor(connection.dialect, column[1])
