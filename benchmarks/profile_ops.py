@@ -1,6 +1,7 @@
 """Where the time of one FHIR create and of one claim through the pipeline goes: cProfile and SQL statement counts.
 
     python benchmarks/profile_ops.py [--creates 200] [--reads 0] [--claims 10] [--protocol 5.10] [--top 25]
+                                     [--database-url URL]
 
 Creates (not profiled with `--creates 0`; the warm-up still runs): the benchmark Claim of `store_throughput.py`,
 POST /fhir/Claim in-process (WSGI test client, a facility token), after 200 warm-up creates. Reads (`--reads N`):
@@ -10,7 +11,8 @@ written and then run through the pipeline on this thread against the embedded E-
 profile too: its share is under `fhirclaim/eklaim/emulator` and `fhirclaim/inacbg`). Prints CPU ms per operation,
 SQL statements and transactions (COMMITs) per operation (measured without the profiler), then, from as many more
 operations under cProfile (CPU clock), the own time by file and the fhirclaim functions with the largest cumulative
-share.
+share. SQLite in a temporary data dir, or the empty database `--database-url` names (whose server's own CPU is not
+in the figures: only this process's).
 """
 
 from __future__ import annotations
@@ -105,11 +107,13 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=10)
     parser.add_argument("--protocol", choices=("5.10", "5.1"), default="5.10")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--database-url", help="an empty database (default: SQLite in a temporary directory)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         (Path(directory) / "data").mkdir(mode=0o700)
         runtime = Runtime(Settings(data_dir=Path(directory) / "data", run_worker=False,
-                                   public_base_url=pipeline_bench.BASE, eklaim_protocol=args.protocol))
+                                   database_url=args.database_url, public_base_url=pipeline_bench.BASE,
+                                   eklaim_protocol=args.protocol))
         freeze_startup_heap()  # as `fhirclaim serve` does before it serves
         statements = Statements(runtime.database.engine)
         try:
