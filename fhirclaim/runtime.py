@@ -159,6 +159,10 @@ class Runtime:
 
     def close(self) -> None:
         self.stop_workers()
+        try:
+            self.security_log.write()  # the refusals counted since its last write
+        except Exception as error:  # the database is gone: say what is lost, and stop anyway
+            log.warning("refused requests counted since the security log's last write are lost: %s", error)
         self.tenant_policy.close()
         self.sandbox.close()
         self.database.dispose()

@@ -25,13 +25,13 @@ class SecurityEventRepository:
         return self.session.execute(select(func.count()).select_from(SecurityEventRow)
                                     .where(SecurityEventRow.minute == minute)).scalar_one()
 
-    def count(self, minute: datetime, source: str, kind: str, now: datetime, sample: str) -> None:
-        """One more event in the (minute, source, kind) counter; the newest description is kept as its sample."""
+    def count(self, minute: datetime, source: str, kind: str, now: datetime, sample: str, *, by: int = 1) -> None:
+        """`by` more events in the (minute, source, kind) counter; the newest description is kept as its sample."""
         statement = insert_for(self.session)(SecurityEventRow).values(
-            minute=minute, source=source, kind=kind, count=1, last_at=now, sample=sample)
+            minute=minute, source=source, kind=kind, count=by, last_at=now, sample=sample)
         self.session.execute(statement.on_conflict_do_update(
             index_elements=["minute", "source", "kind"],
-            set_={"count": SecurityEventRow.count + 1, "last_at": now, "sample": sample}))
+            set_={"count": SecurityEventRow.count + by, "last_at": now, "sample": sample}))
 
     def newest(self, limit: int) -> list[SecurityEventRow]:
         return list(self.session.execute(select(SecurityEventRow).order_by(

@@ -3,12 +3,14 @@ requests with no valid credentials are counted in the bounded security log inste
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select
 
 from fhirclaim.auth import security_log
 from fhirclaim.auth.audit import ADMIN_ONLY_TENANT
 from fhirclaim.store.access import SecurityEventRow
 from fhirclaim.store.audit_log import AuditLogRow
+from fhirclaim.store.db import Database
 
 from testkit import HOSPITAL, OTHER_HOSPITAL, authorized
 
@@ -77,3 +79,70 @@ def test_audit_of_shared_resources_and_admin_refusals_is_admins_alone(app, runti
     assert admin.get("/AuditEvent?_count=0").get_json()["total"] == 4
     assert a.get("/AuditEvent?_count=0").get_json()["total"] == 1
     assert b.get("/AuditEvent?_count=0").get_json()["total"] == 0
+
+
+def _table(runtime) -> list[tuple[str, str, int]]:
+    with runtime.store.unit_of_work(write=False) as uow:
+        return [tuple(row) for row in uow.session.execute(
+            select(SecurityEventRow.source, SecurityEventRow.kind, SecurityEventRow.count)
+            .order_by(SecurityEventRow.source, SecurityEventRow.kind)).all()]
+
+
+def test_a_flood_is_written_once_per_interval_not_once_per_request(runtime, clock):
+    log, writes = runtime.security_log, []
+
+    @event.listens_for(runtime.database.engine, "before_cursor_execute")
+    def _statement(_connection, _cursor, statement, *_):
+        if statement.startswith("DELETE FROM security_event"):  # each write's first statement (retention)
+            writes.append(statement)
+
+    for _ in range(500):
+        log.record(source="198.51.100.9", kind="unauthenticated", description="GET /fhir/Claim")
+    assert len(writes) == 1  # the counter's first refusal, at once: the source is in the table
+    assert _table(runtime) == [("198.51.100.9", "unauthenticated", 1)]
+    log.record(source="198.51.100.9", kind="forbidden", description="GET /admin")  # a new counter: written now
+    assert len(writes) == 2
+    assert _table(runtime) == [("198.51.100.9", "forbidden", 1), ("198.51.100.9", "unauthenticated", 500)]
+    clock.advance(security_log.WRITE_EVERY.total_seconds() - 1)
+    log.record(source="198.51.100.9", kind="unauthenticated", description="GET /fhir/Claim")
+    assert len(writes) == 2
+    clock.advance(1)
+    log.record(source="198.51.100.9", kind="unauthenticated", description="GET /fhir/Patient")
+    assert len(writes) == 3
+    assert _table(runtime) == [("198.51.100.9", "forbidden", 1), ("198.51.100.9", "unauthenticated", 502)]
+    assert runtime.security_log.recent()[0]["sample"] == "GET /fhir/Patient"
+
+
+def test_counts_not_yet_written_are_read_and_written_when_the_server_stops(runtime, clock):
+    log = runtime.security_log
+    for _ in range(10):
+        log.record(source="192.0.2.7", kind="unauthenticated", description="GET /fhir/Claim")
+    assert _table(runtime) == [("192.0.2.7", "unauthenticated", 1)]
+    assert [r["count"] for r in log.recent()] == [10]  # reading the log writes what it holds first
+    log.record(source="192.0.2.7", kind="unauthenticated", description="GET /fhir/Claim")
+    runtime.close()
+    reopened = Database(runtime.database.url)
+    try:
+        with reopened.session(write=False) as session:
+            assert session.execute(select(SecurityEventRow.count)).scalars().all() == [11]
+    finally:
+        reopened.dispose()
+
+
+def test_a_write_that_fails_keeps_its_counts_for_the_next(runtime, clock, monkeypatch):
+    log = runtime.security_log
+    log.record(source="192.0.2.8", kind="unauthenticated", description="first")
+    for _ in range(4):
+        log.record(source="192.0.2.8", kind="unauthenticated", description="again")
+    clock.advance(security_log.WRITE_EVERY.total_seconds())
+    broken = runtime.store.unit_of_work
+
+    def failing(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runtime.store, "unit_of_work", failing)  # an injected failure
+    with pytest.raises(OSError):
+        log.record(source="192.0.2.8", kind="unauthenticated", description="during")
+    monkeypatch.setattr(runtime.store, "unit_of_work", broken)
+    log.record(source="192.0.2.8", kind="unauthenticated", description="after")
+    assert [(r["count"], r["sample"]) for r in log.recent()] == [(7, "after")]
