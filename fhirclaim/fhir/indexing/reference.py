@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from fhirclaim.fhir.indexing.entry import IndexEntry
 from fhirclaim.fhir.search_params import SearchParameter
 
 _TYPE_ID = re.compile(r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?P<history>/_history/[^/]+)?$")
@@ -76,7 +77,7 @@ def external_key(url: str) -> str:
     return "sha256:" + hashlib.sha256(url.encode("utf-8")).hexdigest()[: _KEY_LENGTH - len("sha256:")]
 
 
-def entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[dict]:
+def entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[IndexEntry]:
     for value in values:
         if not isinstance(value, dict):
             continue
@@ -88,4 +89,4 @@ def entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[
             if target is None and is_absolute(reference) and (external := named(reference)):
                 target = (external[0], external_key(reference))  # another server's: its type, its whole URL
         if target and (param.targets is None or target[0] in param.targets):
-            yield {"kind": "reference", "text": target[0], "code": target[1]}
+            yield IndexEntry(param.name, "reference", code=target[1], text=target[0])
