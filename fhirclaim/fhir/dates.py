@@ -89,6 +89,8 @@ def _utc(moment: datetime, zone: tzinfo) -> datetime:
 
 
 def instant(moment: datetime) -> str:
-    """An R4 instant: UTC, millisecond precision, `Z`."""
-    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """An R4 instant: UTC, millisecond precision, `Z`. `isoformat` rather than `strftime`: a third of the cost on
+    every write's `meta.lastUpdated` (issue 17), and a four-digit year whatever the year."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"

@@ -33,3 +33,11 @@ def test_a_malformed_value_is_refused_every_time(value):
     for _ in range(2):  # an error is not remembered as an answer
         with pytest.raises(dates.DateFormatError):
             dates.to_range(value, "UTC")
+
+
+def test_an_instant_is_utc_to_the_millisecond_with_a_four_digit_year():
+    assert dates.instant(datetime(2026, 12, 4, 22, 39, 41, 591782)) == "2026-12-04T22:39:41.591Z"  # naive: UTC
+    assert dates.instant(datetime(2026, 12, 5, 5, 39, 41, 999999, tzinfo=timezone(timedelta(hours=7)))) == \
+        "2026-12-04T22:39:41.999Z"
+    assert dates.instant(datetime(2026, 1, 1, tzinfo=timezone.utc)) == "2026-01-01T00:00:00.000Z"
+    assert dates.instant(dates.MIN) == "0001-01-01T00:00:00.000Z"
