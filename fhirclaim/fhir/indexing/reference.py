@@ -20,6 +20,9 @@ from fhirclaim.fhir.search_params import SearchParameter
 
 _TYPE_ID = re.compile(r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?P<history>/_history/[^/]+)?$")
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+# The usual reference, `Type/id` (a version after it or not): relative for certain (no ':' anywhere), parsed by one
+# match instead of three (issue 17: a write parses each of its references twice, to check and to index them)
+_RELATIVE = re.compile(r"(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
 _KEY_LENGTH = 64  # the index's target_id column
 
 
@@ -31,7 +34,11 @@ def is_absolute(reference: Any) -> bool:
 def parse(reference: Any) -> tuple[str, str] | None:
     """The local target of a relative reference: `Patient/1`, `Patient/1/_history/2` → ("Patient", "1"); None for
     contained (#id), urn: and absolute references (another server's, once the service has localised its own)."""
-    if not isinstance(reference, str) or reference.startswith(("#", "urn:")) or is_absolute(reference):
+    if not isinstance(reference, str):
+        return None
+    if match := _RELATIVE.fullmatch(reference):
+        return match["type"], match["id"]
+    if reference.startswith(("#", "urn:")) or is_absolute(reference):
         return None
     return named(reference)
 
