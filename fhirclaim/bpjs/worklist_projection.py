@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from fhirclaim.bpjs import codes
@@ -31,7 +32,7 @@ from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.models import fit_numeric
 from fhirclaim.store.repository import SqlResourceRepository, StoredResource
-from fhirclaim.store.scope import SYSTEM, partition_of
+from fhirclaim.store.scope import SYSTEM, Scope, partition_of
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
 SEP_SYSTEM_PART = "/claim-number/"
@@ -354,7 +355,7 @@ class WorklistListener:
             return
         if after.resource_type == "Claim" and not after.deleted and after.content.get("use") != "claim":
             return  # a preauthorization or predetermination has no line
-        resources = RememberingView(uow.resources.viewing(SYSTEM.within(after.tenant), timezone_name=self.timezone),
+        resources = RememberingView(uow.resources.viewing(_system_within(after.tenant), timezone_name=self.timezone),
                                     memo)
         known = change.referenced  # what the write's reference check found, as this view finds it
         if after.resource_type == "Claim":
@@ -368,6 +369,13 @@ class WorklistListener:
             # only a Claim created under an id the server just gave it is unanswered (a fresh answer answers one)
             fresh_claim = change.fresh and after.resource_type == "Claim"
             save_line(resources, uow, stored, answered=not fresh_claim, known=known)
+
+
+@lru_cache(maxsize=1024)
+def _system_within(tenant: str | None) -> Scope:
+    """`SYSTEM.within(tenant)`, made once per tenant: a Scope is a frozen value, and `dataclasses.replace` costs
+    more than the rest of the listener's bookkeeping on every write (issue 17)."""
+    return SYSTEM.within(tenant)
 
 
 def save_line(resources: SqlResourceRepository, uow: UnitOfWork, stored: StoredResource, *,

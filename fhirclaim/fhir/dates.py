@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 MIN = datetime(1, 1, 1)
@@ -29,7 +30,17 @@ class DateFormatError(ValueError):
 
 def to_range(text: str, default_tz: tzinfo | str = "UTC") -> tuple[datetime, datetime]:
     """`[low, high)` of a FHIR date/dateTime/instant, naive UTC."""
-    match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        raise DateFormatError(f"{str(text)[:40]!r} is not a FHIR date, dateTime or instant")
+    return _range(text, default_tz)
+
+
+@lru_cache(maxsize=4096)
+def _range(text: str, default_tz: tzinfo | str) -> tuple[datetime, datetime]:
+    """`to_range`, remembered: the same dates come again and again (a Claim's `created`, an encounter's period,
+    written, indexed and put on the worklist line: issue 17), and the answer is two immutable datetimes. A
+    malformed value raises and is not remembered."""
+    match = _PATTERN.match(text.strip())
     if not match:
         raise DateFormatError(f"{str(text)[:40]!r} is not a FHIR date, dateTime or instant")
     parts = match.groupdict()
@@ -78,6 +89,8 @@ def _utc(moment: datetime, zone: tzinfo) -> datetime:
 
 
 def instant(moment: datetime) -> str:
-    """An R4 instant: UTC, millisecond precision, `Z`."""
-    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """An R4 instant: UTC, millisecond precision, `Z`. `isoformat` rather than `strftime`: a third of the cost on
+    every write's `meta.lastUpdated` (issue 17), and a four-digit year whatever the year."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"

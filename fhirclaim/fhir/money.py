@@ -67,6 +67,8 @@ def _money_number(value: dict[str, Any], name: str | None) -> int | float | Deci
 
 
 def _significant_digits(number: int | float | Decimal) -> int:
+    if type(number) is int:  # the usual Money value (whole rupiah): its digits but the trailing zeros, no Decimal
+        return len(str(abs(number)).rstrip("0")) or 1
     decimal = number if isinstance(number, Decimal) else Decimal(str(number))
     if not decimal.is_finite() or decimal.is_zero():
         return 1

@@ -29,6 +29,7 @@ from fhirclaim.store.repository import HistoryPage, SearchResult, StoredResource
 from fhirclaim.store.unit_of_work import UnitOfWork
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_TRANSACTION_ONLY = ("urn:uuid:", "urn:oid:")  # references that name a transaction Bundle's entry
 PROCESSED_BUNDLE_TYPES = ("transaction", "batch")  # posted to the base to be processed, never stored as such
 
 
@@ -334,27 +335,38 @@ class FhirService:
     def _reference_issues(self, resource_type: str, resource: dict[str, Any], *,
                           keep: bool = False) -> tuple[list[Issue], Found]:
         """(issues, found): `keep` and a hospital's own scope, `find`'s answer for each reference, read in the
-        check's one statement (`store/lookups.py`); else nothing."""
-        issues, local = [], []
-        for path, reference in iter_references(resource, resource_type):
-            if reference.startswith(("urn:uuid:", "urn:oid:")):
-                issues.append(error("invalid", f"{path}: {reference} is only meaningful inside a transaction Bundle",
-                                    path))
-                continue
-            target = parse_reference(localise(reference, self.base_urls) or reference)
-            if target is not None and target[0] in validation.STORED_TYPES:
-                local.append((path, reference, target))
-            # else: contained (#id), another server's (absolute), or a type this server does not hold
-        targets = (target for _, _, target in local)
+        check's one statement (`store/lookups.py`); else nothing. The references are gathered without their paths,
+        which only an issue needs: they are walked again, with paths, when there is one (issue 17)."""
+        references = _references(resource, [])
+        targets = {target for reference in references if (target := self._local_target(reference)) is not None}
         found = Found({})
         if keep and self.resources.scope.finds_as_within(self.resources.scope.tenant):
             answer = lookup(self.resources, targets)
             existing, found = answer.existing, answer.found
         else:
             existing = self.resources.existing(targets)
-        issues += [error("not-found", f"{path}: {reference} does not exist on this server", path)
-                   for path, reference, target in local if target not in existing]
-        return issues, found
+        if targets <= existing and not any(reference.startswith(_TRANSACTION_ONLY) for reference in references):
+            return [], found
+        return self._path_issues(resource_type, resource, existing), found
+
+    def _path_issues(self, resource_type: str, resource: dict[str, Any],
+                     existing: set[tuple[str, str]]) -> list[Issue]:
+        """Each reference's issue, with its FHIRPath: a `urn:` one outside a transaction, or a local one that is
+        not in `existing`."""
+        issues, missing = [], []
+        for path, reference in iter_references(resource, resource_type):
+            if reference.startswith(_TRANSACTION_ONLY):
+                issues.append(error("invalid", f"{path}: {reference} is only meaningful inside a transaction Bundle",
+                                    path))
+            elif (target := self._local_target(reference)) is not None and target not in existing:
+                missing.append(error("not-found", f"{path}: {reference} does not exist on this server", path))
+        return issues + missing
+
+    def _local_target(self, reference: str) -> tuple[str, str] | None:
+        """(type, id) of a reference to a resource this server stores; None for a contained one (#id), another
+        server's (absolute), or a type this server does not hold."""
+        target = parse_reference(localise(reference, self.base_urls) or reference)
+        return target if target is not None and target[0] in validation.STORED_TYPES else None
 
     def _reusable(self, found: Found, stored: StoredResource) -> Mapping[tuple[str, str], StoredResource]:
         """`found`, when this scope finds by type and id exactly what the system finds in the stored resource's
@@ -445,12 +457,49 @@ def iter_references(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from iter_references(child, f"{path}[{index}]")
 
 
-def _localised(value: Any, bases: tuple[str, ...]) -> Any:
+def _references(value: Any, found: list[str]) -> list[str]:
+    """`iter_references` without the paths: every `Reference.reference` string (contained resources skipped)."""
     if isinstance(value, dict):
-        return {k: ((localise(v, bases) or v) if k == "reference" and is_absolute(v) else _localised(v, bases))
+        for key, child in value.items():
+            if key == "reference" and isinstance(child, str):
+                found.append(child)
+            elif key != "contained" and isinstance(child, (dict, list)):
+                _references(child, found)
+    else:
+        for child in value:
+            if isinstance(child, (dict, list)):
+                _references(child, found)
+    return found
+
+
+def _localised(value: Any, bases: tuple[str, ...]) -> Any:
+    """`value` with its absolute references to `bases` made relative, as a copy; `value` itself when it has no
+    absolute reference at all (usually: issue 17), as `_localise` without bases has always answered."""
+    return _localised_copy(value, bases) if _any_absolute(value) else value
+
+
+def _any_absolute(value: Any) -> bool:
+    """Whether any `reference` in `value` (contained resources included) is an absolute URL."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key == "reference" and isinstance(child, str):
+                if is_absolute(child):
+                    return True
+            elif isinstance(child, (dict, list)) and _any_absolute(child):
+                return True
+    else:
+        for child in value:
+            if isinstance(child, (dict, list)) and _any_absolute(child):
+                return True
+    return False
+
+
+def _localised_copy(value: Any, bases: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: ((localise(v, bases) or v) if k == "reference" and is_absolute(v) else _localised_copy(v, bases))
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [_localised(v, bases) for v in value]
+        return [_localised_copy(v, bases) for v in value]
     return value
 
 

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from fhirclaim.auth.audit import audit_event
-from fhirclaim.fhir.indexing import entries_for, index_resource
+from fhirclaim.fhir.indexing import IndexEntry, entries_for, index_resource
 from fhirclaim.fhir.search_params import registry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -47,3 +48,27 @@ def test_a_choice_element_is_found_by_its_stem():
     charge = {"resourceType": "ChargeItem", "id": "ci", "status": "billable",
               "occurrencePeriod": {"start": "2026-06-01"}, "subject": {"reference": "Patient/p"}}
     assert [e.param for e in index_resource(charge) if e.kind == "date"] == ["occurrence"]
+
+
+def test_a_claims_entries_as_the_extractors_make_them():
+    claim = {"resourceType": "Claim", "id": "c", "status": "active", "use": "claim", "created": "2026-05-15",
+             "meta": {"versionId": "1", "lastUpdated": "2026-12-04T22:39:41.591Z",
+                      "tag": [{"system": "t", "code": "x"}]},
+             "identifier": [{"system": "http://rs/claim", "value": "CLM-1"}],
+             "patient": {"reference": "Patient/p"}, "provider": {"reference": "http://other/fhir/Organization/o"},
+             "careTeam": [{"sequence": 1, "provider": {"reference": "Patient/p"}}],  # not a target type: no entry
+             "priority": {"coding": [{"code": "normal"}]}, "total": {"value": 10, "currency": "IDR"}}
+    assert index_resource(claim, "Asia/Jakarta") == [
+        IndexEntry("_tag", "token", "t", "x"),
+        IndexEntry("created", "date", low=datetime(2026, 5, 14, 17), high=datetime(2026, 5, 15, 17)),
+        IndexEntry("identifier", "token", "http://rs/claim", "CLM-1"),
+        IndexEntry("patient", "reference", code="p", text="Patient"),
+        IndexEntry("priority", "token", None, "normal"),
+        IndexEntry("provider", "reference", code="http://other/fhir/Organization/o", text="Organization"),
+        IndexEntry("status", "token", None, "active"),
+        IndexEntry("use", "token", None, "claim"),
+    ]
+    name = {"resourceType": "Patient", "id": "p", "name": [{"family": "Sánchez", "given": ["Ana"]}],
+            "birthDate": "1990"}
+    assert [e for e in index_resource(name) if e.kind == "string" and e.param == "family"] == [
+        IndexEntry("family", "string", code="sanchez", text="Sánchez")]

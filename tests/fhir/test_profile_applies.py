@@ -54,3 +54,16 @@ def test_a_keyword_it_cannot_prune_for_keeps_the_value_whole():
     assert reads is not None and reads.properties == {"a": None, "c": None}
     pruned = profiles._pruned({"a": {"b": 1, "d": 2}, "c": {"x": 1}, "e": 3}, reads)
     assert pruned == {"a": {"b": 1, "d": 2}, "c": {"x": 1}}
+
+
+def test_values_python_holds_equal_are_remembered_apart():
+    """The memo's key is the pruned part's repr (issue 17): True, 1, Decimal('1') and '1' each keep their own verdict
+    however often and in whatever order they come, a Decimal included."""
+    schema = {"properties": {"x": {"type": "boolean"}}, "required": ["x"]}
+    profile = profiles.Profile(url="u", name="n", resource_type="Claim", description="", validator=None,
+                               applies_when=profiles.Draft202012Validator(schema),
+                               applies_reads=profiles._reads(schema))
+    values = [True, 1, Decimal("1"), "1", 1.0, False, 0, None, [True]]
+    for _ in range(2):
+        assert [profile.applies_to({"x": value, "y": "ignored"}) for value in values] == [
+            True, False, False, False, False, True, False, False, False]

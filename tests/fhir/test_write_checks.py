@@ -23,3 +23,14 @@ def test_required_bindings_are_checked_by_type():
     issues = validation.binding_issues("Patient", {"resourceType": "Patient", "gender": "robot"})
     assert len(issues) == 1 and "not a code of" in issues[0].text
     assert validation.binding_issues("Basic", {"resourceType": "Basic", "gender": "robot"}) == []
+
+
+def test_a_whole_number_counts_its_digits_but_the_trailing_zeros():
+    """An int is counted without a Decimal (issue 17), as a Decimal of it would be: 16 digits but trailing zeros."""
+    def total(value):
+        return money_issues({"resourceType": "Claim", "total": {"value": value, "currency": "IDR"}})
+
+    assert [total(v) for v in (0, -3_500_000, 10**30, 1234567890123450000)] == [[], [], [], []]
+    assert [i.expression for i in total(1234567890123456)] == [("Claim.total.value",)]
+    assert [i.expression for i in total(-1234567890123456000)] == [("Claim.total.value",)]
+    assert "16 significant digits" in total(1234567890123456)[0].text

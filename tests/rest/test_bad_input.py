@@ -141,3 +141,32 @@ def test_transaction_with_garbage_entries(fhir):
         response = fhir.post("", bundle)
         assert response.status_code == 400, json.dumps(bundle)
     assert fhir.writes() == 0
+
+
+def test_every_unresolved_reference_is_reported_with_its_path(fhir):
+    """The check gathers references without their paths and walks again for the paths only when one fails (issue
+    17): the issues are those of one walk — a `urn:` reference first, then each missing one, in document order."""
+    fhir.put_resource({"resourceType": "Organization", "id": "here", "name": "RS"})
+    patient = {"resourceType": "Patient", "managingOrganization": {"reference": "Organization/here"},
+               "generalPractitioner": [{"reference": "Practitioner/gone"}, {"reference": "urn:uuid:1234"},
+                                       {"reference": "Organization/here"}, {"reference": "Organization/none"},
+                                       {"reference": "http://elsewhere.example/fhir/Practitioner/x"}],
+               "link": [{"other": {"reference": "Patient/gone"}, "type": "seealso"}]}
+    writes = fhir.writes()
+    response = fhir.post("/Patient", patient)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert [(i["code"], i["expression"]) for i in response.get_json()["issue"]] == [
+        ("invalid", ["Patient.generalPractitioner[1].reference"]),
+        ("not-found", ["Patient.generalPractitioner[0].reference"]),
+        ("not-found", ["Patient.generalPractitioner[3].reference"]),
+        ("not-found", ["Patient.link[0].other.reference"]),
+    ]
+    assert fhir.writes() == writes
+    valid = {**patient, "generalPractitioner": [{"reference": f"{BASE}/Organization/here"}], "link": []}
+    del valid["link"]
+    stored = fhir.create(valid)  # the absolute reference to this server resolves and is stored relative
+    assert stored["generalPractitioner"] == [{"reference": "Organization/here"}]
+    assert stored["managingOrganization"] == {"reference": "Organization/here"}
+
+
+BASE = "http://localhost/fhir"  # Flask's test client calls http://localhost/

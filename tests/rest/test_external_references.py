@@ -282,3 +282,16 @@ def test_each_host_a_request_comes_to_is_its_own_base(stubs):
             "reference": f"https://{other}/fhir/Patient/4"}  # the other name is another server's here
         found = stubs.get("/Coverage?beneficiary=Patient/4", base_url=f"https://{host}").get_json()
         assert found["link"][0]["url"].startswith(f"https://{host}/fhir/Coverage?")
+
+
+def test_this_servers_absolute_url_inside_a_contained_resource_is_stored_relative_too(stubs):
+    """Localising looks everywhere, contained resources included, before it copies anything (issue 17: a resource
+    with no absolute reference is stored as it came)."""
+    contained = _coverage(
+        contained=[{"resourceType": "Organization", "id": "holder", "partOf": {"reference": f"{BASE}/Organization/2"}}],
+        policyHolder={"reference": "#holder"})
+    assert stubs.put("/Coverage/9876B1", contained).status_code == 201
+    stored = stubs.get("/Coverage/9876B1").get_json()
+    assert stored["contained"] == [{"resourceType": "Organization", "id": "holder",
+                                    "partOf": {"reference": "Organization/2"}}]
+    assert stored["payor"] == [{"reference": "Organization/2"}] and stored["policyHolder"] == {"reference": "#holder"}

@@ -8,29 +8,15 @@ paths' first elements and their extractor), and a path whose first element the r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from decimal import Decimal
 from functools import cache, lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from fhirclaim.fhir.indexing import date, number, reference, string, token
+from fhirclaim.fhir.indexing.entry import IndexEntry
 from fhirclaim.fhir.paths import evaluate, root
 from fhirclaim.fhir.search_params import SearchParameter, registry
 
-
-class IndexEntry(NamedTuple):
-    """One index value (a named tuple: a create makes and de-duplicates a dozen, a frozen dataclass costs 3× as
-    much to make and hash, issue 17)."""
-
-    param: str
-    kind: str  # token | string | reference | date | number | quantity
-    system: str | None = None
-    code: str | None = None  # token code; string: normalised value; reference: target id
-    text: str | None = None  # string: the exact value; reference: target type
-    low: datetime | None = None
-    high: datetime | None = None
-    number: Decimal | None = None
-
+__all__ = ["IndexEntry", "entries_for", "index_resource"]
 
 _EXTRACTORS = {
     "token": token.entries,
@@ -46,28 +32,35 @@ _EXTRACTORS = {
 def index_resource(resource: dict[str, Any], timezone: str = "UTC") -> list[IndexEntry]:
     present = _elements(resource)
     entries: list[IndexEntry] = []
-    for param, paths, extract in _plan(resource["resourceType"]):
+    for param, roots, paths, extract in _plan(resource["resourceType"]):
+        if roots is not None and roots.isdisjoint(present):
+            continue  # most of a type's parameters: one set operation, not a list built empty (issue 17)
         values = [v for first, path in paths if first is None or first in present for v in evaluate(resource, path)]
         if values:
-            entries.extend(IndexEntry(param.name, **fields)
-                           for fields in extract(values, param=param, timezone=timezone))
+            entries.extend(extract(values, param=param, timezone=timezone))
     return list(dict.fromkeys(entries))  # the same value reached twice is indexed once
 
 
 def entries_for(param: SearchParameter, resource: dict[str, Any], timezone: str) -> list[IndexEntry]:
     values = [v for path in param.paths for v in evaluate(resource, path)]
-    extract = _EXTRACTORS[param.type]
-    return [IndexEntry(param.name, **fields) for fields in extract(values, param=param, timezone=timezone)]
+    return list(_EXTRACTORS[param.type](values, param=param, timezone=timezone))
 
 
-_Plan = tuple[tuple[SearchParameter, tuple[tuple[str | None, str], ...], Callable[..., Iterator[dict]]], ...]
+_Plan = tuple[tuple[SearchParameter, frozenset[str] | None, tuple[tuple[str | None, str], ...],
+                    Callable[..., Iterator[IndexEntry]]], ...]
 
 
 @cache
 def _plan(resource_type: str) -> _Plan:
-    """A type's indexed parameters with a path, each with its paths' first elements and its extractor (issue 17)."""
-    return tuple((param, tuple((root(path), path) for path in param.paths), _EXTRACTORS[param.type])
-                 for param in registry().indexed(resource_type) if param.paths)
+    """A type's indexed parameters with a path, each with its paths' first elements (all of them, as a set: None
+    when a path starts elsewhere, with `ofType`), its paths and its extractor (issue 17)."""
+    plan = []
+    for param in registry().indexed(resource_type):
+        if param.paths:
+            paths = tuple((root(path), path) for path in param.paths)
+            roots = None if any(first is None for first, _ in paths) else frozenset(first for first, _ in paths)
+            plan.append((param, roots, paths, _EXTRACTORS[param.type]))
+    return tuple(plan)
 
 
 def _elements(resource: dict[str, Any]) -> set[str]:

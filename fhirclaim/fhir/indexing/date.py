@@ -6,13 +6,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from fhirclaim.fhir import dates
+from fhirclaim.fhir.indexing.entry import IndexEntry
+from fhirclaim.fhir.search_params import SearchParameter
 
 
-def entries(values: list[Any], *, timezone: str = "UTC", **_: Any) -> Iterator[dict]:
+def entries(values: list[Any], *, param: SearchParameter, timezone: str = "UTC", **_: Any) -> Iterator[IndexEntry]:
     for value in values:
         span = _span(value, timezone)
         if span:
-            yield {"kind": "date", "low": span[0], "high": span[1]}
+            yield IndexEntry(param.name, "date", low=span[0], high=span[1])
 
 
 def _span(value: Any, timezone: str):

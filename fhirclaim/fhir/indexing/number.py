@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fhirclaim.fhir.indexing.entry import IndexEntry
+from fhirclaim.fhir.search_params import SearchParameter
+
 CURRENCY_SYSTEM = "urn:iso:std:iso:4217"
 
 
@@ -18,18 +21,18 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def number_entries(values: list[Any], **_: Any) -> Iterator[dict]:
+def number_entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[IndexEntry]:
     for value in values:
         if (amount := _decimal(value)) is not None:
-            yield {"kind": "number", "number": amount}
+            yield IndexEntry(param.name, "number", number=amount)
 
 
-def quantity_entries(values: list[Any], **_: Any) -> Iterator[dict]:
+def quantity_entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[IndexEntry]:
     for value in values:
         if not isinstance(value, dict) or (amount := _decimal(value.get("value"))) is None:
             continue
         if "currency" in value:  # Money
-            yield {"kind": "quantity", "number": amount, "system": CURRENCY_SYSTEM, "code": value["currency"]}
+            yield IndexEntry(param.name, "quantity", CURRENCY_SYSTEM, value["currency"], number=amount)
         else:
-            yield {"kind": "quantity", "number": amount, "system": value.get("system"),
-                   "code": value.get("code") or value.get("unit")}
+            yield IndexEntry(param.name, "quantity", value.get("system"), value.get("code") or value.get("unit"),
+                             number=amount)

@@ -15,10 +15,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from fhirclaim.fhir.indexing.entry import IndexEntry
 from fhirclaim.fhir.search_params import SearchParameter
 
 _TYPE_ID = re.compile(r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?P<history>/_history/[^/]+)?$")
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+# The usual reference, `Type/id` (a version after it or not): relative for certain (no ':' anywhere), parsed by one
+# match instead of three (issue 17: a write parses each of its references twice, to check and to index them)
+_RELATIVE = re.compile(r"(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
 _KEY_LENGTH = 64  # the index's target_id column
 
 
@@ -30,7 +34,11 @@ def is_absolute(reference: Any) -> bool:
 def parse(reference: Any) -> tuple[str, str] | None:
     """The local target of a relative reference: `Patient/1`, `Patient/1/_history/2` → ("Patient", "1"); None for
     contained (#id), urn: and absolute references (another server's, once the service has localised its own)."""
-    if not isinstance(reference, str) or reference.startswith(("#", "urn:")) or is_absolute(reference):
+    if not isinstance(reference, str):
+        return None
+    if match := _RELATIVE.fullmatch(reference):
+        return match["type"], match["id"]
+    if reference.startswith(("#", "urn:")) or is_absolute(reference):
         return None
     return named(reference)
 
@@ -76,7 +84,7 @@ def external_key(url: str) -> str:
     return "sha256:" + hashlib.sha256(url.encode("utf-8")).hexdigest()[: _KEY_LENGTH - len("sha256:")]
 
 
-def entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[dict]:
+def entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[IndexEntry]:
     for value in values:
         if not isinstance(value, dict):
             continue
@@ -88,4 +96,4 @@ def entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[
             if target is None and is_absolute(reference) and (external := named(reference)):
                 target = (external[0], external_key(reference))  # another server's: its type, its whole URL
         if target and (param.targets is None or target[0] in param.targets):
-            yield {"kind": "reference", "text": target[0], "code": target[1]}
+            yield IndexEntry(param.name, "reference", code=target[1], text=target[0])

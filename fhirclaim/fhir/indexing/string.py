@@ -6,6 +6,9 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from fhirclaim.fhir.indexing.entry import IndexEntry
+from fhirclaim.fhir.search_params import SearchParameter
+
 # The parts of HumanName and Address a `name` or `address` search looks at.
 _PARTS = ("text", "family", "given", "prefix", "suffix", "line", "city", "district", "state", "postalCode",
           "country")
@@ -16,9 +19,9 @@ def normalise(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
-def entries(values: list[Any], **_: Any) -> Iterator[dict]:
+def entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[IndexEntry]:
     for text in _strings(values):
-        yield {"kind": "string", "code": normalise(text)[:255], "text": text[:255]}
+        yield IndexEntry(param.name, "string", code=normalise(text)[:255], text=text[:255])
 
 
 def _strings(values: list[Any]) -> Iterator[str]:

@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from fhirclaim.fhir.indexing.entry import IndexEntry
+from fhirclaim.fhir.search_params import SearchParameter
 
-def entries(values: list[Any], **_: Any) -> Iterator[dict]:
+
+def entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[IndexEntry]:
     for value in values:
         for system, code in _pairs(value):
             if code is not None and code != "":
-                yield {"kind": "token", "system": system, "code": str(code)[:255]}
+                yield IndexEntry(param.name, "token", system, str(code)[:255])
 
 
-def uri_entries(values: list[Any], **_: Any) -> Iterator[dict]:
+def uri_entries(values: list[Any], *, param: SearchParameter, **_: Any) -> Iterator[IndexEntry]:
     for value in values:
         if isinstance(value, str):
-            yield {"kind": "token", "system": None, "code": value[:255]}
+            yield IndexEntry(param.name, "token", None, value[:255])
 
 
 def _pairs(value: Any) -> Iterator[tuple[str | None, Any]]:
