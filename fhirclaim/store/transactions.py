@@ -27,6 +27,8 @@ class OnConnection:
         self.info: dict = {}  # what `Session.info` holds for a unit of work (its memos, its commit notices)
         self._session: Session | None = None
         self._cursor: Any = None
+        # the statements sent in a pipelined block not yet answered (`execution.pipelined`); None outside one
+        self.queued: list[tuple[str, Any]] | None = None
 
     def cursor(self) -> Any:
         """The driver's cursor this transaction's prebuilt statements run on (`store/execution.py`): one for all
