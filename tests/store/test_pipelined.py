@@ -1,7 +1,7 @@
 """A write's version and index rows in one round trip on PostgreSQL (`execution.pipelined`, issue 17): counted on
 the real server's wire protocol (libpq's trace of the connection), and a refused row of the block raised by the
 same call as before, as `ConstraintViolation`, with nothing of the write kept. On SQLite the same block runs its
-statements one by one: the same answers and the same errors."""
+statements one by one: the same answers and the same errors. And an audit row asks nothing back."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 from psycopg import pq
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from fhirclaim.fhir.indexing import index_resource
 from fhirclaim.store import execution
+from fhirclaim.store.audit_log import AuditLog, AuditLogRow
 from fhirclaim.store.db import ConstraintViolation
 from fhirclaim.store.models import INDEX_TABLES, ResourceRow, ResourceVersionRow
 from fhirclaim.store.repository import SqlResourceRepository
-from fhirclaim.store.scope import SHARED_PARTITION
+from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM
 
 _VERSION = ResourceVersionRow.__table__
 _INSERT_VERSION = insert(_VERSION)
@@ -130,3 +131,20 @@ def test_a_block_refuses_what_it_cannot_answer_before_its_end(postgres):
                 execution.execute(session, select(_VERSION.c.logical_id).where(_VERSION.c.version_id == 1))
         rows = execution.execute(session, select(_VERSION.c.logical_id).where(_VERSION.c.version_id == 1))
         assert sorted(rows.scalars()) == ["c1", "c2"]  # the block's rows, answered when it ended
+
+
+def test_an_audit_row_is_inserted_without_asking_for_its_key(database):
+    """An AuditEvent's row is written and never read back in its transaction: PostgreSQL is not asked to return the
+    key it generated (a column description and a row to parse, for nothing)."""
+    statements: list[str] = []
+    listener = lambda _c, _cur, statement, *_: statements.append(statement)  # noqa: E731
+    event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.session(write=True) as session:
+            AuditLog(session, SYSTEM).append({"resourceType": "AuditEvent", "action": "C"}, "a1", None, _WHEN)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+    assert [s.split()[:3] for s in statements] == [["INSERT", "INTO", "audit_log"]]
+    assert "RETURNING" not in statements[0].upper()
+    with database.reading() as read:
+        assert read.execute(select(AuditLogRow.logical_id)).scalars().all() == ["a1"]
