@@ -59,7 +59,8 @@ class AuditLogRow(Base):
 
 
 _TABLE = AuditLogRow.__table__
-_INSERT = insert(_TABLE)  # built once (store/execution.py)
+# built once (store/execution.py); inline: PostgreSQL would otherwise return the new row's key, which no one reads
+_INSERT = insert(_TABLE).inline()
 _COLUMNS = (_TABLE.c.partition, _TABLE.c.logical_id, _TABLE.c.tenant, _TABLE.c.recorded, _TABLE.c.content)
 # The table seen as the resource table's rows, for `Scope.condition` (an AuditEvent is version 1, never disclosed)
 _AS_RESOURCE = SimpleNamespace(partition=_TABLE.c.partition, tenant=_TABLE.c.tenant, logical_id=_TABLE.c.logical_id,

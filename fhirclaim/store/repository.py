@@ -31,7 +31,7 @@ from fhirclaim.fhir.search_request import Include, SearchRequest
 from fhirclaim.store import search_sql
 from fhirclaim.store.audit_log import AUDIT_EVENT, AuditLog
 from fhirclaim.store.audit_log import AUTHOR as AUDIT_AUTHOR
-from fhirclaim.store.execution import execute
+from fhirclaim.store.execution import execute, pipelined
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, partition_of
 from fhirclaim.store.transactions import orm_session_of
@@ -351,8 +351,9 @@ class SqlResourceRepository:
                     pk = execute(self.session, _INSERT_RESOURCE, values).scalar_one()
             except IntegrityError:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists") from None
-        self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
-        self._write_index(pk, content, fresh=True, entries=index)
+        with pipelined(self.session):  # PostgreSQL: the version and index rows in one round trip, checked here
+            self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
+            self._write_index(pk, content, fresh=True, entries=index)
         return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
 
     def _audit(self, event: dict[str, Any], event_id: str | None, tenant: str | None) -> StoredResource:
@@ -434,8 +435,9 @@ class SqlResourceRepository:
         loaded = orm.identity_map.get(orm.identity_key(ResourceRow, pk)) if orm is not None else None
         if loaded is not None:  # a search of this transaction loaded it: it must not show the old version
             orm.expire(loaded)
-        self._insert_version(resource_type, resource_id, version, now, method, author, text, tenant)
-        self._write_index(pk, content)
+        with pipelined(self.session):  # PostgreSQL: the version row, the old index rows out and the new ones in,
+            self._insert_version(resource_type, resource_id, version, now, method, author, text, tenant)  # in one
+            self._write_index(pk, content)  # round trip, checked here
         return StoredResource(resource_type, resource_id, version, now, content is None, tenant, content, method,
                               author, text)
 
