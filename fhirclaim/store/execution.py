@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy import Connection, Executable, exc
 from sqlalchemy.orm import Session
 
-from fhirclaim.store.transactions import OnConnection, ReadTransaction, WriteTransaction
+from fhirclaim.store.transactions import OnConnection, ReadTransaction, WriteTransaction, refuse_writes
 
 
 def execute(session: Session, statement: Executable, params: Any = None) -> Any:
@@ -58,6 +58,8 @@ def execute(session: Session, statement: Executable, params: Any = None) -> Any:
 
 def execute_unflushed(session: Session, statement: Executable, params: Any = None) -> Any:
     """As `execute`, flushing nothing: for a read that pending ORM changes cannot affect."""
+    if type(session) is ReadTransaction:
+        refuse_writes(statement)
     connection, driver_connection = _held(session)
     many = isinstance(params, list)
     first = (params[0] if params else None) if many else params

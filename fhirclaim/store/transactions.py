@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 
@@ -59,14 +59,26 @@ class OnConnection:
             raise AttributeError(name)
         if self._session is None:
             self.connection()  # begun first: the session joins this transaction and never owns it
-            self._session = Session(bind=self.bind, expire_on_commit=False, join_transaction_mode="rollback_only")
+            self._session = self._new_session()
         return getattr(self._session, name)
+
+    def _new_session(self) -> Session:
+        return Session(bind=self.bind, expire_on_commit=False, join_transaction_mode="rollback_only")
 
 
 class ReadTransaction(OnConnection):
-    """A read's transaction, begun by its owner (`Database.reading`) and ended by it: rolled back."""
+    """A read's transaction, begun by its owner (`Database.reading`) and ended by it: rolled back. Nothing is
+    written through it: on PostgreSQL each of its statements is its own transaction (autocommit, `store/db.py`), so a
+    write would not be rolled back, and an INSERT, UPDATE or DELETE is refused (`refuse_writes`), as is an ORM
+    session's flush of anything."""
 
     autoflush = False  # nothing to flush: nothing is written here
+
+    def _new_session(self) -> Session:
+        session = super()._new_session()
+        event.listen(session, "before_flush", _refuse_flush)
+        event.listen(session, "do_orm_execute", _refuse_orm_writes)
+        return session
 
     def connection(self) -> Connection:
         """The connection this transaction runs on (as `Session.connection()` answers it)."""
@@ -152,6 +164,24 @@ class WriteTransaction(OnConnection):
                 self.commit()
         finally:
             self.close()
+
+
+def refuse_writes(statement: Any) -> None:
+    """A read's transaction runs no INSERT, UPDATE or DELETE (`ReadTransaction`)."""
+    if getattr(statement, "is_dml", False):
+        raise RuntimeError(f"a read's transaction writes nothing: {type(statement).__name__} refused "
+                           f"(take `Store.unit_of_work`)")
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read's transaction writes nothing: its ORM session may not flush changes "
+                           "(take `Store.unit_of_work`)")
+
+
+def _refuse_orm_writes(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        refuse_writes(state.statement)
 
 
 def orm_session_of(session: Session | OnConnection) -> Session | None:

@@ -110,3 +110,18 @@ def _claim() -> dict:
         "patient": {"reference": "Patient/p1"}, "created": "2026-12-04", "provider": {"display": "RSUD"},
         "priority": {"coding": [{"code": "normal"}]},
         "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "JKN"}}]}
+
+
+def test_a_read_transaction_writes_nothing(database):
+    """A read's transaction refuses a write (on PostgreSQL its statements autocommit: none may write)."""
+    with database.reading() as read:
+        with pytest.raises(RuntimeError, match="writes nothing"):
+            execution.execute_unflushed(read, _INSERT, _row("p1"))  # a prebuilt statement
+        with pytest.raises(RuntimeError, match="writes nothing"):
+            read.execute(insert(_RESOURCE).values(**_row("p2")))  # through its ORM session
+        read.add(_client())
+        with pytest.raises(RuntimeError, match="writes nothing"):
+            read.execute(select(ClientRow.client_id))  # the ORM session's autoflush
+        read.expunge_all()
+        assert execution.execute_unflushed(read, select(_RESOURCE.c.logical_id)).all() == []  # reads still run
+    assert _stored(database) == ([], [])
