@@ -457,41 +457,28 @@ def iter_references(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from iter_references(child, f"{path}[{index}]")
 
 
-def _references(value: Any, found: list[str]) -> list[str]:
-    """`iter_references` without the paths: every `Reference.reference` string (contained resources skipped)."""
+def _references(value: Any, found: list[str], *, contained: bool = False) -> list[str]:
+    """`iter_references` without the paths: every `Reference.reference` string, in contained resources too only
+    when asked."""
     if isinstance(value, dict):
         for key, child in value.items():
             if key == "reference" and isinstance(child, str):
                 found.append(child)
-            elif key != "contained" and isinstance(child, (dict, list)):
-                _references(child, found)
+            elif (contained or key != "contained") and isinstance(child, (dict, list)):
+                _references(child, found, contained=contained)
     else:
         for child in value:
             if isinstance(child, (dict, list)):
-                _references(child, found)
+                _references(child, found, contained=contained)
     return found
 
 
 def _localised(value: Any, bases: tuple[str, ...]) -> Any:
     """`value` with its absolute references to `bases` made relative, as a copy; `value` itself when it has no
     absolute reference at all (usually: issue 17), as `_localise` without bases has always answered."""
-    return _localised_copy(value, bases) if _any_absolute(value) else value
-
-
-def _any_absolute(value: Any) -> bool:
-    """Whether any `reference` in `value` (contained resources included) is an absolute URL."""
-    if isinstance(value, dict):
-        for key, child in value.items():
-            if key == "reference" and isinstance(child, str):
-                if is_absolute(child):
-                    return True
-            elif isinstance(child, (dict, list)) and _any_absolute(child):
-                return True
-    else:
-        for child in value:
-            if isinstance(child, (dict, list)) and _any_absolute(child):
-                return True
-    return False
+    if any(is_absolute(reference) for reference in _references(value, [], contained=True)):
+        return _localised_copy(value, bases)
+    return value
 
 
 def _localised_copy(value: Any, bases: tuple[str, ...]) -> Any:
