@@ -39,6 +39,10 @@ class _Counter:
     last_at: datetime
     sample: str
 
+    def add(self, count: int, last_at: datetime, sample: str) -> None:
+        """`count` more refusals, the newest at `last_at` with its description as the sample."""
+        self.count, self.last_at, self.sample = self.count + count, last_at, sample
+
 
 class SecurityLog:
     def __init__(self, store: Store, *, clock: Callable[[], datetime] = naive_utc_now):
@@ -62,11 +66,7 @@ class SecurityLog:
                 key = (minute, OTHER, kind)  # bounded in memory as in the table
             opens = key not in self._seen
             self._seen.add(key)
-            counter = self._pending.get(key)
-            if counter is None:
-                self._pending[key] = _Counter(1, now, description[:200])
-            else:
-                counter.count, counter.last_at, counter.sample = counter.count + 1, now, description[:200]
+            self._pending.setdefault(key, _Counter(0, now, "")).add(1, now, description[:200])
             if not (opens or self._written_at is None or now - self._written_at >= WRITE_EVERY):
                 return
             self._written_at = now
@@ -89,11 +89,9 @@ class SecurityLog:
                     events.count(minute, source, kind, counter.last_at, counter.sample, by=counter.count)
         except BaseException:
             with self._lock:
-                for key, counter in pending.items():
-                    newer = self._pending.get(key)
-                    if newer is not None:
-                        counter.count, counter.last_at, counter.sample = (
-                            counter.count + newer.count, newer.last_at, newer.sample)
+                for key, counter in pending.items():  # the counts since, added to the ones not written
+                    if (newer := self._pending.get(key)) is not None:
+                        counter.add(newer.count, newer.last_at, newer.sample)
                     self._pending[key] = counter
             raise
 
