@@ -80,7 +80,7 @@ class LeanRead:
         try:
             check_accept(environ.get("HTTP_ACCEPT", ""))
             with runtime.store.reading(SYSTEM) as uow:  # what `hold_reading` opens: the check and the read in one
-                principal, _ = runtime.clients.resolve(token, uow)
+                principal, _ = runtime.clients.resolve(token, uow, reading=read)  # the read's row comes with it
                 if principal is None or (self.roles and principal.role not in self.roles):
                     return None
                 scope = scope_for(principal, environ.get(_PARTITION))

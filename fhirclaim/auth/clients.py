@@ -101,14 +101,20 @@ class ClientRegistry:
                            expires_at=now + self.token_lifetime)
         return IssuedToken(token, int(self.token_lifetime.total_seconds()), principal, now)
 
-    def resolve(self, token: str, within: UnitOfWork | None = None) -> tuple[Principal | None, str | None]:
+    def resolve(self, token: str, within: UnitOfWork | None = None,
+                reading: tuple[str, str] | None = None) -> tuple[Principal | None, str | None]:
         """(principal, None) for a live token, else (None, why): unknown, expired, revoked, client disabled.
 
         Every request: one prepared statement, in the read transaction `within` that then serves the request, or on
         a pooled connection of its own (issue 17). The token's revocation and its client's are read each time, so a
-        revocation committed by any process counts at once."""
+        revocation committed by any process counts at once. `reading`: the (type, id) the request reads in
+        `within`, fetched by the same statement for a hospital's read (`TokenRepository.lookup_reading`)."""
         token_hash = credentials.token_hash(token)
-        row = within.tokens.lookup(token_hash) if within is not None else lookup_token(self.store.database, token_hash)
+        if within is None:
+            row = lookup_token(self.store.database, token_hash)
+        else:
+            tokens = within.tokens
+            row = tokens.lookup(token_hash) if reading is None else tokens.lookup_reading(token_hash, *reading)
         if row is None:
             return None, "The access token is not known"
         if row.revoked:

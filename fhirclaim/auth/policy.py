@@ -20,7 +20,7 @@ from fhirclaim.auth.principal import ADMIN, BPJS, HOSPITAL_ROLES, Principal
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.repository import StoredResource
-from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT, PARTITION_HEADER, Scope, tenant_scope
+from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT, PARTITION_HEADER, Scope, hospital_scope, tenant_scope
 from fhirclaim.webhooks.egress import PRIVILEGED_HEADERS
 
 _TENANT_NAME = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # an organization id (a FHIR id); "@..." tenants are not named
@@ -38,7 +38,7 @@ def scope_for(principal: Principal, named_tenant: str | None = None) -> Scope:
     """`named_tenant` (the `X-Fhirclaim-Tenant` header): the hospital whose ids a caller that sees several (BPJS-K,
     admin) means. A hospital always addresses its own partition; a name it gives is ignored."""
     if principal.role in HOSPITAL_ROLES:
-        return Scope(tenant=principal.org, all_tenants=False)
+        return hospital_scope(principal.org)
     scope = tenant_scope(BPJS_TENANT) if principal.role == BPJS else Scope(tenant=None, all_tenants=True)
     if named_tenant is None:
         return scope

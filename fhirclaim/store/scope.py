@@ -14,6 +14,7 @@ an id is in more than one of them, and is otherwise answered 400, never with a g
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -111,4 +112,10 @@ def tenant_scope(tenant: str | None) -> Scope:
         return SYSTEM
     if tenant == BPJS_TENANT:
         return Scope(tenant=BPJS_TENANT, all_tenants=False, disclosed_only=True, current_disclosed=True)
+    return hospital_scope(tenant)
+
+
+@functools.lru_cache(maxsize=1024)
+def hospital_scope(tenant: str) -> Scope:
+    """What a hospital sees: its own tenant's rows and shared ones (a hospital's client acts in its own tenant)."""
     return Scope(tenant=tenant, all_tenants=False)
