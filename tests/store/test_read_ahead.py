@@ -19,9 +19,12 @@ NOW = datetime(2026, 12, 5, 8, 0, 0)
 LAYOUT = {"own": ["rs-a"], "shared": [None], "both": ["rs-a", None], "theirs": ["rs-b"],
           "theirs-and-shared": ["rs-b", None], "everyone": ["rs-a", "rs-b", None], "gone": ["rs-a"], "nobody": []}
 # token hash -> (client id, role, org, revoked, disabled)
-TOKENS = {"a" * 64: ("simrs-a", "facility", "rs-a", False, False), "b" * 64: ("simrs-b", "facility", "rs-b", False, False),
-          "c" * 64: ("eklaim-a", "eklaim", "rs-a", False, False), "d" * 64: ("bpjs", "bpjs", None, False, False),
-          "e" * 64: ("admin", "admin", None, False, False), "f" * 64: ("simrs-a-old", "facility", "rs-a", True, False),
+TOKENS = {"a" * 64: ("simrs-a", "facility", "rs-a", False, False),
+          "b" * 64: ("simrs-b", "facility", "rs-b", False, False),
+          "c" * 64: ("eklaim-a", "eklaim", "rs-a", False, False),
+          "d" * 64: ("bpjs", "bpjs", None, False, False),
+          "e" * 64: ("admin", "admin", None, False, False),
+          "f" * 64: ("simrs-a-old", "facility", "rs-a", True, False),
           "0" * 64: ("simrs-a-off", "facility", "rs-a", False, True)}
 
 
