@@ -1,5 +1,6 @@
 """PostgreSQL's pooled connections (`store/db.py`, issue 17): a read runs without a transaction of its own, so
-nothing rolls back and psycopg keeps the statements it prepared; a pooled connection is pinged only when its server
+nothing rolls back and psycopg keeps the statements it prepared, and its connection goes back to the pool out of
+autocommit (or not at all); a pooled connection is pinged only when its server
 has ended it (or said something since), and one the server ended is replaced without the caller seeing an error.
 Run against the real server CI starts (FHIRCLAIM_DATABASE_URL); skipped on SQLite."""
 
@@ -88,3 +89,34 @@ def test_a_connection_the_server_ended_is_replaced_before_anyone_uses_it(postgre
         execution.execute(write, _BY_ID).all()
     assert len(pings) == 2
     assert _backend(postgres) not in (first, second)
+
+
+def test_a_read_returns_its_connection_to_the_pool_out_of_autocommit(postgres):
+    """A read switches the driver's connection to autocommit itself (`Database.reading`); the write that checks
+    the same connection out next is one transaction again: a failure in it leaves nothing behind."""
+    with postgres.reading() as read:
+        assert read.driver_connection.autocommit is True
+        used = read.driver_connection
+    with pytest.raises(RuntimeError):
+        with postgres.session(write=True) as write:
+            assert write.driver_connection is used and used.autocommit is False
+            write.connection().execute(text("CREATE TEMPORARY TABLE left_behind (n int)"))
+            raise RuntimeError("the write fails after its first statement")
+    with postgres.reading() as read:
+        assert read.driver_connection is used
+        exists = "count(*) FROM pg_class WHERE relname = 'left_behind' AND relpersistence = 't'"
+        assert execution.execute_unflushed(read, select(text(exists))).scalar_one() == 0  # rolled back
+
+
+def test_a_read_whose_connection_cannot_leave_autocommit_is_not_pooled(postgres):
+    """A transaction begun by hand inside a read (nothing should, but nothing stops a raw BEGIN) keeps the driver
+    in autocommit: the connection is discarded rather than pooled as it is."""
+    with postgres.reading() as read:
+        broken = read.driver_connection
+        broken.execute("BEGIN")
+    assert broken.closed
+    with postgres.reading() as read:
+        assert read.driver_connection is not broken and read.driver_connection.autocommit is True
+    with postgres.session(write=True) as write:
+        assert write.driver_connection.autocommit is False
+    assert postgres.engine.pool.checkedout() == 0
