@@ -5,7 +5,9 @@ as package data."""
 from __future__ import annotations
 
 import configparser
-from pathlib import PurePosixPath
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
 
 from setuptools import find_packages
 
@@ -50,8 +52,25 @@ def test_every_example_file_ships_as_package_data():
                        for pattern in patterns), f"examples/{relative}: no fhirclaim.examples package data covers it"
 
 
-def test_demo_reads_the_installed_examples():
+def test_demo_reads_the_installed_examples(tmp_path):
+    """Wherever the package fhirclaim.examples is installed from (an editable install's checkout, which need not be
+    this one; a wheel's site-packages), the demo reads it there, never the examples/ beside its own source."""
+    import fhirclaim.examples
     from fhirclaim import demo
 
+    installed = Path(next(iter(fhirclaim.examples.__path__)))
     assert (demo.EXAMPLES / demo.EXPECTED).is_file()
-    assert demo.EXAMPLES.resolve() == (REPO_ROOT / "examples").resolve()  # editable install: the checkout's own
+    assert demo.EXAMPLES.resolve() == installed.resolve()
+
+    elsewhere = tmp_path / "site-packages" / "fhirclaim_examples"  # the package installed somewhere else
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "__init__.py").write_text("")
+    script = (f"import importlib.util, sys\n"
+              f"spec = importlib.util.spec_from_file_location('fhirclaim.examples', {str(elsewhere / '__init__.py')!r},"
+              f" submodule_search_locations=[{str(elsewhere)!r}])\n"
+              f"sys.modules['fhirclaim.examples'] = importlib.util.module_from_spec(spec)\n"
+              f"spec.loader.exec_module(sys.modules['fhirclaim.examples'])\n"
+              f"from fhirclaim import demo\n"
+              f"print(demo.EXAMPLES)\n")
+    shown = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert Path(shown.stdout.strip()).resolve() == elsewhere.resolve()

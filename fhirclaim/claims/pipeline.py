@@ -232,8 +232,11 @@ class ClaimPipeline:
 
     def _record_waiting(self, queue: jobs.JobQueue, job: Job, done: _RunLog) -> None:
         """The markers of steps done that wait for a transaction, written with the job's retry or end — while this
-        worker still holds the job (one whose lease ran out leaves them to the worker that took it over)."""
-        if done.pending and (job.worker is None or queue.renew(job, self.settings.lease_seconds)):
+        worker still holds the job (one whose lease ran out leaves them to the worker that took it over). The
+        renewal notes no inputs: `job` is the job as claimed, its inputs those an earlier run noted, and this run
+        notes its own with its first write (`_JobRun._write`): written here, they would undo that."""
+        if done.pending and (job.worker is None or queue.renew(dataclasses.replace(job, inputs=None),
+                                                               self.settings.lease_seconds)):
             queue.record_steps(job.id, done.pending)
 
     # --- the steps ---------------------------------------------------------------------------------------------

@@ -172,8 +172,10 @@ class JobQueue:
         return Job.of(row) if row is not None else None
 
     def get(self, job_id: int) -> Job | None:
-        row = self.session.get(ClaimJobRow, job_id)
-        return Job.of(row) if row else None
+        """The job as its row is now: a Core row, not the ORM session's copy, which a statement of this
+        transaction (`hold`, `finish`, `enqueue`'s supersede) may have changed since it was loaded."""
+        row = execute(self.session, _ONE, {"job_id": job_id}).first()
+        return Job.of(row) if row is not None else None
 
     def latest_for_claim(self, claim_id: str, tenant: str | None) -> Job | None:
         # populate_existing: enqueue's Core UPDATE may have superseded a job this session loaded
@@ -277,6 +279,7 @@ _DUE = (select(_JOBS.c.id)
         .order_by(_JOBS.c.next_attempt_at, _JOBS.c.id).limit(1))
 _DUE_ONE = _DUE.where(_JOBS.c.id == bindparam("job_id"))
 
+_ONE = select(*_JOBS.c).where(_JOBS.c.id == bindparam("job_id"))
 _NEWER = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).limit(1)
 # the claim's latest earlier job that ended done (`last_final_steps`)
 _LAST_DONE = (select(_JOBS.c.id, _JOBS.c.kind)

@@ -140,3 +140,34 @@ def test_the_audit_trail_is_revincluded_and_refuses_what_it_does_not_answer(worl
         assert refused.status_code == 400, query
         assert refused.get_json()["resourceType"] == "OperationOutcome"
     assert a.get(f"/Patient?_id={created['id']}&_revinclude=AuditEvent:agent").status_code == 400
+
+
+
+def test_what_a_revincluded_audit_event_points_at_is_in_the_bundle_already(world):
+    """`_include:iterate` from the revincluded AuditEvents brings nothing more, as FHIR's rules have it: of an
+    AuditEvent's reference parameters, `agent` (agent.who) names its client by identifier and display, `source`
+    (source.observer) the server by display, no literal reference either; `entity` (entity.what) is the version of
+    the resource the event was revincluded for, which the Bundle holds already (a match or an include)."""
+    a = world["clients"]["facility-A"]
+    claim_id = world["claim"]["id"]
+    patient_id = world["claim"]["patient"]["reference"].split("/")[1]
+    iterate = "&_include:iterate=AuditEvent:entity&_include:iterate=AuditEvent:agent&_include:iterate=AuditEvent:source"
+
+    def found(query: str) -> list[tuple[str, str, str]]:
+        answer = a.get(query)
+        assert answer.status_code == 200, answer.get_json()
+        return sorted((e["resource"]["resourceType"], e["resource"]["id"], e["search"]["mode"])
+                      for e in answer.get_json()["entry"])
+
+    plain = found(f"/Claim?_id={claim_id}&_revinclude=AuditEvent:entity")
+    events = [a.get(f"/AuditEvent/{i}").get_json() for t, i, _ in plain if t == "AuditEvent"]
+    assert len(events) >= 2
+    for event in events:
+        assert event["entity"][0]["what"]["reference"].startswith(f"Claim/{claim_id}/_history/")
+        assert "reference" not in event["agent"][0]["who"] and "reference" not in event["source"]["observer"]
+    assert found(f"/Claim?_id={claim_id}&_revinclude=AuditEvent:entity{iterate}") == plain
+
+    patient = [(t, i, "include") for t, i, _ in found(f"/Patient?_id={patient_id}&_revinclude=AuditEvent:entity")]
+    assert ("Patient", patient_id, "include") in patient and len(patient) >= 2
+    assert found(f"/Claim?_id={claim_id}&_include=Claim:patient&_revinclude:iterate=AuditEvent:entity{iterate}") \
+        == sorted(plain + patient)

@@ -19,6 +19,8 @@ from pipeline_kit import (
     put,
     read,
     run_jobs,
+    steps_of,
+    time_passes,
     versions,
 )
 from sqlalchemy import update
@@ -190,3 +192,31 @@ def test_what_a_failed_claim_read_is_matched_literally(runtime):
         assert queue.failed_reading(None, ["Patient/pX1%"]) == []  # `_` is no wildcard
         assert queue.failed_reading(None, ["Patient/p_1"]) == []  # neither is `%`, and the version follows the id
         assert queue.failed_reading("10000099", ["Patient/p_1%"]) == []
+
+
+def test_a_job_put_back_in_the_queue_keeps_what_its_last_run_read(runtime, flaky):
+    """A run notes what it read with its first write (`JobQueue.hold`); when E-Klaim goes down after that, the job
+    goes back to the queue with the steps whose markers waited — and what it notes stays this run's reading, not
+    the one of the run before it, which the job held when it was claimed."""
+    post_transaction(runtime, CASE.transaction)
+    patient = resource(CASE.transaction, "Patient")
+    flaky.down_at("grouper")  # the first run notes Patient version 1 before the grouper, then E-Klaim is down
+    [job] = run_jobs(runtime)
+    assert rerun_inputs(runtime) and f"Patient/{patient['id']}/_history/1" in rerun_inputs(runtime)
+
+    flaky.restore()
+    put(runtime, {**copy.deepcopy(patient), "telecom": [{"system": "phone", "value": "+62-21-555-0101"}]})
+    flaky.down_at("send_claim_individual")  # the second run groups (its first write), claim_final waits, send fails
+    time_passes(runtime, job.id)
+    assert [j.id for j in run_jobs(runtime)] == [job.id]
+    [row] = jobs_of(runtime, CASE.claim_id)
+    assert (row.status, row.attempts) == ("queued", 2)
+    assert "claim_final" in steps_of(runtime, job.id)  # its waiting marker was written with the retry
+    assert f"Patient/{patient['id']}/_history/2" in rerun_inputs(runtime)
+    assert f"Patient/{patient['id']}/_history/1" not in rerun_inputs(runtime)
+
+    flaky.restore()
+    time_passes(runtime, job.id)
+    run_jobs(runtime)
+    assert [j.status for j in jobs_of(runtime, CASE.claim_id)] == ["done"]
+    assert f"Patient/{patient['id']}/_history/2" in rerun_inputs(runtime)

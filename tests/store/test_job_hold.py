@@ -9,7 +9,7 @@ from datetime import datetime
 
 from fhirclaim.store import jobs
 from fhirclaim.store.db import Database
-from fhirclaim.store.jobs import JobQueue
+from fhirclaim.store.jobs import ClaimJobRow, JobQueue
 
 
 def _queue(database: Database):
@@ -59,3 +59,30 @@ def test_steps_recorded_again_are_rewritten(database):
                                                 ("claim_final", {"c": 3}, when)])
     with _queue(database) as session:
         assert JobQueue(session).steps(job.id) == {"new_claim": {"a": 1}, "grouper": {"b": 2}, "claim_final": {"c": 3}}
+
+
+
+def test_get_answers_the_row_as_the_transaction_left_it(database):
+    """`get` after a statement of the same transaction changed the job (`hold` noting a run's inputs, `finish`,
+    `enqueue` superseding it) answers the row as it is now, even while a `ClaimJobRow` of it loaded earlier in the
+    session is still held (the ORM session would answer that copy)."""
+    with _queue(database) as session:
+        JobQueue(session).enqueue("c1", 1, "rs-a", "submit")
+    with _queue(database) as session:
+        job = JobQueue(session).claim_next("w1", 60)
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        assert queue.hold(replace(job, inputs=("Patient/p/_history/1",)), 60) == jobs.RUNNING
+        loaded = session.get(ClaimJobRow, job.id)
+        assert loaded.inputs == '["Patient/p/_history/1"]'
+        assert queue.hold(replace(job, inputs=("Patient/p/_history/2",)), 60) == jobs.RUNNING
+        assert queue.get(job.id).inputs == ("Patient/p/_history/2",)
+        queue.finish(job, jobs.FAILED, "E-Klaim refused it")
+        assert (queue.get(job.id).status, queue.get(job.id).last_error) == (jobs.FAILED, "E-Klaim refused it")
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        first = queue.enqueue("c2", 1, "rs-a", "submit")
+        loaded = session.get(ClaimJobRow, first.id)
+        queue.enqueue("c2", 2, "rs-a", "submit")  # a client update of c2: its queued job is superseded
+        assert (loaded.status, queue.get(first.id).status) == (jobs.QUEUED, jobs.SUPERSEDED)
+        assert queue.get(first.id + 1000) is None
