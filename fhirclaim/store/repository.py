@@ -571,9 +571,11 @@ class SqlResourceRepository:
             for include in request.revinclude:
                 if round_number == 0 or include.iterate:
                     found += self._reverse(frontier, include)
-            frontier = [r for r in found if (r.partition, r.resource_type, r.id) not in seen]
-            for r in frontier:
-                seen.add((r.partition, r.resource_type, r.id))
+            frontier = []
+            for r in found:  # two directives of a round may reach one resource (Claim:patient, :iterate): once
+                if (key := (r.partition, r.resource_type, r.id)) not in seen:
+                    seen.add(key)
+                    frontier.append(r)
             included += frontier
             if not frontier:
                 break

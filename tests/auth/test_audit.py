@@ -171,3 +171,15 @@ def test_what_a_revincluded_audit_event_points_at_is_in_the_bundle_already(world
     assert ("Patient", patient_id, "include") in patient and len(patient) >= 2
     assert found(f"/Claim?_id={claim_id}&_include=Claim:patient&_revinclude:iterate=AuditEvent:entity{iterate}") \
         == sorted(plain + patient)
+
+
+def test_a_resource_two_directives_reach_comes_once(world):
+    """Two include directives of one round that reach the same resource (`_include` and its `:iterate`, or
+    `_revinclude=AuditEvent:entity` and its `:iterate`) put it in the Bundle once."""
+    a = world["clients"]["facility-A"]
+    claim_id = world["claim"]["id"]
+    for query in ("_include=Claim:patient&_include=Claim:enterer&_include:iterate=Claim:patient",
+                  "_revinclude=AuditEvent:entity&_revinclude:iterate=AuditEvent:entity"):
+        entries = a.get(f"/Claim?_id={claim_id}&{query}").get_json()["entry"]
+        found = [(e["resource"]["resourceType"], e["resource"]["id"]) for e in entries]
+        assert len(found) == len(set(found)) and len(found) >= 3, (query, found)
