@@ -415,8 +415,9 @@ class FhirService:
                 fresh: bool = False, referenced: Mapping[tuple[str, str], StoredResource] | None = None) -> None:
         change = ResourceChange(interaction, before, after, self.author, self.server_authored, fresh,
                                 referenced or {})
-        for listener in self.listeners:
-            listener.resource_changed(change, self.uow)
+        with self.uow.held_back():  # their rows (audit, job, worklist line) go to PostgreSQL together (issue 17)
+            for listener in self.listeners:
+                listener.resource_changed(change, self.uow)
 
 
 def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:
