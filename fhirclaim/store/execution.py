@@ -161,8 +161,12 @@ def pipelined(session: Session) -> Iterator[None]:
                 later.clear()
             yield
     except connection.dialect.loaded_dbapi.Error as error:  # raised by the sync that ends the block
-        connection._handle_dbapi_exception(error, ";\n".join(sql for sql, _ in queued),
-                                           [parameters for _, parameters in queued], None, None)
+        try:
+            connection._handle_dbapi_exception(error, ";\n".join(sql for sql, _ in queued),
+                                               [parameters for _, parameters in queued], None, None)
+        except BaseException as raised:  # the transaction is aborted: its commit must fail too (`_HeldBack.send`)
+            held.refused = raised
+            raise
     finally:
         held.queued, held.later = None, later
 

@@ -173,3 +173,23 @@ def test_a_block_that_raises_sends_nothing_it_held_back(database):
             raise ValueError("a listener refused the write")
     with database.reading() as read:
         assert _count(read, _VERSION) == 0
+
+
+def test_held_back_rows_ride_a_pipelined_block_first(database):
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT_VERSION, _version("c1"))
+    with pytest.raises(ConstraintViolation), database.session(write=True) as session:
+        with execution.held_back(session):
+            execution.execute_later(session, _INSERT_VERSION, _version("c1"))  # taken: refused
+            with execution.pipelined(session):
+                execution.execute(session, _INSERT_VERSION, _version("c2"))
+    with database.session(write=True) as session:
+        with execution.held_back(session):
+            execution.execute_later(session, _INSERT_VERSION, _version("c3"))
+            with execution.pipelined(session):
+                execution.execute(session, _INSERT_VERSION, _version("c4"))
+            assert not session.later  # sent with the block
+        assert [r.logical_id for r in session.execute(select(_VERSION.c.logical_id)
+                                                      .order_by(_VERSION.c.logical_id))] == ["c1", "c3", "c4"]
+    with database.reading() as read:
+        assert _count(read, _VERSION) == 3
