@@ -164,8 +164,9 @@ def pipelined(session: Session) -> Iterator[None]:
         try:
             connection._handle_dbapi_exception(error, ";\n".join(sql for sql, _ in queued),
                                                [parameters for _, parameters in queued], None, None)
-        except BaseException as raised:  # the transaction is aborted: its commit must fail too (`_HeldBack.send`)
-            held.refused = raised
+        except BaseException as raised:  # the transaction is aborted: its commit must fail too (`_HeldBack.send`),
+            if held.orm_session is None:  # unless a savepoint (the ORM session's) the block ran in is rolled back
+                held.refused = raised
             raise
     finally:
         held.queued, held.later = None, later

@@ -193,3 +193,17 @@ def test_held_back_rows_ride_a_pipelined_block_first(database):
                                                       .order_by(_VERSION.c.logical_id))] == ["c1", "c3", "c4"]
     with database.reading() as read:
         assert _count(read, _VERSION) == 3
+
+
+def test_a_refused_pipelined_row_rolled_back_with_its_savepoint_leaves_the_write_to_commit(database):
+    """A batch entry's: its savepoint undoes the refusal, and the rest of the write commits."""
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT_VERSION, _version("c1"))
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT_VERSION, _version("c2"))
+        with pytest.raises(ConstraintViolation), session.begin_nested():
+            with execution.pipelined(session):
+                execution.execute(session, _INSERT_VERSION, _version("c1"))
+        execution.execute(session, _INSERT_VERSION, _version("c3"))
+    with database.reading() as read:
+        assert _count(read, _VERSION) == 3
