@@ -14,8 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from fhirclaim.auth.principal import BPJS, HOSPITAL_ROLES, Principal
-from fhirclaim.clock import utc_now
-from fhirclaim.fhir import dates
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.audit_log import AUTHOR
 from fhirclaim.store.scope import ADMIN_TENANT, BPJS_TENANT
@@ -36,7 +34,8 @@ def home_tenant(principal: Principal) -> str:
 
 def audit_event(*, interaction: str, who: str | None, outcome: str, description: str, what: str | None = None,
                 address: str | None = None) -> dict[str, Any]:
-    """outcome: 0 success, 4 minor failure (refused), 8 serious failure."""
+    """outcome: 0 success, 4 minor failure (refused), 8 serious failure. No `recorded`: the store sets it, to the
+    time its row records (`store/audit_log.rendered`), so the clock is read once per AuditEvent (issue 17)."""
     agent: dict[str, Any] = {
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/extra-security-role-type",
                              "code": "humanuser" if who and not who.startswith("system:") else "dataprocessor"}]},
@@ -50,7 +49,6 @@ def audit_event(*, interaction: str, who: str | None, outcome: str, description:
                  "display": "RESTful Operation"},
         "subtype": [{"system": "http://hl7.org/fhir/restful-interaction", "code": interaction}],
         "action": ACTIONS.get(interaction, "E"),
-        "recorded": dates.instant(utc_now()),
         "outcome": outcome,
         "outcomeDesc": description[:1000],
         "agent": [agent],

@@ -343,6 +343,9 @@ class WorklistListener:
     (`RememberingView`), not read again."""
 
     MEMO = "worklist"
+    # what it reads of a change's `referenced`: a Claim's Patient and Encounter, an answer's Claim, a decision's
+    # ClaimResponse (the reference check reads no other type's content: `FhirServices.referenced_content`)
+    reads_referenced = frozenset({"Patient", "Encounter", "Claim", "ClaimResponse"})
 
     def __init__(self, timezone_name: str = "UTC"):
         self.timezone = timezone_name

@@ -134,7 +134,7 @@ class PipelineTrigger:
         if change.author and change.author.startswith(EKLAIM_AUTHOR) and eklaim_result(claim) and eklaim_result(
                 claim) != eklaim_result(before or {}):
             # E-Klaim posted its own grouping: published as it is, never sent back to E-Klaim to regroup
-            uow.jobs.enqueue(after.id, after.version_id, after.tenant, "publish", first=change.fresh)
+            uow.jobs.add(after.id, after.version_id, after.tenant, "publish", first=change.fresh)
             return
         if before is not None and client_content(before) == client_content(claim):
             return
@@ -144,7 +144,7 @@ class PipelineTrigger:
             kind = "cancel"
         else:
             kind = "submit"
-        uow.jobs.enqueue(after.id, after.version_id, after.tenant, kind, first=change.fresh)
+        uow.jobs.add(after.id, after.version_id, after.tenant, kind, first=change.fresh)  # no Job read back
 
     def _rerun_failed_claims(self, change: ResourceChange, uow: UnitOfWork) -> None:
         after = change.after

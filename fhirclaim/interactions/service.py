@@ -13,6 +13,7 @@ import copy
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -51,12 +52,15 @@ class ResourceChange:
     fresh: bool = False
     # What the write's reference check found, by (type, id): each as `find` in the change's tenant partition
     # (`SYSTEM.within(after.tenant)`) answers it, so a listener need not read it again in this transaction. Only
-    # filled where the writer's scope sees exactly that partition and the shared rows (a hospital writing its own).
+    # filled where the writer's scope sees exactly that partition and the shared rows (a hospital writing its own),
+    # and only with the types some listener reads (its `reads_referenced`).
     referenced: Mapping[tuple[str, str], StoredResource] = field(default_factory=dict)
 
 
 class ResourceListener(Protocol):
-    """Told of every stored change, inside the writing transaction (enqueue jobs, outbox rows, audit)."""
+    """Told of every stored change, inside the writing transaction (enqueue jobs, outbox rows, audit). A listener
+    that reads resources of `ResourceChange.referenced` names their types in a `reads_referenced` frozenset: the
+    reference check reads the content of those types only (issue 17)."""
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None: ...
 
@@ -105,9 +109,15 @@ class FhirServices:
     max_count: int = 500
     access: Callable[[Any, UnitOfWork], CallerAccess] = _no_access_rules
 
+    @cached_property
+    def referenced_content(self) -> frozenset[str]:
+        """The types of `ResourceChange.referenced` that some listener reads (`reads_referenced`)."""
+        return frozenset().union(*(getattr(listener, "reads_referenced", ()) for listener in self.listeners))
+
     def server(self, uow: UnitOfWork, author: str) -> FhirService:
         return FhirService(uow, author=author, listeners=self.listeners, interceptors=(), timezone=self.timezone,
-                           search_options=self._options(False), server_authored=True)
+                           search_options=self._options(False), server_authored=True,
+                           referenced_content=self.referenced_content)
 
     def for_caller(self, uow: UnitOfWork, author: str | None, *, principal: Any = None, lenient: bool = False,
                    interceptors: Sequence[ResourceInterceptor] | None = None) -> FhirService:
@@ -116,7 +126,8 @@ class FhirServices:
             interceptors = self.interceptors if access.interceptors is None else access.interceptors
         return FhirService(uow, author=author, listeners=self.listeners, interceptors=interceptors,
                            timezone=self.timezone, search_options=self._options(lenient),
-                           authorize=access.authorize, write_tenant=access.write_tenant)
+                           authorize=access.authorize, write_tenant=access.write_tenant,
+                           referenced_content=self.referenced_content)
 
     def _options(self, lenient: bool) -> SearchOptions:
         return SearchOptions(lenient=lenient, default_count=self.default_count, max_count=self.max_count)
@@ -144,6 +155,9 @@ class FhirService:
     # and from typed models, so it is not validated again, nor are its references resolved again (issue 17).
     # Every client write is validated.
     server_authored: bool = False
+    # The types of `ResourceChange.referenced` the listeners read (`FhirServices.referenced_content`): the reference
+    # check reads no other content. None: every type's.
+    referenced_content: frozenset[str] | None = None
     _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
@@ -341,7 +355,7 @@ class FhirService:
         targets = {target for reference in references if (target := self._local_target(reference)) is not None}
         found = Found({})
         if keep and self.resources.scope.finds_as_within(self.resources.scope.tenant):
-            answer = lookup(self.resources, targets)
+            answer = lookup(self.resources, targets, content_of=self.referenced_content)
             existing, found = answer.existing, answer.found
         else:
             existing = self.resources.existing(targets)
@@ -415,8 +429,9 @@ class FhirService:
                 fresh: bool = False, referenced: Mapping[tuple[str, str], StoredResource] | None = None) -> None:
         change = ResourceChange(interaction, before, after, self.author, self.server_authored, fresh,
                                 referenced or {})
-        for listener in self.listeners:
-            listener.resource_changed(change, self.uow)
+        with self.uow.held_back():  # their rows (audit, job, worklist line) go to PostgreSQL together (issue 17)
+            for listener in self.listeners:
+                listener.resource_changed(change, self.uow)
 
 
 def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:

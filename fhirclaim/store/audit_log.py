@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.search_request import Criterion, SearchRequest
-from fhirclaim.store.execution import execute
+from fhirclaim.store.execution import execute_later
 from fhirclaim.store.models import Base
 from fhirclaim.store.scope import SHARED_PARTITION, Scope, partition_of
 from fhirclaim.store.search_sql import At, Binds, criterion_at, date_match, id_condition, value_at, value_match
@@ -108,8 +108,9 @@ class AuditLog:
         """Store one AuditEvent; (content, its JSON)."""
         content = rendered(event, event_id, when)
         text = jsonio.dumps(content)
-        execute(self.session, _INSERT, {"partition": partition_of(tenant), "logical_id": event_id, "tenant": tenant,
-                                        "recorded": when, "content": text, **audit_columns(content)})
+        execute_later(self.session, _INSERT, {"partition": partition_of(tenant), "logical_id": event_id,
+                                              "tenant": tenant, "recorded": when, "content": text,
+                                              **audit_columns(content)})
         return content, text
 
     def visible(self):

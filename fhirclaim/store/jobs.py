@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from fhirclaim.clock import naive_utc_now
 from fhirclaim.store import commit_notices
 from fhirclaim.store.db import insert_for
-from fhirclaim.store.execution import execute
+from fhirclaim.store.execution import execute, execute_later
 from fhirclaim.store.leases import Lease
 from fhirclaim.store.models import Base
 
@@ -125,6 +125,7 @@ _SUPERSEDE = (update(_JOBS).where(_JOBS.c.claim_id == bindparam("of_claim"),
                                   _JOBS.c.tenant.is_not_distinct_from(bindparam("of_tenant")), _JOBS.c.status == QUEUED)
               .values(status=SUPERSEDED, updated_at=bindparam("now")))
 _INSERT_JOB = insert(_JOBS).returning(_JOBS.c.id)
+_ADD_JOB = insert(_JOBS).inline()  # `add`: PostgreSQL would otherwise return the new row's key, which no one reads
 
 
 @functools.lru_cache(maxsize=64)
@@ -154,14 +155,26 @@ class JobQueue:
         """A job for this Claim version (its `run`-th re-run); older jobs of the claim not yet started are
         superseded. `first`: the Claim was created just now under an id the server generated, so it has no job yet
         to supersede. Two statements built once, no ORM object (issue 17)."""
+        values = self._superseding(claim_id, claim_version, tenant, kind, run, first)
+        job_id = execute(self.session, _INSERT_JOB, values).scalar_one()
+        return Job(job_id, claim_id, claim_version, tenant, kind, QUEUED, 0, None, values["created_at"], None, run,
+                   None)
+
+    def add(self, claim_id: str, claim_version: int, tenant: str | None, kind: str, *, first: bool = False) -> None:
+        """`enqueue`, for a caller that reads nothing of the job back (a client write's listener): its INSERT asks
+        for no key, and may go to PostgreSQL with the write's other rows (`execution.execute_later`)."""
+        execute_later(self.session, _ADD_JOB, self._superseding(claim_id, claim_version, tenant, kind, 0, first))
+
+    def _superseding(self, claim_id: str, claim_version: int, tenant: str | None, kind: str, run: int,
+                     first: bool) -> dict[str, Any]:
+        """The claim's queued jobs superseded (unless `first`); the new job's row."""
         now = naive_utc_now()
         if not first:
             execute(self.session, _SUPERSEDE, {"of_claim": claim_id, "of_tenant": tenant, "now": now})
-        job_id = execute(self.session, _INSERT_JOB, {
-            "claim_id": claim_id, "claim_version": claim_version, "tenant": tenant, "kind": kind, "status": QUEUED,
-            "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now, "run": run}).scalar_one()
         commit_notices.notice(self.session, commit_notices.CLAIM_JOB_QUEUED)
-        return Job(job_id, claim_id, claim_version, tenant, kind, QUEUED, 0, None, now, None, run, None)
+        return {"claim_id": claim_id, "claim_version": claim_version, "tenant": tenant, "kind": kind,
+                "status": QUEUED, "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
+                "run": run}
 
     def claim_next(self, worker: str, lease_seconds: float, *, job_id: int | None = None) -> Job | None:
         """Take the next due job (or the given one) for `worker`, unless another live lease holds its claim."""

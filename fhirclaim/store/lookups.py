@@ -3,7 +3,9 @@
 A write checks that its references resolve (`FhirService`), and one of its listeners (the worklist projection)
 then reads two of the same resources again, the Claim's Patient and Encounter. `lookup` answers the reference check
 in one statement, as `SqlResourceRepository.existing` does, and keeps each row it found, so that the listener's
-reads of that write need no statement of their own.
+reads of that write need no statement of their own. Only the rows of the types a listener reads carry their
+content (`lookup`'s `content_of`): a Claim's other references (its Organization, Coverage, Practitioner, a
+document that may hold an attachment) are checked without their bytes crossing the wire.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.execution import execute
@@ -33,10 +35,15 @@ _COLUMNS = tuple(_RESOURCE.c[name] for name in ("partition", "resource_type", "l
 
 
 @functools.lru_cache(maxsize=1024)
-def _rows_statement(scope: Scope, ids: int, types: int):
-    """The current rows (deleted or not) of some types and ids that this scope sees (`keys_condition`)."""
+def _rows_statement(scope: Scope, ids: int, types: int, content_of: frozenset[str] | None):
+    """The current rows (deleted or not) of some types and ids that this scope sees (`keys_condition`); their
+    content only for the types `content_of` names (all: None), else NULL."""
     table = _RESOURCE.c
-    return select(*_COLUMNS).where(keys_condition(table, ids, types), scope.condition(table))
+    columns = _COLUMNS
+    if content_of is not None:
+        content = case((table.resource_type.in_(sorted(content_of)), table.content)).label("content")
+        columns = (*_COLUMNS[:-1], content)
+    return select(*columns).where(keys_condition(table, ids, types), scope.condition(table))
 
 
 class Found(Mapping[tuple[str, str], StoredResource]):
@@ -66,31 +73,37 @@ class Found(Mapping[tuple[str, str], StoredResource]):
 @dataclass(frozen=True)
 class Lookup:
     """The answer for some (type, id): which are current, undeleted and visible (`existing`), and the resource
-    `find` would answer for each of them (`found`; absent where `find` would refuse to choose among partitions)."""
+    `find` would answer for each of them (`found`; absent where `find` would refuse to choose among partitions,
+    and for a type whose content was not asked for)."""
 
     existing: set[tuple[str, str]]
     found: Found
 
 
-def lookup(resources: SqlResourceRepository, keys: Iterable[tuple[str, str]]) -> Lookup:
-    """`resources.existing(keys)` and, for each key, `resources.find` of it, in one statement. Not for a scope
+def lookup(resources: SqlResourceRepository, keys: Iterable[tuple[str, str]], *,
+           content_of: frozenset[str] | None = None) -> Lookup:
+    """`resources.existing(keys)` and, for each key, `resources.find` of it, in one statement; `content_of`: the
+    types whose resources `found` answers (None: every type), the others' content is not read. Not for a scope
     that sees current rows only when disclosed (BPJS-K's `find` may answer an older version): use `existing`."""
     keys = set(keys)
     if not keys:
         return Lookup(set(), Found({}))
     ids, types, params = keys_params(keys)
-    rows = execute(resources.session, _rows_statement(resources.scope, ids, types), params).all()
+    rows = execute(resources.session, _rows_statement(resources.scope, ids, types, content_of), params).all()
     if len(rows) == len(keys):  # the usual case: one row each (a key not asked for would leave one asked unmet)
         by_key = {(row[1], row[2]): row for row in rows}
         if by_key.keys() == keys:
-            return Lookup({key for key, row in by_key.items() if not row[5]}, Found(by_key))
+            return Lookup({key for key, row in by_key.items() if not row[5]},
+                          Found(by_key if content_of is None else
+                                {key: row for key, row in by_key.items() if key[0] in content_of}))
     grouped: dict[tuple[str, str], list] = {}
     for row in rows:
         if (row[1], row[2]) in keys:
             grouped.setdefault((row[1], row[2]), []).append(row)
     existing = {key for key, found in grouped.items() if any(not row[5] for row in found)}
     return Lookup(existing, Found({key: chosen for key, found in grouped.items()
-                                   if (chosen := _resolved(resources.scope, found)) is not None}))
+                                   if (content_of is None or key[0] in content_of)
+                                   and (chosen := _resolved(resources.scope, found)) is not None}))
 
 
 def _resolved(scope: Scope, rows: list):

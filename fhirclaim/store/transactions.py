@@ -29,6 +29,11 @@ class OnConnection:
         self._cursor: Any = None
         # the statements sent in a pipelined block not yet answered (`execution.pipelined`); None outside one
         self.queued: list[tuple[str, Any]] | None = None
+        # the statements a `execution.held_back` block holds back, not yet sent (a list with `send()`); None outside
+        self.later: Any = None
+        # the error of held-back statements, once raised: the database aborted the transaction, which must not end
+        # as if committed (PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK, not an error)
+        self.refused: BaseException | None = None
 
     def cursor(self) -> Any:
         """The driver's cursor this transaction's prebuilt statements run on (`store/execution.py`): one for all
@@ -57,6 +62,8 @@ class OnConnection:
     def __getattr__(self, name: str):
         if name.startswith("__"):  # copy, pickle and friends: not a session's
             raise AttributeError(name)
+        if self.later:  # held back: sent before anything the ORM session does (`execution.held_back`)
+            self.later.send()
         if self._session is None:
             self.connection()  # begun first: the session joins this transaction and never owns it
             self._session = self._new_session()
@@ -137,6 +144,8 @@ class WriteTransaction(OnConnection):
         return self.bind
 
     def commit(self) -> None:
+        if self.refused is not None:  # caught by someone since: the write fails all the same
+            raise self.refused
         if self._session is not None:
             self._session.commit()  # flushes; the transaction is not the session's to commit
         if self.bind.in_transaction():

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fhirclaim.store import commit_notices
+from fhirclaim.store import commit_notices, execution
 from fhirclaim.store.clients import ClientRepository, TokenRepository
 from fhirclaim.store.db import Database
 from fhirclaim.store.disclosures import DisclosureRepository
@@ -61,6 +61,12 @@ class UnitOfWork:
         except BaseException:
             self.session.info.pop(_REMEMBERED, None)
             raise
+
+    def held_back(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose rows nobody reads back (a write's listeners': its audit row, its job, its worklist line) are
+        sent, on PostgreSQL, in one round trip with the next statement that needs an answer, or when the block ends
+        (`execution.held_back`): any error of theirs fails the write before it commits."""
+        return execution.held_back(self.session)
 
     def remembered(self, owner: str) -> dict[Any, Any]:
         """`owner`'s memo for this transaction, shared by every view of it: what it read here and may use again

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
-from fhirclaim.store.execution import execute
+from fhirclaim.store.execution import execute, execute_later
 from fhirclaim.store.models import WorklistRow
 from fhirclaim.store.scope import partition_of
 
@@ -62,7 +62,7 @@ class WorklistRepository:
             if execute(self.session, _UPDATE_LINE, {**changes, "line_partition": partition,
                                                    "line_claim_id": entry["claim_id"]}).rowcount:
                 return
-        execute(self.session, _INSERT_LINE, {"partition": partition, **entry})
+        execute_later(self.session, _INSERT_LINE, {"partition": partition, **entry})
 
     def remove(self, claim_id: str, tenant: str | None) -> None:
         """A deleted Claim leaves the worklist."""

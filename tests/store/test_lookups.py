@@ -23,8 +23,9 @@ PATIENT = {"resourceType": "Patient", "name": [{"text": "Siti Aminah"}]}
 
 
 class Recorder:
-    def __init__(self):
+    def __init__(self, reads: frozenset[str] = frozenset({"Patient", "Organization"})):
         self.changes = []
+        self.reads_referenced = reads
 
     def resource_changed(self, change, uow):
         self.changes.append(change)
@@ -83,6 +84,30 @@ def test_a_hospitals_claim_passes_what_its_reference_check_found_to_the_listener
     referenced = recorder.changes[-1].referenced
     assert referenced[("Patient", "p1")].content["name"] == [{"text": "Siti Aminah"}]  # rs-a's, not rs-b's
     assert referenced[("Organization", "shared-org")].tenant is None
+
+
+@pytest.mark.parametrize("scope", SCOPES[:2], ids=repr)
+def test_a_lookup_reads_the_content_of_the_types_asked_for_only(stored, scope):
+    with stored.store.unit_of_work(scope, write=False) as uow:
+        resources: SqlResourceRepository = uow.resources
+        whole, patients = lookup(resources, KEYS), lookup(resources, KEYS, content_of=frozenset({"Patient"}))
+        assert patients.existing == whole.existing == resources.existing(KEYS)
+        assert set(patients.found) == {key for key in whole.found if key[0] == "Patient"} != set(whole.found)
+        assert {key: (got.version_id, got.content) for key, got in patients.found.items()} == {
+            key: (got.version_id, got.content) for key, got in whole.found.items() if key[0] == "Patient"}
+
+
+def test_only_the_types_a_listener_reads_are_passed_on(stored):
+    patients, nothing = Recorder(frozenset({"Patient"})), Recorder(frozenset())
+    services = FhirServices(listeners=[patients, nothing])
+    assert services.referenced_content == {"Patient"}
+    with stored.store.unit_of_work(tenant_scope("rs-a")) as uow:
+        services.for_caller(uow, "test").create(CLAIM)
+    referenced = patients.changes[-1].referenced
+    assert list(referenced) == [("Patient", "p1")]  # the Organization is checked, its content not read
+    assert referenced[("Patient", "p1")].content["name"] == [{"text": "Siti Aminah"}]
+    assert FhirServices(listeners=[stored.services.listeners[4]]).referenced_content == {
+        "Patient", "Encounter", "Claim", "ClaimResponse"}  # the worklist projection's
 
 
 @pytest.mark.parametrize("scope", [SYSTEM, Scope(tenant=None, all_tenants=True, partition="rs-a"),
