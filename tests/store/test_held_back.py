@@ -7,33 +7,20 @@ run at once: the same answers and the same errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
-
 import pytest
-from psycopg import pq
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from fhirclaim.store import execution
 from fhirclaim.store.audit_log import AuditLogRow
 from fhirclaim.store.db import ConstraintViolation
 from fhirclaim.store.jobs import ClaimJobRow
-from fhirclaim.store.models import ResourceVersionRow, WorklistRow
-from fhirclaim.store.scope import SHARED_PARTITION, tenant_scope
+from fhirclaim.store.models import WorklistRow
+from fhirclaim.store.scope import tenant_scope
 
-_VERSION = ResourceVersionRow.__table__
-_INSERT_VERSION = insert(_VERSION)
-_COUNT = select(func.count()).select_from(_VERSION)
-_WHEN = datetime(2026, 12, 5, 8, 30)
+from pipelinekit import INSERT_VERSION, VERSION, count_rows, round_trips, version_row, write_version
+
+_COUNT = select(func.count()).select_from(VERSION)
 _TENANT = "10000004"
-
-
-def _version(logical_id: str) -> dict:
-    return {"partition": SHARED_PARTITION, "resource_type": "Claim", "logical_id": logical_id, "version_id": 1,
-            "last_updated": _WHEN, "deleted": False, "method": "POST", "author": None, "tenant": None,
-            "content": "{}"}
 
 
 def _claim(n: int) -> dict:
@@ -45,29 +32,6 @@ def _claim(n: int) -> dict:
             "priority": {"coding": [{"code": "normal"}]},
             "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/cov"}}],
             "total": {"value": 3_500_000, "currency": "IDR"}}
-
-
-@contextmanager
-def _round_trips(driver_connection, path: Path) -> Iterator[list[str]]:
-    """The messages after which the client waits for the server (a Sync, a simple Query), from libpq's trace of
-    the connection while the block runs (as tests/store/test_pipelined.py counts them)."""
-    connection = driver_connection.pgconn
-    waits: list[str] = []
-    with path.open("w") as trace:
-        connection.trace(trace.fileno())
-        connection.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            yield waits
-        finally:
-            connection.untrace()
-    for line in path.read_text().splitlines():
-        direction, _length, message, *_ = line.split("\t") + ["", ""]
-        if direction == "F" and message.split(" ", 1)[0] in ("Sync", "Query"):
-            waits.append(message)
-
-
-def _count(read, table) -> int:
-    return read.execute(select(func.count()).select_from(table)).scalar_one()
 
 
 def test_a_create_sends_its_listeners_rows_with_the_epochs_select(runtime, tmp_path):
@@ -84,7 +48,7 @@ def test_a_create_sends_its_listeners_rows_with_the_epochs_select(runtime, tmp_p
         with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
             runtime.services.for_caller(uow, "facility:test").create(_claim(n))
     with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
-        with _round_trips(uow.session.driver_connection, tmp_path / "create.trace") as waits:
+        with round_trips(uow.session.driver_connection, tmp_path / "create.trace") as waits:
             stored, _ = runtime.services.for_caller(uow, "facility:test").create(_claim(99))
             uow.session.commit()  # what the unit of work's end does (its own commit then finds nothing begun)
     # BEGIN (a Query); the references; the resource row (its key returned); its version and index rows; then the job,
@@ -102,108 +66,103 @@ def test_a_create_sends_its_listeners_rows_with_the_epochs_select(runtime, tmp_p
 def test_held_back_rows_go_before_the_next_statement_and_it_sees_them(database):
     with database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, _INSERT_VERSION, _version("c1"))
-            execution.execute_later(session, _INSERT_VERSION, [_version("c2"), _version("c3")])
+            execution.execute_later(session, INSERT_VERSION, version_row("c1"))
+            execution.execute_later(session, INSERT_VERSION, [version_row("c2"), version_row("c3")])
             held = len(session.later or ())
             assert execution.execute(session, _COUNT).scalar_one() == 3
-            execution.execute_later(session, _INSERT_VERSION, _version("c4"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c4"))
         assert held == (0 if database.is_sqlite else 2)  # SQLite: run at once
         assert execution.execute(session, _COUNT).scalar_one() == 4  # the block's end sent the last
     with database.reading() as read:
-        assert _count(read, _VERSION) == 4
+        assert count_rows(read, VERSION) == 4
 
 
 def test_an_orm_sessions_query_finds_the_held_back_rows_sent(database):
     with database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, _INSERT_VERSION, _version("c1"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c1"))
             assert session.execute(_COUNT).scalar_one() == 1  # through the ORM session made here
-            execution.execute_later(session, _INSERT_VERSION, _version("c2"))  # runs at once: an ORM session now
+            execution.execute_later(session, INSERT_VERSION, version_row("c2"))  # runs at once: an ORM session now
             assert session.execute(_COUNT).scalar_one() == 2
 
 
 def test_a_refused_held_back_row_fails_the_next_statement_and_nothing_is_kept(database):
-    with database.session(write=True) as session:
-        execution.execute(session, _INSERT_VERSION, _version("c1"))
+    write_version(database, "c1")
     with pytest.raises(ConstraintViolation) as refused, database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, _INSERT_VERSION, _version("c2"))
-            execution.execute_later(session, _INSERT_VERSION, _version("c1"))  # taken: refused
+            execution.execute_later(session, INSERT_VERSION, version_row("c2"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c1"))  # taken: refused
             execution.execute(session, _COUNT)
     assert "resource_version" in str(refused.value)
     with database.reading() as read:
-        assert _count(read, _VERSION) == 1  # c2, sent with the refused row, is rolled back with it
+        assert count_rows(read, VERSION) == 1  # c2, sent with the refused row, is rolled back with it
 
 
 def test_a_refused_held_back_row_caught_by_someone_still_fails_the_commit(database):
-    with database.session(write=True) as session:
-        execution.execute(session, _INSERT_VERSION, _version("c1"))
+    write_version(database, "c1")
     caught: list[type] = []
     with pytest.raises(ConstraintViolation), database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, _INSERT_VERSION, _version("c2"))
-            execution.execute_later(session, _INSERT_VERSION, _version("c1"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c2"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c1"))
             try:
                 execution.execute(session, _COUNT)
             except ConstraintViolation as error:  # as a listener's own `except` around its statement might
                 caught.append(type(error))
     assert caught == ([] if database.is_sqlite else [ConstraintViolation])  # SQLite: raised by the INSERT itself
     with database.reading() as read:
-        assert _count(read, _VERSION) == 1
+        assert count_rows(read, VERSION) == 1
 
 
 def test_a_refused_row_held_back_to_the_blocks_end_is_raised_there(database):
-    with database.session(write=True) as session:
-        execution.execute(session, _INSERT_VERSION, _version("c1"))
+    write_version(database, "c1")
     reached_the_end: list[bool] = []
     with pytest.raises(ConstraintViolation), database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, _INSERT_VERSION, _version("c2"))
-            execution.execute_later(session, _INSERT_VERSION, _version("c1"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c2"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c1"))
             reached_the_end.append(True)  # PostgreSQL: not yet sent
     assert reached_the_end == ([] if database.is_sqlite else [True])
     with database.reading() as read:
-        assert _count(read, _VERSION) == 1
+        assert count_rows(read, VERSION) == 1
 
 
 def test_a_block_that_raises_sends_nothing_it_held_back(database):
     with pytest.raises(ValueError), database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, _INSERT_VERSION, _version("c1"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c1"))
             raise ValueError("a listener refused the write")
     with database.reading() as read:
-        assert _count(read, _VERSION) == 0
+        assert count_rows(read, VERSION) == 0
 
 
 def test_held_back_rows_ride_a_pipelined_block_first(database):
-    with database.session(write=True) as session:
-        execution.execute(session, _INSERT_VERSION, _version("c1"))
+    write_version(database, "c1")
     with pytest.raises(ConstraintViolation), database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, _INSERT_VERSION, _version("c1"))  # taken: refused
+            execution.execute_later(session, INSERT_VERSION, version_row("c1"))  # taken: refused
             with execution.pipelined(session):
-                execution.execute(session, _INSERT_VERSION, _version("c2"))
+                execution.execute(session, INSERT_VERSION, version_row("c2"))
     with database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, _INSERT_VERSION, _version("c3"))
+            execution.execute_later(session, INSERT_VERSION, version_row("c3"))
             with execution.pipelined(session):
-                execution.execute(session, _INSERT_VERSION, _version("c4"))
+                execution.execute(session, INSERT_VERSION, version_row("c4"))
             assert not session.later  # sent with the block
-        assert [r.logical_id for r in session.execute(select(_VERSION.c.logical_id)
-                                                      .order_by(_VERSION.c.logical_id))] == ["c1", "c3", "c4"]
+        assert [r.logical_id for r in session.execute(select(VERSION.c.logical_id)
+                                                      .order_by(VERSION.c.logical_id))] == ["c1", "c3", "c4"]
     with database.reading() as read:
-        assert _count(read, _VERSION) == 3
+        assert count_rows(read, VERSION) == 3
 
 
 def test_a_refused_pipelined_row_rolled_back_with_its_savepoint_leaves_the_write_to_commit(database):
     """A batch entry's: its savepoint undoes the refusal, and the rest of the write commits."""
+    write_version(database, "c1")
     with database.session(write=True) as session:
-        execution.execute(session, _INSERT_VERSION, _version("c1"))
-    with database.session(write=True) as session:
-        execution.execute(session, _INSERT_VERSION, _version("c2"))
+        execution.execute(session, INSERT_VERSION, version_row("c2"))
         with pytest.raises(ConstraintViolation), session.begin_nested():
             with execution.pipelined(session):
-                execution.execute(session, _INSERT_VERSION, _version("c1"))
-        execution.execute(session, _INSERT_VERSION, _version("c3"))
+                execution.execute(session, INSERT_VERSION, version_row("c1"))
+        execution.execute(session, INSERT_VERSION, version_row("c3"))
     with database.reading() as read:
-        assert _count(read, _VERSION) == 3
+        assert count_rows(read, VERSION) == 3

@@ -5,60 +5,22 @@ statements one by one: the same answers and the same errors. And an audit row as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
-
 import pytest
-from psycopg import pq
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, select
 
 from fhirclaim.fhir.indexing import index_resource
 from fhirclaim.store import execution
 from fhirclaim.store.audit_log import AuditLog, AuditLogRow
 from fhirclaim.store.db import ConstraintViolation
-from fhirclaim.store.models import INDEX_TABLES, ResourceRow, ResourceVersionRow
+from fhirclaim.store.models import INDEX_TABLES, ResourceRow
 from fhirclaim.store.repository import SqlResourceRepository
-from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM
+from fhirclaim.store.scope import SYSTEM
 
-_VERSION = ResourceVersionRow.__table__
-_INSERT_VERSION = insert(_VERSION)
-_WHEN = datetime(2026, 12, 4, 8, 30)
+from pipelinekit import INSERT_VERSION, VERSION, WHEN, count_rows, round_trips, version_row, write_version
+
 _CLAIM = {"resourceType": "Claim", "status": "active", "use": "claim", "created": "2026-12-01",
           "identifier": [{"system": "http://hospital.example/claim", "value": "CLM-1"}],
           "patient": {"reference": "Patient/p0"}, "provider": {"reference": "Organization/rs"}}
-
-
-def _version(logical_id: str, version: int = 1) -> dict:
-    return {"partition": SHARED_PARTITION, "resource_type": "Claim", "logical_id": logical_id, "version_id": version,
-            "last_updated": _WHEN, "deleted": False, "method": "POST", "author": None, "tenant": None,
-            "content": "{}"}
-
-
-def _count(session, table, **where) -> int:
-    return session.execute(select(func.count()).select_from(table).where(
-        *(table.c[name] == value for name, value in where.items()))).scalar_one()
-
-
-@contextmanager
-def _round_trips(session, path: Path) -> Iterator[list[str]]:
-    """The messages that end what the client sends before it waits for the server's answer (the Sync of an
-    extended query or of a pipeline, a simple Query), from libpq's trace of the session's connection while the
-    block runs. (A pipeline's end may send a Flush right after its Sync, without waiting between them.)"""
-    connection = session.driver_connection.pgconn
-    waits: list[str] = []
-    with path.open("w") as trace:
-        connection.trace(trace.fileno())
-        connection.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            yield waits
-        finally:
-            connection.untrace()  # flushes what libpq wrote
-    for line in path.read_text().splitlines():
-        direction, _length, message, *_ = line.split("\t") + ["", ""]
-        if direction == "F" and message.split(" ", 1)[0] in ("Sync", "Query"):
-            waits.append(message)
 
 
 @pytest.fixture
@@ -78,58 +40,57 @@ def test_a_create_sends_its_version_and_index_rows_in_one_round_trip(postgres, t
         repository = SqlResourceRepository(session)
         repository.exists("Claim", "c1")  # begins the transaction: psycopg's BEGIN is a round trip of its own
         resource_id = repository.new_id()
-        with _round_trips(session, tmp_path / "create.trace") as waits:
+        with round_trips(session.driver_connection, tmp_path / "create.trace") as waits:
             repository.create(_CLAIM, resource_id=resource_id)
         assert waits == ["Sync", "Sync"]  # the resource row (its key returned), then the block; 5 before
-        with _round_trips(session, tmp_path / "update.trace") as waits:
+        with round_trips(session.driver_connection, tmp_path / "update.trace") as waits:
             repository.update({**_CLAIM, "id": resource_id, "status": "cancelled"})
         # the current row, its UPDATE, then the version row, six index DELETEs and three INSERTs together
         assert waits == ["Sync", "Sync", "Sync"]
     with postgres.reading() as read:
-        assert _count(read, _VERSION, logical_id=resource_id) == 2
-        assert _count(read, INDEX_TABLES["token"].__table__, code="cancelled") == 1
-        assert _count(read, INDEX_TABLES["token"].__table__, code="active") == 8  # the warm-up's, not this one's
+        assert count_rows(read, VERSION, logical_id=resource_id) == 2
+        assert count_rows(read, INDEX_TABLES["token"].__table__, code="cancelled") == 1
+        assert count_rows(read, INDEX_TABLES["token"].__table__, code="active") == 8  # the warm-up's, not this one's
 
 
 def test_a_refused_version_row_is_raised_by_create_and_nothing_of_the_write_is_kept(database):
     with pytest.raises(ConstraintViolation) as refused, database.session(write=True) as session:
         repository = SqlResourceRepository(session)
         resource_id = repository.new_id()
-        execution.execute(session, _INSERT_VERSION, _version(resource_id))  # the new resource's version 1 taken
+        execution.execute(session, INSERT_VERSION, version_row(resource_id))  # the new resource's version 1 taken
         with pytest.raises(ConstraintViolation) as raised_by_create:  # by the call whose block it was, not later
             repository.create(_CLAIM, resource_id=resource_id)
         raise raised_by_create.value
     assert "resource_version" in str(refused.value)
     with database.reading() as read:
-        assert _count(read, ResourceRow.__table__) == 0  # the resource row, written before the block: rolled back
-        assert sum(_count(read, table.__table__) for table in INDEX_TABLES.values()) == 0
-        assert _count(read, _VERSION) == 0
+        assert count_rows(read, ResourceRow.__table__) == 0  # the resource row, written before the block: rolled back
+        assert sum(count_rows(read, table.__table__) for table in INDEX_TABLES.values()) == 0
+        assert count_rows(read, VERSION) == 0
 
 
 def test_a_refused_row_of_a_block_is_raised_when_the_block_ends_and_the_transaction_is_rolled_back(database):
-    with database.session(write=True) as session:
-        execution.execute(session, _INSERT_VERSION, _version("c1"))
+    write_version(database, "c1")
     after_the_refused_row: list[bool] = []
     with pytest.raises(ConstraintViolation), database.session(write=True) as session:
         with execution.pipelined(session):
-            execution.execute(session, _INSERT_VERSION, _version("c2"))
-            execution.execute(session, _INSERT_VERSION, _version("c1"))
+            execution.execute(session, INSERT_VERSION, version_row("c2"))
+            execution.execute(session, INSERT_VERSION, version_row("c1"))
             after_the_refused_row.append(True)  # sent, not yet answered, where the block is pipelined
-            execution.execute(session, _INSERT_VERSION, _version("c3"))
+            execution.execute(session, INSERT_VERSION, version_row("c3"))
     assert after_the_refused_row == ([] if database.is_sqlite else [True])
     with database.reading() as read:
-        assert sorted(read.execute(select(_VERSION.c.logical_id)).scalars()) == ["c1"]
+        assert sorted(read.execute(select(VERSION.c.logical_id)).scalars()) == ["c1"]
 
 
 def test_a_block_refuses_what_it_cannot_answer_before_its_end(postgres):
     with postgres.session(write=True) as session:
         with execution.pipelined(session):
-            sent = execution.execute(session, _INSERT_VERSION, [_version("c1"), _version("c2", 1)])
+            sent = execution.execute(session, INSERT_VERSION, [version_row("c1"), version_row("c2", 1)])
             with pytest.raises(RuntimeError, match="row count"):
                 _ = sent.rowcount
             with pytest.raises(RuntimeError, match="answers"):
-                execution.execute(session, select(_VERSION.c.logical_id).where(_VERSION.c.version_id == 1))
-        rows = execution.execute(session, select(_VERSION.c.logical_id).where(_VERSION.c.version_id == 1))
+                execution.execute(session, select(VERSION.c.logical_id).where(VERSION.c.version_id == 1))
+        rows = execution.execute(session, select(VERSION.c.logical_id).where(VERSION.c.version_id == 1))
         assert sorted(rows.scalars()) == ["c1", "c2"]  # the block's rows, answered when it ended
 
 
@@ -141,7 +102,7 @@ def test_an_audit_row_is_inserted_without_asking_for_its_key(database):
     event.listen(database.engine, "before_cursor_execute", listener)
     try:
         with database.session(write=True) as session:
-            AuditLog(session, SYSTEM).append({"resourceType": "AuditEvent", "action": "C"}, "a1", None, _WHEN)
+            AuditLog(session, SYSTEM).append({"resourceType": "AuditEvent", "action": "C"}, "a1", None, WHEN)
     finally:
         event.remove(database.engine, "before_cursor_execute", listener)
     assert [s.split()[:3] for s in statements] == [["INSERT", "INTO", "audit_log"]]

@@ -1,0 +1,59 @@
+"""What the tests of PostgreSQL's pipelined writes share (`store/execution.py`'s `pipelined` and `held_back`):
+a version row to write (its key taken by a second write, to be refused), a row count, and the round trips a block
+makes, read from libpq's trace of the connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from psycopg import pq
+from sqlalchemy import func, insert, select
+
+from fhirclaim.store import execution
+from fhirclaim.store.models import ResourceVersionRow
+from fhirclaim.store.scope import SHARED_PARTITION
+
+VERSION = ResourceVersionRow.__table__
+INSERT_VERSION = insert(VERSION)
+WHEN = datetime(2026, 12, 4, 8, 30)
+
+
+def version_row(logical_id: str, version: int = 1) -> dict:
+    """A shared Claim's version row, for `INSERT_VERSION`."""
+    return {"partition": SHARED_PARTITION, "resource_type": "Claim", "logical_id": logical_id, "version_id": version,
+            "last_updated": WHEN, "deleted": False, "method": "POST", "author": None, "tenant": None,
+            "content": "{}"}
+
+
+def write_version(database, logical_id: str) -> None:
+    """A version row written and committed: a later write of the same key is refused (`ConstraintViolation`)."""
+    with database.session(write=True) as session:
+        execution.execute(session, INSERT_VERSION, version_row(logical_id))
+
+
+def count_rows(session, table, **where) -> int:
+    return session.execute(select(func.count()).select_from(table).where(
+        *(table.c[name] == value for name, value in where.items()))).scalar_one()
+
+
+@contextmanager
+def round_trips(driver_connection, path: Path) -> Iterator[list[str]]:
+    """The messages that end what the client sends before it waits for the server's answer (the Sync of an
+    extended query or of a pipeline, a simple Query), from libpq's trace of the connection while the block runs.
+    (A pipeline's end may send a Flush right after its Sync, without waiting between them.)"""
+    connection = driver_connection.pgconn
+    waits: list[str] = []
+    with path.open("w") as trace:
+        connection.trace(trace.fileno())
+        connection.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            yield waits
+        finally:
+            connection.untrace()  # flushes what libpq wrote
+    for line in path.read_text().splitlines():
+        direction, _length, message, *_ = line.split("\t") + ["", ""]
+        if direction == "F" and message.split(" ", 1)[0] in ("Sync", "Query"):
+            waits.append(message)
