@@ -41,7 +41,7 @@ import contextlib
 import weakref
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Executable, exc
 from sqlalchemy.orm import Session
@@ -161,15 +161,25 @@ def pipelined(session: Session) -> Iterator[None]:
                 later.clear()
             yield
     except connection.dialect.loaded_dbapi.Error as error:  # raised by the sync that ends the block
-        try:
-            connection._handle_dbapi_exception(error, ";\n".join(sql for sql, _ in queued),
-                                               [parameters for _, parameters in queued], None, None)
-        except BaseException as raised:  # the transaction is aborted: its commit must fail too (`_HeldBack.send`),
-            if held.orm_session is None:  # unless a savepoint (the ORM session's) the block ran in is rolled back
-                held.refused = raised
-            raise
+        # the transaction is aborted: its commit fails too, unless a savepoint (the ORM session's) the block ran in
+        # is rolled back
+        _raise_refused(connection, held, queued, error, aborts=held.orm_session is None)
     finally:
         held.queued, held.later = None, later
+
+
+def _raise_refused(connection: Connection, held: WriteTransaction, queued: list[tuple[str, Any]], error: Exception,
+                   *, aborts: bool) -> NoReturn:
+    """A driver error raised by the sync that ends a pipeline, raised as SQLAlchemy's error of the statements sent
+    (`ConstraintViolation`, …). `aborts`: it leaves the transaction aborted, so its commit must raise it again
+    (`WriteTransaction.refused`): PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK, not an error."""
+    try:
+        connection._handle_dbapi_exception(error, ";\n".join(sql for sql, _ in queued),
+                                           [parameters for _, parameters in queued], None, None)
+    except BaseException as raised:
+        if aborts:
+            held.refused = raised
+        raise
 
 
 class _HeldBack(list):
@@ -198,12 +208,7 @@ class _HeldBack(list):
                     cursor = plan.send(connection, held.cursor(), parameters, many, False)
                     queued.append((plan.sql, parameters))
         except connection.dialect.loaded_dbapi.Error as error:  # raised by the sync that ends the pipeline
-            try:
-                connection._handle_dbapi_exception(error, ";\n".join(sql for sql, _ in queued),
-                                                   [parameters for _, parameters in queued], None, None)
-            except BaseException as raised:
-                held.refused = raised
-                raise
+            _raise_refused(connection, held, queued, error, aborts=True)
         except exc.DBAPIError as raised:  # raised by a statement's own call: the server answered before the sync
             held.refused = raised
             raise
