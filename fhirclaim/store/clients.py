@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from fhirclaim.store.access import ClientRow, TokenRow
 from fhirclaim.store.db import Database
 from fhirclaim.store.execution import read_before_begin
+from fhirclaim.store.models import ResourceRow
 from fhirclaim.store.repository import read_ahead, rows_read_ahead
 
 
@@ -29,12 +30,12 @@ class TokenHolder:
     disabled: bool | None
 
 
-_HOLDER_FIELDS = 6  # TokenHolder's fields: the first columns of both statements below
 # A bearer token with its client, by the token's hash (built once: SQLAlchemy caches its compiled form).
 _TOKEN_LOOKUP = (select(TokenRow.revoked, TokenRow.expires_at, ClientRow.client_id, ClientRow.role, ClientRow.org,
                         ClientRow.disabled)
                  .outerjoin(ClientRow, ClientRow.client_id == TokenRow.client_id)
                  .where(TokenRow.token_hash == bindparam("token_hash")))
+_HOLDER_FIELDS = len(_TOKEN_LOOKUP.selected_columns)  # TokenHolder's: the first columns of both statements
 
 
 # The same, and the rows of one type and id its client's organization sees (`repository.rows_read_ahead`): a read's
@@ -42,7 +43,7 @@ _TOKEN_LOOKUP = (select(TokenRow.revoked, TokenRow.expires_at, ClientRow.client_
 _RESOURCE_COLUMNS, _SEEN_BY_ORG = rows_read_ahead(ClientRow.org)
 _TOKEN_AND_READ = (select(*_TOKEN_LOOKUP.selected_columns, *_RESOURCE_COLUMNS)
                    .select_from(TokenRow).outerjoin(ClientRow, ClientRow.client_id == TokenRow.client_id)
-                   .outerjoin(_RESOURCE_COLUMNS[0].table, _SEEN_BY_ORG)
+                   .outerjoin(ResourceRow, _SEEN_BY_ORG)
                    .where(TokenRow.token_hash == bindparam("token_hash")))
 
 
