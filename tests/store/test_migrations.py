@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,8 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import fhirclaim.store
-from fhirclaim.store import migrations
-from fhirclaim.store.db import Database
+from fhirclaim.store.db import MIGRATIONS, Database
 from fhirclaim.store.models import Base
 
 
@@ -63,7 +61,7 @@ def test_migration_0020_drops_the_name_index_on_sqlite_and_its_downgrade_makes_i
 
     with database.engine.connect() as connection:
         config = AlembicConfig()
-        config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+        config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = connection
         command.downgrade(config, "0019")
         connection.commit()
