@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from fhirclaim.bpjs.worklist_projection import SUBTYPES
+from fhirclaim.bpjs.worklist_projection import SUBTYPES, WorklistListener
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.interactions.service import CallerAccess, FhirServices
 from fhirclaim.store.lookups import lookup
@@ -106,8 +106,8 @@ def test_only_the_types_a_listener_reads_are_passed_on(stored):
     referenced = patients.changes[-1].referenced
     assert list(referenced) == [("Patient", "p1")]  # the Organization is checked, its content not read
     assert referenced[("Patient", "p1")].content["name"] == [{"text": "Siti Aminah"}]
-    assert FhirServices(listeners=[stored.services.listeners[4]]).referenced_content == {
-        "Patient", "Encounter", "Claim", "ClaimResponse"}  # the worklist projection's
+    worklist = [listener for listener in stored.services.listeners if isinstance(listener, WorklistListener)]
+    assert FhirServices(listeners=worklist).referenced_content == {"Patient", "Encounter", "Claim", "ClaimResponse"}
 
 
 @pytest.mark.parametrize("scope", [SYSTEM, Scope(tenant=None, all_tenants=True, partition="rs-a"),
