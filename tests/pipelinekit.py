@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from psycopg import pq
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from fhirclaim.store import execution
 from fhirclaim.store.models import ResourceVersionRow
@@ -57,3 +57,15 @@ def round_trips(driver_connection, path: Path) -> Iterator[list[str]]:
         direction, _length, message, *_ = line.split("\t") + ["", ""]
         if direction == "F" and message.split(" ", 1)[0] in ("Sync", "Query"):
             waits.append(message)
+
+
+@contextmanager
+def statements_sent(engine) -> Iterator[list[str]]:
+    """The SQL of each statement the engine's connections send to the driver while the block runs."""
+    sent: list[str] = []
+    listener = lambda _c, _cur, statement, *_: sent.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
