@@ -144,14 +144,15 @@ def test_the_audit_trail_is_revincluded_and_refuses_what_it_does_not_answer(worl
 
 
 def test_what_a_revincluded_audit_event_points_at_is_in_the_bundle_already(world):
-    """`_include:iterate` from the revincluded AuditEvents brings nothing more, as FHIR's rules have it: of an
-    AuditEvent's reference parameters, `agent` (agent.who) names its client by identifier and display, `source`
-    (source.observer) the server by display, no literal reference either; `entity` (entity.what) is the version of
-    the resource the event was revincluded for, which the Bundle holds already (a match or an include)."""
+    """`_include:iterate=AuditEvent:entity` from the revincluded AuditEvents brings nothing more: `entity`
+    (entity.what) is the version of the resource the event was revincluded for, which the Bundle holds already (a
+    match or an include). Its other reference parameters are refused, as `_revinclude` refuses them: the audit table
+    keeps only the entity (`agent`, agent.who, names the client by identifier and display, `source`,
+    source.observer, the server by display, no literal reference either)."""
     a = world["clients"]["facility-A"]
     claim_id = world["claim"]["id"]
     patient_id = world["claim"]["patient"]["reference"].split("/")[1]
-    iterate = "&_include:iterate=AuditEvent:entity&_include:iterate=AuditEvent:agent&_include:iterate=AuditEvent:source"
+    iterate = "&_include:iterate=AuditEvent:entity"
 
     def found(query: str) -> list[tuple[str, str, str]]:
         answer = a.get(query)
@@ -171,6 +172,11 @@ def test_what_a_revincluded_audit_event_points_at_is_in_the_bundle_already(world
     assert ("Patient", patient_id, "include") in patient and len(patient) >= 2
     assert found(f"/Claim?_id={claim_id}&_include=Claim:patient&_revinclude:iterate=AuditEvent:entity{iterate}") \
         == sorted(plain + patient)
+    for param in ("agent", "source"):
+        refused = a.get(f"/Claim?_id={claim_id}&_revinclude=AuditEvent:entity&_include:iterate=AuditEvent:{param}")
+        assert refused.status_code == 400 and refused.get_json()["issue"] == [
+            {"severity": "error", "code": "not-supported",
+             "details": {"text": f"_include=AuditEvent:{param} is not supported (AuditEvent:entity is)"}}]
 
 
 def test_a_resource_two_directives_reach_comes_once(world):
