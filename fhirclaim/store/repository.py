@@ -544,7 +544,8 @@ class SqlResourceRepository:
         entities)."""
         if request.resource_type == AUDIT_EVENT:
             rows, total = self.audit.search(request)
-            return SearchResult([_audit_stored(r) for r in rows], [], total)
+            matches = [_audit_stored(r) for r in rows]
+            return SearchResult(matches, self._included(matches, request), total)
         built = search_sql.statements(request, self.scope)
         total = None
         if request.total != "none" or request.summary_count:
