@@ -9,11 +9,16 @@ per type, `LeanRead.read_of`), the token parsed by `auth.bearer_token` and resol
 transaction, the tenant by `scope_for`, the caller's FHIR service, the Accept check of `http.check_accept`, the
 answer by `http.plain_read` (the status, headers and body `http.render` answers, without a werkzeug Response).
 
+It also answers what the read itself finds: a token that is not live (401, with `WWW-Authenticate`, counted in the
+security log as `auth._unauthorized` counts it), a resource the caller cannot see or that no one has (404) and a
+deleted one (410), each as `http.error_response` answers the FhirError in Flask (`errors._fhir_error`, which writes
+nothing for these). Asked again by Flask, they would cost a second token check and read (issue 17).
+
 Anything else goes to Flask untouched: another method or path, a query string, a conditional header, and every
-outcome but the stored resource (no token or a dead one, a role's refusal, 404, 410, a refused Accept, an error).
-Flask then works the request out from the start and answers it as it answers any request, the one place that
-answers and audits refusals; this layer writes nothing, so nothing is done twice (tests/rest/test_lean_read.py
-sends a matrix of requests through the app with and without it and compares the answers).
+other outcome (no Bearer token, a role's refusal, a refused Accept or tenant header, an error). Flask then works the
+request out from the start and answers it as it answers any request, the one place that answers and audits those;
+the layer has written nothing for them, so nothing is done twice (tests/rest/test_lean_read.py sends a matrix of
+requests through the app with and without it and compares the answers).
 """
 
 from __future__ import annotations
@@ -22,13 +27,15 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from fhirclaim.api import surface
 from fhirclaim.api.auth import PUBLIC, bearer_token
-from fhirclaim.api.http import check_accept, plain_read
+from fhirclaim.api.http import check_accept, error_response, plain_read
+from fhirclaim.auth.addresses import client_address, parse_networks
 from fhirclaim.auth.policy import scope_for
+from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.scope import PARTITION_HEADER, SYSTEM
 
 READ = "read"  # the route table's key of the read, whose Flask endpoint is `fhir.read`
@@ -37,6 +44,7 @@ _CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", 
 _PARTITION = "HTTP_" + PARTITION_HEADER.upper().replace("-", "_")  # the header as the WSGI environ names it
 _PREFIX = surface.FHIR_BASE + "/"
 _STAND_IN = "0"  # an id, for asking the URL map what a type's ids route to
+_ANSWERED = (404, 410)  # the read's refusals answered here: Flask writes nothing for them either (no 403's audit)
 
 
 class LeanRead:
@@ -80,14 +88,31 @@ class LeanRead:
         try:
             check_accept(environ.get("HTTP_ACCEPT", ""))
             with runtime.store.reading(SYSTEM) as uow:  # what `hold_reading` opens: the check and the read in one
-                principal, _ = runtime.clients.resolve(token, uow, reading=read)  # the read's row comes with it
-                if principal is None or (self.roles and principal.role not in self.roles):
-                    return None
-                scope = scope_for(principal, environ.get(_PARTITION))
-                service = runtime.fhir_service(uow.viewing(scope), author=principal.name, principal=principal)
-                return plain_read(service.read(*read))
-        except Exception:  # noqa: BLE001 — a refusal, a 404 or 410, an error: Flask answers it (and logs an error)
+                principal, why = runtime.clients.resolve(token, uow, reading=read)  # the read's row comes with it
+                if principal is not None:
+                    if self.roles and principal.role not in self.roles:
+                        return None
+                    scope = scope_for(principal, environ.get(_PARTITION))
+                    service = runtime.fhir_service(uow.viewing(scope), author=principal.name, principal=principal)
+                    return plain_read(service.read(*read))
+        except FhirError as error:  # 404 and 410 as `errors._fhir_error` answers them; any other Flask answers
+            return error_response(error) if error.status in _ANSWERED else None
+        except Exception:  # noqa: BLE001 — an error: Flask answers it (and logs it)
             return None
+        try:  # the read transaction ended first, as Flask's `release_held` ends it before `_unauthorized`
+            return self._unauthenticated(environ, path, why)
+        except Exception:  # noqa: BLE001 — the security log failed to write: Flask answers (and counts it again)
+            return None
+
+    def _unauthenticated(self, environ: dict[str, Any], path: str, why: str | None) -> Response:
+        """A read whose token is not live: what `auth._unauthorized` answers and counts in the security log."""
+        text = why or "The access token is not valid"
+        trusted = parse_networks(self.runtime.settings.trusted_proxies)  # as `auth.caller_address` reads them
+        source = client_address(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), trusted)
+        self.runtime.security_log.record(source=source, kind="unauthenticated", description=f"GET {path[:100]}: {text}")
+        response = error_response(FhirError.of(401, "login", text))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fhirclaim", error="invalid_token"'
+        return response
 
     def read_of(self, path: str) -> tuple[str, str] | None:
         """(type, id) of `/fhir/<type>/<id>` when the app's URL map routes a GET of it to the read, else None."""

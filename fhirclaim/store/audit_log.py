@@ -5,10 +5,11 @@ resource an AuditEvent cost a resource row, a version row and three statements o
 one row holding the AuditEvent as served (`content`, meta included: a read answers these bytes) beside the few
 values its searches use. It is never updated or deleted: its one version is version 1.
 
-`SqlResourceRepository` keeps AuditEvent in its interface (create, read, vread, history, search, `_revinclude`)
-and hands it to `AuditLog`. The searches answered here are those of `SEARCH_PARAMS`; another parameter, a chain,
-`_include` or a sort by anything but the time or the id is refused (400), as the generic search refuses a parameter
-it does not know.
+`SqlResourceRepository` keeps AuditEvent in its interface (create, read, vread, history, search,
+`_include=AuditEvent:entity`, `_revinclude=AuditEvent:entity`) and hands it to `AuditLog`. The searches answered
+here are those of `SEARCH_PARAMS`; another parameter, a chain, `_revinclude` or a sort by anything but the time or
+the id is refused (400), as the generic search refuses a parameter it does not know. Of an AuditEvent's references
+only `entity` is kept (its type and id columns): `_include` and `_revinclude` by any other are refused too.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import DateTime, Index, Integer, String, Text, and_, func, insert, literal, not_, or_, select, true
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from fhirclaim.fhir import dates, jsonio
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.fhir.search_request import Criterion, SearchRequest
 from fhirclaim.store.execution import execute_later
-from fhirclaim.store.models import Base
+from fhirclaim.store.models import Base, ResourceRow
 from fhirclaim.store.scope import SHARED_PARTITION, Scope, partition_of
 from fhirclaim.store.search_sql import At, Binds, criterion_at, date_match, id_condition, value_at, value_match
 
@@ -141,8 +142,8 @@ class AuditLog:
 
     def search(self, request: SearchRequest) -> tuple[list, int | None]:
         """(rows of a page, total or None)."""
-        if request.include or request.revinclude:
-            raise _unsupported("_include and _revinclude")
+        if request.revinclude:  # refused as before; `_include` is the repository's (`_forward`: AuditEvent:entity)
+            raise _unsupported("_revinclude")
         binds = Binds()  # built per search (an AuditEvent search is rare): bound as search_sql binds its values
         query = select(*_COLUMNS).where(self.visible(), *(_condition(c, binds, criterion_at(n))
                                                           for n, c in enumerate(request.criteria)))
@@ -161,6 +162,22 @@ class AuditLog:
         order += [_TABLE.c.recorded.desc(), _TABLE.c.pk.desc()]
         rows = self.session.execute(query.order_by(*order).limit(request.count).offset(request.offset), values).all()
         return rows, total
+
+    def entities(self, events: dict[str, list[str]], target_type: str | None):
+        """`_include=AuditEvent:entity`: the current resources these AuditEvents (ids by partition) name as their
+        entity, in the event's partition or the shared one, undeleted and seen by the scope (as the repository's
+        `_forward` finds any other include's targets), of `target_type` if one is given."""
+        target = aliased(ResourceRow)
+        chosen = or_(*(and_(_TABLE.c.partition == partition, _TABLE.c.logical_id.in_(ids))
+                       for partition, ids in events.items()))
+        query = (select(target).distinct().select_from(_TABLE)
+                 .join(target, (target.resource_type == _TABLE.c.entity_type)
+                       & (target.logical_id == _TABLE.c.entity_id)
+                       & target.partition.in_((_TABLE.c.partition, SHARED_PARTITION)))
+                 .where(chosen, target.deleted.is_(False), self.scope.condition(target)))
+        if target_type:
+            query = query.where(target.resource_type == target_type)
+        return self.session.execute(query).scalars().all()
 
     def about(self, targets: dict[str, list[tuple[str, str]]]):
         """`_revinclude=AuditEvent:entity`: the AuditEvents naming these (type, id) targets, by partition."""

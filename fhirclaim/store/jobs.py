@@ -104,11 +104,6 @@ class Job:
                    row.last_error, row.next_attempt_at, row.locked_by, row.run or 0, inputs)
 
 
-def _same_claim(claim_id: str, tenant: str | None):
-    """The jobs of one Claim: a Claim's id is unique within its tenant's partition only (store/scope.py)."""
-    return and_(ClaimJobRow.claim_id == claim_id, ClaimJobRow.tenant.is_not_distinct_from(tenant))
-
-
 _JOBS = ClaimJobRow.__table__
 _LEASE = Lease(_JOBS.c.id, _JOBS.c.locked_by, _JOBS.c.locked_until)
 _LATER = _JOBS.alias("later")
@@ -191,11 +186,10 @@ class JobQueue:
         return Job.of(row) if row is not None else None
 
     def latest_for_claim(self, claim_id: str, tenant: str | None) -> Job | None:
-        # populate_existing: enqueue's Core UPDATE may have superseded a job this session loaded
-        row = self.session.execute(select(ClaimJobRow).where(_same_claim(claim_id, tenant))
-                                   .order_by(ClaimJobRow.id.desc()).limit(1)
-                                   .execution_options(populate_existing=True)).scalar_one_or_none()
-        return Job.of(row) if row else None
+        """The Claim's newest job (the highest id) as its row is now: a Core row, as `get` reads one (a statement
+        of this transaction, `enqueue`'s supersede, may have changed a job the ORM session loaded before)."""
+        row = execute(self.session, _LATEST, {"claim_id": claim_id, "tenant": tenant}).first()
+        return Job.of(row) if row is not None else None
 
     def last_final_steps(self, job: Job) -> dict[str, Any] | None:
         """The steps of the claim's latest earlier job that ended done, when it was a submit that made the claim
@@ -293,6 +287,10 @@ _DUE = (select(_JOBS.c.id)
 _DUE_ONE = _DUE.where(_JOBS.c.id == bindparam("job_id"))
 
 _ONE = select(*_JOBS.c).where(_JOBS.c.id == bindparam("job_id"))
+# a Claim's newest job: of its id and tenant (its id is unique within its tenant's partition only, store/scope.py)
+_LATEST = (select(*_JOBS.c).where(_JOBS.c.claim_id == bindparam("claim_id"),
+                                  _JOBS.c.tenant.is_not_distinct_from(bindparam("tenant")))
+           .order_by(_JOBS.c.id.desc()).limit(1))
 _NEWER = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).limit(1)
 # the claim's latest earlier job that ended done (`last_final_steps`)
 _LAST_DONE = (select(_JOBS.c.id, _JOBS.c.kind)

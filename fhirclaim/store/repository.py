@@ -544,7 +544,8 @@ class SqlResourceRepository:
         entities)."""
         if request.resource_type == AUDIT_EVENT:
             rows, total = self.audit.search(request)
-            return SearchResult([_audit_stored(r) for r in rows], [], total)
+            matches = [_audit_stored(r) for r in rows]
+            return SearchResult(matches, self._included(matches, request), total)
         built = search_sql.statements(request, self.scope)
         total = None
         if request.total != "none" or request.summary_count:
@@ -582,13 +583,20 @@ class SqlResourceRepository:
         return included
 
     def _forward(self, sources: list[StoredResource], include: Include) -> list[StoredResource]:
-        """`_include=Claim:patient`: the resources the sources point at through that parameter."""
+        """`_include=Claim:patient`: the resources the sources point at through that parameter. An AuditEvent's
+        (`audit_log`) by `entity` only, its one reference kept: any other parameter is refused, found or not."""
+        audited = include.source_type == AUDIT_EVENT
+        if audited and include.param.name != "entity":
+            raise FhirError.of(400, "not-supported", f"_include=AuditEvent:{include.param.name} is not supported "
+                                                     f"(AuditEvent:entity is)")
         by_partition: dict[str, list[str]] = {}
         for s in sources:
             if s.resource_type == include.source_type:
                 by_partition.setdefault(s.partition, []).append(s.id)
         if not by_partition:
             return []
+        if audited:
+            return [stored_from_row(r) for r in self.audit.entities(by_partition, include.target_type)]
         source, target = aliased(ResourceRow), aliased(ResourceRow)
         chosen = or_(*(and_(source.partition == partition, source.logical_id.in_(ids))
                        for partition, ids in by_partition.items()))

@@ -135,7 +135,8 @@ def test_the_audit_trail_is_revincluded_and_refuses_what_it_does_not_answer(worl
         ("AuditEvent", f"Patient/{created['id']}/_history/1")]
     assert world["clients"]["facility-B"].get(
         f"/Patient?_id={created['id']}&_revinclude=AuditEvent:entity").get_json()["total"] == 0
-    for query in ("agent=Device/x", "_include=AuditEvent:entity", "_sort=outcome", "entity.name=x"):
+    for query in ("agent=Device/x", "_include=AuditEvent:agent", "_revinclude=Provenance:target", "_sort=outcome",
+                  "entity.name=x"):
         refused = a.get(f"/AuditEvent?{query}")
         assert refused.status_code == 400, query
         assert refused.get_json()["resourceType"] == "OperationOutcome"
@@ -144,14 +145,15 @@ def test_the_audit_trail_is_revincluded_and_refuses_what_it_does_not_answer(worl
 
 
 def test_what_a_revincluded_audit_event_points_at_is_in_the_bundle_already(world):
-    """`_include:iterate` from the revincluded AuditEvents brings nothing more, as FHIR's rules have it: of an
-    AuditEvent's reference parameters, `agent` (agent.who) names its client by identifier and display, `source`
-    (source.observer) the server by display, no literal reference either; `entity` (entity.what) is the version of
-    the resource the event was revincluded for, which the Bundle holds already (a match or an include)."""
+    """`_include:iterate=AuditEvent:entity` from the revincluded AuditEvents brings nothing more: `entity`
+    (entity.what) is the version of the resource the event was revincluded for, which the Bundle holds already (a
+    match or an include). Its other reference parameters are refused, as `_revinclude` refuses them: the audit table
+    keeps only the entity (`agent`, agent.who, names the client by identifier and display, `source`,
+    source.observer, the server by display, no literal reference either)."""
     a = world["clients"]["facility-A"]
     claim_id = world["claim"]["id"]
     patient_id = world["claim"]["patient"]["reference"].split("/")[1]
-    iterate = "&_include:iterate=AuditEvent:entity&_include:iterate=AuditEvent:agent&_include:iterate=AuditEvent:source"
+    iterate = "&_include:iterate=AuditEvent:entity"
 
     def found(query: str) -> list[tuple[str, str, str]]:
         answer = a.get(query)
@@ -171,6 +173,11 @@ def test_what_a_revincluded_audit_event_points_at_is_in_the_bundle_already(world
     assert ("Patient", patient_id, "include") in patient and len(patient) >= 2
     assert found(f"/Claim?_id={claim_id}&_include=Claim:patient&_revinclude:iterate=AuditEvent:entity{iterate}") \
         == sorted(plain + patient)
+    for param in ("agent", "source"):
+        refused = a.get(f"/Claim?_id={claim_id}&_revinclude=AuditEvent:entity&_include:iterate=AuditEvent:{param}")
+        assert refused.status_code == 400 and refused.get_json()["issue"] == [
+            {"severity": "error", "code": "not-supported",
+             "details": {"text": f"_include=AuditEvent:{param} is not supported (AuditEvent:entity is)"}}]
 
 
 def test_a_resource_two_directives_reach_comes_once(world):
@@ -183,3 +190,50 @@ def test_a_resource_two_directives_reach_comes_once(world):
         entries = a.get(f"/Claim?_id={claim_id}&{query}").get_json()["entry"]
         found = [(e["resource"]["resourceType"], e["resource"]["id"]) for e in entries]
         assert len(found) == len(set(found)) and len(found) >= 3, (query, found)
+
+
+def test_an_audit_event_search_includes_the_entities_as_the_caller_sees_them(world):
+    """`AuditEvent?...&_include=AuditEvent:entity`: each event's entity, its current version, from the event's
+    partition or the shared one (an event about a shared resource is in the admin-only tenant), never another
+    tenant's resource of the same type and id, nor a deleted one."""
+    clients = world["clients"]
+    a, b, admin = clients["facility-A"], clients["facility-B"], clients["admin"]
+    a.put_resource({"resourceType": "Patient", "id": "twin", "gender": "female"})
+    a.put_resource({"resourceType": "Patient", "id": "twin", "gender": "female", "active": True})
+    b.put_resource({"resourceType": "Patient", "id": "twin", "gender": "male"})
+    a.put_resource({"resourceType": "Patient", "id": "gone", "gender": "female"})
+    assert a.delete("/Patient/gone").status_code == 200
+    b.put_resource({"resourceType": "Patient", "id": "gone", "gender": "male"})
+    admin.put_resource({"resourceType": "Organization", "id": "shared-rs", "name": "RS Bersama"})
+
+    def search(client, query: str, include: str = "AuditEvent:entity") -> tuple[list[str], list[tuple]]:
+        answer = client.get(f"/AuditEvent?{query}&_sort=date&_include={include}")
+        assert answer.status_code == 200, answer.get_json()
+        entries = answer.get_json().get("entry", [])
+        events = [e["resource"]["id"] for e in entries if e["search"]["mode"] == "match"]
+        included = sorted((r["resourceType"], r["id"], r["meta"]["versionId"], r.get("gender") or r.get("name"))
+                          for e in entries if e["search"]["mode"] == "include" for r in [e["resource"]])
+        return events, included
+
+    a_events, included = search(a, "entity=Patient/twin")
+    assert len(a_events) == 2 and included == [("Patient", "twin", "2", "female")]
+    b_events, included = search(b, "entity=Patient/twin")
+    assert len(b_events) == 1 and included == [("Patient", "twin", "1", "male")]
+    events, included = search(admin, "entity=Patient/twin")
+    assert sorted(events) == sorted(a_events + b_events)
+    assert included == [("Patient", "twin", "1", "male"), ("Patient", "twin", "2", "female")]
+
+    gone_events, included = search(a, "entity=Patient/gone")
+    assert len(gone_events) == 2 and included == []  # A's is deleted; B's is not A's
+    assert search(admin, f"_id={','.join(gone_events)}") == (gone_events, [])  # A's events: not B's patient
+    assert search(admin, "entity=Patient/gone")[1] == [("Patient", "gone", "1", "male")]  # B's event's own
+
+    shared_events, included = search(admin, "entity=Organization/shared-rs")
+    assert len(shared_events) == 1 and included == [("Organization", "shared-rs", "1", "RS Bersama")]
+    assert search(a, "entity=Organization/shared-rs") == ([], [])  # the admin-only event is not A's to see
+    assert search(a, "entity=Patient/twin", "AuditEvent:entity:Organization") == (a_events, [])
+    assert search(a, "entity=Patient/twin", "AuditEvent:entity:Patient")[1] == [("Patient", "twin", "2", "female")]
+
+    refused = a.get("/AuditEvent?entity=Patient/twin&_include=AuditEvent:agent")
+    assert refused.status_code == 400 and refused.get_json()["issue"][0]["details"]["text"] == \
+        "_include=AuditEvent:agent is not supported (AuditEvent:entity is)"

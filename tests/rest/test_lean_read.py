@@ -1,7 +1,7 @@
 """The lean read (`api.lean_read`) answers exactly what Flask answers: a matrix of reads and near-reads goes
 through the app with the layer and through the same app without it, and status, headers and body must be the same
-(bar X-Request-ID's value when the server makes one up). The plain reads must not reach Flask, and everything else
-must: the layer serves only what it says it serves."""
+(bar X-Request-ID's value when the server makes one up). The plain reads, and their 401, 404 and 410, must not reach
+Flask, and everything else must: the layer serves only what it says it serves."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ import json
 from datetime import datetime
 
 import pytest
+from sqlalchemy import event, update
 from werkzeug.test import run_wsgi_app
 
 from fhirclaim.api.http import PlainRead, plain_read
 from fhirclaim.app import create_app
 from fhirclaim.fhir import jsonio
+from fhirclaim.store.access import ClientRow, TokenRow
 from fhirclaim.store.repository import StoredResource
 
 from testkit import HOSPITAL, OTHER_HOSPITAL, authorized, bearer
 
-ROLES = ("facility", "facility-B", "eklaim", "bpjs", "admin", "unknown", "revoked", "basic", "none")
+ROLES = ("facility", "facility-B", "eklaim", "bpjs", "admin", "unknown", "revoked", "expired", "disabled", "basic",
+         "none")
 
 
 class FlaskCount:
@@ -54,10 +57,17 @@ def world(apps):
     organization = hospital.put_resource({"resourceType": "Organization", "id": "rs-a", "name": "RS A"})["id"]
     revoked = bearer(runtime, "facility", HOSPITAL, client_id="test-revoked")
     assert runtime.clients.revoke(revoked)
+    expired = bearer(runtime, "facility", HOSPITAL, client_id="test-expired")
+    disabled = bearer(runtime, "facility", HOSPITAL, client_id="test-disabled")
+    with runtime.store.unit_of_work() as uow:
+        uow.session.execute(update(TokenRow).where(TokenRow.client_id == "test-expired")
+                            .values(expires_at=datetime(2020, 1, 1)))
+        uow.session.execute(update(ClientRow).where(ClientRow.client_id == "test-disabled").values(disabled=True))
     tokens = {"facility": f"Bearer {bearer(runtime)}", "facility-B": f"Bearer {bearer(runtime, org=OTHER_HOSPITAL)}",
               "eklaim": f"Bearer {bearer(runtime, 'eklaim')}", "bpjs": f"Bearer {bearer(runtime, 'bpjs')}",
               "admin": f"Bearer {bearer(runtime, 'admin')}", "unknown": "Bearer not-a-token",
-              "revoked": f"bearer  {revoked} ", "basic": "Basic dXNlcjpwYXNz", "none": None}
+              "revoked": f"bearer  {revoked} ", "expired": f"Bearer {expired}", "disabled": f"Bearer {disabled}",
+              "basic": "Basic dXNlcjpwYXNz", "none": None}
     audit = authorized(lean, "admin").get("/AuditEvent?_count=1").json["entry"][0]["resource"]["id"]
     paths = [f"/fhir/Patient/{own}", f"/fhir/Patient/{gone}", f"/fhir/Patient/{theirs}", "/fhir/Patient/nobody",
              f"/fhir/Organization/{organization}", f"/fhir/AuditEvent/{audit}", f"/fhir/Unknown/{own}",
@@ -109,7 +119,7 @@ def test_the_lean_read_answers_what_flask_answers(apps, world):
     assert compared - len(reached.paths) > 40  # the plain reads among them: answered by the layer
 
 
-def test_only_plain_reads_skip_flask_and_their_answer_is_the_stored_resource(apps, world):
+def test_only_plain_reads_and_their_refusals_skip_flask(apps, world):
     lean, _, reached = apps
     tokens, paths = world
     own = paths[0]
@@ -117,28 +127,78 @@ def test_only_plain_reads_skip_flask_and_their_answer_is_the_stored_resource(app
     read = client.get(own, headers={"Authorization": tokens["facility"]})
     assert read.status_code == 200 and read.json["active"] is True and read.headers["ETag"] == 'W/"2"'
     assert client.get(paths[4], headers={"Authorization": tokens["admin"]}).json["name"] == "RS A"
+    refused = [(paths[1], "facility", 410), (paths[2], "facility", 404), (paths[3], "facility", 404),
+               (own, "unknown", 401), (own, "revoked", 401), (own, "expired", 401), (own, "disabled", 401)]
+    for path, role, status in refused:
+        assert client.get(path, headers={"Authorization": tokens[role]}).status_code == status, (path, role)
     assert reached.paths == []  # answered before Flask
-    refused = [(paths[1], "facility"), (paths[2], "facility"), (own, "revoked"), (own, "none"), (own + "/", "facility")]
-    for path, role in refused:
-        answer = client.get(path, headers={"Authorization": tokens[role]} if tokens[role] else {})
-        assert answer.status_code in (401, 404, 410, 200), path
+    assert client.get(own).status_code == 401  # no Bearer token: nothing looked up, Flask answers
+    assert client.get(own + "/", headers={"Authorization": tokens["facility"]}).status_code in (200, 404)
     assert client.get(own + "?_pretty=true", headers={"Authorization": tokens["facility"]}).status_code == 200
     assert client.get(own, headers={"Authorization": tokens["facility"], "Accept": "application/xml"}).status_code \
         == 406
-    assert len(reached.paths) == len(refused) + 2  # every one of these Flask answered
+    assert len(reached.paths) == 4  # every one of these Flask answered
 
 
-def test_a_refused_read_is_recorded_once_by_flask(apps, world):
-    lean, _, reached = apps
+def _token_checks(app, *request):
+    """`_answer(app, *request)`, and how many statements it ran that read the token table."""
+    engine = app.extensions["fhirclaim"].database.engine
+    seen = []
+    listener = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answer = _answer(app, *request)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return answer, sum("oauth_token" in statement for statement in seen)
+
+
+def test_a_read_refused_for_its_token_or_its_resource_checks_the_token_once_and_answers_as_flask(apps, world):
+    """A 401, 404 or 410 is the layer's answer, not Flask's after a second token check and read: the same status,
+    headers (WWW-Authenticate, ETag, X-Request-ID) and OperationOutcome as Flask's, one token statement."""
+    lean, flask_only, reached = apps
     tokens, paths = world
-    security_log = lean.extensions["fhirclaim"].security_log
-    before = len(security_log.recent())
-    answer = lean.test_client().get(paths[0], headers={"Authorization": tokens["revoked"]})
-    assert answer.status_code == 401 and "revoked" in answer.get_data(as_text=True)
-    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="fhirclaim", error="invalid_token"'
-    recorded = security_log.recent()
-    assert len(recorded) == before + 1 and recorded[0]["kind"] == "unauthenticated"
-    assert reached.paths == [paths[0]]
+    own, gone, theirs, nobody = paths[:4]
+    cases = [(own, "unknown", 401, "login", "The access token is not known"),
+             (own, "revoked", 401, "login", "The access token was revoked"),
+             (own, "expired", 401, "login", "The access token has expired"),
+             (own, "disabled", 401, "login", "The client of this access token is disabled"),
+             (gone, "facility", 410, "deleted", f"{gone.removeprefix('/fhir/')} was deleted"),
+             (theirs, "facility", 404, "not-found", f"{theirs.removeprefix('/fhir/')} is not known"),
+             (nobody, "facility", 404, "not-found", "Patient/nobody is not known")]
+    for path, role, status, code, text in cases:
+        headers = {"X-Request-ID": f"refused-{role}-{status}", "X-Forwarded-For": "10.9.8.7"}
+        expected, flask_checks = _token_checks(flask_only, "GET", path, tokens[role], headers)
+        got, lean_checks = _token_checks(lean, "GET", path, tokens[role], headers)
+        assert got == expected, (path, role)
+        assert (lean_checks, flask_checks) == (1, 1), (path, role)
+        answer_status, answer_headers, body = got
+        assert answer_status == status and json.loads(body)["issue"] == [
+            {"severity": "error", "code": code, "details": {"text": text}}]
+        named = dict(answer_headers)
+        assert named["X-Request-ID"] == headers["X-Request-ID"]
+        assert named["Content-Type"] == "application/fhir+json; charset=utf-8"
+        assert named.get("WWW-Authenticate") == ('Bearer realm="fhirclaim", error="invalid_token"'
+                                                 if status == 401 else None)
+        assert named.get("ETag") == ('W/"2"' if status == 410 else None)  # the deletion's version
+    assert reached.paths == []
+
+
+def test_a_refused_read_is_counted_in_the_security_log_as_flask_counts_it(apps, world):
+    """Once per request, under the caller's address (X-Forwarded-For believed from a trusted proxy), with the same
+    kind and sample: Flask's count (`auth._unauthorized`) and the layer's."""
+    lean, flask_only, reached = apps
+    tokens, paths = world
+    runtime = lean.extensions["fhirclaim"]
+    runtime.settings.trusted_proxies = "127.0.0.1/32"  # the test client's peer: a proxy whose header is believed
+    for app, source in ((flask_only, "10.0.0.7"), (lean, "10.0.0.8")):
+        answer = app.test_client().get(paths[0], headers={"Authorization": tokens["revoked"],
+                                                          "X-Forwarded-For": f"192.0.2.1, {source}"})
+        assert answer.status_code == 401
+    counted = {row["source"]: (row["kind"], row["count"], row["sample"]) for row in runtime.security_log.recent()}
+    sample = f"GET {paths[0]}: The access token was revoked"
+    assert counted == {"10.0.0.7": ("unauthenticated", 1, sample), "10.0.0.8": ("unauthenticated", 1, sample)}
+    assert reached.paths == []
 
 
 def test_a_plain_read_of_a_resource_without_its_stored_bytes_is_rendered_from_its_content():

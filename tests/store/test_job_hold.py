@@ -7,9 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from fhirclaim.store import jobs
 from fhirclaim.store.db import Database
 from fhirclaim.store.jobs import ClaimJobRow, JobQueue
+from fhirclaim.store.scope import SYSTEM
+from fhirclaim.store.unit_of_work import Store
 
 
 def _queue(database: Database):
@@ -86,3 +91,46 @@ def test_get_answers_the_row_as_the_transaction_left_it(database):
         queue.enqueue("c2", 2, "rs-a", "submit")  # a client update of c2: its queued job is superseded
         assert (loaded.status, queue.get(first.id).status) == (jobs.QUEUED, jobs.SUPERSEDED)
         assert queue.get(first.id + 1000) is None
+
+
+def test_latest_for_claim_answers_the_claims_newest_job_as_its_row_is_now(database):
+    """The Claim's job of the highest id in its tenant (None: a shared Claim), every field as `get` answers it, as
+    its row is now while an ORM copy loaded earlier in the session is stale; None for a Claim of no job."""
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        first = queue.enqueue("c1", 1, "rs-a", "submit")
+        theirs = queue.enqueue("c1", 5, "rs-b", "submit")  # another hospital's Claim of the same id
+        shared = queue.enqueue("c1", 7, None, "withdraw")
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        assert queue.latest_for_claim("c1", "rs-a") == queue.get(first.id) and queue.get(first.id) is not None
+        loaded = session.get(ClaimJobRow, first.id)
+        queue.enqueue("c1", 2, "rs-a", "submit")  # a client update: supersedes the first
+        rerun = queue.enqueue("c1", 1, "rs-a", "submit", run=1)  # an older version re-run: the newest job still
+        latest = queue.latest_for_claim("c1", "rs-a")
+        assert (latest.id, latest.claim_version, latest.run, latest.status) == (rerun.id, 1, 1, jobs.QUEUED)
+        assert (loaded.status, queue.get(first.id).status) == (jobs.QUEUED, jobs.SUPERSEDED)
+        loaded = session.get(ClaimJobRow, rerun.id)
+        assert queue.claim_next("w1", 60, job_id=rerun.id) is not None  # a Core UPDATE: the ORM copy is stale
+        assert loaded.status == jobs.QUEUED
+        latest = queue.latest_for_claim("c1", "rs-a")
+        assert latest == queue.get(rerun.id) and (latest.status, latest.worker) == (jobs.RUNNING, "w1")
+        assert queue.latest_for_claim("c1", "rs-b") == queue.get(theirs.id)
+        assert (queue.latest_for_claim("c1", None).id, queue.latest_for_claim("c1", None).kind) == (shared.id,
+                                                                                                   "withdraw")
+        assert queue.latest_for_claim("c1", "rs-c") is None and queue.latest_for_claim("c2", "rs-a") is None
+
+
+def test_latest_for_claim_reads_without_an_orm_session(database):
+    """A prebuilt Core read (`execution.execute`), as `get`: in a read transaction it begins no ORM session."""
+    with _queue(database) as session:
+        job = JobQueue(session).enqueue("c1", 1, "rs-a", "submit")
+    begun: list[object] = []
+    listener = lambda _session, _transaction, connection: begun.append(connection)  # noqa: E731
+    event.listen(Session, "after_begin", listener)
+    try:
+        with Store(database).reading(SYSTEM) as uow:
+            assert uow.jobs.latest_for_claim("c1", "rs-a").id == job.id
+    finally:
+        event.remove(Session, "after_begin", listener)
+    assert begun == []
