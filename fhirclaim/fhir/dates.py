@@ -61,8 +61,9 @@ def _end(start: datetime, parts: dict[str, str | None]) -> datetime:
     if parts["day"] is None:  # a year or a month
         year, month = divmod(start.year * 12 + start.month - 1 + (1 if parts["month"] else 12), 12)
         return datetime(year, month + 1, 1) if year <= 9999 else MAX
-    if parts["second"] is not None:
-        width = timedelta(microseconds=1) if parts["fraction"] else timedelta(seconds=1)
+    if parts["second"] is not None:  # a fraction's precision is its digits (`.123`: a millisecond), to the µs kept
+        fraction = parts["fraction"]  # with its dot
+        width = timedelta(microseconds=10 ** (7 - min(len(fraction), 7))) if fraction else timedelta(seconds=1)
     else:
         width = timedelta(minutes=1) if parts["minute"] is not None else timedelta(days=1)
     try:

@@ -27,7 +27,7 @@ from fhirclaim.fhir.search_request import Criterion, SearchRequest
 from fhirclaim.store.execution import execute_later
 from fhirclaim.store.models import Base, ResourceRow
 from fhirclaim.store.scope import SHARED_PARTITION, Scope, partition_of
-from fhirclaim.store.search_sql import At, Binds, criterion_at, date_match, id_condition, value_at, value_match
+from fhirclaim.store.search_sql import At, Binds, criterion_at, id_condition, instant_match, value_at, value_match
 
 AUDIT_EVENT = "AuditEvent"
 AUTHOR = "system:audit"  # who writes every AuditEvent (auth/audit.py): the author of its one version
@@ -199,7 +199,7 @@ def _condition(criterion: Criterion, binds: Binds, at: At):
             raise _unsupported(f"{name}:missing")
         return present.is_(None) if criterion.missing else present.is_not(None)
     if name in ("date", "_lastUpdated"):
-        matches = or_(*(date_match(v, _TABLE.c.recorded, _TABLE.c.recorded, binds, value_at(at, n))
+        matches = or_(*(instant_match(v, _TABLE.c.recorded, binds, value_at(at, n))
                         for n, v in enumerate(criterion.values)))
     else:
         matches = or_(*(value_match(criterion.param.type, criterion.modifier, v, _AS_INDEX[name], binds,

@@ -161,7 +161,7 @@ def criterion_condition(criterion: Criterion, row, scope: Scope, binds: Binds, a
     if param.name == "_id":
         return id_condition(criterion, row, binds, at)
     if param.name == "_lastUpdated":
-        return or_(*(date_match(v, row.last_updated, row.last_updated, binds, value_at(at, n))
+        return or_(*(instant_match(v, row.last_updated, binds, value_at(at, n))
                      for n, v in enumerate(criterion.values)))
     table = _TABLES[param.type]
 
@@ -254,29 +254,43 @@ def _token_match(value: SearchValue, table, bound: Callable[..., BindParameter],
     return and_(*conditions) if conditions else true()
 
 
-def date_match(value: SearchValue, low, high, binds: Binds, at: At) -> ColumnElement[bool]:
-    """Range semantics of R4 date search; the stored `high` and the searched `high` are exclusive."""
+def date_match(value: SearchValue, low, high, binds: Binds, at: At, *, instant: bool = False) -> ColumnElement[bool]:
+    """Range semantics of R4 date search; the stored `high` and the searched `high` are exclusive. `instant`: the
+    stored value is one instant (`low` and `high` the same column, a stored time to the microsecond, as
+    `meta.lastUpdated` and an AuditEvent's `recorded` are kept), whose exclusive high is the next microsecond:
+    `high <= x` is `instant < x` and `high > x` is `instant >= x`."""
     def low_of(request: SearchRequest):
         return at(request).low
 
     def high_of(request: SearchRequest):
         return at(request).high
 
+    def high_within(bound: BindParameter) -> ColumnElement[bool]:  # the stored range ends by `bound`
+        return high < bound if instant else high <= bound
+
+    def high_after(bound: BindParameter) -> ColumnElement[bool]:  # the stored range goes past `bound`
+        return high >= bound if instant else high > bound
+
     prefix = value.prefix
     if prefix == "eq":
-        return and_(low >= binds(low_of), high <= binds(high_of))
+        return and_(low >= binds(low_of), high_within(binds(high_of)))
     if prefix == "ne":
-        return or_(low < binds(low_of), high > binds(high_of))
+        return or_(low < binds(low_of), high_after(binds(high_of)))
     if prefix in ("lt", "eb"):
         return low < binds(low_of)
     if prefix in ("gt", "sa"):
-        return high > binds(high_of)
+        return high_after(binds(high_of))
     if prefix == "le":
         return low < binds(high_of)
     if prefix == "ge":
-        return high > binds(low_of)
+        return high_after(binds(low_of))
     # ap: within 10 % of the distance to now is the spec's suggestion; a day either side is ours
     return and_(low < binds(lambda r: high_of(r) + _DAY), high > binds(lambda r: low_of(r) - _DAY))
+
+
+def instant_match(value: SearchValue, column, binds: Binds, at: At) -> ColumnElement[bool]:
+    """`date_match` of a column that holds one instant (`_lastUpdated`, an AuditEvent's `date`)."""
+    return date_match(value, column, column, binds, at, instant=True)
 
 
 def _number_match(value: SearchValue, column, bound: Callable[..., BindParameter]) -> ColumnElement[bool]:

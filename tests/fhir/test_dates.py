@@ -22,8 +22,16 @@ def test_a_date_is_the_day_it_names_in_the_default_zone():
 def test_precision_and_offsets():
     assert dates.to_range("2026-02", "UTC") == (datetime(2026, 2, 1), datetime(2026, 3, 1))
     assert dates.to_range("2026", "UTC") == (datetime(2026, 1, 1), datetime(2027, 1, 1))
+    # a fraction names the range of its digits, as a date names its day: a tenth of a second, a millisecond, a µs
     assert dates.to_range("2026-05-15T10:20:30.5+07:00", "UTC") == (datetime(2026, 5, 15, 3, 20, 30, 500000),
-                                                                     datetime(2026, 5, 15, 3, 20, 30, 500001))
+                                                                     datetime(2026, 5, 15, 3, 20, 30, 600000))
+    assert dates.to_range("2026-05-15T10:20:30.123Z", "UTC") == (datetime(2026, 5, 15, 10, 20, 30, 123000),
+                                                                  datetime(2026, 5, 15, 10, 20, 30, 124000))
+    assert dates.to_range("2026-05-15T10:20:30.999Z", "UTC") == (datetime(2026, 5, 15, 10, 20, 30, 999000),
+                                                                  datetime(2026, 5, 15, 10, 20, 31))
+    assert dates.to_range("2026-05-15T10:20:30.123456Z", "UTC")[1] == datetime(2026, 5, 15, 10, 20, 30, 123457)
+    assert dates.to_range("2026-05-15T10:20:30.12345678Z", "UTC") == (datetime(2026, 5, 15, 10, 20, 30, 123456),
+                                                                       datetime(2026, 5, 15, 10, 20, 30, 123457))
     assert dates.to_range(" 2026-05-15T10:20Z ", "Asia/Jakarta") == (datetime(2026, 5, 15, 10, 20),
                                                                       datetime(2026, 5, 15, 10, 21))
 

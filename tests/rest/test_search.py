@@ -162,6 +162,19 @@ class TestDate:
         assert search(data, "/Claim?_lastUpdated=gt2000-01-01")["total"] == 3
         assert search(data, "/Claim?_lastUpdated=lt2000-01-01")["total"] == 0
 
+    def test_the_last_updated_a_read_shows_finds_the_resource(self, data):
+        """`meta.lastUpdated` is shown to the millisecond and kept to the microsecond: searched as shown, it names
+        its millisecond, which holds the stored instant (a client's incremental sync: `gt` of the last one seen
+        does not find it again)."""
+        shown = data.get("/Claim/c1").get_json()["meta"]["lastUpdated"]
+        assert "c1" in _ids(search(data, f"/Claim?_lastUpdated={shown}"))
+        assert "c1" in _ids(search(data, f"/Claim?_lastUpdated=ge{shown}"))
+        assert "c1" not in _ids(search(data, f"/Claim?_lastUpdated=gt{shown}"))
+        assert "c1" not in _ids(search(data, f"/Claim?_lastUpdated=ne{shown}"))
+        trail = search(data, "/AuditEvent?entity=Claim/c1")["entry"][0]["resource"]
+        assert _ids(search(data, f"/AuditEvent?entity=Claim/c1&date={trail['recorded']}")) == {trail["id"]}
+        assert _ids(search(data, f"/AuditEvent?entity=Claim/c1&date=gt{trail['recorded']}")) == set()
+
     def test_bad_date_is_400(self, data):
         assert data.get("/Claim?created=yesterday").status_code == 400
 
