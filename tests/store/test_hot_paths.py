@@ -34,13 +34,26 @@ def test_a_generated_id_is_looked_up_without_a_query_and_stored_without_a_savepo
         assert uow.resources.viewing(SYSTEM).find("Patient", resource_id).version_id == 1  # stored: found again
 
 
-def test_a_clients_id_is_still_guarded_by_a_savepoint(runtime):
+def test_a_clients_id_taken_is_a_409_that_leaves_the_transaction_going_without_a_savepoint(runtime):
+    """The INSERT of a chosen id does nothing where the id is taken in its partition (ON CONFLICT DO NOTHING): no
+    savepoint, and no ORM session made for one."""
     with runtime.store.unit_of_work(tenant_scope("rs-a")) as uow:
-        uow.resources.create({"resourceType": "Patient"}, resource_id="p1")
+        seen = _statements(runtime)
+        uow.resources.create({"resourceType": "Patient", "gender": "male"}, resource_id="p1")
         with pytest.raises(FhirError) as refused:
-            uow.resources.create({"resourceType": "Patient"}, resource_id="p1")
-        assert refused.value.status == 409
-        assert uow.resources.find("Patient", "p1").version_id == 1  # the transaction goes on
+            uow.resources.create({"resourceType": "Patient", "gender": "female"}, resource_id="p1")
+        assert refused.value.status == 409 and "Patient/p1 already exists" in str(refused.value.outcome())
+        assert "SAVEPOINT" not in seen and uow.session.orm_session is None
+        assert uow.resources.find("Patient", "p1").content["gender"] == "male"  # the transaction goes on
+        uow.resources.create({"resourceType": "Patient"}, resource_id="p2")
+    with runtime.store.unit_of_work(tenant_scope("rs-b")) as uow:
+        uow.resources.create({"resourceType": "Patient", "gender": "other"}, resource_id="p1")  # another partition
+    with runtime.store.unit_of_work(SYSTEM, write=False) as uow:
+        found = uow.resources.search(parse_search("Patient", [("_id", "p1")])).matches
+        assert sorted((s.tenant, s.id, s.version_id, s.content["gender"]) for s in found) == [
+            ("rs-a", "p1", 1, "male"), ("rs-b", "p1", 1, "other")]
+    with runtime.store.unit_of_work(tenant_scope("rs-a"), write=False) as uow:
+        assert uow.resources.history("Patient", "p1").total == 1  # the refused create wrote no version either
 
 
 def test_an_update_is_seen_by_a_search_of_the_same_transaction(runtime):
