@@ -1,6 +1,7 @@
 """Facade overhead: CPU per claim of the claim pipeline vs the bare E-Klaim calls it makes, same emulator.
 
     python benchmarks/facade_overhead.py [--claims 20] [--protocol 5.10|5.1] [--modes in-process,http]
+                                         [--database-url postgresql+psycopg://USER@HOST/DB]
 
 For each mode, `--claims` example claims (cases 01–04, round robin, as `benchmarks/pipeline.py` writes them) are
 written one at a time as a SIMRS transaction and then run through the pipeline to the signed Bundle on this thread
@@ -16,6 +17,9 @@ not counted. Once the Runtime and the bare client are made, the start-up heap is
 (`startup.freeze_startup_heap`), as `fhirclaim serve` and `fhirclaim worker` freeze theirs. "ratio" is pipeline /
 bare; "+write" adds the SIMRS transaction that carries the claim in. Prints figures and the ratio pipeline / bare;
 asserts nothing but that the bare replay answers 200 to every call.
+
+The pipeline's store is SQLite in a temporary directory, or with `--database-url` a PostgreSQL server: each mode
+gets a database of its own, created on that server (from the URL's credentials) and dropped after it.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -110,12 +117,33 @@ class Bare:
             self.emulator.stop()
 
 
-def run_mode(mode: str, pipe_dir: Path, bare_dir: Path, args) -> dict[str, float]:
+@contextmanager
+def database_of(mode: str, server_url: str | None) -> Iterator[str | None]:
+    """None (SQLite in the data dir), or a fresh database for this mode on the `--database-url` server."""
+    if server_url is None:
+        yield None
+        return
+    url = make_url(server_url)
+    name = f"fhirclaim_facade_{mode.replace('-', '_')}_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def run_mode(mode: str, pipe_dir: Path, bare_dir: Path, args, database_url: str | None) -> dict[str, float]:
     """Per claim, alternated: the pipeline (write, then run), then the bare replay of its messages. CPU per claim
     of each, and the state-changing calls per claim."""
     emulator = pipeline_bench.EmulatorProcess(pipe_dir, args.protocol) if mode == "http" else None
     settings = Settings(data_dir=pipe_dir / "data", run_worker=False, public_base_url=pipeline_bench.BASE,
-                        eklaim_protocol=args.protocol,
+                        eklaim_protocol=args.protocol, database_url=database_url,
                         **({"eklaim_url": emulator.url, "eklaim_key": emulator.key} if emulator else {}))
     runtime, bare = Runtime(settings), Bare(mode, bare_dir, args.protocol)
     freeze_startup_heap()  # as `fhirclaim serve` and `fhirclaim worker` do before their first request or job
@@ -156,12 +184,16 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=20)
     parser.add_argument("--protocol", choices=("5.10", "5.1"), default="5.10")
     parser.add_argument("--modes", default="in-process,http")
+    parser.add_argument("--database-url", help="a PostgreSQL server (default: SQLite in a temporary directory)")
     args = parser.parse_args()
-    print(f"E-Klaim {args.protocol}, {args.claims} claims per run, CPU ms per claim (this process + emulator)")
+    store = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"E-Klaim {args.protocol}, {store}, {args.claims} claims per run, CPU ms per claim (this process + "
+          f"emulator)")
     print(f"{'mode':<12}{'calls/claim':>12}{'bare':>10}{'pipeline':>10}{'write':>10}{'ratio':>8}{'+write':>8}")
     for mode in (m.strip() for m in args.modes.split(",")):
-        with tempfile.TemporaryDirectory() as pipe_dir, tempfile.TemporaryDirectory() as bare_dir:
-            cpu = run_mode(mode, Path(pipe_dir), Path(bare_dir), args)
+        with tempfile.TemporaryDirectory() as pipe_dir, tempfile.TemporaryDirectory() as bare_dir, \
+                database_of(mode, args.database_url) as database_url:
+            cpu = run_mode(mode, Path(pipe_dir), Path(bare_dir), args, database_url)
         bare, pipeline, write = cpu["bare"], cpu["pipeline"], cpu["write"]
         print(f"{mode:<12}{cpu['calls']:>12.1f}{bare * 1e3:>10.1f}{pipeline * 1e3:>10.1f}{write * 1e3:>10.1f}"
               f"{pipeline / bare:>7.1f}×{(pipeline + write) / bare:>7.1f}×", flush=True)
