@@ -88,8 +88,10 @@ class Runtime:
         # After it is stored, inside the writing transaction, in this order:
         self.listeners: tuple[ResourceListener, ...] = (
             bpjs_hooks.deletion_guard,  # first: refuses deleting an answer the other party acted on
+            # an AuditEvent per change; before the trigger, so that on PostgreSQL its row goes in one statement with
+            # the trigger's read of the failed jobs a resource may rerun (`execution._merged`)
+            AuditListener(),
             PipelineTrigger(),  # a client's Claim change (or a fix of what a failed claim rests on) enqueues a job
-            AuditListener(),  # an AuditEvent per change
             DisclosureListener(),  # what the server publishes (and BPJS-K's answers) is disclosed to BPJS-K
             WorklistListener(settings.timezone),  # the claim unit's worklist line of the Claim concerned
             webhook_hooks.outbox,  # one outbox row per Subscription the change matches, for the delivery worker

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 INTERCEPTORS = ["ClaimServerFields", "SubscriptionSecretInterceptor", "ClaimResponseOrder",
                 "PurificationDecisionRules", "PendingAnswerRules"]
-LISTENERS = ["AnswerDeletionGuard", "PipelineTrigger", "AuditListener", "DisclosureListener", "WorklistListener",
+LISTENERS = ["AnswerDeletionGuard", "AuditListener", "PipelineTrigger", "DisclosureListener", "WorklistListener",
              "WebhookListener"]
 
 

@@ -61,7 +61,7 @@ def _claim(n: int) -> dict:
 
 def test_a_create_is_four_statements_on_postgresql(runtime):
     """The references' SELECT, the resource row, then its version and index rows as one statement, and its
-    listeners' rows (job, AuditEvent, worklist line) with the epoch's SELECT as another: ten before."""
+    listeners' rows (AuditEvent, job, worklist line) with the epoch's SELECT as another: ten before."""
     with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
         service = runtime.services.for_caller(uow, "facility:test")
         for resource in ({"resourceType": "Organization", "id": "rs", "name": "RSUD"},
@@ -75,7 +75,7 @@ def test_a_create_is_four_statements_on_postgresql(runtime):
         assert len(sent) == 10
     else:
         assert _written(sent) == [[], ["resource"], ["resource_version", "idx_date", "idx_token", "idx_reference"],
-                                  ["claim_job", "audit_log", "claim_worklist"]]
+                                  ["audit_log", "claim_job", "claim_worklist"]]
         assert sent[2].startswith("WITH ") and sent[3].startswith("WITH ")
         assert re.search(r"\) SELECT webhook_subscription_epoch\.token\s+FROM webhook_subscription_epoch", sent[3])
     with runtime.database.reading() as read:
@@ -88,6 +88,24 @@ def test_a_create_is_four_statements_on_postgresql(runtime):
         assert sorted(read.execute(select(INDEX_TABLES["token"].code)
                                    .where(INDEX_TABLES["token"].param == "identifier",
                                           INDEX_TABLES["token"].resource_type == "Claim")).scalars()) == ["CLM-1"]
+
+
+def test_a_patients_audit_row_goes_with_the_triggers_read_of_failed_claims(runtime):
+    """A change of what a claim rests on (a Patient): the AuditListener runs before the PipelineTrigger, so its row
+    is held back and goes with the trigger's SELECT of the failed jobs to rerun, as that statement's WITH query."""
+    with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
+        runtime.services.for_caller(uow, "facility:test").update("Patient", "p0", {"resourceType": "Patient",
+                                                                                   "id": "p0", "gender": "female"})
+    with statements_sent(runtime.database.engine) as sent, runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
+        runtime.services.for_caller(uow, "facility:test").update("Patient", "p0", {"resourceType": "Patient",
+                                                                                   "id": "p0", "gender": "male"})
+    if not runtime.database.is_sqlite:
+        together = [s for s in sent if "INSERT INTO audit_log" in s]
+        assert len(together) == 1 and together[0].startswith("WITH ")
+        assert re.search(r"\) SELECT .* FROM claim_job", together[0], re.DOTALL)
+    with runtime.database.reading() as read:
+        assert read.execute(select(AuditLogRow.entity_id).where(AuditLogRow.entity_id == "p0")).scalars().all() \
+            == ["p0", "p0"]
 
 
 def test_an_executemany_becomes_rows_of_one_values_list_and_every_value_lands_as_sent(database):
