@@ -120,6 +120,7 @@ def test_a_unit_of_work_reads_the_token_once_and_again_after_it_writes_a_subscri
         service.update("Subscription", "s1", subscription(receiver.url, id="s1"))  # watches ClaimResponse
         service.update("ClaimResponse", "r2", claim_response("r2", "c1"))
         service.update("ClaimResponse", "r3", claim_response("r3", "c1"))
-    token_reads = [s for s, _ in seen if "webhook_subscription_epoch" in s and s.lstrip().upper().startswith("SELECT")]
+    # a read of the token (on PostgreSQL it may be the final query of a WITH that writes rows held back before it)
+    token_reads = [s for s, _ in seen if "SELECT webhook_subscription_epoch.token" in " ".join(s.split())]
     assert len(token_reads) == 2  # at the first write, and once after the Subscription's
     assert _notified(runtime) == ["r2", "r3"]
