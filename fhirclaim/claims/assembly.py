@@ -17,6 +17,7 @@ from fhirclaim.claims.rules.record import ClaimRecord, gather_record, read_recor
 from fhirclaim.claims.server_fields import PROCESSING_EXT
 from fhirclaim.fhir.indexing.reference import parse as parse_reference
 from fhirclaim.fhir.search_request import parse_search
+from fhirclaim.store.lookups import lookup
 from fhirclaim.store.repository import SqlResourceRepository
 
 Resource = dict[str, Any]
@@ -57,16 +58,41 @@ class ClaimAssembler:
             self._read[reference] = content
         return content
 
+    def _prefetch(self, references: Iterable[str | None]) -> None:
+        """Read in one statement (`store.lookups.lookup`) what `get` is about to read one at a time: when it
+        remembers, and where `lookup` answers as `find` does (not BPJS-K's scopes, whose `find` answers what was
+        disclosed). A reference `lookup` found nothing for is left to `get`."""
+        if self._read is None or not isinstance(self.resources, SqlResourceRepository):
+            return
+        scope = self.resources.scope
+        if scope.disclosed_only or scope.current_disclosed:
+            return
+        targets: dict[tuple[str, str], list[str]] = {}
+        for reference in references:
+            if reference and reference not in self._read and (target := parse_reference(reference)) is not None:
+                targets.setdefault(target, []).append(reference)
+        if len(targets) < 2:
+            return
+        found = lookup(self.resources, targets).found
+        for target, named in targets.items():
+            if target in found:
+                stored = found[target]
+                for reference in named:
+                    self._read[reference] = None if stored.deleted else stored.content
+
     def context(self, claim: Resource, *, with_record: bool = False, billed: bool = True) -> ClaimContext:
         """What the claim rests on; `with_record` adds the claim file the claim-file prechecks read (the pipeline's
         and `$precheck`'s precheck; not needed for the history's other claims); `billed=False` leaves out the
         ChargeItems and the Encounter's Observations (two searches the history's facts do not read)."""
         refs = claim_references(claim)
+        self._prefetch((refs.encounter, refs.invoice, refs.patient, refs.coverage, refs.organization,
+                        *refs.practitioners, *refs.conditions, *refs.procedures))
         encounter = self.get(refs.encounter)
         refs = claim_references(claim, encounter)  # the Encounter's attending doctor may be the DPJP
         invoice = self.get(refs.invoice)
         accounts = (encounter or {}).get("account") or []
         account_ref = reference_of(accounts[0]) if accounts else reference_of((invoice or {}).get("account"))
+        self._prefetch((account_ref, *refs.practitioners))
         ctx = ClaimContext(
             claim=claim,
             patient=self.get(refs.patient),
@@ -121,6 +147,8 @@ class ClaimAssembler:
     def charge_items(self, ctx: ClaimContext) -> list[Resource]:
         """The ChargeItems billed: those the Invoice lists, and those booked on the Account."""
         found: dict[str, Resource] = {}
+        self._prefetch(reference_of(line.get("chargeItemReference")) for line in (ctx.invoice or {}).get("lineItem")
+                       or [])
         for line in (ctx.invoice or {}).get("lineItem") or []:
             reference = reference_of(line.get("chargeItemReference"))
             item = self.get(reference)
