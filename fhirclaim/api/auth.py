@@ -5,10 +5,10 @@ security log (`auth/security_log.py`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Request, Response, g, jsonify, request
 
 from fhirclaim.api import surface
-from fhirclaim.api.http import error_response
+from fhirclaim.api.http import current_flask_app, current_request, error_response, request_globals
 from fhirclaim.api.request_scope import hold_reading, hold_writing, release_held, runtime
 from fhirclaim.auth.addresses import client_address, parse_networks
 from fhirclaim.auth.audit import record_denied
@@ -105,21 +105,23 @@ HELD_WRITES = frozenset(f"fhir.{e.key}" for e in surface.TABLE
 
 
 def _authenticate(*, hold: bool) -> Response | None:
-    method, headers = request.method, request.headers  # each `request.` is a context lookup: once each here
-    if (method, request.path.rstrip("/")) in PUBLIC:
+    asked = current_request()  # one context lookup for the request (issue 17)
+    method, headers = asked.method, asked.headers
+    if (method, asked.path.rstrip("/")) in PUBLIC:
         return None
     token = bearer_token(headers.get("Authorization", ""))
     if token is None:
         return _unauthorized("invalid_request", "This endpoint needs 'Authorization: Bearer <token>' "
                                                 "(POST /oauth2/v1/accesstoken to get one)")
-    within = _held_unit(method) if hold else None
+    within = _held_unit(asked) if hold else None
     principal, why = runtime().clients.resolve(token, within)
     if principal is None:
         release_held()
         return _unauthorized("invalid_token", why or "The access token is not valid")
-    g.principal = principal
-    g.scope = scope_for(principal, headers.get(PARTITION_HEADER))
-    g.caller = principal.name
+    context = request_globals()
+    context.principal = principal
+    context.scope = scope_for(principal, headers.get(PARTITION_HEADER))
+    context.caller = principal.name
     return None
 
 
@@ -131,7 +133,7 @@ def bearer_token(authorization: str) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _held_unit(method: str) -> UnitOfWork | None:
+def _held_unit(asked: Request) -> UnitOfWork | None:
     """The unit of work the token is checked in and the handler then works in, or None for a check of its own.
 
     A write's on SQLite too, but there the check runs on the write's connection before its transaction begins
@@ -139,20 +141,20 @@ def _held_unit(method: str) -> UnitOfWork | None:
     and the token's would take it before the body is parsed and validated (measured: the lock held 1.2 ms per
     create instead of 0.64 ms, and with 4 client threads the others waited on it). One connection for both saves
     the check a pool checkout and a transaction of its own (issue 17)."""
-    if method in ("GET", "HEAD"):
+    if asked.method in ("GET", "HEAD"):
         return hold_reading()
-    if request.endpoint in HELD_WRITES and _body_read():
+    if asked.endpoint in HELD_WRITES and _body_read(asked):
         return hold_writing()
     return None  # a check of its own: a route that does not write, or a body the handler refuses (413)
 
 
-def _body_read() -> bool:
+def _body_read(asked: Request) -> bool:
     """Read the body now, before the write's unit of work takes the writer lock, so that a slow sender waits
     alone. A body over the limit (or of no declared length) is left to the handler's 413 after an own check."""
-    length, limit = request.content_length, current_app.config.get("MAX_CONTENT_LENGTH")
+    length, limit = asked.content_length, current_flask_app().config.get("MAX_CONTENT_LENGTH")
     if length is None or (limit is not None and length > limit):
         return False
-    request.get_data(cache=True)
+    asked.get_data(cache=True)
     return True
 
 

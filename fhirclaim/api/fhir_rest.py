@@ -13,6 +13,7 @@ from fhirclaim.api.http import (
     PATCH_TYPES,
     Reply,
     base_url,
+    current_request,
     if_match,
     json_body,
     query_pairs,
@@ -70,7 +71,7 @@ def create(resource_type: str) -> Reply:
     resource = json_body()
     with fhir_service(write=True) as service:
         stored, created = service.create(resource, expected_type=resource_type,
-                                         if_none_exist=request.headers.get("If-None-Exist"))
+                                         if_none_exist=current_request().headers.get("If-None-Exist"))
     return stored_reply(stored, 201 if created else 200, write=True)
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from flask import current_app, g
-
-from fhirclaim.api.http import base_url, lenient, request_base
+from fhirclaim.api.http import base_url, current_flask_app, lenient, request_base, request_globals
 from fhirclaim.auth.principal import Principal
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.interactions.service import FhirService
@@ -17,15 +15,15 @@ from fhirclaim.store.unit_of_work import UnitOfWork
 
 
 def runtime() -> Runtime:
-    return current_app.extensions["fhirclaim"]
+    return current_flask_app().extensions["fhirclaim"]
 
 
 def caller_scope() -> Scope:
-    return getattr(g, "scope", SYSTEM)
+    return getattr(request_globals(), "scope", SYSTEM)
 
 
 def caller_name() -> str | None:
-    return getattr(g, "caller", None)
+    return getattr(request_globals(), "caller", None)
 
 
 @contextlib.contextmanager
@@ -35,7 +33,7 @@ def fhir_service(*, write: bool, by_id: bool = False) -> Iterator[FhirService]:
     runs in the transaction that checked the caller's token, when authentication held one (`hold_reading`,
     `hold_writing`) of its kind."""
     rt = runtime()
-    held = g.pop(_HELD, None)
+    held = request_globals().pop(_HELD, None)
     if held is not None and held.write != write:
         _end(held)  # a read's snapshot does not serve a write, nor a write's lock a read: this one starts afresh
         held = None
@@ -86,14 +84,14 @@ def hold_writing() -> UnitOfWork:
 def _hold(unit: contextlib.AbstractContextManager[UnitOfWork], *, write: bool) -> UnitOfWork:
     held = HeldUnit()
     held.uow, held.write = held.enter_context(unit), write
-    setattr(g, _HELD, held)
+    setattr(request_globals(), _HELD, held)
     return held.uow
 
 
 def release_held(_error: BaseException | None = None) -> None:
     """End the held unit of work, if it is still held (a refusal before the handler, or no handler at all):
     rolled back, whether it was to read or to write."""
-    held = g.pop(_HELD, None)
+    held = request_globals().pop(_HELD, None)
     if held is not None:
         _end(held)
 
@@ -112,7 +110,7 @@ def server_bases() -> tuple[str, ...]:
 
 
 def caller() -> Principal | None:
-    return getattr(g, "principal", None)
+    return getattr(request_globals(), "principal", None)
 
 
 def require_role(*roles: str) -> Principal:
