@@ -15,6 +15,7 @@ from fhirclaim.auth.audit import record_denied
 from fhirclaim.auth.clients import AuthError
 from fhirclaim.auth.policy import scope_for
 from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.runtime import Runtime
 from fhirclaim.store.scope import PARTITION_HEADER
 from fhirclaim.store.unit_of_work import UnitOfWork
 
@@ -179,7 +180,18 @@ def audit_forbidden(error: FhirError) -> None:
 
 
 def _unauthorized(code: str, text: str) -> Response:
-    _log_anonymous("unauthenticated", f"{request.method} {request.path[:100]}: {text}")
+    asked = current_request()
+    return unauthenticated(runtime(), asked.remote_addr, asked.headers.get("X-Forwarded-For"), asked.method,
+                           asked.path, code, text)
+
+
+def unauthenticated(rt: Runtime, peer: str | None, forwarded_for: str | None, method: str, path: str, code: str,
+                    text: str) -> Response:
+    """A request without a live token: counted in the security log (from the caller's address, as
+    `caller_address` finds it), and its 401 with WWW-Authenticate. Flask's (`_unauthorized`) and the lean read's
+    (`api.lean_read`, from the WSGI environ) are this one."""
+    source = client_address(peer, forwarded_for, parse_networks(rt.settings.trusted_proxies))
+    rt.security_log.record(source=source, kind="unauthenticated", description=f"{method} {path[:100]}: {text}")
     response = error_response(FhirError.of(401, "login", text))
     response.headers["WWW-Authenticate"] = f'Bearer realm="fhirclaim", error="{code}"'
     return response

@@ -31,9 +31,8 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from fhirclaim.api import surface
-from fhirclaim.api.auth import PUBLIC, bearer_token
+from fhirclaim.api.auth import PUBLIC, bearer_token, unauthenticated
 from fhirclaim.api.http import check_accept, error_response, plain_read
-from fhirclaim.auth.addresses import client_address, parse_networks
 from fhirclaim.auth.policy import scope_for
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.scope import PARTITION_HEADER, SYSTEM
@@ -106,13 +105,8 @@ class LeanRead:
 
     def _unauthenticated(self, environ: dict[str, Any], path: str, why: str | None) -> Response:
         """A read whose token is not live: what `auth._unauthorized` answers and counts in the security log."""
-        text = why or "The access token is not valid"
-        trusted = parse_networks(self.runtime.settings.trusted_proxies)  # as `auth.caller_address` reads them
-        source = client_address(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), trusted)
-        self.runtime.security_log.record(source=source, kind="unauthenticated", description=f"GET {path[:100]}: {text}")
-        response = error_response(FhirError.of(401, "login", text))
-        response.headers["WWW-Authenticate"] = 'Bearer realm="fhirclaim", error="invalid_token"'
-        return response
+        return unauthenticated(self.runtime, environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), "GET",
+                               path, "invalid_token", why or "The access token is not valid")
 
     def read_of(self, path: str) -> tuple[str, str] | None:
         """(type, id) of `/fhir/<type>/<id>` when the app's URL map routes a GET of it to the read, else None."""
