@@ -341,27 +341,42 @@ class FhirService:
         return found
 
     def check_deferred_references(self) -> None:
-        issues = [i for t, r in self._deferred for i in self._reference_issues(t, r)[0]]
-        self._deferred.clear()
+        """The deferred checks of a transaction's entries, once all are written: every entry's targets in one
+        statement (a SIMRS transaction of twenty entries: one, not twenty; issue 17), each entry's issues in order."""
+        deferred, self._deferred = self._deferred, []
+        gathered = [(kind, resource, *self._reference_targets(resource)) for kind, resource in deferred]
+        existing = self.resources.existing(set().union(*(targets for *_, targets in gathered)))
+        issues = [issue for resource_type, resource, references, targets in gathered
+                  for issue in self._missing(resource_type, resource, references, targets, existing)]
         if issues:
             raise FhirError(422, issues)
 
     def _reference_issues(self, resource_type: str, resource: dict[str, Any], *,
                           keep: bool = False) -> tuple[list[Issue], Found]:
         """(issues, found): `keep` and a hospital's own scope, `find`'s answer for each reference, read in the
-        check's one statement (`store/lookups.py`); else nothing. The references are gathered without their paths,
-        which only an issue needs: they are walked again, with paths, when there is one (issue 17)."""
-        references = _references(resource, [])
-        targets = {target for reference in references if (target := self._local_target(reference)) is not None}
+        check's one statement (`store/lookups.py`); else nothing."""
+        references, targets = self._reference_targets(resource)
         found = Found({})
         if keep and self.resources.scope.finds_as_within(self.resources.scope.tenant):
             answer = lookup(self.resources, targets, content_of=self.referenced_content)
             existing, found = answer.existing, answer.found
         else:
             existing = self.resources.existing(targets)
+        return self._missing(resource_type, resource, references, targets, existing), found
+
+    def _reference_targets(self, resource: dict[str, Any]) -> tuple[list[str], set[tuple[str, str]]]:
+        """The resource's references, gathered without their paths (which only an issue needs: they are walked
+        again, with paths, when there is one; issue 17), and the (type, id) of the local ones."""
+        references = _references(resource, [])
+        return references, {target for reference in references
+                            if (target := self._local_target(reference)) is not None}
+
+    def _missing(self, resource_type: str, resource: dict[str, Any], references: list[str],
+                 targets: set[tuple[str, str]], existing: set[tuple[str, str]]) -> list[Issue]:
+        """The resource's reference issues, given which targets exist: none, the usual answer, without a walk."""
         if targets <= existing and not any(reference.startswith(_TRANSACTION_ONLY) for reference in references):
-            return [], found
-        return self._path_issues(resource_type, resource, existing), found
+            return []
+        return self._path_issues(resource_type, resource, existing)
 
     def _path_issues(self, resource_type: str, resource: dict[str, Any],
                      existing: set[tuple[str, str]]) -> list[Issue]:

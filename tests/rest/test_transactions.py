@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelinekit import statements_sent
 from testkit import load_fixture, outcome_text
 
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -77,6 +78,24 @@ def test_unresolvable_reference_rolls_back(fhir):
     bundle["entry"][0]["resource"]["subject"]["reference"] = "Patient/ghost"
     response = fhir.post("", bundle)
     assert response.status_code == 422 and "Patient/ghost" in outcome_text(response)
+    assert fhir.get("/Patient").get_json()["total"] == 0
+
+
+def test_every_entrys_missing_references_are_named_in_order_from_one_check(fhir, runtime):
+    """The entries' references are checked once all are written, every entry's targets in one statement; each
+    missing one is named with its entry's path, in entry order."""
+    bundle = _case_bundle()
+    bundle["entry"][0]["resource"]["subject"]["reference"] = "Patient/ghost"
+    bundle["entry"][3]["resource"]["subject"][0]["reference"] = "Patient/phantom"
+    with statements_sent(runtime.database.engine) as sent:
+        response = fhir.post("", bundle)
+    assert response.status_code == 422
+    issues = [issue["expression"][0] for issue in response.get_json()["issue"]]
+    assert issues == ["Encounter.subject.reference", "Account.subject[0].reference"]
+    texts = [issue["details"]["text"] for issue in response.get_json()["issue"]]
+    assert "Patient/ghost" in texts[0] and "Patient/phantom" in texts[1]
+    checks = [s for s in sent if " ".join(s.split()).startswith("SELECT resource.resource_type, resource.logical_id")]
+    assert len(checks) == 1  # four entries' references: one statement
     assert fhir.get("/Patient").get_json()["total"] == 0
 
 
