@@ -13,8 +13,10 @@ from psycopg import pq
 from sqlalchemy import event, func, insert, select
 
 from fhirclaim.store import execution
-from fhirclaim.store.models import ResourceVersionRow
-from fhirclaim.store.scope import SHARED_PARTITION
+from fhirclaim.store.audit_log import AuditLogRow
+from fhirclaim.store.jobs import ClaimJobRow
+from fhirclaim.store.models import ResourceVersionRow, WorklistRow
+from fhirclaim.store.scope import SHARED_PARTITION, tenant_scope
 
 VERSION = ResourceVersionRow.__table__
 INSERT_VERSION = insert(VERSION)
@@ -69,3 +71,38 @@ def statements_sent(engine) -> Iterator[list[str]]:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+
+
+TENANT = "10000004"
+
+
+def claim(n: int) -> dict:
+    """A client's Claim of `TENANT`, referring to what `write_claims_targets` writes."""
+    return {"resourceType": "Claim", "status": "active", "use": "claim", "created": "2026-12-01",
+            "identifier": [{"system": "http://hospital.example/claim", "value": f"CLM-{n}"}],
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                                 "code": "institutional"}]},
+            "patient": {"reference": "Patient/p0"}, "provider": {"reference": "Organization/rs"},
+            "priority": {"coding": [{"code": "normal"}]},
+            "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/cov"}}],
+            "total": {"value": 3_500_000, "currency": "IDR"}}
+
+
+def write_claims_targets(runtime) -> None:
+    """The Organization, Patient and Coverage `claim` refers to, written by a client of `TENANT`."""
+    with runtime.store.unit_of_work(tenant_scope(TENANT)) as uow:
+        service = runtime.services.for_caller(uow, "facility:test")
+        for resource in ({"resourceType": "Organization", "id": "rs", "name": "RSUD"},
+                         {"resourceType": "Patient", "id": "p0", "gender": "female"},
+                         {"resourceType": "Coverage", "id": "cov", "status": "active",
+                          "beneficiary": {"reference": "Patient/p0"}, "payor": [{"reference": "Organization/rs"}]}):
+            service.update(resource["resourceType"], resource["id"], resource)
+
+
+def listeners_rows(database, claim_id: str) -> tuple[list, list, list]:
+    """A created Claim's rows its listeners wrote: its jobs' statuses, its AuditEvents' entity ids and its worklist
+    lines' claim ids."""
+    with database.reading() as read:
+        return (read.execute(select(ClaimJobRow.status).where(ClaimJobRow.claim_id == claim_id)).scalars().all(),
+                read.execute(select(AuditLogRow.entity_id).where(AuditLogRow.entity_id == claim_id)).scalars().all(),
+                read.execute(select(WorklistRow.claim_id).where(WorklistRow.claim_id == claim_id)).scalars().all())

@@ -11,56 +11,40 @@ import pytest
 from sqlalchemy import func, select
 
 from fhirclaim.store import execution
-from fhirclaim.store.audit_log import AuditLogRow
 from fhirclaim.store.db import ConstraintViolation
-from fhirclaim.store.jobs import ClaimJobRow
-from fhirclaim.store.models import WorklistRow
 from fhirclaim.store.scope import tenant_scope
 
-from pipelinekit import INSERT_VERSION, VERSION, count_rows, round_trips, version_row, write_version
+from pipelinekit import (
+    INSERT_VERSION,
+    TENANT,
+    VERSION,
+    claim,
+    count_rows,
+    listeners_rows,
+    round_trips,
+    version_row,
+    write_claims_targets,
+    write_version,
+)
 
 _COUNT = select(func.count()).select_from(VERSION)
-_TENANT = "10000004"
-
-
-def _claim(n: int) -> dict:
-    return {"resourceType": "Claim", "status": "active", "use": "claim", "created": "2026-12-01",
-            "identifier": [{"system": "http://hospital.example/claim", "value": f"CLM-{n}"}],
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type",
-                                 "code": "institutional"}]},
-            "patient": {"reference": "Patient/p0"}, "provider": {"reference": "Organization/rs"},
-            "priority": {"coding": [{"code": "normal"}]},
-            "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/cov"}}],
-            "total": {"value": 3_500_000, "currency": "IDR"}}
 
 
 def test_a_create_sends_its_listeners_rows_with_the_epochs_select(runtime, tmp_path):
     if runtime.database.is_sqlite:
         pytest.skip("PostgreSQL only: set FHIRCLAIM_DATABASE_URL to a PostgreSQL server")
-    with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
-        service = runtime.services.for_caller(uow, "facility:test")
-        for resource in ({"resourceType": "Organization", "id": "rs", "name": "RSUD"},
-                         {"resourceType": "Patient", "id": "p0", "gender": "female"},
-                         {"resourceType": "Coverage", "id": "cov", "status": "active",
-                          "beneficiary": {"reference": "Patient/p0"}, "payor": [{"reference": "Organization/rs"}]}):
-            service.update(resource["resourceType"], resource["id"], resource)
+    write_claims_targets(runtime)
     for n in range(8):  # psycopg prepares a statement at its sixth run on a connection: a round trip of its own
-        with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
-            runtime.services.for_caller(uow, "facility:test").create(_claim(n))
-    with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
+        with runtime.store.unit_of_work(tenant_scope(TENANT)) as uow:
+            runtime.services.for_caller(uow, "facility:test").create(claim(n))
+    with runtime.store.unit_of_work(tenant_scope(TENANT)) as uow:
         with round_trips(uow.session.driver_connection, tmp_path / "create.trace") as waits:
-            stored, _ = runtime.services.for_caller(uow, "facility:test").create(_claim(99))
+            stored, _ = runtime.services.for_caller(uow, "facility:test").create(claim(99))
             uow.session.commit()  # what the unit of work's end does (its own commit then finds nothing begun)
-    # BEGIN (a Query); the references; the resource row (its key returned); its version and index rows; then the job,
-    # the AuditEvent and the worklist line with the epoch's SELECT (four round trips before); COMMIT (a Query)
+    # BEGIN (a Query); the references; the resource row (its key returned); its version and index rows; then the
+    # AuditEvent, the job and the worklist line with the epoch's SELECT (four round trips before); COMMIT (a Query)
     assert waits == ["Query", "Sync", "Sync", "Sync", "Sync", "Query"]
-    with runtime.database.reading() as read:
-        assert read.execute(select(ClaimJobRow.status).where(ClaimJobRow.claim_id == stored.id)).scalars().all() \
-            == ["queued"]
-        assert read.execute(select(AuditLogRow.entity_id).where(AuditLogRow.entity_id == stored.id)).scalars() \
-            .all() == [stored.id]
-        assert read.execute(select(WorklistRow.claim_id).where(WorklistRow.claim_id == stored.id)).scalars() \
-            .all() == [stored.id]
+    assert listeners_rows(runtime.database, stored.id) == (["queued"], [stored.id], [stored.id])
 
 
 def test_held_back_rows_go_before_the_next_statement_and_it_sees_them(database):

@@ -13,13 +13,22 @@ from sqlalchemy import delete, func, insert, select
 
 from fhirclaim.store import execution
 from fhirclaim.store.audit_log import AuditLogRow
-from fhirclaim.store.jobs import ClaimJobRow
-from fhirclaim.store.models import INDEX_TABLES, ResourceRow, WorklistRow
+from fhirclaim.store.models import INDEX_TABLES, ResourceRow
 from fhirclaim.store.scope import SHARED_PARTITION, tenant_scope
 
-from pipelinekit import INSERT_VERSION, VERSION, WHEN, count_rows, statements_sent, version_row
+from pipelinekit import (
+    INSERT_VERSION,
+    TENANT,
+    VERSION,
+    WHEN,
+    claim,
+    count_rows,
+    listeners_rows,
+    statements_sent,
+    version_row,
+    write_claims_targets,
+)
 
-_TENANT = "10000004"
 _TOKEN = INDEX_TABLES["token"].__table__
 _INSERT_TOKEN = insert(_TOKEN).inline()  # as the listeners' INSERTs: no key asked back
 _DELETE_TOKENS = delete(_TOKEN).where(_TOKEN.c.resource_pk == 7)
@@ -48,29 +57,12 @@ def _written(sent: list[str]) -> list[list[str]]:
     return [re.findall(r"INSERT INTO (\w+)", statement) for statement in sent]
 
 
-def _claim(n: int) -> dict:
-    return {"resourceType": "Claim", "status": "active", "use": "claim", "created": "2026-12-01",
-            "identifier": [{"system": "http://hospital.example/claim", "value": f"CLM-{n}"}],
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type",
-                                 "code": "institutional"}]},
-            "patient": {"reference": "Patient/p0"}, "provider": {"reference": "Organization/rs"},
-            "priority": {"coding": [{"code": "normal"}]},
-            "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/cov"}}],
-            "total": {"value": 3_500_000, "currency": "IDR"}}
-
-
 def test_a_create_is_four_statements_on_postgresql(runtime):
     """The references' SELECT, the resource row, then its version and index rows as one statement, and its
     listeners' rows (AuditEvent, job, worklist line) with the epoch's SELECT as another: ten before."""
-    with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
-        service = runtime.services.for_caller(uow, "facility:test")
-        for resource in ({"resourceType": "Organization", "id": "rs", "name": "RSUD"},
-                         {"resourceType": "Patient", "id": "p0", "gender": "female"},
-                         {"resourceType": "Coverage", "id": "cov", "status": "active",
-                          "beneficiary": {"reference": "Patient/p0"}, "payor": [{"reference": "Organization/rs"}]}):
-            service.update(resource["resourceType"], resource["id"], resource)
-    with statements_sent(runtime.database.engine) as sent, runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
-        stored, _ = runtime.services.for_caller(uow, "facility:test").create(_claim(1))
+    write_claims_targets(runtime)
+    with statements_sent(runtime.database.engine) as sent, runtime.store.unit_of_work(tenant_scope(TENANT)) as uow:
+        stored, _ = runtime.services.for_caller(uow, "facility:test").create(claim(1))
     if runtime.database.is_sqlite:
         assert len(sent) == 10
     else:
@@ -78,13 +70,8 @@ def test_a_create_is_four_statements_on_postgresql(runtime):
                                   ["audit_log", "claim_job", "claim_worklist"]]
         assert sent[2].startswith("WITH ") and sent[3].startswith("WITH ")
         assert re.search(r"\) SELECT webhook_subscription_epoch\.token\s+FROM webhook_subscription_epoch", sent[3])
+    assert listeners_rows(runtime.database, stored.id) == (["queued"], [stored.id], [stored.id])
     with runtime.database.reading() as read:
-        assert read.execute(select(ClaimJobRow.status).where(ClaimJobRow.claim_id == stored.id)).scalars().all() \
-            == ["queued"]
-        assert read.execute(select(AuditLogRow.entity_id).where(AuditLogRow.entity_id == stored.id)).scalars() \
-            .all() == [stored.id]
-        assert read.execute(select(WorklistRow.claim_id).where(WorklistRow.claim_id == stored.id)).scalars() \
-            .all() == [stored.id]
         assert sorted(read.execute(select(INDEX_TABLES["token"].code)
                                    .where(INDEX_TABLES["token"].param == "identifier",
                                           INDEX_TABLES["token"].resource_type == "Claim")).scalars()) == ["CLM-1"]
@@ -93,10 +80,10 @@ def test_a_create_is_four_statements_on_postgresql(runtime):
 def test_a_patients_audit_row_goes_with_the_triggers_read_of_failed_claims(runtime):
     """A change of what a claim rests on (a Patient): the AuditListener runs before the PipelineTrigger, so its row
     is held back and goes with the trigger's SELECT of the failed jobs to rerun, as that statement's WITH query."""
-    with runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
+    with runtime.store.unit_of_work(tenant_scope(TENANT)) as uow:
         runtime.services.for_caller(uow, "facility:test").update("Patient", "p0", {"resourceType": "Patient",
                                                                                    "id": "p0", "gender": "female"})
-    with statements_sent(runtime.database.engine) as sent, runtime.store.unit_of_work(tenant_scope(_TENANT)) as uow:
+    with statements_sent(runtime.database.engine) as sent, runtime.store.unit_of_work(tenant_scope(TENANT)) as uow:
         runtime.services.for_caller(uow, "facility:test").update("Patient", "p0", {"resourceType": "Patient",
                                                                                    "id": "p0", "gender": "male"})
     if not runtime.database.is_sqlite:
