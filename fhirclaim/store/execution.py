@@ -515,12 +515,9 @@ def _merged(statements: list[_Statement], last: _Statement | None) -> tuple[list
     parameters = {}
     for index, (_plan, values, many) in enumerate(statements):
         for number, row in enumerate(values if many else (values,)):
-            prefix = f"m{index}_{number}_"
-            for name, value in row.items():
-                parameters[prefix + name] = value
+            parameters.update(_renamed_values(row, _prefix(index, number)))
     if final is not None:
-        for name, value in final[1].items():
-            parameters["f_" + name] = value
+        parameters.update(_renamed_values(final[1], _FINAL))
         return [], (merged, parameters, False)
     return [(merged, parameters, False)], last
 
@@ -529,18 +526,32 @@ def _merged_plan(statements: list[_Statement], rows: list[int], final: _Statemen
     queries = []
     for index, ((plan, _, _), count) in enumerate(zip(statements, rows, strict=True)):
         if plan.insert is None:  # a DELETE
-            queries.append(_PARAMETER.sub(lambda name, prefix=f"m{index}_0_": f"%({prefix}{name.group(1)})s",
-                                          plan.sql))
+            queries.append(_renamed_sql(plan.sql, _prefix(index, 0)))
             continue
         _table, head, row = plan.insert
-        queries.append(head + ", ".join(_PARAMETER.sub(lambda name, prefix=f"m{index}_{number}_":
-                                                       f"%({prefix}{name.group(1)})s", row)
-                                        for number in range(count)))
+        queries.append(head + ", ".join(_renamed_sql(row, _prefix(index, number)) for number in range(count)))
     if final is not None:
-        main = _PARAMETER.sub(lambda name: f"%(f_{name.group(1)})s", final[0].sql)
+        main = _renamed_sql(final[0].sql, _FINAL)
         row_type, result_types = final[0].row_type, final[0].result_types
     else:
         main, queries = queries[-1], queries[:-1]
         row_type, result_types = None, []
     sql = "WITH " + ", ".join(f"m{index} AS ({query})" for index, query in enumerate(queries)) + " " + main
     return _Plan(sql, False, (), row_type, result_types)
+
+
+# In a merged statement each part's parameters are named apart: the `number`th row of part `index`, or the final
+# query's. `_merged_plan` renames them in the SQL, `_merged` in the values, with the same prefix.
+_FINAL = "f_"
+
+
+def _prefix(index: int, number: int) -> str:
+    return f"m{index}_{number}_"
+
+
+def _renamed_sql(sql: str, prefix: str) -> str:
+    return _PARAMETER.sub(lambda name: f"%({prefix}{name.group(1)})s", sql)
+
+
+def _renamed_values(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {prefix + name: value for name, value in values.items()}
