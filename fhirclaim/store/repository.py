@@ -20,8 +20,6 @@ from typing import Any, Protocol
 
 import simplejson
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, true, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from fhirclaim.clock import naive_utc_now
@@ -32,6 +30,7 @@ from fhirclaim.fhir.search_request import Include, SearchRequest
 from fhirclaim.store import search_sql
 from fhirclaim.store.audit_log import AUDIT_EVENT, AuditLog
 from fhirclaim.store.audit_log import AUTHOR as AUDIT_AUTHOR
+from fhirclaim.store.db import insert_for
 from fhirclaim.store.execution import execute, pipelined
 from fhirclaim.store.models import INDEX_TABLES, ReferenceIndex, ResourceRow, ResourceVersionRow, fit_numeric
 from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, Scope, hospital_scope, partition_of
@@ -132,11 +131,6 @@ _READ_AHEAD = "fhirclaim.read_ahead"  # session.info key: ((scope, type, id), ro
 # The hot paths' statements, built once (issue 17): building a statement and its cache key costs more than SQLite
 # takes to run it. Their values are bound at execution.
 _INSERT_RESOURCE = insert(_RESOURCE).returning(_RESOURCE.c.pk)
-# A resource whose id the client chose: no row, and no key back, where the id is taken in its partition (a 409),
-# instead of a savepoint around the INSERT (three statements, and an ORM session for the rest of the transaction)
-_INSERT_CHOSEN = {dialect: constructor(_RESOURCE).on_conflict_do_nothing(
-    index_elements=[_RESOURCE.c.resource_type, _RESOURCE.c.logical_id, _RESOURCE.c.partition]).returning(_RESOURCE.c.pk)
-    for dialect, constructor in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 _INSERT_VERSION = insert(ResourceVersionRow.__table__)
 _INSERT_INDEX = {kind: insert(table.__table__) for kind, table in INDEX_TABLES.items()}
 _DELETE_INDEX = tuple(delete(table.__table__).where(table.__table__.c.resource_pk == bindparam("pk"))
@@ -371,8 +365,7 @@ class SqlResourceRepository:
             if new_ids:
                 new_ids.discard(resource_id)
         else:  # a duplicate id inserts nothing and leaves the caller's transaction as it was
-            pk = execute(self.session, _INSERT_CHOSEN[self.session.get_bind().dialect.name], values) \
-                .scalar_one_or_none()
+            pk = execute(self.session, _insert_chosen(insert_for(self.session)), values).scalar_one_or_none()
             if pk is None:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists")
         with pipelined(self.session):  # PostgreSQL: the version and index rows in one round trip, checked here
@@ -725,3 +718,13 @@ def _index_row(resource_pk: int, resource_type: str, entry: IndexEntry) -> dict[
 
 def ids_of(stored: Iterable[StoredResource]) -> list[str]:
     return [s.reference for s in stored]
+
+
+@functools.cache
+def _insert_chosen(dialect_insert):
+    """The INSERT of a resource whose id the client chose (`dialect_insert`: the dialect's, from `insert_for`): no
+    row, and no key back, where the id is taken in its partition (a 409), instead of a savepoint around the INSERT
+    (three statements, and an ORM session for the rest of the transaction)."""
+    return dialect_insert(_RESOURCE).on_conflict_do_nothing(
+        index_elements=[_RESOURCE.c.resource_type, _RESOURCE.c.logical_id, _RESOURCE.c.partition]
+    ).returning(_RESOURCE.c.pk)
