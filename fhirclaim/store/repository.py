@@ -583,10 +583,7 @@ class SqlResourceRepository:
     def _forward(self, sources: list[StoredResource], include: Include) -> list[StoredResource]:
         """`_include=Claim:patient`: the resources the sources point at through that parameter. An AuditEvent's
         (`audit_log`) by `entity` only, its one reference kept: any other parameter is refused, found or not."""
-        audited = include.source_type == AUDIT_EVENT
-        if audited and include.param.name != "entity":
-            raise FhirError.of(400, "not-supported", f"_include=AuditEvent:{include.param.name} is not supported "
-                                                     f"(AuditEvent:entity is)")
+        audited = _audited_entity(include, "_include")
         by_partition: dict[str, list[str]] = {}
         for s in sources:
             if s.resource_type == include.source_type:
@@ -621,10 +618,7 @@ class SqlResourceRepository:
                 by_partition.setdefault(t.partition, []).append(t)
         if not by_partition:
             return []
-        if include.source_type == AUDIT_EVENT:  # only `entity` is kept of an AuditEvent's references
-            if include.param.name != "entity":
-                raise FhirError.of(400, "not-supported", f"_revinclude=AuditEvent:{include.param.name} is not "
-                                                         f"supported (AuditEvent:entity is)")
+        if _audited_entity(include, "_revinclude"):
             return [_audit_stored(r) for r in self.audit.about(
                 {p: [(t.resource_type, t.id) for t in group] for p, group in by_partition.items()})]
         pointer = aliased(ResourceRow)
@@ -639,6 +633,17 @@ class SqlResourceRepository:
                    pointed_at, pointer.deleted.is_(False), self.scope.condition(pointer))
         )
         return [stored_from_row(r) for r in self.session.execute(query).scalars()]
+
+
+def _audited_entity(include: Include, directive: str) -> bool:
+    """Whether `include` starts from AuditEvents, whose table keeps only their `entity` reference (`audit_log`): by
+    `entity`, True; by any other parameter, 400."""
+    if include.source_type != AUDIT_EVENT:
+        return False
+    if include.param.name != "entity":
+        raise FhirError.of(400, "not-supported", f"{directive}=AuditEvent:{include.param.name} is not supported "
+                                                 f"(AuditEvent:entity is)")
+    return True
 
 
 def _referenced(resource_type: str, resource_id: str, referrers: list[str],
