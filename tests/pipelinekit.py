@@ -36,6 +36,13 @@ def write_version(database, logical_id: str) -> None:
         execution.execute(session, INSERT_VERSION, version_row(logical_id))
 
 
+def send_a_refused_row(session, send) -> None:
+    """Through `send` (`execution.execute` or `execute_later`): c2's version row, then c1's, whose key
+    `write_version` took, to be refused (when, and by which call, is what a test asserts)."""
+    send(session, INSERT_VERSION, version_row("c2"))
+    send(session, INSERT_VERSION, version_row("c1"))
+
+
 def count_rows(session, table, **where) -> int:
     return session.execute(select(func.count()).select_from(table).where(
         *(table.c[name] == value for name, value in where.items()))).scalar_one()

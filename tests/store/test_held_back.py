@@ -22,6 +22,7 @@ from pipelinekit import (
     count_rows,
     listeners_rows,
     round_trips,
+    send_a_refused_row,
     version_row,
     write_claims_targets,
     write_version,
@@ -74,8 +75,7 @@ def test_a_refused_held_back_row_fails_the_next_statement_and_nothing_is_kept(da
     write_version(database, "c1")
     with pytest.raises(ConstraintViolation) as refused, database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, INSERT_VERSION, version_row("c2"))
-            execution.execute_later(session, INSERT_VERSION, version_row("c1"))  # taken: refused
+            send_a_refused_row(session, execution.execute_later)
             execution.execute(session, _COUNT)
     assert "resource_version" in str(refused.value)
     with database.reading() as read:
@@ -87,8 +87,7 @@ def test_a_refused_held_back_row_caught_by_someone_still_fails_the_commit(databa
     caught: list[type] = []
     with pytest.raises(ConstraintViolation), database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, INSERT_VERSION, version_row("c2"))
-            execution.execute_later(session, INSERT_VERSION, version_row("c1"))
+            send_a_refused_row(session, execution.execute_later)
             try:
                 execution.execute(session, _COUNT)
             except ConstraintViolation as error:  # as a listener's own `except` around its statement might
@@ -103,8 +102,7 @@ def test_a_refused_row_held_back_to_the_blocks_end_is_raised_there(database):
     reached_the_end: list[bool] = []
     with pytest.raises(ConstraintViolation), database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, INSERT_VERSION, version_row("c2"))
-            execution.execute_later(session, INSERT_VERSION, version_row("c1"))
+            send_a_refused_row(session, execution.execute_later)
             reached_the_end.append(True)  # PostgreSQL: not yet sent
     assert reached_the_end == ([] if database.is_sqlite else [True])
     with database.reading() as read:

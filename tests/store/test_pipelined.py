@@ -16,7 +16,16 @@ from fhirclaim.store.models import INDEX_TABLES, ResourceRow
 from fhirclaim.store.repository import SqlResourceRepository
 from fhirclaim.store.scope import SYSTEM
 
-from pipelinekit import INSERT_VERSION, VERSION, WHEN, count_rows, round_trips, version_row, write_version
+from pipelinekit import (
+    INSERT_VERSION,
+    VERSION,
+    WHEN,
+    count_rows,
+    round_trips,
+    send_a_refused_row,
+    version_row,
+    write_version,
+)
 
 _CLAIM = {"resourceType": "Claim", "status": "active", "use": "claim", "created": "2026-12-01",
           "identifier": [{"system": "http://hospital.example/claim", "value": "CLM-1"}],
@@ -73,8 +82,7 @@ def test_a_refused_row_of_a_block_is_raised_when_the_block_ends_and_the_transact
     after_the_refused_row: list[bool] = []
     with pytest.raises(ConstraintViolation), database.session(write=True) as session:
         with execution.pipelined(session):
-            execution.execute(session, INSERT_VERSION, version_row("c2"))
-            execution.execute(session, INSERT_VERSION, version_row("c1"))
+            send_a_refused_row(session, execution.execute)
             after_the_refused_row.append(True)  # sent, not yet answered, where the block is pipelined
             execution.execute(session, INSERT_VERSION, version_row("c3"))
     assert after_the_refused_row == ([] if database.is_sqlite else [True])
