@@ -149,10 +149,11 @@ def read_before_begin(session: Session, statement: Executable, params: Any = Non
 
 @contextlib.contextmanager
 def pipelined(session: Session) -> Iterator[None]:
-    """A block of a write whose statements (prebuilt, returning no rows) are sent to PostgreSQL together and
-    answered when the block ends: one round trip for all. A driver error of any of them (a unique key refused, …)
-    is raised when the block ends, as SQLAlchemy's error (`ConstraintViolation`, …), still inside the caller's
-    call; the write's transaction is then the caller's to roll back, as after any failed statement. Their row
+    """A block of a write whose statements (prebuilt, returning no rows) are sent to PostgreSQL together when the
+    block ends (one statement where `_merged` can make them one, else one pipeline): one round trip for all, and
+    psycopg's per-statement work once where they are plain INSERTs. A driver error of any of them (a unique key
+    refused, …) is raised when the block ends, as SQLAlchemy's error (`ConstraintViolation`, …), still inside the
+    caller's call; the write's transaction is then the caller's to roll back, as after any failed statement. Their row
     counts are known only then: reading one in the block raises. A statement that returns rows, or one that runs
     the long way (`Connection.execute`), may not run in the block (RuntimeError).
 
