@@ -215,8 +215,9 @@ class FhirService:
         resource_id = resource_id or self.resources.new_id()  # POST ignores a client id: the server assigns it
         body = self._intercept(self._localise(resource_type, {**resource, "id": resource_id}))
         found = self._check_references(resource_type, body)
-        stored = self.resources.create(body, author=self.author, resource_id=resource_id, **self._tenant(body))
-        self._notify("create", None, stored, fresh=fresh, referenced=self._reusable(found, stored))
+        with self.uow.held_back():  # its version and index rows go to PostgreSQL with its listeners' (issue 17)
+            stored = self.resources.create(body, author=self.author, resource_id=resource_id, **self._tenant(body))
+            self._notify("create", None, stored, fresh=fresh, referenced=self._reusable(found, stored))
         return stored, True
 
     def update(self, resource_type: str, resource_id: str, resource: dict[str, Any], *,

@@ -33,8 +33,8 @@ epoch's SELECT), or when the block ends: three round trips fewer per create.
 What either block sends is merged first (`_merged`): plain INSERTs go as one statement of data-modifying WITH
 queries, each executemany's rows as one VALUES list, with the next statement as its final query where that is a
 SELECT of none of the tables they write. psycopg spends ~40 µs of CPU on a statement however short: a create's
-version and index rows are one statement instead of four (seven rows), its listeners' rows and the epoch's SELECT
-one instead of four.
+version and index rows (a `pipelined` block inside the `held_back` block of `FhirService.create`, so held back
+with the rest), its listeners' rows and the epoch's SELECT are one statement instead of eight.
 A constant IN list (a scope's partitions) is expanded once, when the statement is compiled. A statement this cannot
 run as it is (Python-side column defaults to fill, an IN list the caller gives, RETURNING for a list of rows, echo
 on) runs through `Connection.execute` as before.
@@ -157,11 +157,21 @@ def pipelined(session: Session) -> Iterator[None]:
     counts are known only then: reading one in the block raises. A statement that returns rows, or one that runs
     the long way (`Connection.execute`), may not run in the block (RuntimeError).
 
-    Elsewhere (SQLite, whose statements cost no round trip; psycopg2; a read; an ORM session's transaction) the
-    statements run one by one, as outside it; a block inside a block rides the outer one."""
+    Inside a `held_back` block (no ORM session) its statements are held back with that block's, in order, and go
+    with them (with the next statement that needs an answer, or when that block ends): their error is raised
+    there, still before the write commits. Elsewhere (SQLite, whose statements cost no round trip; psycopg2; a
+    read; an ORM session's transaction) the statements run one by one, as outside it; a block inside a block
+    rides the outer one."""
     held = session if type(session) is WriteTransaction else None
     if held is None or held.queued is not None or held.bind.dialect.driver != "psycopg":
         yield
+        return
+    if held.later is not None and held.orm_session is None:  # in a `held_back` block: held back with its rows
+        held.queued = held.later
+        try:
+            yield
+        finally:
+            held.queued = None
         return
     held.flush()  # an ORM session's pending changes go first, not in the middle of the block
     connection, driver_connection = _held(held)  # begun: BEGIN is not sent from inside the pipeline

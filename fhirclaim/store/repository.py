@@ -368,8 +368,8 @@ class SqlResourceRepository:
             pk = execute(self.session, _insert_chosen(insert_for(self.session)), values).scalar_one_or_none()
             if pk is None:
                 raise FhirError.of(409, "duplicate", f"{resource_type}/{resource_id} already exists")
-        with pipelined(self.session):  # PostgreSQL: the version and index rows in one round trip, checked here
-            self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)
+        with pipelined(self.session):  # PostgreSQL: the version and index rows in one round trip (in a held-back
+            self._insert_version(resource_type, resource_id, 1, now, "POST", author, text, tenant)  # block: later)
             self._write_index(pk, content, fresh=True, entries=index)
         return StoredResource(resource_type, resource_id, 1, now, False, tenant, content, "POST", author, text)
 

@@ -42,9 +42,9 @@ def test_a_create_sends_its_listeners_rows_with_the_epochs_select(runtime, tmp_p
         with round_trips(uow.session.driver_connection, tmp_path / "create.trace") as waits:
             stored, _ = runtime.services.for_caller(uow, "facility:test").create(claim(99))
             uow.session.commit()  # what the unit of work's end does (its own commit then finds nothing begun)
-    # BEGIN (a Query); the references; the resource row (its key returned); its version and index rows; then the
-    # AuditEvent, the job and the worklist line with the epoch's SELECT (four round trips before); COMMIT (a Query)
-    assert waits == ["Query", "Sync", "Sync", "Sync", "Sync", "Query"]
+    # BEGIN (a Query); the references; the resource row (its key returned); its version and index rows, the
+    # AuditEvent, the job and the worklist line with the epoch's SELECT (five round trips before); COMMIT (a Query)
+    assert waits == ["Query", "Sync", "Sync", "Sync", "Query"]
     assert listeners_rows(runtime.database, stored.id) == (["queued"], [stored.id], [stored.id])
 
 
@@ -118,23 +118,35 @@ def test_a_block_that_raises_sends_nothing_it_held_back(database):
         assert count_rows(read, VERSION) == 0
 
 
-def test_held_back_rows_ride_a_pipelined_block_first(database):
+def test_a_pipelined_block_in_a_held_back_block_is_held_back_with_its_rows(database):
+    """Its statements join what the outer block holds, in order, and go with the next statement that needs an
+    answer (here the count, which sees them) or when the outer block ends; a refused one fails that statement."""
     write_version(database, "c1")
+    held = []
     with pytest.raises(ConstraintViolation), database.session(write=True) as session:
         with execution.held_back(session):
-            execution.execute_later(session, INSERT_VERSION, version_row("c1"))  # taken: refused
+            execution.execute_later(session, INSERT_VERSION, version_row("c2"))
             with execution.pipelined(session):
-                execution.execute(session, INSERT_VERSION, version_row("c2"))
+                execution.execute(session, INSERT_VERSION, version_row("c1"))  # taken: refused
+            held.append(len(session.later or ()))
+            execution.execute(session, _COUNT)
+    assert held == ([] if database.is_sqlite else [2])  # SQLite: each ran at once, the refused one raised there
     with database.session(write=True) as session:
         with execution.held_back(session):
             execution.execute_later(session, INSERT_VERSION, version_row("c3"))
             with execution.pipelined(session):
                 execution.execute(session, INSERT_VERSION, version_row("c4"))
-            assert not session.later  # sent with the block
+            assert len(session.later or ()) == (0 if database.is_sqlite else 2)  # not sent with the inner block
+            assert execution.execute(session, _COUNT).scalar_one() == 3
+            execution.execute_later(session, INSERT_VERSION, version_row("c5"))
+            with execution.pipelined(session):
+                execution.execute(session, INSERT_VERSION, version_row("c6"))
+        assert not session.later  # the outer block's end sent them
         assert [r.logical_id for r in session.execute(select(VERSION.c.logical_id)
-                                                      .order_by(VERSION.c.logical_id))] == ["c1", "c3", "c4"]
+                                                      .order_by(VERSION.c.logical_id))] == ["c1", "c3", "c4", "c5",
+                                                                                            "c6"]
     with database.reading() as read:
-        assert count_rows(read, VERSION) == 3
+        assert count_rows(read, VERSION) == 5
 
 
 def test_a_refused_pipelined_row_rolled_back_with_its_savepoint_leaves_the_write_to_commit(database):
