@@ -248,7 +248,9 @@ class FuzzTarget:
     """A real app (the in-process E-Klaim emulator, SQLite in a temporary data dir) seeded with the example cases,
     and a token per role; `send` answers the status of one request."""
 
-    def __init__(self, data_dir: Path | None = None, signing_keys: Path | None = None):
+    def __init__(self, data_dir: Path | None = None, signing_keys: Path | None = None, database_url: str | None = None):
+        """`database_url`: an empty database of its own (the tests' clone); by default the settings' (SQLite in the
+        data dir unless FHIRCLAIM_DATABASE_URL names one)."""
         from fhirclaim.app import create_app
         from fhirclaim.config import Settings
         from fhirclaim.runtime import Runtime
@@ -256,7 +258,8 @@ class FuzzTarget:
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="fhirclaim-fuzz-"))
         if signing_keys is not None:
             shutil.copytree(signing_keys, self.data_dir / "signing", dirs_exist_ok=True)
-        settings = Settings(data_dir=self.data_dir, run_worker=False, submit_wait_seconds=0.0)
+        chosen = {"database_url": database_url} if database_url else {}
+        settings = Settings(data_dir=self.data_dir, run_worker=False, submit_wait_seconds=0.0, **chosen)
         self.runtime = Runtime(settings)
         self.app = create_app(settings, self.runtime)
         self.client = self.app.test_client()

@@ -25,10 +25,16 @@ FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory, _signing_keys):
-    target = fuzzkit.FuzzTarget(tmp_path_factory.mktemp("fuzz") / "data", _signing_keys)
+def target(tmp_path_factory, _signing_keys, _postgres):
+    """The fuzzed app, on a database of its own: on PostgreSQL a clone of the migrated template, as every test's
+    (not the server's `postgres` database itself, which the URL names)."""
+    cloned = _postgres.create() if _postgres is not None else None
+    target = fuzzkit.FuzzTarget(tmp_path_factory.mktemp("fuzz") / "data", _signing_keys,
+                                _postgres.url_of(cloned) if cloned else None)
     yield target
     target.close()
+    if cloned:
+        _postgres.drop(cloned)
 
 
 def _json(value) -> bytes:
