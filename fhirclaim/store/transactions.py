@@ -27,6 +27,7 @@ class OnConnection:
         self.info: dict = {}  # what `Session.info` holds for a unit of work (its memos, its commit notices)
         self._session: Session | None = None
         self._cursor: Any = None
+        self._raw_cursor: Any = None
         # the statements sent in a pipelined block not yet answered (`execution.pipelined`); None outside one
         self.queued: list[tuple[str, Any]] | None = None
         # the statements a `execution.held_back` block holds back, not yet sent (a list with `send()`); None outside
@@ -44,11 +45,24 @@ class OnConnection:
             cursor = self._cursor = self.driver_connection.cursor()
         return cursor
 
+    def raw_cursor(self) -> Any:
+        """psycopg's cursor for statements written with PostgreSQL's own placeholders ($1, $2…, a sequence of
+        values): psycopg parses none of their SQL (`execution._merged`'s, whose hundred parameters are past the
+        bounds of psycopg's cache of parsed statements). Made at the first, closed with the transaction."""
+        cursor = self._raw_cursor
+        if cursor is None:
+            from psycopg import RawCursor  # PostgreSQL's driver: only a PostgreSQL transaction asks for one
+
+            cursor = self._raw_cursor = RawCursor(self.driver_connection)
+        return cursor
+
     def _close_cursor(self) -> None:
-        """Close the shared cursor, before the connection goes back to the pool (it must not outlive the checkout)."""
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None:
-            cursor.close()
+        """Close the shared cursors, before the connection goes back to the pool (they must not outlive the
+        checkout)."""
+        cursors, self._cursor, self._raw_cursor = (self._cursor, self._raw_cursor), None, None
+        for cursor in cursors:
+            if cursor is not None:
+                cursor.close()
 
     @property
     def orm_session(self) -> Session | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, event, func, insert, literal_column, select
 
 from fhirclaim.store import execution
 from fhirclaim.store.audit_log import AuditLogRow
@@ -27,6 +27,7 @@ from pipelinekit import (
     statements_sent,
     version_row,
     write_claims_targets,
+    write_version,
 )
 
 _TOKEN = INDEX_TABLES["token"].__table__
@@ -115,6 +116,47 @@ def test_an_executemany_becomes_rows_of_one_values_list_and_every_value_lands_as
             ("c2", 3, WHEN, False, "a3", "100% {\"x\": 1}")]
         assert [tuple(row) for row in read.execute(_TOKENS)] == [
             (7, "identifier", None, "a"), (7, "identifier", "http://hospital.example/claim", "b")]
+
+
+def test_a_merged_statement_uses_postgresqls_placeholders_on_a_raw_cursor(database):
+    """psycopg parses the SQL of a statement past 50 parameters at every run (it keeps no parsed copy of it): the
+    merged statement is written with $1, $2… and sent with its values in order, which psycopg does not parse."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only: set FHIRCLAIM_DATABASE_URL to a PostgreSQL server")
+    seen = []
+    listener = lambda _c, cursor, statement, parameters, *_: seen.append((type(cursor).__name__, statement,  # noqa: E731
+                                                                           parameters))
+    event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.session(write=True) as session:
+            with execution.pipelined(session):
+                execution.execute(session, INSERT_VERSION, [version_row(f"c{n}") for n in range(6)])
+                execution.execute(session, _INSERT_TOKEN, _token("a"))
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+    [(cursor, statement, parameters)] = seen
+    assert cursor == "RawCursor" and "%(" not in statement
+    assert re.findall(r"\$(\d+)", statement) == [str(n) for n in range(1, 66)]  # each once, in order
+    assert isinstance(parameters, tuple) and len(parameters) == 65  # ten values a version row, five a token's
+    assert parameters[2] == "c0" and parameters[52] == "c5" and parameters[-1] == "a"  # by row, by column
+    with database.reading() as read:
+        assert count_rows(read, VERSION) == 6 and count_rows(read, _TOKEN) == 1
+
+
+def test_a_literal_percent_in_a_merged_statement_is_itself(database):
+    """SQLAlchemy writes a literal % as %% for psycopg's named placeholders; a raw statement takes it as it is."""
+    write_version(database, "c1")
+    write_version(database, "d1")
+    like = select(func.count()).select_from(VERSION).where(VERSION.c.logical_id.like(literal_column("'c%'")))
+    with statements_sent(database.engine) as sent, database.session(write=True) as session:
+        with execution.held_back(session):
+            execution.execute_later(session, _INSERT_TOKEN, _token("a"))
+            execution.execute_later(session, _INSERT_TOKEN, _token("b"))
+            assert execution.execute(session, like).scalar_one() == 1  # the final query of their statement
+    if not database.is_sqlite:
+        assert len(sent) == 1 and "LIKE 'c%'" in sent[0] and "%%" not in sent[0]
+    with database.reading() as read:
+        assert count_rows(read, _TOKEN) == 2
 
 
 def test_blocks_of_different_shapes_each_get_their_own_statement(database):
