@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -165,6 +165,11 @@ class FhirService:
         return self.uow.resources
 
     # --- read ----------------------------------------------------------------------------------------------
+
+    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Read these resources' current rows in one statement for the lookups this unit of work makes of them next
+        (a transaction's entries by type and id: `ResourceRepository.prefetch`)."""
+        self.resources.prefetch(keys)
 
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         self._allowed("read", resource_type)

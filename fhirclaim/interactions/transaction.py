@@ -54,6 +54,8 @@ def _transaction(service: FhirService, bundle: dict[str, Any], base: str) -> dic
     requests = [_entry_request(i, e, base) for i, e in enumerate(_entries(bundle))]
     ids = _plan_ids(service, requests)
     _rewrite_references(requests, ids, base)
+    service.prefetch((r.resource_type, r.resource_id) for r in requests  # looked up by each: one statement for all
+                     if r.method in ("PUT", "PATCH", "DELETE") and r.resource_type and r.resource_id)
     service.defer_reference_checks = True
     responses: dict[int, dict[str, Any]] = {}
     for request in sorted(requests, key=lambda r: (ORDER[r.method], r.index)):

@@ -103,6 +103,7 @@ class ResourceRepository(Protocol):
     def read(self, resource_type: str, resource_id: str) -> StoredResource: ...
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource: ...
     def find(self, resource_type: str, resource_id: str) -> StoredResource | None: ...
+    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None: ...
     def new_id(self) -> str: ...
     def create(self, resource: dict[str, Any], *, author: str | None = None,
                resource_id: str | None = None) -> StoredResource: ...
@@ -127,6 +128,7 @@ GLOBAL_ID_TYPES = frozenset({"Subscription"})
 _RESOURCE = ResourceRow.__table__  # Core statements on the hot paths skip the ORM's per-statement work
 _NEW_IDS = "fhirclaim.new_ids"  # session.info key: ids this transaction generated and has not stored yet
 _READ_AHEAD = "fhirclaim.read_ahead"  # session.info key: ((scope, type, id), rows) of `read_ahead`
+_PREFETCHED = "fhirclaim.prefetched"  # session.info key: {(type, id): (scope, rows)} of `prefetch`
 
 # The hot paths' statements, built once (issue 17): building a statement and its cache key costs more than SQLite
 # takes to run it. Their values are bound at execution.
@@ -160,6 +162,12 @@ def _row_statement(scope: Scope):
     table = _RESOURCE.c
     return select(*_ROW_COLUMNS).where(table.resource_type == bindparam("resource_type"),
                                        table.logical_id == bindparam("logical_id"), scope.condition(table))
+
+
+@functools.lru_cache(maxsize=1024)
+def _rows_statement(scope: Scope, ids: int, types: int):
+    """`_row_statement` for some (type, id) keys at once (`keys_condition`)."""
+    return select(*_ROW_COLUMNS).where(keys_condition(_RESOURCE.c, ids, types), scope.condition(_RESOURCE.c))
 
 
 def rows_read_ahead(tenant: ColumnElement) -> tuple[tuple, ColumnElement[bool]]:
@@ -329,6 +337,23 @@ class SqlResourceRepository:
         rows = execute(self.session, _existing_statement(self.scope, ids, types), params)
         return {(t, i) for t, i in rows} & keys
 
+    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Read the rows of these (type, id) keys that this scope sees, in one statement, for this transaction's
+        next lookup of each (`_row`: a transaction's PUT, PATCH and DELETE entries each look their resource up
+        first, one statement each before, issue 17). A key's rows serve one lookup; a write of it drops them."""
+        new_ids = self.session.info.get(_NEW_IDS, ())
+        keys = {key for key in keys if key[0] != AUDIT_EVENT and key[1] not in new_ids}
+        if len(keys) < 2 or self.scope.current_disclosed:  # one key: its lookup is the one statement anyway
+            return
+        ids, types, params = keys_params(keys)
+        found: dict[tuple[str, str], list] = {key: [] for key in keys}
+        for row in execute(self.session, _rows_statement(self.scope, ids, types), params):
+            rows = found.get((row.resource_type, row.logical_id))  # the keys' ids × types: others come back too
+            if rows is not None:
+                rows.append(row)
+        self.session.info.setdefault(_PREFETCHED, {}).update(
+            {key: (self.scope, rows) for key, rows in found.items()})
+
     def referrers(self, resource_type: str, resource_id: str, partition: str | None = None) -> list[str]:
         """Current resources that point at this one (in its partition, or anywhere for a shared one: whoever can
         see them, integrity is global). Audit trails do not count: an AuditEvent names what it is about, deleted
@@ -358,6 +383,7 @@ class SqlResourceRepository:
         now = naive_utc_now()
         content = _with_meta(resource, resource_id, 1, now)
         text = jsonio.dumps(content)
+        self._forget(resource_type, resource_id)
         values = {"partition": partition_of(tenant), "resource_type": resource_type, "logical_id": resource_id,
                   "version_id": 1, "last_updated": now, "deleted": False, "tenant": tenant, "content": text}
         if generated:  # an id this server just generated (uuid4) is no one else's
@@ -435,6 +461,7 @@ class SqlResourceRepository:
     def _write_version(self, row, resource: dict[str, Any] | None, method: str,
                        author: str | None) -> StoredResource:
         resource_type, resource_id, tenant = row.resource_type, row.logical_id, row.tenant
+        self._forget(resource_type, resource_id)
         now = max(naive_utc_now(), row.last_updated)
         version = row.version_id + 1
         content = _with_meta(resource, resource_id, version, now) if resource is not None else None
@@ -483,6 +510,12 @@ class SqlResourceRepository:
             _RESOURCE.c.resource_type == resource_type, _RESOURCE.c.logical_id == resource_id).limit(1)).first() \
             is not None
 
+    def _forget(self, resource_type: str, resource_id: str) -> None:
+        """Drop what `prefetch` read of a resource this transaction now writes."""
+        prefetched = self.session.info.get(_PREFETCHED)
+        if prefetched:
+            prefetched.pop((resource_type, resource_id), None)
+
     def _row(self, resource_type: str, resource_id: str):
         """The row this scope means by type and id (`Scope.resolve`), or None when it sees none: a Core row with
         the resource table's columns."""
@@ -490,8 +523,12 @@ class SqlResourceRepository:
         if resource_id in info.get(_NEW_IDS, ()):
             return None  # generated by this transaction and not stored yet
         ahead = info.pop(_READ_AHEAD, None) if info else None
+        prefetched = info.get(_PREFETCHED) if info else None
+        fetched = prefetched.pop((resource_type, resource_id), None) if prefetched else None
         if ahead is not None and ahead[0] == (self.scope, resource_type, resource_id):
             rows = [row for row in ahead[1] if row.pk is not None]  # an outer join's "none": a row of NULLs
+        elif fetched is not None and fetched[0] == self.scope:
+            rows = fetched[1]
         else:
             rows = execute(self.session, _row_statement(self.scope),
                            {"resource_type": resource_type, "logical_id": resource_id}).all()
