@@ -8,6 +8,8 @@ import pytest
 
 from fhirclaim.store.db import Database
 
+from pipelinekit import statements_sent
+
 
 @pytest.fixture
 def database(database_url) -> Iterator[Database]:
@@ -15,3 +17,10 @@ def database(database_url) -> Iterator[Database]:
     database = Database(database_url)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def statements(database) -> Iterator[list[str]]:
+    """The SQL of each statement the database's connections send while the test runs (from `statements_sent`)."""
+    with statements_sent(database.engine) as sent:
+        yield sent

@@ -5,10 +5,7 @@ the resource drops them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import event
 
 from fhirclaim.interactions import transaction
 from fhirclaim.store.scope import SYSTEM, hospital_scope, tenant_scope
@@ -33,15 +30,6 @@ def store(database) -> Store:
     with store.unit_of_work(tenant_scope("rs-a")) as uow:
         uow.resources.delete("Patient", "gone")
     return store
-
-
-@pytest.fixture
-def statements(database) -> Iterator[list[str]]:
-    seen: list[str] = []
-    listener = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
-    event.listen(database.engine, "before_cursor_execute", listener)
-    yield seen
-    event.remove(database.engine, "before_cursor_execute", listener)
 
 
 def _found(resources, keys) -> list:

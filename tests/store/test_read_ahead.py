@@ -5,11 +5,9 @@ once; and the token's state is read as `lookup` reads it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from fhirclaim.store.scope import BPJS_TENANT, SYSTEM, hospital_scope, tenant_scope
 from fhirclaim.store.unit_of_work import Store
@@ -49,15 +47,6 @@ def store(database) -> Store:
                 uow.tokens.revoke(token_hash)
         uow.tokens.add("9" * 64, "no-such-client", issued_at=NOW, expires_at=NOW + timedelta(hours=1))
     return store
-
-
-@pytest.fixture
-def statements(database) -> Iterator[list[str]]:
-    seen: list[str] = []
-    listener = lambda _c, _cur, statement, *_: seen.append(statement)  # noqa: E731
-    event.listen(database.engine, "before_cursor_execute", listener)
-    yield seen
-    event.remove(database.engine, "before_cursor_execute", listener)
 
 
 def _found(stored):
