@@ -16,7 +16,7 @@ from fhirclaim.store import execution
 from fhirclaim.store.audit_log import AuditLogRow
 from fhirclaim.store.jobs import ClaimJobRow
 from fhirclaim.store.models import ResourceVersionRow, WorklistRow
-from fhirclaim.store.scope import SHARED_PARTITION, tenant_scope
+from fhirclaim.store.scope import SHARED_PARTITION, SYSTEM, tenant_scope
 
 VERSION = ResourceVersionRow.__table__
 INSERT_VERSION = insert(VERSION)
@@ -113,3 +113,16 @@ def listeners_rows(database, claim_id: str) -> tuple[list, list, list]:
         return (read.execute(select(ClaimJobRow.status).where(ClaimJobRow.claim_id == claim_id)).scalars().all(),
                 read.execute(select(AuditLogRow.entity_id).where(AuditLogRow.entity_id == claim_id)).scalars().all(),
                 read.execute(select(WorklistRow.claim_id).where(WorklistRow.claim_id == claim_id)).scalars().all())
+
+
+def write_patients(store, layout: dict[str, list[str | None]]) -> None:
+    """A Patient per id and tenant of `layout` (id -> the tenants holding one; None: a shared row, female where the
+    others are male), then rs-a's "gone" deleted: the rows a lookup by type and id must choose among."""
+    for resource_id, tenants in layout.items():
+        for tenant in tenants:
+            with store.unit_of_work(tenant_scope(tenant) if tenant else SYSTEM) as uow:
+                gender = "female" if tenant is None else "male"
+                uow.resources.create({"resourceType": "Patient", "gender": gender, "name": [{"text": tenant or "-"}]},
+                                     resource_id=resource_id)
+    with store.unit_of_work(tenant_scope("rs-a")) as uow:
+        uow.resources.delete("Patient", "gone")

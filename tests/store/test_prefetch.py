@@ -11,7 +11,7 @@ from fhirclaim.interactions import transaction
 from fhirclaim.store.scope import SYSTEM, hospital_scope, tenant_scope
 from fhirclaim.store.unit_of_work import Store
 
-from pipelinekit import TENANT, statements_sent
+from pipelinekit import TENANT, statements_sent, write_patients
 
 # id -> the tenants that hold a Patient with it (None: a shared row); "gone" is rs-a's, deleted
 LAYOUT = {"own": ["rs-a"], "shared": [None], "both": ["rs-a", None], "theirs": ["rs-b"],
@@ -22,13 +22,7 @@ KEYS = [("Patient", resource_id) for resource_id in LAYOUT] + [("Organization", 
 @pytest.fixture
 def store(database) -> Store:
     store = Store(database)
-    for resource_id, tenants in LAYOUT.items():
-        for tenant in tenants:
-            with store.unit_of_work(tenant_scope(tenant) if tenant else SYSTEM) as uow:
-                uow.resources.create({"resourceType": "Patient", "gender": "female" if tenant is None else "male",
-                                      "name": [{"text": tenant or "-"}]}, resource_id=resource_id)
-    with store.unit_of_work(tenant_scope("rs-a")) as uow:
-        uow.resources.delete("Patient", "gone")
+    write_patients(store, LAYOUT)
     return store
 
 

@@ -12,6 +12,8 @@ import pytest
 from fhirclaim.store.scope import BPJS_TENANT, SYSTEM, hospital_scope, tenant_scope
 from fhirclaim.store.unit_of_work import Store
 
+from pipelinekit import write_patients
+
 NOW = datetime(2026, 12, 5, 8, 0, 0)
 # id -> the tenants that hold a Patient with it (None: a shared row); "gone" is rs-a's, deleted
 LAYOUT = {"own": ["rs-a"], "shared": [None], "both": ["rs-a", None], "theirs": ["rs-b"],
@@ -29,14 +31,7 @@ TOKENS = {"a" * 64: ("simrs-a", "facility", "rs-a", False, False),
 @pytest.fixture
 def store(database) -> Store:
     store = Store(database)
-    for resource_id, tenants in LAYOUT.items():
-        for tenant in tenants:
-            with store.unit_of_work(tenant_scope(tenant) if tenant else SYSTEM) as uow:
-                gender = "female" if tenant is None else "male"
-                uow.resources.create({"resourceType": "Patient", "gender": gender, "name": [{"text": tenant or "-"}]},
-                                     resource_id=resource_id)
-    with store.unit_of_work(tenant_scope("rs-a")) as uow:
-        uow.resources.delete("Patient", "gone")
+    write_patients(store, LAYOUT)
     with store.unit_of_work() as uow:
         for token_hash, (client_id, role, org, revoked, disabled) in TOKENS.items():
             uow.clients.add(client_id, "x", role=role, org=org, name=None, created_at=NOW)
