@@ -1,6 +1,7 @@
-"""What the tests of PostgreSQL's pipelined writes share (`store/execution.py`'s `pipelined` and `held_back`):
-a version row to write (its key taken by a second write, to be refused), a row count, and the round trips a block
-makes, read from libpq's trace of the connection."""
+"""What the store's tests share, first those of PostgreSQL's pipelined writes (`store/execution.py`'s `pipelined`
+and `held_back`): a version row to write (its key taken by a second write, to be refused), a row count, the round
+trips a block makes (read from libpq's trace of the connection), the statements sent, a Claim with its targets and
+its listeners' rows, and the Patients a lookup by type and id chooses among."""
 
 from __future__ import annotations
 
