@@ -19,7 +19,7 @@ from fhirclaim.webapp import views as webapp_views
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *, lean_paths: bool = True) -> Flask:
     """The app on a given Runtime (the caller owns its threads), or on its own Runtime — the gunicorn case — which
     then also runs the pipeline, webhook and simulator threads unless `run_worker` is off. `lean_paths`: a plain
-    read is answered before Flask (`api.lean`); off, Flask answers it as every other request (the tests
+    read or create is answered before Flask (`api.lean`); off, Flask answers it as every other request (the tests
     compare the two)."""
     settings = settings or (runtime.settings if runtime else Settings())
     if runtime is None:
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     webapp_views.register(app)  # the claim unit's web app at /app/ (users sign in; no bearer token)
     app.session_interface = CookiePathSessions(app.session_interface, app.config["SESSION_COOKIE_PATH"])
     if lean_paths:
-        app.wsgi_app = Lean(app)  # a plain read's answer without Flask's request machinery, or Flask's
+        app.wsgi_app = Lean(app)  # a plain read's or create's answer without Flask's request machinery, or Flask's
     app.wsgi_app = RequestLog(app.wsgi_app)  # the outermost layer: the test client goes through it too
     return app
 

@@ -1,11 +1,12 @@
 """The lean paths (issue 17): the requests FHIR clients send most, answered without Flask's request machinery.
 
 Flask's share of a request (its request and app contexts, the URL adapter bound per request, the `request`/`g`
-proxies, dispatch and finalizing, werkzeug's Request and Response) cost a read about 40 % of the app's CPU. This WSGI
-layer, between the access log and Flask, answers a request that is plainly a read (`api.lean_read`:
-`GET /fhir/<type>/<id>`) through the parts the Flask route runs, and hands every other request to Flask untouched,
-having written nothing for it. Each path answers exactly what Flask answers (tests/rest/test_lean_read.py sends a
-matrix of requests through the app with and without the layer and compares the answers).
+proxies, dispatch and finalizing, werkzeug's Request and Response) cost a read about 40 % of the app's CPU and a create
+10–15 %. This WSGI layer, between the access log and Flask, answers a request that is plainly a read
+(`api.lean_read`: `GET /fhir/<type>/<id>`) or a create (`api.lean_create`: `POST /fhir/<type>`) through the parts
+the Flask route runs, and hands every other request to Flask untouched (a create's body put back as it came),
+having written nothing for it. Each path answers exactly what Flask answers (tests/rest/test_lean_read.py and
+test_lean_create.py send a matrix of requests through the app with and without the layer and compare the answers).
 
 What the paths share is here: the app's own URL map (a path is served where the map routes it to the path's
 endpoint, nothing else; asked once per shape, `Lean.routes_to`), the Host check, the public endpoints, and the
@@ -24,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from fhirclaim.api import surface
 from fhirclaim.api.auth import PUBLIC, unauthenticated
+from fhirclaim.api.lean_create import LeanCreate
 from fhirclaim.api.lean_read import LeanRead
 
 _PREFIX = surface.FHIR_BASE + "/"
@@ -37,7 +39,7 @@ class LeanPath(Protocol):
 
 
 class Lean:
-    """The app's WSGI layer in front of Flask's own: a lean path's answer, or Flask's. Off (every
+    """The app's WSGI layer in front of Flask's own: a plain read's or create's answer, or Flask's. Off (every
     request to Flask) when the app matches hosts (SERVER_NAME, TRUSTED_HOSTS, host or subdomain matching): its URL
     map is matched here without the request's host."""
 
@@ -56,8 +58,8 @@ class Lean:
         self.literals = frozenset(last for rule in url_map.iter_rules()
                                   if "<" not in (last := rule.rule.rsplit("/", 1)[-1]))
         self.routed_under = functools.lru_cache(maxsize=256)(self._routed_under)  # segments the client's: bounded
-        self.read = LeanRead(self)
-        self.paths: dict[str, LeanPath] = {"GET": self.read}
+        self.read, self.create = LeanRead(self), LeanCreate(self)
+        self.paths: dict[str, LeanPath] = {"GET": self.read, "POST": self.create}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         response = self._answer(environ) if self.on else None
