@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, request
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
 from werkzeug.wsgi import get_host
@@ -66,11 +67,12 @@ def stored_reply(stored: StoredResource, status: int = 200, *, write: bool = Fal
 
 
 def render(reply: Reply, *, pretty: bool | None = None, base: str | None = None,
-           prefers: dict[str, str] | None = None, method: str | None = None) -> Response:
+           prefers: dict[str, str] | None = None, method: str | None = None, bare: bool = False) -> Response | Ready:
     """The reply as a Flask response. What it reads of the request, the caller may give when it knows it (the lean
     paths, `api.lean`, which answer without a Flask request): `pretty`, whether `_pretty=true` was asked; `base`,
     this server's FHIR base (`base_url`); `prefers`, the Prefer header (`prefer_of`); `method`, the request's. A
-    plain read's answer (a stored 200 without Prefer or Location) reads nothing else of the request."""
+    plain read's answer (a stored 200 without Prefer or Location) reads nothing else of the request. `bare`: a
+    ready answer as `Ready` (a WSGI app, for the lean paths), not as a `ReadyResponse` (Flask's)."""
     headers = dict(reply.headers)
     stored, ready = reply.stored, "Location" not in headers and "Content-Location" not in headers
     if stored is not None:
@@ -101,7 +103,8 @@ def render(reply: Reply, *, pretty: bool | None = None, base: str | None = None,
         text = jsonio.dumps(body, pretty=pretty)
     if reply.status in ReadyResponse.READY and ready:  # a read's, a search's or a write's answer
         body = text.encode()  # as werkzeug encodes a str body
-        return ReadyResponse(body, reply.status, _ready_headers(headers, body))
+        answer = Ready if bare else ReadyResponse
+        return answer(body, reply.status, _ready_headers(headers, body))
     return Response(text, reply.status, headers, content_type=FHIR_JSON)
 
 
@@ -114,20 +117,32 @@ def _ready_headers(headers: dict[str, str], body: bytes) -> list[tuple[str, str]
     return [("Content-Type", FHIR_JSON), *headers.items(), ("Content-Length", str(len(body)))]
 
 
-class PlainRead:
-    """A plain read's answer — the stored bytes, 200 — as a WSGI app of its own: the status, headers and body
-    `render(stored_reply(stored), pretty=False)` answers (`_ready_headers`), without building a werkzeug Response
-    and having it write itself out, ~15 % of a lean read's CPU (`api.lean_read`, issue 17)."""
+class Ready:
+    """A ready answer (`ReadyResponse`: a 200 or 201, its headers `render` wrote) as a WSGI app of its own: the
+    status line, headers and body a `ReadyResponse` sends, without building a werkzeug Response and having it write
+    itself out (the lean paths, `api.lean`, issue 17)."""
 
-    __slots__ = ("headers", "body")
+    __slots__ = ("status", "headers", "body")
+    LINES = {code: f"{code} {HTTP_STATUS_CODES[code].upper()}" for code in (200, 201)}  # as werkzeug writes them
 
-    def __init__(self, stored: StoredResource) -> None:
-        self.body = stored.text.encode()
-        self.headers = _ready_headers(_version_headers(stored), self.body)
+    def __init__(self, body: bytes, status: int, headers: list[tuple[str, str]]) -> None:
+        self.body, self.status, self.headers = body, self.LINES[status], headers
 
     def __call__(self, environ: dict[str, Any], start_response) -> list[bytes]:
-        start_response("200 OK", self.headers)
+        start_response(self.status, self.headers)
         return [self.body]
+
+
+class PlainRead(Ready):
+    """A plain read's answer — the stored bytes, 200 — as `Ready`: the status, headers and body
+    `render(stored_reply(stored), pretty=False)` answers (`_ready_headers`); a werkzeug Response built and written
+    out was ~15 % of a lean read's CPU (`api.lean_read`, issue 17)."""
+
+    __slots__ = ()
+
+    def __init__(self, stored: StoredResource) -> None:
+        body = stored.text.encode()
+        super().__init__(body, 200, _ready_headers(_version_headers(stored), body))
 
 
 def plain_read(stored: StoredResource) -> PlainRead | Response:

@@ -131,7 +131,7 @@ class LeanCreate:
                 stored, created = service.create(resource, expected_type=path[len(_PREFIX):], if_none_exist=None)
                 committing = True  # from here on the resource may be written: never Flask's again
             return render(stored_reply(stored, 201 if created else 200, write=True), pretty=False, base=base,
-                          prefers=prefers, method="POST")
+                          prefers=prefers, method="POST", bare=True)
         except _HandedOver:
             return None
         except _NotLive as refused:  # rolled back first, as Flask's `release_held` before `_unauthorized`

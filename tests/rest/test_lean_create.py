@@ -128,8 +128,8 @@ def _answer(app, method, path, token, headers, body):
     response = app.test_client().open(path, method=method, headers=sent, environ_overrides=declared,
                                       data=body.encode() if isinstance(body, str) else body)
     data = response.get_data()
-    got = [(name, value) for name, value in response.headers
-           if name != "X-Request-ID" or "X-Request-ID" in headers]
+    got = [("Status", response.status)] + [(name, value) for name, value in response.headers
+                                           if name != "X-Request-ID" or "X-Request-ID" in headers]
     made = response.headers.get("Location", "").split("/_history/")[0].rsplit("/", 1)[-1]
     if made:  # a created resource's id, wherever it appears
         data = data.replace(made.encode(), b"<id>")
