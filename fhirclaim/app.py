@@ -10,17 +10,17 @@ from flask.sessions import SessionInterface
 
 from fhirclaim.api import admin_routes, auth, discovery, errors, fhir_rest, operations, surface
 from fhirclaim.api.access_log import RequestLog
-from fhirclaim.api.lean_read import LeanRead
+from fhirclaim.api.lean import Lean
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.webapp import views as webapp_views
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *, lean_reads: bool = True) -> Flask:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *, lean_paths: bool = True) -> Flask:
     """The app on a given Runtime (the caller owns its threads), or on its own Runtime — the gunicorn case — which
-    then also runs the pipeline, webhook and simulator threads unless `run_worker` is off. `lean_reads`: a plain
-    read is answered before Flask (`api.lean_read`); off, Flask answers it as every other request (the tests compare
-    the two)."""
+    then also runs the pipeline, webhook and simulator threads unless `run_worker` is off. `lean_paths`: a plain
+    read or create is answered before Flask (`api.lean`); off, Flask answers it as every other request (the tests
+    compare the two)."""
     settings = settings or (runtime.settings if runtime else Settings())
     if runtime is None:
         runtime = Runtime(settings)
@@ -38,8 +38,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.register_blueprint(admin_routes.blueprint, url_prefix="/admin")
     webapp_views.register(app)  # the claim unit's web app at /app/ (users sign in; no bearer token)
     app.session_interface = CookiePathSessions(app.session_interface, app.config["SESSION_COOKIE_PATH"])
-    if lean_reads:
-        app.wsgi_app = LeanRead(app)  # a plain read's answer without Flask's request machinery, or Flask's
+    if lean_paths:
+        app.wsgi_app = Lean(app)  # a plain read's or create's answer without Flask's request machinery, or Flask's
     app.wsgi_app = RequestLog(app.wsgi_app)  # the outermost layer: the test client goes through it too
     return app
 

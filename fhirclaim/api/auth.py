@@ -27,6 +27,9 @@ PUBLIC = {("GET", "/fhir/metadata"), ("GET", "/fhir/.well-known/jwks.json"),
           ("GET", "/fhir/.well-known/trust-anchors.pem"), ("GET", "/fhir/.well-known/signing-crl.pem")}
 
 
+# The tenant header as the WSGI environ names it (the lean paths read it there, `api.lean`).
+PARTITION_ENVIRON = "HTTP_" + PARTITION_HEADER.upper().replace("-", "_")
+
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -128,7 +131,7 @@ def _authenticate(*, hold: bool) -> Response | None:
 
 def bearer_token(authorization: str) -> str | None:
     """The token of an `Authorization: Bearer <token>` header; None for any other header (shared with the lean
-    read, `api.lean_read`)."""
+    paths, `api.lean`)."""
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
@@ -188,8 +191,8 @@ def _unauthorized(code: str, text: str) -> Response:
 def unauthenticated(rt: Runtime, peer: str | None, forwarded_for: str | None, method: str, path: str, code: str,
                     text: str) -> Response:
     """A request without a live token: counted in the security log (from the caller's address, as
-    `caller_address` finds it), and its 401 with WWW-Authenticate. Flask's (`_unauthorized`) and the lean read's
-    (`api.lean_read`, from the WSGI environ) are this one."""
+    `caller_address` finds it), and its 401 with WWW-Authenticate. Flask's (`_unauthorized`) and the lean paths'
+    (`api.lean`, from the WSGI environ) are this one."""
     source = client_address(peer, forwarded_for, parse_networks(rt.settings.trusted_proxies))
     rt.security_log.record(source=source, kind="unauthenticated", description=f"{method} {path[:100]}: {text}")
     response = error_response(FhirError.of(401, "login", text))

@@ -5,6 +5,7 @@ answered without a stack trace."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -44,7 +45,13 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _unexpected(error: Exception) -> Response:
-    request_id = access_log.request_id(request.environ)
+    return unexpected(request.environ)
+
+
+def unexpected(environ: dict[str, Any]) -> Response:
+    """The 500 of the exception being handled, logged with the request id (Flask's error handler's, and the lean
+    create's for an error at or after its commit, `api.lean_create`)."""
+    request_id = access_log.request_id(environ)
     log.exception("unexpected error", extra={"request_id": request_id})
     return error_response(FhirError.of(500, "exception",
                                        f"The server failed to process the request (request id {request_id})"))

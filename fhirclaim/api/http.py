@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, request
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
+from werkzeug.wsgi import get_host
 
 from fhirclaim.api.surface import FHIR_BASE
 from fhirclaim.clock import as_utc
@@ -64,27 +66,31 @@ def stored_reply(stored: StoredResource, status: int = 200, *, write: bool = Fal
     return Reply(status, None, stored, honour_prefer=write)
 
 
-def render(reply: Reply, *, pretty: bool | None = None) -> Response:
-    """The reply as a Flask response. `pretty`: whether `_pretty=true` was asked, when the caller knows it (the lean
-    read, `api.lean_read`, which takes no query string), else read from the request. A plain read's answer (a stored
-    200 without Prefer or Location) reads nothing else of the request: the lean read is answered here too."""
+def render(reply: Reply, *, pretty: bool | None = None, base: str | None = None,
+           prefers: dict[str, str] | None = None, method: str | None = None, bare: bool = False) -> Response | Ready:
+    """The reply as a Flask response. What it reads of the request, the caller may give when it knows it (the lean
+    paths, `api.lean`, which answer without a Flask request): `pretty`, whether `_pretty=true` was asked; `base`,
+    this server's FHIR base (`base_url`); `prefers`, the Prefer header (`prefer_of`); `method`, the request's. A
+    plain read's answer (a stored 200 without Prefer or Location) reads nothing else of the request. `bare`: a
+    ready answer as `Ready` (a WSGI app, for the lean paths), not as a `ReadyResponse` (Flask's)."""
     headers = dict(reply.headers)
     stored, ready = reply.stored, "Location" not in headers and "Content-Location" not in headers
     if stored is not None:
         headers.update(_version_headers(stored))
         if reply.status == 201 or reply.honour_prefer:
-            base = base_url()
+            base = base or base_url()
             headers["Location"] = bundles.location(base, stored)
             ready = _is_uri(base)  # type, id and version are ASCII letters, digits, '-' and '.': only the base may not
     if reply.body is not None:
         return Response(reply.body, reply.status, headers, content_type=reply.content_type)
     body, as_stored = reply.resource, reply.resource is None and stored is not None
     if reply.honour_prefer:
-        preferred = prefer().get("return", "representation")
+        preferred = (prefer() if prefers is None else prefers).get("return", "representation")
         if preferred == "minimal":
             body, as_stored = None, False
         elif preferred == "OperationOutcome":
-            body, as_stored = operation_outcome([information(f"{current_request().method} succeeded")]), False
+            method = method or current_request().method
+            body, as_stored = operation_outcome([information(f"{method} succeeded")]), False
     if pretty is None:
         pretty = _arg("_pretty") == "true"
     if as_stored and (pretty or stored.text is None):
@@ -97,7 +103,8 @@ def render(reply: Reply, *, pretty: bool | None = None) -> Response:
         text = jsonio.dumps(body, pretty=pretty)
     if reply.status in ReadyResponse.READY and ready:  # a read's, a search's or a write's answer
         body = text.encode()  # as werkzeug encodes a str body
-        return ReadyResponse(body, reply.status, _ready_headers(headers, body))
+        answer = Ready if bare else ReadyResponse
+        return answer(body, reply.status, _ready_headers(headers, body))
     return Response(text, reply.status, headers, content_type=FHIR_JSON)
 
 
@@ -110,20 +117,32 @@ def _ready_headers(headers: dict[str, str], body: bytes) -> list[tuple[str, str]
     return [("Content-Type", FHIR_JSON), *headers.items(), ("Content-Length", str(len(body)))]
 
 
-class PlainRead:
-    """A plain read's answer — the stored bytes, 200 — as a WSGI app of its own: the status, headers and body
-    `render(stored_reply(stored), pretty=False)` answers (`_ready_headers`), without building a werkzeug Response
-    and having it write itself out, ~15 % of a lean read's CPU (`api.lean_read`, issue 17)."""
+class Ready:
+    """A ready answer (`ReadyResponse`: a 200 or 201, its headers `render` wrote) as a WSGI app of its own: the
+    status line, headers and body a `ReadyResponse` sends, without building a werkzeug Response and having it write
+    itself out (the lean paths, `api.lean`, issue 17)."""
 
-    __slots__ = ("headers", "body")
+    __slots__ = ("status", "headers", "body")
+    LINES = {code: f"{code} {HTTP_STATUS_CODES[code].upper()}" for code in (200, 201)}  # as werkzeug writes them
 
-    def __init__(self, stored: StoredResource) -> None:
-        self.body = stored.text.encode()
-        self.headers = _ready_headers(_version_headers(stored), self.body)
+    def __init__(self, body: bytes, status: int, headers: list[tuple[str, str]]) -> None:
+        self.body, self.status, self.headers = body, self.LINES[status], headers
 
     def __call__(self, environ: dict[str, Any], start_response) -> list[bytes]:
-        start_response("200 OK", self.headers)
+        start_response(self.status, self.headers)
         return [self.body]
+
+
+class PlainRead(Ready):
+    """A plain read's answer — the stored bytes, 200 — as `Ready`: the status, headers and body
+    `render(stored_reply(stored), pretty=False)` answers (`_ready_headers`); a werkzeug Response built and written
+    out was ~15 % of a lean read's CPU (`api.lean_read`, issue 17)."""
+
+    __slots__ = ()
+
+    def __init__(self, stored: StoredResource) -> None:
+        body = stored.text.encode()
+        super().__init__(body, 200, _ready_headers(_version_headers(stored), body))
 
 
 def plain_read(stored: StoredResource) -> PlainRead | Response:
@@ -168,7 +187,12 @@ def _arg(name: str) -> str | None:
 
 def base_url() -> str:
     configured = current_flask_app().config["FHIRCLAIM_SETTINGS"].public_base_url
-    return (configured or request_base()).rstrip("/")
+    return base_of(configured, configured or request_base())  # the request's asked only when none is configured
+
+
+def base_of(configured: str | None, request_base: str) -> str:
+    """This server's FHIR base: the configured public base, else the one the request came to."""
+    return (configured or request_base).rstrip("/")
 
 
 def request_base() -> str:
@@ -176,6 +200,13 @@ def request_base() -> str:
     and /fhir."""
     asked = current_request()
     return _base_at(asked.scheme, asked.host)
+
+
+def environ_base(environ: dict[str, Any]) -> str:
+    """`request_base` from the WSGI environ, without a Flask request (the lean create, `api.lean_create`): the
+    scheme and host as werkzeug's Request reads them (`werkzeug.wsgi.get_host`, no trusted hosts: the lean paths
+    are off where the app has some)."""
+    return _base_at(environ["wsgi.url_scheme"], get_host(environ))
 
 
 @functools.lru_cache(maxsize=64)
@@ -203,7 +234,11 @@ def prefer() -> dict[str, str]:
     """`Prefer: return=minimal, handling=lenient` → {"return": "minimal", "handling": "lenient"}. Read from the WSGI
     environ, where the server put every Prefer header as one value: what `headers.getlist` finds there too, but it
     walks the whole environ to find it, twice per write (issue 17)."""
-    header = current_request().environ.get("HTTP_PREFER")
+    return prefer_of(current_request().environ.get("HTTP_PREFER"))
+
+
+def prefer_of(header: str | None) -> dict[str, str]:
+    """`prefer` of the Prefer header's value (the lean create reads it from the WSGI environ)."""
     values: dict[str, str] = {}
     for part in header.split(",") if header else ():
         key, _, value = part.strip().partition("=")
@@ -212,8 +247,9 @@ def prefer() -> dict[str, str]:
     return values
 
 
-def lenient() -> bool:
-    return prefer().get("handling") == "lenient"
+def lenient(prefers: dict[str, str] | None = None) -> bool:
+    """Whether Prefer asks for lenient handling: of this request's, or of `prefers` (`prefer_of`)."""
+    return (prefer() if prefers is None else prefers).get("handling") == "lenient"
 
 
 def if_match() -> int | None:
@@ -241,17 +277,22 @@ def query_pairs() -> list[tuple[str, str]]:
 def json_body(*, accept: tuple[str, ...] = JSON_TYPES) -> Any:
     """The parsed body: size and depth bounded, content type checked, malformed JSON a 400."""
     asked = current_request()
-    _check_content_type(asked.mimetype, accept)
+    check_content_type(asked.mimetype, accept)
     data = asked.get_data(cache=True)  # MAX_CONTENT_LENGTH makes an oversized body a 413 here
+    return parsed_body(data, current_flask_app().config["FHIRCLAIM_SETTINGS"].max_json_depth, accept=accept)
+
+
+def parsed_body(data: bytes, depth: int, *, accept: tuple[str, ...] = JSON_TYPES) -> Any:
+    """`json_body` of the body's bytes, its content type checked (the lean create has read them itself)."""
     if not data.strip():
         raise FhirError.of(400, "required", "The request has no body")
-    depth = current_flask_app().config["FHIRCLAIM_SETTINGS"].max_json_depth
     if accept != JSON_TYPES:
         return jsonio.loads_value(data, max_depth=depth)
     return jsonio.loads(data, max_depth=depth)
 
 
-def _check_content_type(mimetype: str | None, accept: tuple[str, ...]) -> None:
+def check_content_type(mimetype: str | None, accept: tuple[str, ...] = JSON_TYPES) -> None:
+    """A 415 for a content type `json_body` does not read (none is taken as JSON)."""
     mimetype = (mimetype or "").lower()
     if not mimetype or mimetype in accept:
         return
@@ -270,7 +311,7 @@ def check_format() -> None:
 
 
 def check_accept(accept: str) -> None:
-    """The Accept header's half of `check_format` (the lean read asks it of the header itself)."""
+    """The Accept header's half of `check_format` (the lean paths ask it of the header itself)."""
     if accept and "xml" in accept and "json" not in accept and "*/*" not in accept:
         raise FhirError.of(406, "not-supported",
                            "This server answers in FHIR JSON only (Accept: application/fhir+json)")

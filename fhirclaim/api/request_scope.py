@@ -106,7 +106,13 @@ def _end(held: HeldUnit) -> None:
 def server_bases() -> tuple[str, ...]:
     """This server's FHIR bases, under which an absolute reference is local: the configured public base and the
     one this request came to."""
-    return tuple(dict.fromkeys((base_url(), request_base())))
+    return bases_of(base_url(), request_base())
+
+
+def bases_of(base: str, request_base: str) -> tuple[str, ...]:
+    """`server_bases` of this server's base (`http.base_url`) and the request's (the lean create's, from the
+    environ)."""
+    return tuple(dict.fromkeys((base, request_base)))
 
 
 def caller() -> Principal | None:

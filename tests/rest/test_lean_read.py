@@ -40,7 +40,7 @@ class FlaskCount:
 def apps(settings, runtime):
     lean = create_app(settings, runtime)
     reached = lean.wsgi_app.wsgi_app.flask_app = FlaskCount(lean.wsgi_app.wsgi_app.flask_app)
-    return lean, create_app(settings, runtime, lean_reads=False), reached
+    return lean, create_app(settings, runtime, lean_paths=False), reached
 
 
 @pytest.fixture
@@ -219,17 +219,18 @@ def test_a_plain_read_of_a_resource_without_its_stored_bytes_is_rendered_from_it
 
 
 def test_a_path_is_taken_for_a_read_exactly_where_the_url_map_routes_it_to_the_read(apps):
-    """The layer asks the URL map once per type (`LeanRead.reads_under`), and as it comes for an id some route
-    spells out: the same answer as the map's for every path of that shape."""
+    """The layer asks the URL map once per type (`Lean.routes_to`), and as it comes for an id some route spells out:
+    the same answer as the map's for every path of that shape."""
     layer = apps[0].wsgi_app.wsgi_app
+    read = layer.read
     literals = sorted(layer.literals)
     assert {"_history", "_search", "$validate", "jwks.json"} <= set(literals)
     types = ["Patient", "Claim", "Bundle", "OperationDefinition", ".well-known", "AuditEvent", "Nope", ""]
     ids = ["0", "abc", "Claim-submit", "x.y", "é", *literals]
     for path in (f"/fhir/{resource_type}/{resource_id}" for resource_type in types for resource_id in ids):
-        expected = layer.routes_to_read(path)
-        assert (layer.read_of(path) is not None) == expected, path
-        assert layer.read_of(path) == ((path.split("/")[2], path.split("/")[3]) if expected else None)
-    assert layer.read_of("/fhir/Patient/abc") == ("Patient", "abc")
-    assert layer.read_of("/fhir/OperationDefinition/Claim-submit") is None  # the built-in definitions' route
-    assert layer.read_of("/fhir/Patient/_history") is None and layer.read_of("/fhir/.well-known/jwks.json") is None
+        expected = layer.endpoint_of(path, "GET") == "fhir.read"  # the map asked as it comes
+        assert (read.read_of(path) is not None) == expected, path
+        assert read.read_of(path) == ((path.split("/")[2], path.split("/")[3]) if expected else None)
+    assert read.read_of("/fhir/Patient/abc") == ("Patient", "abc")
+    assert read.read_of("/fhir/OperationDefinition/Claim-submit") is None  # the built-in definitions' route
+    assert read.read_of("/fhir/Patient/_history") is None and read.read_of("/fhir/.well-known/jwks.json") is None
