@@ -30,6 +30,30 @@ def bearer(runtime, role: str = "facility", org: str | None = HOSPITAL, client_i
     return runtime.clients.issue(Principal(client_id, role, org)).access_token
 
 
+def role_headers(runtime) -> dict[str, str | None]:
+    """An Authorization header per kind of caller: each role's live token, another hospital's, an unknown, a
+    revoked, an expired and a disabled client's token, Basic credentials, and none (the lean paths' matrices)."""
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from fhirclaim.store.access import ClientRow, TokenRow
+
+    revoked = bearer(runtime, "facility", HOSPITAL, client_id="test-revoked")
+    assert runtime.clients.revoke(revoked)
+    expired = bearer(runtime, "facility", HOSPITAL, client_id="test-expired")
+    disabled = bearer(runtime, "facility", HOSPITAL, client_id="test-disabled")
+    with runtime.store.unit_of_work() as uow:
+        uow.session.execute(update(TokenRow).where(TokenRow.client_id == "test-expired")
+                            .values(expires_at=datetime(2020, 1, 1)))
+        uow.session.execute(update(ClientRow).where(ClientRow.client_id == "test-disabled").values(disabled=True))
+    return {"facility": f"Bearer {bearer(runtime)}", "facility-B": f"Bearer {bearer(runtime, org=OTHER_HOSPITAL)}",
+            "eklaim": f"Bearer {bearer(runtime, 'eklaim')}", "bpjs": f"Bearer {bearer(runtime, 'bpjs')}",
+            "admin": f"Bearer {bearer(runtime, 'admin')}", "unknown": "Bearer not-a-token",
+            "revoked": f"bearer  {revoked} ", "expired": f"Bearer {expired}", "disabled": f"Bearer {disabled}",
+            "basic": "Basic dXNlcjpwYXNz", "none": None}
+
+
 def authorized(app, role: str = "facility", org: str | None = HOSPITAL) -> FhirTestClient:
     """A FHIR test client carrying a bearer token of `role` (for `org`)."""
     token = bearer(app.extensions["fhirclaim"], role, org)

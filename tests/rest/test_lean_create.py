@@ -8,46 +8,21 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import io
 import itertools
 import json
 import logging
 import re
-from datetime import datetime
 
 import pytest
-from sqlalchemy import event, inspect, text, update
+from sqlalchemy import event, inspect, text
 
 from fhirclaim.api import lean_create
-from fhirclaim.app import create_app
 from fhirclaim.interactions.service import FhirService
-from fhirclaim.store.access import ClientRow, TokenRow
 
-from testkit import HOSPITAL, OTHER_HOSPITAL, authorized, bearer
+from testkit import HOSPITAL, OTHER_HOSPITAL, authorized, role_headers
 
 ROLES = ("facility", "facility-B", "eklaim", "bpjs", "admin", "unknown", "revoked", "expired", "disabled", "basic",
          "none")
-
-
-class FlaskCount:
-    """What reaches Flask's own WSGI app behind the layer: counted, with the body it reads, then passed on."""
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app, self.paths, self.bodies = wsgi_app, [], []
-
-    def __call__(self, environ, start_response):
-        self.paths.append(environ["PATH_INFO"])
-        body = environ["wsgi.input"].read()
-        self.bodies.append(body)
-        environ["wsgi.input"] = io.BytesIO(body)
-        return self.wsgi_app(environ, start_response)
-
-
-@pytest.fixture
-def apps(settings, runtime):
-    lean = create_app(settings, runtime)
-    reached = lean.wsgi_app.wsgi_app.flask_app = FlaskCount(lean.wsgi_app.wsgi_app.flask_app)
-    return lean, create_app(settings, runtime, lean_paths=False), reached
 
 
 @pytest.fixture
@@ -56,21 +31,10 @@ def tokens(apps):
     lean, _, reached = apps
     runtime = lean.extensions["fhirclaim"]
     authorized(lean).put_resource({"resourceType": "Organization", "id": "rs-a", "name": "RS A"})
-    revoked = bearer(runtime, "facility", HOSPITAL, client_id="test-revoked")
-    assert runtime.clients.revoke(revoked)
-    expired = bearer(runtime, "facility", HOSPITAL, client_id="test-expired")
-    disabled = bearer(runtime, "facility", HOSPITAL, client_id="test-disabled")
-    with runtime.store.unit_of_work() as uow:
-        uow.session.execute(update(TokenRow).where(TokenRow.client_id == "test-expired")
-                            .values(expires_at=datetime(2020, 1, 1)))
-        uow.session.execute(update(ClientRow).where(ClientRow.client_id == "test-disabled").values(disabled=True))
+    tokens = role_headers(runtime)
     reached.paths.clear()
     reached.bodies.clear()
-    return {"facility": f"Bearer {bearer(runtime)}", "facility-B": f"Bearer {bearer(runtime, org=OTHER_HOSPITAL)}",
-            "eklaim": f"Bearer {bearer(runtime, 'eklaim')}", "bpjs": f"Bearer {bearer(runtime, 'bpjs')}",
-            "admin": f"Bearer {bearer(runtime, 'admin')}", "unknown": "Bearer not-a-token",
-            "revoked": f"bearer  {revoked} ", "expired": f"Bearer {expired}", "disabled": f"Bearer {disabled}",
-            "basic": "Basic dXNlcjpwYXNz", "none": None}
+    return tokens
 
 
 def _nested(depth: int) -> str:

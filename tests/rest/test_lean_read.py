@@ -10,37 +10,17 @@ import json
 from datetime import datetime
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event
 from werkzeug.test import run_wsgi_app
 
 from fhirclaim.api.http import PlainRead, plain_read
-from fhirclaim.app import create_app
 from fhirclaim.fhir import jsonio
-from fhirclaim.store.access import ClientRow, TokenRow
 from fhirclaim.store.repository import StoredResource
 
-from testkit import HOSPITAL, OTHER_HOSPITAL, authorized, bearer
+from testkit import HOSPITAL, OTHER_HOSPITAL, authorized, role_headers
 
 ROLES = ("facility", "facility-B", "eklaim", "bpjs", "admin", "unknown", "revoked", "expired", "disabled", "basic",
          "none")
-
-
-class FlaskCount:
-    """What reaches Flask's own WSGI app behind the layer: counted, then passed on unchanged."""
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app, self.paths = wsgi_app, []
-
-    def __call__(self, environ, start_response):
-        self.paths.append(environ["PATH_INFO"])
-        return self.wsgi_app(environ, start_response)
-
-
-@pytest.fixture
-def apps(settings, runtime):
-    lean = create_app(settings, runtime)
-    reached = lean.wsgi_app.wsgi_app.flask_app = FlaskCount(lean.wsgi_app.wsgi_app.flask_app)
-    return lean, create_app(settings, runtime, lean_paths=False), reached
 
 
 @pytest.fixture
@@ -55,19 +35,7 @@ def world(apps):
     assert hospital.delete(f"/Patient/{gone}").status_code == 200
     theirs = other.create({"resourceType": "Patient", "gender": "male"})["id"]
     organization = hospital.put_resource({"resourceType": "Organization", "id": "rs-a", "name": "RS A"})["id"]
-    revoked = bearer(runtime, "facility", HOSPITAL, client_id="test-revoked")
-    assert runtime.clients.revoke(revoked)
-    expired = bearer(runtime, "facility", HOSPITAL, client_id="test-expired")
-    disabled = bearer(runtime, "facility", HOSPITAL, client_id="test-disabled")
-    with runtime.store.unit_of_work() as uow:
-        uow.session.execute(update(TokenRow).where(TokenRow.client_id == "test-expired")
-                            .values(expires_at=datetime(2020, 1, 1)))
-        uow.session.execute(update(ClientRow).where(ClientRow.client_id == "test-disabled").values(disabled=True))
-    tokens = {"facility": f"Bearer {bearer(runtime)}", "facility-B": f"Bearer {bearer(runtime, org=OTHER_HOSPITAL)}",
-              "eklaim": f"Bearer {bearer(runtime, 'eklaim')}", "bpjs": f"Bearer {bearer(runtime, 'bpjs')}",
-              "admin": f"Bearer {bearer(runtime, 'admin')}", "unknown": "Bearer not-a-token",
-              "revoked": f"bearer  {revoked} ", "expired": f"Bearer {expired}", "disabled": f"Bearer {disabled}",
-              "basic": "Basic dXNlcjpwYXNz", "none": None}
+    tokens = role_headers(runtime)
     audit = authorized(lean, "admin").get("/AuditEvent?_count=1").json["entry"][0]["resource"]["id"]
     paths = [f"/fhir/Patient/{own}", f"/fhir/Patient/{gone}", f"/fhir/Patient/{theirs}", "/fhir/Patient/nobody",
              f"/fhir/Organization/{organization}", f"/fhir/AuditEvent/{audit}", f"/fhir/Unknown/{own}",
