@@ -249,12 +249,13 @@ class FhirService:
             raise FhirError.of(400, "invalid", f"The body's id {body_id!r} is not the URL's id {resource_id!r}", "id")
         resource = self._intercept(self._localise(resource_type, resource))
         found = self._check_references(resource_type, resource)
-        stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
-                                                method="PATCH" if interaction == "patch" else "PUT",
-                                                current=before, **self._tenant(resource))
-        if before is None or before.version_id != stored.version_id:
-            self._notify("create" if created and before is None else interaction, before, stored,
-                         referenced=self._reusable(found, stored))
+        with self.uow.held_back():  # its version and index rows go to PostgreSQL with its listeners' (issue 17)
+            stored, created = self.resources.update(resource, if_match=if_match, author=self.author,
+                                                    method="PATCH" if interaction == "patch" else "PUT",
+                                                    current=before, **self._tenant(resource))
+            if before is None or before.version_id != stored.version_id:
+                self._notify("create" if created and before is None else interaction, before, stored,
+                             referenced=self._reusable(found, stored))
         return stored, created
 
     def conditional_update(self, resource_type: str, query: str, resource: dict[str, Any], *,

@@ -78,6 +78,28 @@ def test_a_create_is_three_statements_on_postgresql(runtime):
                                           INDEX_TABLES["token"].resource_type == "Claim")).scalars()) == ["CLM-1"]
 
 
+def test_an_updates_version_and_index_rows_go_with_its_audit_row_on_postgresql(runtime):
+    """After the lookups and the row's UPDATE: the new version row, the old index rows out, the new ones in and
+    its AuditEvent as one statement. A Claim's listeners then UPDATE its queued job (sending what is held first),
+    enqueue the new version's, UPDATE its worklist line and read the epoch: 9 statements, 10 before."""
+    write_claims_targets(runtime)
+    with runtime.store.unit_of_work(tenant_scope(TENANT)) as uow:
+        stored, _ = runtime.services.for_caller(uow, "facility:test").create(claim(1))
+    changed = {**claim(2), "id": stored.id}
+    with statements_sent(runtime.database.engine) as sent, runtime.store.unit_of_work(tenant_scope(TENANT)) as uow:
+        updated, created = runtime.services.for_caller(uow, "facility:test").update("Claim", stored.id, changed)
+    assert (updated.version_id, created) == (2, False)
+    if not runtime.database.is_sqlite:
+        assert [statement.split()[0] for statement in sent] == ["SELECT", "SELECT", "SELECT", "UPDATE", "WITH",
+                                                                 "UPDATE", "WITH", "UPDATE", "SELECT"]
+        assert _written(sent)[4] == ["resource_version", "idx_date", "idx_token", "idx_reference", "audit_log"]
+        assert sent[4].count("DELETE FROM idx_") == len(INDEX_TABLES)  # every kind's, whether it had rows or not
+    with runtime.database.reading() as read:
+        assert sorted(read.execute(select(INDEX_TABLES["token"].code)
+                                   .where(INDEX_TABLES["token"].param == "identifier",
+                                          INDEX_TABLES["token"].resource_type == "Claim")).scalars()) == ["CLM-2"]
+
+
 def test_a_patients_audit_row_goes_with_the_triggers_read_of_failed_claims(runtime):
     """A change of what a claim rests on (a Patient): the AuditListener runs before the PipelineTrigger, so its row
     is held back and goes with the trigger's SELECT of the failed jobs to rerun, as that statement's WITH query."""
