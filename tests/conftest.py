@@ -156,6 +156,8 @@ def live_server(app, tmp_path) -> Iterator[str]:
     (`server._listen`); yields the FHIR base URL."""
     import threading
 
+    from waitress import wasyncore
+
     from fhirclaim.config import Settings
     from fhirclaim.server import _listen
 
@@ -163,8 +165,12 @@ def live_server(app, tmp_path) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}/fhir"
-    server.close()
+    # Its sockets closed in waitress's own loop (the trigger runs the thunk there), which then ends: closed from
+    # this thread while the loop is in select(), they made it raise EBADF in its thread now and then.
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
     thread.join(timeout=5)
+    assert not thread.is_alive(), "waitress's loop did not end"
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture
