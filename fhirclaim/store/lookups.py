@@ -10,40 +10,20 @@ document that may hold an attachment) are checked without their bytes crossing t
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, select
-
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.store.execution import execute
-from fhirclaim.store.models import ResourceRow
 from fhirclaim.store.repository import (
     SqlResourceRepository,
     StoredResource,
-    keys_condition,
     keys_params,
+    keys_statement,
     stored_from_row,
 )
 from fhirclaim.store.scope import Scope
-
-_RESOURCE = ResourceRow.__table__
-_COLUMNS = tuple(_RESOURCE.c[name] for name in ("partition", "resource_type", "logical_id", "version_id",
-                                                 "last_updated", "deleted", "tenant", "content"))
-
-
-@functools.lru_cache(maxsize=1024)
-def _rows_statement(scope: Scope, ids: int, types: int, content_of: frozenset[str] | None):
-    """The current rows (deleted or not) of some types and ids that this scope sees (`keys_condition`); their
-    content only for the types `content_of` names (all: None), else NULL."""
-    table = _RESOURCE.c
-    columns = _COLUMNS
-    if content_of is not None:
-        content = case((table.resource_type.in_(sorted(content_of)), table.content)).label("content")
-        columns = (*_COLUMNS[:-1], content)
-    return select(*columns).where(keys_condition(table, ids, types), scope.condition(table))
 
 
 class Found(Mapping[tuple[str, str], StoredResource]):
@@ -89,18 +69,18 @@ def lookup(resources: SqlResourceRepository, keys: Iterable[tuple[str, str]], *,
     if not keys:
         return Lookup(set(), Found({}))
     ids, types, params = keys_params(keys)
-    rows = execute(resources.session, _rows_statement(resources.scope, ids, types, content_of), params).all()
+    rows = execute(resources.session, keys_statement(resources.scope, ids, types, content_of), params).all()
     if len(rows) == len(keys):  # the usual case: one row each (a key not asked for would leave one asked unmet)
-        by_key = {(row[1], row[2]): row for row in rows}
+        by_key = {(row.resource_type, row.logical_id): row for row in rows}
         if by_key.keys() == keys:
-            return Lookup({key for key, row in by_key.items() if not row[5]},
+            return Lookup({key for key, row in by_key.items() if not row.deleted},
                           Found(by_key if content_of is None else
                                 {key: row for key, row in by_key.items() if key[0] in content_of}))
     grouped: dict[tuple[str, str], list] = {}
     for row in rows:
-        if (row[1], row[2]) in keys:
-            grouped.setdefault((row[1], row[2]), []).append(row)
-    existing = {key for key, found in grouped.items() if any(not row[5] for row in found)}
+        if (key := (row.resource_type, row.logical_id)) in keys:
+            grouped.setdefault(key, []).append(row)
+    existing = {key for key, found in grouped.items() if any(not row.deleted for row in found)}
     return Lookup(existing, Found({key: chosen for key, found in grouped.items()
                                    if (content_of is None or key[0] in content_of)
                                    and (chosen := _resolved(resources.scope, found)) is not None}))

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import simplejson
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, true, union_all, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, insert, or_, select, true, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from fhirclaim.clock import naive_utc_now
@@ -165,9 +165,16 @@ def _row_statement(scope: Scope):
 
 
 @functools.lru_cache(maxsize=1024)
-def _rows_statement(scope: Scope, ids: int, types: int):
-    """`_row_statement` for some (type, id) keys at once (`keys_condition`)."""
-    return select(*_ROW_COLUMNS).where(keys_condition(_RESOURCE.c, ids, types), scope.condition(_RESOURCE.c))
+def keys_statement(scope: Scope, ids: int, types: int, content_of: frozenset[str] | None = None):
+    """`_row_statement` for some (type, id) keys at once (`keys_condition`): the current rows, deleted or not, that
+    this scope sees; their content only for the types `content_of` names (all: None), else NULL. Shared by
+    `prefetch` and `store.lookups.lookup`."""
+    table = _RESOURCE.c
+    columns = _ROW_COLUMNS
+    if content_of is not None:
+        columns = (*_ROW_COLUMNS[:-1], case((table.resource_type.in_(sorted(content_of)), table.content))
+                   .label("content"))
+    return select(*columns).where(keys_condition(table, ids, types), scope.condition(table))
 
 
 def rows_read_ahead(tenant: ColumnElement) -> tuple[tuple, ColumnElement[bool]]:
@@ -347,7 +354,7 @@ class SqlResourceRepository:
             return
         ids, types, params = keys_params(keys)
         found: dict[tuple[str, str], list] = {key: [] for key in keys}
-        for row in execute(self.session, _rows_statement(self.scope, ids, types), params):
+        for row in execute(self.session, keys_statement(self.scope, ids, types), params):
             rows = found.get((row.resource_type, row.logical_id))  # the keys' ids × types: others come back too
             if rows is not None:
                 rows.append(row)
