@@ -1,8 +1,10 @@
 """The pipeline's idempotent view of one E-Klaim installation.
 
-Every operation here can be repeated after a crash or a lost answer without doing twice what must happen once:
-it first reads E-Klaim's own state (get_claim_data) and only then writes. A write whose answer was lost raises
-`EKlaimTransportError`; the job retries the whole step later, and the read at its start tells what happened.
+Every operation here can be repeated after a crash or a lost answer without doing twice what must happen once.
+Opening a claim tries new_claim first, which is its own check: E-Klaim refuses a SEP it holds (E2007, with the
+claims that hold it), and only then is the claim's record read (get_claim_data) to see whose it is and whether it is
+final, so a new claim costs one call, not two (issue 17). A write whose answer was lost raises
+`EKlaimTransportError`; the job retries the whole step later, and E-Klaim's answer to the repeat tells what happened.
 A repeated call E-Klaim answers "done already" (E2102 on a repeated *_final, E2009 on claim_final: `decide`) is
 taken as done; one it answers "an earlier step is missing" (E2103, E2104, E2018) redoes that step, then repeats; a
 coding setter or grouper answered "coding sudah final" (E2102: finalised outside this flow) re-edits that coding
@@ -88,20 +90,22 @@ class EKlaimGateway:
             raise
 
     def open_claim(self, fields: Mapping[str, str], *, reopen: bool) -> ClaimRecord | None:
-        """new_claim unless the SEP is already this patient's claim; re-edit it when final and `reopen`. Returns
-        the claim's record as read before, None when it opened the claim (E-Klaim is not asked again: the pipeline
-        reads nothing from a claim it just opened, issue 17)."""
+        """new_claim; when E-Klaim holds the SEP already (E2007/E2003), its record, which must be this patient's,
+        re-edited when final and `reopen`. Returns that record, None when new_claim opened the claim (E-Klaim is
+        not asked again: the pipeline reads nothing from a claim it just opened, issue 17)."""
         nomor_sep, nomor_rm = fields["nomor_sep"], fields["nomor_rm"]
+        try:
+            self.client.new_claim(NewClaim(**fields))
+            return None
+        except EKlaimError as error:
+            if error.error_no not in DUPLICATE_SEP:
+                raise
+            holders = [str(d.get("nomor_rm")) for d in error.duplicate or []]
+            if holders and nomor_rm not in holders:
+                raise SepConflict(nomor_sep, holders) from None
         existing = self.record(nomor_sep)
-        if existing is None:
-            try:
-                self.client.new_claim(NewClaim(**fields))
-            except EKlaimError as error:
-                if error.error_no not in DUPLICATE_SEP:
-                    raise
-                holders = [str(d.get("nomor_rm")) for d in error.duplicate or []]
-                if holders and nomor_rm not in holders:
-                    raise SepConflict(nomor_sep, holders) from None
+        if existing is None:  # deleted since new_claim's answer: opened once more (a second refusal is an error)
+            self.client.new_claim(NewClaim(**fields))
             return None
         holder = str(existing.data.get("nomor_rm") or "")
         if holder and holder != nomor_rm:

@@ -19,13 +19,15 @@ from fhirclaim.eklaim.emulator import EmulatorConfig, create_emulator_app
 @dataclass
 class Wire:
     """The pipeline's E-Klaim over HTTP, seen on the wire: each call's method (grouper:<name>:<stage>), metadata
-    and data, in order. `lose_answer_once(method)`: E-Klaim does that call's work once and its answer is lost."""
+    and data, in order, and the error_no of each answer that refused one (`refused`). `lose_answer_once(method)`:
+    E-Klaim does that call's work once and its answer is lost."""
 
     inner: HttpTransport
     key: str
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     lose: set[str] = field(default_factory=set)
     before: dict[str, Any] = field(default_factory=dict)
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     def post(self, body: bytes, *, debug: bool = False) -> bytes:
         message = json.loads(crypto.decrypt(body, self.key))
@@ -38,10 +40,18 @@ class Wire:
         if name in self.before:
             self.before.pop(name)()
         answer = self.inner.post(body, debug=debug)
+        status = json.loads(crypto.decrypt(answer, self.key)).get("metadata") or {}
+        if str(status.get("code")) != "200":
+            self.refused.append((name, status.get("error_no")))
         if name in self.lose:
             self.lose.discard(name)
             raise EKlaimTransportError(f"injected: the answer of {name} was lost", retryable=True)
         return answer
+
+    def clear(self) -> None:
+        """Forget the calls seen so far (and their refusals)."""
+        self.calls.clear()
+        self.refused.clear()
 
     def lose_answer_once(self, method: str) -> None:
         self.lose.add(method)

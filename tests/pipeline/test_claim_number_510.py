@@ -100,7 +100,10 @@ def test_a_lost_answer_after_the_number_was_taken_reuses_it(on510):
     [row] = jobs_of(on510.runtime, claim_id)
     assert (row.status, row.attempts) == ("done", 1)
     assert on510.wire.methods().count("generate_claim_number") == 1
-    assert on510.wire.methods().count("new_claim") == 1  # the rerun read the claim back under the same number
+    # the rerun's new_claim under the same number is refused (E-Klaim holds it): one claim, read back and carried on
+    assert on510.wire.methods().count("new_claim") == 2
+    assert on510.wire.refused[0] == ("new_claim", "E2007")  # then the re-edits' "belum final" (nothing to reopen)
+    assert on510.wire.methods(reads=True).count("get_claim_data") == 1
     assert generated(read(on510.runtime, "Claim", claim_id)) == [number]
     assert on510.client.get_claim_data(number).is_final
 
@@ -129,7 +132,7 @@ def test_an_update_of_the_claim_keeps_its_number(on510):
     claim_id = claim_of(bundle)["id"]
     submit(on510, bundle)
     [number] = generated(read(on510.runtime, "Claim", claim_id))
-    on510.wire.calls.clear()
+    on510.wire.clear()
 
     changed = with_status(claim_of(bundle), "active")
     changed["diagnosis"][1]["diagnosisCodeableConcept"]["coding"][0]["code"] = "P59.8"  # a coding correction
@@ -137,7 +140,9 @@ def test_an_update_of_the_claim_keeps_its_number(on510):
     assert [j.status for j in jobs_of(on510.runtime, claim_id)] == ["done", "done"]
     assert generated(read(on510.runtime, "Claim", claim_id)) == [number]
     assert "generate_claim_number" not in on510.wire.methods()
-    assert on510.wire.methods()[:3] == ["reedit_claim", "inacbg_grouper_reedit", "idrg_grouper_reedit"]
+    # new_claim under the number is refused (E-Klaim holds that claim), which is then re-edited
+    assert on510.wire.methods()[:4] == ["new_claim", "reedit_claim", "inacbg_grouper_reedit", "idrg_grouper_reedit"]
+    assert on510.wire.refused[:1] == [("new_claim", "E2007")]
     assert {m.get("data", {}).get("nomor_sep") or m["metadata"].get("nomor_sep") for _, m in on510.wire.calls} == {
         number}
 

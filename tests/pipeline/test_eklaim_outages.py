@@ -35,10 +35,11 @@ HIP = "02-hip-replacement-special-cmg"  # its grouper runs twice: stage 1, then 
 OUTPATIENT = "01-outpatient-visit"
 LOST = ["request", "answer"]
 
-# Every E-Klaim call a job makes, in order (get_claim_data reads before new_claim; nothing reads back after it).
-SUBMIT_CALLS = [("get_claim_data", 1), ("new_claim", 1), ("set_claim_data", 1),
+# Every E-Klaim call a job makes, in order. A new claim's first call is new_claim and nothing reads back after it;
+# an update's new_claim is refused (E2007: E-Klaim holds the SEP), and get_claim_data then reads the claim it holds.
+SUBMIT_CALLS = [("new_claim", 1), ("set_claim_data", 1),
                 ("grouper", 1), ("grouper", 2), ("claim_final", 1), ("send_claim_individual", 1)]
-UPDATE_CALLS = [("get_claim_data", 1), ("reedit_claim", 1), ("set_claim_data", 1), ("grouper", 1),
+UPDATE_CALLS = [("new_claim", 1), ("get_claim_data", 1), ("reedit_claim", 1), ("set_claim_data", 1), ("grouper", 1),
                 ("claim_final", 1), ("send_claim_individual", 1)]
 CANCEL_CALLS = [("get_claim_data", 1), ("reedit_claim", 1), ("delete_claim", 1)]
 
@@ -197,7 +198,7 @@ def test_the_backoff_stops_growing_at_its_maximum(runtime, flaky):
                                                     backoff_max_seconds=150)
     case = load_case(OUTPATIENT)
     post_transaction(runtime, case.transaction)
-    flaky.down_at("get_claim_data")
+    flaky.down_at("new_claim")
 
     delays = []
     for _ in range(4):

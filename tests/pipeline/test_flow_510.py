@@ -33,7 +33,7 @@ from pipeline_kit import (
 )
 
 from fhirclaim.claims.idrg import inacbg_changes
-from fhirclaim.eklaim import crypto
+from fhirclaim.eklaim import NewClaim, crypto
 from fhirclaim.fhir.outcome import FhirError
 
 EXPECTED = json.loads((EXAMPLES / "expected-results.json").read_text(encoding="utf-8"))["cases"]
@@ -101,7 +101,7 @@ def test_a_class_upgrade_with_a_special_cmg_takes_the_manuals_methods_in_order(o
 
     assert jobs_of(on510.runtime, case.claim_id)[0].status == "done"
     assert on510.wire.methods(reads=True) == [
-        "get_claim_data", "new_claim", "set_claim_data", "idrg_diagnosa_set", "idrg_procedure_set",
+        "new_claim", "set_claim_data", "idrg_diagnosa_set", "idrg_procedure_set",
         "grouper:idrg", "idrg_grouper_final", "idrg_to_inacbg_import", "grouper:inacbg", "grouper:inacbg:2",
         "get_claim_data",  # 5.10's response_inacbg has no add_payment_amt: the record has it
         "inacbg_grouper_final", "claim_final", "send_claim_individual"]
@@ -225,11 +225,11 @@ def test_an_ungroupable_idrg_result_ends_the_claim_naming_its_codes(on510):
     assert processing(read(on510.runtime, "Claim", case.claim_id)) == "error"
 
     # the hospital corrects the principal diagnosis: the update reopens nothing final and goes through
-    on510.wire.calls.clear()
+    on510.wire.clear()
     submit(on510, with_principal_diagnosis(read(on510.runtime, "Claim", case.claim_id), "S72.0",
                                            "Fracture of neck of femur"))
     assert jobs_of(on510.runtime, case.claim_id)[-1].status == "done"
-    assert on510.wire.methods()[:3] == ["inacbg_grouper_reedit", "idrg_grouper_reedit", "set_claim_data"]
+    assert on510.wire.methods()[:4] == ["new_claim", "inacbg_grouper_reedit", "idrg_grouper_reedit", "set_claim_data"]
     assert on510.client.get_claim_data(case.sep).is_final
 
 
@@ -253,11 +253,12 @@ def test_a_special_cmg_choice_missing_waits_as_partial_then_the_choice_finishes_
     assert grouping_response(on510.runtime, case.claim_id)["outcome"] == "partial"
     assert on510.wire.methods() == OPEN + IDRG + ["grouper:inacbg"]
 
-    on510.wire.calls.clear()
+    on510.wire.clear()
     submit(on510, special_cmg_choice(read(on510.runtime, "Claim", case.claim_id), "RR04Hip#YY01"))
     assert jobs_of(on510.runtime, case.claim_id)[-1].status == "done"
-    assert on510.wire.methods() == ["inacbg_grouper_reedit", "idrg_grouper_reedit", "set_claim_data", *IDRG,
-                                    "grouper:inacbg", "grouper:inacbg:2", *CLOSE]
+    assert on510.wire.methods() == ["new_claim", "inacbg_grouper_reedit", "idrg_grouper_reedit", "set_claim_data",
+                                    *IDRG, "grouper:inacbg", "grouper:inacbg:2", *CLOSE]
+    assert on510.wire.refused[:1] == [("new_claim", "E2007")]  # E-Klaim holds the SEP: the claim is read, re-edited
     assert grouping_response(on510.runtime, case.claim_id)["outcome"] == "complete"
 
 
@@ -271,12 +272,13 @@ def test_an_update_of_a_final_claim_reedits_in_the_manuals_order(on510):
     not_sending(on510)
     case = load_case(GROUPED[0])
     submit(on510, case.transaction)
-    on510.wire.calls.clear()
+    on510.wire.clear()
 
     submit(on510, with_principal_diagnosis(read(on510.runtime, "Claim", case.claim_id), "J06.9", "URTI"))
     methods = on510.wire.methods()
-    assert methods == ["reedit_claim", "inacbg_grouper_reedit", "idrg_grouper_reedit", "set_claim_data",
+    assert methods == ["new_claim", "reedit_claim", "inacbg_grouper_reedit", "idrg_grouper_reedit", "set_claim_data",
                        *IDRG, "grouper:inacbg", "inacbg_grouper_final", "claim_final"]
+    assert on510.wire.refused[:1] == [("new_claim", "E2007")]
     record = on510.client.get_claim_data(case.sep)
     assert record.is_final and record.data["diagnosa"].startswith("J06.9")
 
@@ -291,11 +293,30 @@ def test_an_update_of_a_sent_claim_is_a_clear_business_error(on510):
     assert "cannot re-edit" in issue["code"]["text"]
 
 
+def test_a_sep_e_klaim_holds_for_another_patient_is_a_conflict_and_changes_nothing(on510):
+    """new_claim is the first call and its own check: E-Klaim refuses the SEP (E2007) naming the patient who holds
+    it, so the job ends on a conflict without reading, re-editing or writing that patient's claim."""
+    case = load_case(GROUPED[0])
+    on510.client.new_claim(NewClaim(nomor_sep=case.sep, nomor_rm="RM-OTHER-1", nama_pasien="PASIEN LAIN",
+                                    tgl_lahir="1980-01-01 00:00:00", gender=1))
+    [job] = submit(on510, case.transaction)
+
+    assert jobs_of(on510.runtime, case.claim_id)[0].status == "failed"
+    assert steps_of(on510.runtime, job.id)[-1] == "new_claim-failed"
+    [issue] = grouping_response(on510.runtime, case.claim_id)["error"]
+    assert issue["code"]["coding"][0]["code"] == "E2007"
+    assert "RM-OTHER-1" in issue["code"]["text"]
+    assert on510.wire.methods(reads=True) == ["new_claim"]
+    assert on510.wire.refused == [("new_claim", "E2007")]
+    record = on510.client.get_claim_data(case.sep)
+    assert (record.data["nomor_rm"], record.data["nama_pasien"]) == ("RM-OTHER-1", "PASIEN LAIN")
+
+
 def test_a_withdrawal_reedits_then_deletes(on510):
     not_sending(on510)
     case = load_case(GROUPED[0])
     submit(on510, case.transaction)
-    on510.wire.calls.clear()
+    on510.wire.clear()
     submit(on510, with_status(read(on510.runtime, "Claim", case.claim_id), "cancelled"))
     assert on510.wire.methods() == ["reedit_claim", "inacbg_grouper_reedit", "idrg_grouper_reedit", "delete_claim"]
 
@@ -380,7 +401,7 @@ def test_an_idrg_topup_offered_is_shown_and_a_chosen_one_goes_to_stage_2(on510):
     claim = read(on510.runtime, "Claim", case.claim_id)
     assert (idrg_parts(claim, "topupOption"), idrg_parts(claim, "topup")) == (["13031"], [])
 
-    on510.wire.calls.clear()
+    on510.wire.clear()
     chosen = hip_replacement_for_coxarthrosis("13031", "99999")  # one offered, one not: only the offered one goes
     submit(on510, chosen)
     methods = on510.wire.methods()
