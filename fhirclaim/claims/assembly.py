@@ -136,6 +136,13 @@ class ClaimAssembler:
             charge_items = self.charge_items(dataclasses.replace(ctx, invoice=invoices[0] if invoices else None))
         for invoice in invoices[1:]:
             charge_items += self.charge_items(dataclasses.replace(ctx, invoice=invoice, account=None))
+        # what the evidence reads one reference at a time, read together: what supportingInfo cites, the billed
+        # items' services and products, the lines' other encounters (issue 17)
+        self._prefetch((*(reference_of(info.get("valueReference")) for info in ctx.claim.get("supportingInfo") or []),
+                        *(reference_of(service) for item in charge_items for service in item.get("service") or []),
+                        *(reference_of(item.get("productReference")) for item in charge_items),
+                        *(reference_of(encounter) for line in ctx.claim.get("item") or []
+                          for encounter in line.get("encounter") or [])))
         return BundleRecord(invoices, charge_items, MedicalRecord(self.get, self.search).evidence(ctx, charge_items))
 
     def _encounter_observations(self, encounter: Resource | None) -> list[Resource]:

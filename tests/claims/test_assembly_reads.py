@@ -1,7 +1,8 @@
 """A claim job's reading of what its Claim rests on (`ClaimAssembler(remember=True)`): the Claim's references are
 read together (`_prefetch`: one statement for the Encounter, Invoice, Patient, Coverage, Organization,
 practitioners, Conditions and Procedures; one for the Account and the Encounter's practitioners; one for the
-Invoice's ChargeItems), and the context and Bundle record read are the ones reading each reference alone gives."""
+Invoice's ChargeItems; one for what the evidence reads by reference: supportingInfo's citations, the billed items'
+services and products), and the context and Bundle record read are the ones reading each reference alone gives."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pipelinekit import statements_sent
 from testkit import HOSPITAL, authorized
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-EXPECTED = {"02-hip-replacement-special-cmg": (32, 13), "03-class-upgrade": (27, 10)}  # statements: alone, together
+EXPECTED = {"02-hip-replacement-special-cmg": (32, 10), "03-class-upgrade": (27, 9)}  # statements: alone, together
 
 
 def _read(runtime, claim_id: str, *, remember: bool, scope: Scope) -> tuple[object, object, list[str]]:
@@ -43,5 +44,6 @@ def test_a_jobs_reading_is_the_same_in_fewer_statements(app, runtime, case):
     assert ctx == alone_ctx and record == alone_record
     assert ctx.patient is not None and ctx.encounter is not None and ctx.account is not None and ctx.charge_items
     by_id = [s for s in together if "WHERE resource.logical_id IN" in " ".join(s.split())]
-    assert len(by_id) == 2  # the Claim's references; the Invoice's ChargeItems (the Account: read alone)
+    # the Claim's references; the Invoice's ChargeItems (the Account: read alone); what the evidence cites
+    assert len(by_id) == 3
     assert (len(alone), len(together)) == EXPECTED[case]
