@@ -28,11 +28,11 @@ transport error, with the failure in the job's last_error.
 Steps share transactions (issue 17), so that a 5.10 claim takes 5 write transactions instead of 15. A step whose
 repetition is harmless does not get a transaction of its own: its marker waits (`_RunLog.pending`) and is written,
 in the order done, with the next step's, so that a crash repeats at most those calls and never skips one:
-- the precheck (reads only) and the coding calls before grouping — new_claim (E-Klaim refuses a SEP it holds, and the
-  gateway then reads that claim: repeated, it opens none), set_claim_data, idrg_diagnosa_set, idrg_procedure_set, sitb_validate — set the same
-  values again when repeated; they are written before the first grouper is called (grouper_idrg on 5.10, grouper
-  on 5.1: a grouper never repeats them, which is what tests/pipeline/test_server_killed.py finds when it kills the
-  server waiting for the grouper);
+- the precheck (reads only) and the coding calls before grouping — new_claim (E-Klaim refuses a SEP it holds, and
+  the gateway then reads that claim: repeated, it opens none), set_claim_data, idrg_diagnosa_set,
+  idrg_procedure_set, sitb_validate — set the same values again when repeated; they are written before the first
+  grouper is called (grouper_idrg on 5.10, grouper on 5.1: a grouper never repeats them, which is what
+  tests/pipeline/test_server_killed.py finds when it kills the server waiting for the grouper);
 - a final (idrg_grouper_final, inacbg_grouper_final, claim_final) and the calls after it up to the INA-CBG grouper's
   results or the send: a repeated final is answered "done already" (E2102 / E2009, taken as done by the gateway, as
   after a lost answer: test_flow_510's lost finals), and idrg_to_inacbg_import and inacbg_*_set set the same coding
