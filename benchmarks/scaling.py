@@ -1,13 +1,18 @@
 """Cost with size: create, read, search by identifier and enqueue at 1k, 10k and 100k stored Claims.
 
-    python benchmarks/scaling.py [--sizes 1000,10000,100000] [--samples 300] [--database-url URL]
+    python benchmarks/scaling.py [--sizes 1000,10000,100000] [--samples 300] [--rounds 6] [--database-url URL]
 
-One store grows through the sizes. The first 1,000 Claims are written through the FHIR REST stack (in-process
-WSGI, an authenticated facility client: validation, index, audit, pipeline job — the worker is off, so every
-Claim's job stays queued, as in a backlog). Beyond that, rows are bulk-written in SQL: each round copies the first
-1,000 Claims (resource, version, search index rows, the audit table's rows, their queued jobs) under new ids and new
-identifier values, so the tables grow as a real store's would. The server keeps running while rows are added (what
-it does about statistics it must do by itself). At each size it measures, on fresh ids:
+One store per size, side by side in this process, each built the same way. The first 1,000 Claims are written
+through the FHIR REST stack (in-process WSGI, an authenticated facility client: validation, index, audit, pipeline
+job — the worker is off, so every Claim's job stays queued, as in a backlog). Beyond that, rows are bulk-written in
+SQL: each round copies the first 1,000 Claims (resource, version, search index rows, the audit table's rows, their
+queued jobs) under new ids and new identifier values, so the tables grow as a real store's would. The server keeps
+running while rows are added (what it does about statistics it must do by itself).
+
+The sizes are then measured in alternated blocks (A B C, B C A, C A B, …: `--rounds` rounds, each block
+`--samples` / `--rounds` operations of each kind per size), so that a change in the machine's load meets every
+size alike; measured one size after the other, a busy minute moved one size's figure and so the ratio. Each
+operation on fresh ids:
 
 - create: POST /fhir/Claim (a new Claim; writes its job too);
 - read: GET /fhir/Claim/<random stored id>;
@@ -15,13 +20,16 @@ it does about statistics it must do by itself). At each size it measures, on fre
 - enqueue: `JobQueue.enqueue` of a new claim's job in its own committed unit of work.
 
 Prints the median CPU ms (this process: the server and SQLite run in it, so a busy machine moves it little) and the
-median wall ms per operation at each size, each with its ratio to the first size; asserts nothing but the answers'
-status codes and search totals.
+median wall ms per operation at each size over all its blocks, each with its ratio to the first size, and the
+ratio's range over the rounds (each round's own medians); asserts nothing but the answers' status codes and
+search totals. With `--database-url` (a PostgreSQL server) each size gets a database of its own, created on that
+server and dropped after.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -34,6 +42,7 @@ from sqlalchemy import MetaData, Table, case, insert, literal, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from facade_overhead import database_of  # noqa: E402  (a database per size on a PostgreSQL server)
 from store_throughput import SYSTEM, claim  # noqa: E402  (the benchmark Claim)
 
 from fhirclaim.app import create_app  # noqa: E402
@@ -131,8 +140,8 @@ def _copy(connection, table: Table, where, suffix: str, shift: int) -> None:
     connection.execute(insert(table).from_select(columns, select(*values).where(where)))
 
 
-def measure(bench: Bench, samples: int, rng: random.Random) -> dict[str, tuple[float, float]]:
-    """(median CPU ms, median wall ms) of each operation at the current size."""
+def measure(bench: Bench, samples: int, rng: random.Random) -> dict[str, list[tuple[float, float]]]:
+    """(CPU seconds, wall seconds) of each of `samples` calls of each operation at the bench's size."""
     def timed(call) -> tuple[float, float]:
         cpu, wall = time.process_time(), time.perf_counter()
         call()
@@ -156,47 +165,70 @@ def measure(bench: Bench, samples: int, rng: random.Random) -> dict[str, tuple[f
         with bench.runtime.store.unit_of_work() as uow:
             JobQueue(uow.session).enqueue(f"bench-{bench.fresh}", 1, "10000004", "submit")
 
-    figures = {}
-    for name, call in (("create", create), ("read", read), ("search by identifier", search), ("enqueue", enqueue)):
-        for _ in range(10):
-            call()  # warm the caches of this size
-        cpu, wall = zip(*(timed(call) for _ in range(samples)), strict=True)
-        figures[name] = statistics.median(cpu) * 1e3, statistics.median(wall) * 1e3
-    return figures
+    return {name: [timed(call) for _ in range(samples)]
+            for name, call in (("create", create), ("read", read), ("search by identifier", search),
+                               ("enqueue", enqueue))}
+
+
+def build(size: int, directory: Path, database_url: str | None) -> Bench:
+    """A running server whose store holds `size` Claims (module docstring)."""
+    (directory / "data").mkdir(mode=0o700)
+    bench = Bench(Runtime(Settings(data_dir=directory / "data", database_url=database_url, run_worker=False)))
+    bench.seed()
+    bench.grow_to(size)
+    measure(bench, 10, random.Random(size))  # warm the caches of this size
+    print(f"built: {len(bench.ids):,} Claims", file=sys.stderr, flush=True)
+    return bench
+
+
+def median_ms(samples: list[tuple[float, float]], column: int) -> float:
+    return statistics.median(sample[column] for sample in samples) * 1e3
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--database-url", default=None, help="an empty database (default: SQLite in a temp dir)")
+    parser.add_argument("--samples", type=int, default=300, help="operations of each kind per size, in all")
+    parser.add_argument("--rounds", type=int, default=6, help="alternated blocks per size")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL server, a database made on it per size (default: SQLite in a temp dir)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
+    per_block = max(1, args.samples // args.rounds)
     rng = random.Random(7)
-    results: dict[int, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as directory:
-        (Path(directory) / "data").mkdir(mode=0o700)
-        runtime = Runtime(Settings(data_dir=Path(directory) / "data", database_url=args.database_url,
-                                   run_worker=False))
-        try:
-            bench = Bench(runtime)
-            bench.seed()
-            for size in sizes:
-                bench.grow_to(size)
-                results[size] = measure(bench, args.samples, rng)
-                print(f"{len(bench.ids):,} Claims: " + ", ".join(f"{k} {cpu:.2f} ms CPU, {wall:.2f} ms wall"
-                                                              for k, (cpu, wall) in results[size].items()),
-                      file=sys.stderr, flush=True)
-        finally:
-            runtime.close()
+    samples: dict[int, dict[str, list[tuple[float, float]]]] = {size: {} for size in sizes}
+    by_round: dict[int, list[dict[str, float]]] = {size: [] for size in sizes}  # each round's median CPU ms
+    with contextlib.ExitStack() as stack:
+        benches = {}
+        for size in sizes:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            database_url = stack.enter_context(database_of(f"scaling_{size}", args.database_url))
+            benches[size] = bench = build(size, directory, database_url)
+            stack.callback(bench.runtime.close)
+        for number in range(args.rounds):
+            for size in sizes[number % len(sizes):] + sizes[:number % len(sizes)]:  # A B C, B C A, C A B, …
+                block = measure(benches[size], per_block, rng)
+                by_round[size].append({name: median_ms(values, 0) for name, values in block.items()})
+                for name, values in block.items():
+                    samples[size].setdefault(name, []).extend(values)
+            print(f"round {number + 1} of {args.rounds} measured", file=sys.stderr, flush=True)
     backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"{backend}, {args.rounds} rounds of alternated blocks, {per_block} operations each per size")
     for column, label in ((0, "CPU"), (1, "wall")):
-        print(f"{backend}, median {label} ms per operation (ratio to {sizes[0]:,} Claims)")
+        print(f"median {label} ms per operation (ratio to {sizes[0]:,} Claims)")
         print(f"{'operation':<22}" + "".join(f"{size:>18,}" for size in sizes))
-        for name in results[sizes[0]]:
-            first = results[sizes[0]][name][column]
-            cells = (results[size][name][column] for size in sizes)
+        for name in samples[sizes[0]]:
+            first = median_ms(samples[sizes[0]][name], column)
+            cells = (median_ms(samples[size][name], column) for size in sizes)
             print(f"{name:<22}" + "".join(f"{cell:>9.2f} ({cell / first:>4.1f}×)" for cell in cells))
+    print(f"CPU ratio to {sizes[0]:,} Claims, lowest–highest of the rounds' own medians")
+    for name in samples[sizes[0]]:
+        ranges = []
+        for size in sizes[1:]:
+            ratios = [later[name] / first[name] for first, later in zip(by_round[sizes[0]], by_round[size],
+                                                                          strict=True)]
+            ranges.append(f"{size:>,}: {min(ratios):.2f}–{max(ratios):.2f}×")
+        print(f"{name:<22}" + "   ".join(ranges))
 
 
 if __name__ == "__main__":
