@@ -17,7 +17,9 @@ out (`until <= now`).
   over changes nothing (and learns so from the answer).
 
 The statements are built once per lease and per set of columns set with it (a claim runs for every job and every
-delivery): the values are bound parameters, never a new statement. Times are naive UTC, as everywhere in the store.
+delivery): the values are bound parameters, never a new statement, and they run as prebuilt statements
+(`execution.execute`), so a job's claim and release need no ORM session (issue 17). Times are naive UTC, as
+everywhere in the store.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import Column, ColumnElement, Row, Select, Table, bindparam, or_
 from sqlalchemy.orm import Session
 
 from fhirclaim.store.db import insert_for
+from fhirclaim.store.execution import execute
 
 _RACES = 8  # candidates tried per claim when other workers take them first
 
@@ -61,7 +64,7 @@ class Lease:
         if skip_locked and session.get_bind().dialect.name == "postgresql":
             candidates = _skipping_locked(candidates, self.table)
         for _ in range(_RACES):
-            key = session.execute(candidates, params or {}).scalar()
+            key = execute(session, candidates, params or {}).scalar()
             if key is None:
                 return None
             taken = self.take(session, key, worker, now, until, **values)
@@ -74,19 +77,19 @@ class Lease:
         """Make `worker` the holder until `until` (and set `values`), unless another one holds it at `now`; the row
         as changed, or None."""
         if self.insert_missing:
-            session.execute(_insert_free(self.key, insert_for(session)), {"lease_key": key})
-        return session.execute(self._setting(self._take, values), {
+            execute(session, _insert_free(self.key, insert_for(session)), {"lease_key": key})
+        return execute(session, self._setting(self._take, values), {
             "lease_key": key, "taker": worker, "taken_at": now, "held_until": until, **_bound(values)}).first()
 
     def renew(self, session: Session, key: Any, worker: str, until: datetime, **values: Any) -> bool:
         """Extend `worker`'s lease to `until` (and set `values`); False when it no longer holds it."""
-        return session.execute(self._setting(self._renew, values), {
+        return execute(session, self._setting(self._renew, values), {
             "lease_key": key, "taker": worker, "held_until": until, **_bound(values)}).rowcount == 1
 
     def release(self, session: Session, key: Any, worker: str, **values: Any) -> bool:
         """Give the lease back (and set `values`); False, changing nothing, when `worker` no longer holds it."""
-        return session.execute(self._setting(self._release, values),
-                               {"lease_key": key, "taker": worker, **_bound(values)}).rowcount == 1
+        return execute(session, self._setting(self._release, values),
+                       {"lease_key": key, "taker": worker, **_bound(values)}).rowcount == 1
 
     # --- the statements ------------------------------------------------------------------------------------
 

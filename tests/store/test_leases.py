@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import literal, select
+from sqlalchemy import bindparam, literal, select
 
 from fhirclaim.store.db import Database
 from fhirclaim.store.leases import Lease
@@ -42,3 +42,18 @@ def test_a_claim_takes_a_free_candidate_and_answers_its_row(database):
         assert LEASE.claim(session, select(literal("s1")), "b", NOW, NOW + MINUTE) is None  # its candidate is held
         taken = LEASE.claim(session, select(literal("s2")), "b", NOW, NOW + MINUTE)
     assert (taken.subscription_id, taken.leased_by, taken.lease_until) == ("s2", "b", NOW + MINUTE)
+
+
+def test_a_leases_statements_need_no_orm_session(database):
+    """Taken, renewed, claimed and given back as prebuilt statements on the transaction's connection: a claim job's
+    claim and end make no ORM session (issue 17), with the same answers."""
+    with database.session(write=True) as session:
+        assert LEASE.take(session, "s1", "a", NOW, NOW + MINUTE).leased_by == "a"
+        assert LEASE.renew(session, "s1", "a", NOW + 2 * MINUTE)
+        taken = LEASE.claim(session, CANDIDATES, "a", NOW, NOW + MINUTE, params={"key": "s2"})
+        assert (taken.subscription_id, taken.leased_by) == ("s2", "a")
+        assert LEASE.release(session, "s1", "a") and not LEASE.release(session, "s1", "b")
+        assert session.orm_session is None
+
+
+CANDIDATES = select(literal("s2")).where(literal("s2") == bindparam("key"))
