@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import simplejson
@@ -251,7 +252,11 @@ class _Current:
 
 
 def _loads(text: str | None) -> dict[str, Any] | None:
-    return simplejson.loads(text, use_decimal=True) if text else None
+    return _STORED.decode(text) if text else None
+
+
+# What `simplejson.loads(text, use_decimal=True)` builds on every call (a decoder and its scanner; issue 17)
+_STORED = simplejson.JSONDecoder(parse_float=Decimal)
 
 
 def _new_id() -> str:
