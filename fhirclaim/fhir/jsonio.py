@@ -47,7 +47,7 @@ def loads_value(body: bytes | str, *, max_depth: int = 64) -> Any:
     try:
         if isinstance(body, bytes):
             body = body.decode("utf-8")
-        value = simplejson.loads(body, use_decimal=True, object_pairs_hook=_no_duplicate_keys)
+        value = _DECODER.decode(body)
         if _may_hide_untext(body):
             _check_tree(value, max_depth)
         elif body.count("{") + body.count("[") > max_depth:  # each container opens with one: else none is too deep
@@ -71,12 +71,21 @@ def loads_value(body: bytes | str, *, max_depth: int = 64) -> Any:
 
 def dumps(value: Any, *, pretty: bool = False) -> str:
     if not pretty:
-        return _COMPACT.encode(value)
+        try:
+            return _PLAIN.encode(value)
+        except TypeError:  # a tuple, named or not (or something no encoder writes): as `_COMPACT` writes it
+            return _COMPACT.encode(value)
     return simplejson.dumps(value, use_decimal=True, ensure_ascii=False, allow_nan=False, indent=2)
 
 
 # What `simplejson.dumps` builds on every call with these options (a write stores two documents, issue 17)
 _COMPACT = simplejson.JSONEncoder(use_decimal=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+# `_COMPACT` without its named-tuple check, which asks every object and array for an `_asdict` method (half of its
+# time on a resource, issue 17). It refuses tuples instead (TypeError), so that a value holding a named tuple (an
+# object to `_COMPACT`) or a plain one (an array) is written by `_COMPACT`: the same text either way. (Only a dict or
+# list subclass with an `_asdict` method, of which there is none here, would be written otherwise: as what it is.)
+_PLAIN = simplejson.JSONEncoder(use_decimal=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                                namedtuple_as_object=False, tuple_as_array=False)
 
 
 def plain(value: Any) -> Any:
@@ -95,12 +104,18 @@ class _DuplicateKey(ValueError):
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
+    result = dict(pairs)  # built in one call; a key given twice leaves fewer entries than pairs (issue 17)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return result
+
+
+# What `simplejson.loads(..., use_decimal=True, object_pairs_hook=...)` builds on every call (issue 17)
+_DECODER = simplejson.JSONDecoder(parse_float=Decimal, object_pairs_hook=_no_duplicate_keys)
 
 
 def _may_hide_untext(body: str) -> bool:

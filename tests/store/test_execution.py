@@ -4,7 +4,7 @@ listener of the store's own on the engine (each would make every statement dispa
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, event, exc, insert, select, text
@@ -116,3 +116,40 @@ def test_sqlite_writes_begin_immediate_and_reads_deferred(database):
         event.remove(database.engine, "checkout", trace)
     assert [s for s in said if s.startswith(("BEGIN", "SELECT"))] == [
         "BEGIN IMMEDIATE", "SELECT 1", "BEGIN DEFERRED", "SELECT 2", "BEGIN DEFERRED", "SELECT 3"]
+
+
+_TIMES = [datetime(2026, 12, 3, 17, 30, 1, 250000), datetime(2026, 12, 3, 17, 30, 1), datetime(987, 1, 2, 3, 4, 5, 6),
+          datetime(2026, 12, 3, 17, 30, 1, 7, tzinfo=timezone(timedelta(hours=7))), date(2026, 12, 3), None]
+
+
+@pytest.mark.parametrize("when", _TIMES, ids=str)
+def test_a_statements_values_are_sqlalchemys_bound_values(database, when):
+    """The driver's parameters of a prebuilt statement (its values taken in one call, a datetime's text on SQLite
+    by `isoformat`) are what SQLAlchemy's own bind processors make of the same row, datetimes of every kind too."""
+    row = {**_row("p1"), "last_updated": when}
+    with database.session(write=True) as session:
+        plan = execution._plan(session.connection(), _INSERT, row, False)
+        dialect = session.connection().dialect
+    compiled = _INSERT.compile(dialect=dialect, column_keys=list(row))
+    processors = compiled._bind_processors
+    expected = {name: (processors[name](row[bind.key]) if name in processors else row[bind.key])
+                for bind, name in compiled.bind_names.items()}
+    values = plan.values(row)
+    by_name = dict(zip((bind[0] for bind in plan.binds), values, strict=True)) if plan.positional else values
+    assert by_name == expected
+    if database.is_sqlite and isinstance(when, datetime) and when.tzinfo is None:
+        assert by_name["last_updated"] == (f"{when.year:04d}-{when.month:02d}-{when.day:02d} {when.hour:02d}:"
+                                           f"{when.minute:02d}:{when.second:02d}.{when.microsecond:06d}")
+
+
+def test_a_datetime_is_stored_as_sqlalchemy_stores_it(database):
+    """Written through the prebuilt statement or through SQLAlchemy, a naive datetime is the same stored value (the
+    text a `date=` or `_lastUpdated` search compares, on SQLite), and comes back the same."""
+    when = _TIMES[1]  # a whole second: SQLAlchemy's text still has its .000000
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT, {**_row("fast"), "last_updated": when})
+        session.execute(_INSERT, {**_row("slow"), "last_updated": when})
+        stored = dict(session.execute(text("SELECT logical_id, CAST(last_updated AS TEXT) FROM resource")).all())
+        read = execution.execute(session, _ROWS, {"logical_id": "fast"}).one()
+    assert stored["fast"] == stored["slow"]
+    assert read.last_updated == when
