@@ -51,8 +51,8 @@ class ClaimJobRow(Base):
     __table_args__ = (
         UniqueConstraint("tenant", "claim_id", "claim_version", "run", name="uq_claim_job_version_run"),
         Index("ix_claim_job_due", "status", "next_attempt_at"),
-        Index("ix_claim_job_claim", "claim_id"),
-        Index("ix_claim_job_claim_status", "claim_id", "status"),  # enqueue: a claim's queued jobs (issue 17)
+        # a claim's jobs (enqueue: its queued ones; issue 17); its first column serves lookups by claim_id alone
+        Index("ix_claim_job_claim_status", "claim_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -82,3 +82,30 @@ def test_migrate_is_idempotent_and_versioned(database_url):
     assert version is not None
     assert {"resource", "resource_version", "idx_token", "idx_string", "idx_reference", "idx_date", "idx_number",
             "idx_quantity"} <= tables
+
+
+def test_migration_0022_drops_the_claim_id_index_whose_work_claim_status_does_and_its_downgrade_makes_it_again(
+        database_url):
+    database = Database(database_url)
+
+    def job_indexes() -> set[str]:
+        with database.engine.connect() as connection:
+            return {i["name"] for i in inspect(connection).get_indexes("claim_job")} & {
+                "ix_claim_job_claim", "ix_claim_job_claim_status"}
+
+    assert job_indexes() == {"ix_claim_job_claim_status"}
+    with database.engine.connect() as connection:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0021")
+        connection.commit()
+    assert job_indexes() == {"ix_claim_job_claim", "ix_claim_job_claim_status"}
+    database.migrate()
+    assert job_indexes() == {"ix_claim_job_claim_status"}
+    if database.is_sqlite:  # a lookup of a claim's jobs by claim_id alone reads the (claim_id, status) index
+        with database.engine.connect() as connection:
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM claim_job WHERE claim_id = 'c1' ORDER BY id DESC"))
+        assert "ix_claim_job_claim_status" in plan
+    database.dispose()
