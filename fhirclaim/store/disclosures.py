@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fhirclaim.store.access import DisclosureRow
 from fhirclaim.store.db import insert_for
-from fhirclaim.store.execution import execute, execute_later
+from fhirclaim.store.execution import execute
 from fhirclaim.store.models import ResourceRow
 
 Disclosed = tuple[str, str, int]  # resource type, id, version
@@ -28,10 +28,9 @@ class DisclosureRepository:
             return
         if self.session.get_bind().dialect.name == "postgresql":  # one statement, not one per row (issue 17)
             types, ids, numbers = (list(column) for column in zip(*versions, strict=True))
-            # nobody reads its answer: held back with the write's other rows (`execution.held_back`)
-            execute_later(self.session, _INSERT_DISCLOSED_ARRAYS, {
-                "partition": partition, "types": types, "ids": ids, "versions": numbers, "tenant": tenant,
-                "disclosed_at": now})
+            execute(self.session, _INSERT_DISCLOSED_ARRAYS, {"partition": partition, "types": types, "ids": ids,
+                                                             "versions": numbers, "tenant": tenant,
+                                                             "disclosed_at": now})
             return
         rows = [{"partition": partition, "resource_type": resource_type, "resource_id": resource_id,
                  "version_id": version, "tenant": tenant, "disclosed_at": now}
