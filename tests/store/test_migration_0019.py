@@ -7,8 +7,7 @@ from __future__ import annotations
 import ast
 from datetime import datetime
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
+from migrationkit import downgrade
 from sqlalchemy import DateTime, bindparam, column, func, insert, select, table, text
 
 from fhirclaim.fhir import jsonio
@@ -59,17 +58,8 @@ def _query(database: Database, sql: str) -> list[tuple]:
         return [tuple(r) for r in connection.execute(text(sql))]
 
 
-def _downgrade(database: Database, target: str) -> None:
-    with database.engine.connect() as connection:
-        config = AlembicConfig()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.downgrade(config, target)
-        connection.commit()
-
-
 def test_audit_events_of_0018_move_to_the_audit_log_and_back(database):
-    _downgrade(database, "0018")
+    downgrade(database, "0018")
     _fill_0018(database)
     before = [_query(database, sql) for sql in (RESOURCE_ROWS, VERSION_ROWS, INDEX_ROWS)]
     assert [r[:2] for r in before[1]] == [("AuditEvent", "e1"), ("Patient", "p1")]
@@ -97,7 +87,7 @@ def test_audit_events_of_0018_move_to_the_audit_log_and_back(database):
     with store.unit_of_work(tenant_scope(B), write=False) as uow:
         assert uow.resources.find("AuditEvent", "e1") is None
 
-    _downgrade(database, "0018")
+    downgrade(database, "0018")
     assert [_query(database, sql) for sql in (RESOURCE_ROWS, VERSION_ROWS, INDEX_ROWS)] == before
     database.migrate()
 
@@ -135,7 +125,7 @@ EVERY_INDEX_ROW = (
 def test_the_downgrade_indexes_an_audit_event_as_revision_0018_did(database):
     """The downgrade's own copy of AuditEvent's indexing (it imports nothing of the application) gives the rows the
     application's indexer gave when the event was stored: every parameter, every kind of value."""
-    _downgrade(database, "0018")
+    downgrade(database, "0018")
     _fill_0018(database, EVERY_PARAMETER)
     indexed = sorted(_query(database, EVERY_INDEX_ROW), key=repr)
     assert {row[0] for row in indexed} == {"_profile", "_tag", "_security", "_source", "action", "agent", "date",
@@ -143,7 +133,7 @@ def test_the_downgrade_indexes_an_audit_event_as_revision_0018_did(database):
     assert ("date", None, None, datetime(2026, 12, 1, 8, 0), datetime(2026, 12, 1, 8, 0, 1)) in [
         tuple(_datetime(v) for v in row) for row in indexed]
     database.migrate()
-    _downgrade(database, "0018")
+    downgrade(database, "0018")
     assert sorted(_query(database, EVERY_INDEX_ROW), key=repr) == indexed
     with database.engine.connect() as connection:  # a time compares as the repository's own (SQLite: its text)
         since = select(func.count()).select_from(table("resource", column("last_updated", DateTime()))).where(

@@ -4,12 +4,11 @@ form is left as it is, and the downgrade changes nothing."""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
+from migrationkit import downgrade
 from sqlalchemy import text
 
 from fhirclaim.fhir.search_request import parse_search
-from fhirclaim.store.db import MIGRATIONS, Database
+from fhirclaim.store.db import Database
 from fhirclaim.store.scope import tenant_scope
 from fhirclaim.store.unit_of_work import Store
 
@@ -19,15 +18,6 @@ A = "10000004"
 OLD_ROWS = (("whole", "2026-12-01 08:00:00"), ("fraction", "2026-12-01 08:00:00.120000"),
             ("copied", "2026-12-01 09:30:00.000000"))
 RECORDED = "SELECT logical_id, CAST(recorded AS VARCHAR(40)) FROM audit_log ORDER BY logical_id"
-
-
-def _alembic(database: Database, action, target: str) -> None:
-    with database.engine.connect() as connection:
-        config = AlembicConfig()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        action(config, target)
-        connection.commit()
 
 
 def _fill(database: Database) -> None:
@@ -50,7 +40,7 @@ def _recorded(database: Database) -> dict[str, str]:
 
 
 def test_recorded_of_a_whole_second_is_found_by_a_date_search_after_the_upgrade(database):
-    _alembic(database, command.downgrade, "0020")
+    downgrade(database, "0020")
     _fill(database)
     before = _recorded(database)
     if database.is_sqlite:
@@ -72,7 +62,7 @@ def test_recorded_of_a_whole_second_is_found_by_a_date_search_after_the_upgrade(
     assert _found(database, ("date", "gt2026-12-01T08:00:00Z")) == ["copied"]
     assert _found(database, ("date", "2026-12-01")) == ["copied", "fraction", "whole"]
 
-    _alembic(database, command.downgrade, "0020")  # changes nothing back: both forms are the same time
+    downgrade(database, "0020")  # changes nothing back: both forms are the same time
     assert _recorded(database) == after
     database.migrate()
     assert _recorded(database) == after

@@ -5,14 +5,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
+from migrationkit import downgrade
 from sqlalchemy import inspect
 
 import fhirclaim.store
-from fhirclaim.store.db import MIGRATIONS, Database
+from fhirclaim.store.db import Database
 from fhirclaim.store.models import Base
 
 
@@ -42,16 +41,6 @@ def _made_on(dialect: str):
     return include
 
 
-def _downgrade(database: Database, revision: str) -> None:
-    """The database taken down to `revision` by its migrations (`database.migrate()` brings it back up)."""
-    with database.engine.connect() as connection:
-        config = AlembicConfig()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-        connection.commit()
-
-
 def test_the_worklists_name_index_is_postgresqls_only(database_url):
     database = Database(database_url)
     with database.engine.connect() as connection:
@@ -69,7 +58,7 @@ def test_migration_0020_drops_the_name_index_on_sqlite_and_its_downgrade_makes_i
         with database.engine.connect() as connection:
             return {i["name"] for i in inspect(connection).get_indexes("claim_worklist")} & {"ix_worklist_patient_trgm"}
 
-    _downgrade(database, "0019")
+    downgrade(database, "0019")
     assert name_indexes() == {"ix_worklist_patient_trgm"}  # as 0014 made it, on both
     database.migrate()
     assert name_indexes() == (set() if database.is_sqlite else {"ix_worklist_patient_trgm"})
@@ -99,7 +88,7 @@ def test_migration_0022_drops_the_claim_id_index_whose_work_claim_status_does_an
                 "ix_claim_job_claim", "ix_claim_job_claim_status"}
 
     assert job_indexes() == {"ix_claim_job_claim_status"}
-    _downgrade(database, "0021")
+    downgrade(database, "0021")
     assert job_indexes() == {"ix_claim_job_claim", "ix_claim_job_claim_status"}
     database.migrate()
     assert job_indexes() == {"ix_claim_job_claim_status"}
