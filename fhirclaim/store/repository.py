@@ -756,24 +756,18 @@ def _append_only(resource_type: str, resource_id: str) -> FhirError:
 
 
 def _index_row(resource_pk: int, resource_type: str, entry: IndexEntry) -> dict[str, Any]:
-    kind, param = entry.kind, entry.param  # one dict per row, not a common one merged into another (issue 17)
-    if kind == "token":
-        return {"resource_pk": resource_pk, "resource_type": resource_type, "param": param, "system": entry.system,
-                "code": entry.code}
-    if kind == "reference":
-        return {"resource_pk": resource_pk, "resource_type": resource_type, "param": param,
-                "target_type": entry.text, "target_id": entry.code}
-    if kind == "date":
-        return {"resource_pk": resource_pk, "resource_type": resource_type, "param": param, "low": entry.low,
-                "high": entry.high}
-    if kind == "string":
-        return {"resource_pk": resource_pk, "resource_type": resource_type, "param": param,
-                "normalised": entry.code, "exact": entry.text}
-    if kind == "number":
-        return {"resource_pk": resource_pk, "resource_type": resource_type, "param": param,
-                "value": fit_numeric(entry.number)}
-    return {"resource_pk": resource_pk, "resource_type": resource_type, "param": param,
-            "value": fit_numeric(entry.number), "system": entry.system, "code": entry.code}
+    common = {"resource_pk": resource_pk, "resource_type": resource_type, "param": entry.param}
+    if entry.kind == "token":
+        return {**common, "system": entry.system, "code": entry.code}
+    if entry.kind == "string":
+        return {**common, "normalised": entry.code, "exact": entry.text}
+    if entry.kind == "reference":
+        return {**common, "target_type": entry.text, "target_id": entry.code}
+    if entry.kind == "date":
+        return {**common, "low": entry.low, "high": entry.high}
+    if entry.kind == "number":
+        return {**common, "value": fit_numeric(entry.number)}
+    return {**common, "value": fit_numeric(entry.number), "system": entry.system, "code": entry.code}
 
 
 def ids_of(stored: Iterable[StoredResource]) -> list[str]:

@@ -1,5 +1,5 @@
-"""What the store writes for a create, as it wrote it before issue 17's leaner code for it: each kind's index row
-(`repository._index_row`, one dict per row) and a generated id (`repository._new_id`: `str(uuid4())`)."""
+"""What the store writes for a create: each kind's index row (`repository._index_row`) and a generated id
+(`repository._new_id`: `str(uuid4())`)."""
 
 from __future__ import annotations
 
