@@ -69,6 +69,12 @@ def loads_value(body: bytes | str, *, max_depth: int = 64) -> Any:
     return value
 
 
+def loads_stored(text: str) -> Any:
+    """What `dumps` wrote, read back (the store's content: written here, so neither checked nor bounded again), its
+    numbers as Decimals. The decoder is built once: `simplejson.loads` builds one at every call (issue 17)."""
+    return _STORED.decode(text)
+
+
 def dumps(value: Any, *, pretty: bool = False) -> str:
     if not pretty:
         try:
@@ -114,8 +120,9 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-# What `simplejson.loads(..., use_decimal=True, object_pairs_hook=...)` builds on every call (issue 17)
+# What `simplejson.loads(..., use_decimal=True[, object_pairs_hook=...])` builds on every call (issue 17)
 _DECODER = simplejson.JSONDecoder(parse_float=Decimal, object_pairs_hook=_no_duplicate_keys)
+_STORED = simplejson.JSONDecoder(parse_float=Decimal)
 
 
 def _may_hide_untext(body: str) -> bool:

@@ -16,10 +16,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
-import simplejson
 from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, insert, or_, select, true, union_all, update
 from sqlalchemy.orm import Session, aliased
 
@@ -252,11 +250,7 @@ class _Current:
 
 
 def _loads(text: str | None) -> dict[str, Any] | None:
-    return _STORED.decode(text) if text else None
-
-
-# What `simplejson.loads(text, use_decimal=True)` builds on every call (a decoder and its scanner; issue 17)
-_STORED = simplejson.JSONDecoder(parse_float=Decimal)
+    return jsonio.loads_stored(text) if text else None
 
 
 def _new_id() -> str:

@@ -1,5 +1,5 @@
 """jsonio's prebuilt encoder and decoders (issue 17): the same text and the same values as simplejson's `dumps` and
-`loads` with jsonio's options, for every JSON document the repository holds and for the values only the fallback
+`loads` with jsonio's options, for every JSON document in the repository and for the values only the fallback
 writes (tuples, named or not), and no decoder built per call."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import simplejson
 
 from fhirclaim.fhir import jsonio
 from fhirclaim.fhir.outcome import FhirError
-from fhirclaim.store import repository
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted(p for folder in ("examples", "tests/fixtures", "profiles") for p in (ROOT / folder).rglob("*.json"))
@@ -36,7 +35,7 @@ def test_every_document_is_written_and_read_as_simplejson_does(path):
     assert jsonio.dumps(value) == _simplejson(value)
     assert jsonio.loads_value(text) == value
     if isinstance(value, dict):
-        assert repository._loads(text) == value
+        assert jsonio.loads_stored(text) == value
 
 
 @pytest.mark.parametrize("value", [
@@ -79,5 +78,5 @@ def test_no_decoder_is_built_per_document(monkeypatch):
 
     monkeypatch.setattr(simplejson.JSONDecoder, "__init__", counted)
     assert jsonio.loads('{"a":1.50}') == {"a": Decimal("1.50")}
-    assert repository._loads('{"a":1.50}') == {"a": Decimal("1.50")}
+    assert jsonio.loads_stored('{"a":1.50}') == {"a": Decimal("1.50")}
     assert built == []
