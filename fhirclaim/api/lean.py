@@ -28,7 +28,6 @@ from fhirclaim.api.auth import PUBLIC, unauthenticated
 from fhirclaim.api.lean_create import LeanCreate
 from fhirclaim.api.lean_read import LeanRead
 
-_PREFIX = surface.FHIR_BASE + "/"
 _STAND_IN = "0"  # a last segment no route spells out, for asking the URL map what a path of its shape routes to
 
 
@@ -72,7 +71,7 @@ class Lean:
         method = environ.get("REQUEST_METHOD")
         lean = self.paths.get(method)
         raw = environ.get("PATH_INFO", "")
-        if lean is None or environ.get("QUERY_STRING") or not raw.startswith(_PREFIX) or raw.endswith("/") \
+        if lean is None or environ.get("QUERY_STRING") or not raw.startswith(surface.FHIR_PREFIX) or raw.endswith("/") \
                 or not _host_ok(environ.get("HTTP_HOST")):
             return None
         path = raw.encode("latin-1").decode(errors="replace")  # as werkzeug decodes it (PEP 3333)

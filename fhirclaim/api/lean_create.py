@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from fhirclaim.api.lean import Lean
 
 CREATE = "create"  # the route table's key of the create, whose Flask endpoint is `fhir.create`
-_PREFIX = surface.FHIR_BASE + "/"
 
 
 class _HandedOver(Exception):
@@ -128,7 +127,8 @@ class LeanCreate:
                 service = runtime.fhir_service(uow.viewing(scope), author=principal.name, lenient=lenient(prefers),
                                                principal=principal)
                 service.base_urls = bases_of(base, request_base)
-                stored, created = service.create(resource, expected_type=path[len(_PREFIX):], if_none_exist=None)
+                stored, created = service.create(resource, expected_type=path[len(surface.FHIR_PREFIX):],
+                                                 if_none_exist=None)
                 committing = True  # from here on the resource may be written: never Flask's again
             return render(stored_reply(stored, 201 if created else 200, write=True), pretty=False, base=base,
                           prefers=prefers, method="POST", bare=True)

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 READ = "read"  # the route table's key of the read, whose Flask endpoint is `fhir.read`
 # A request carrying one of these may not be a plain read's 200 (a conditional read): Flask answers it.
 _CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
-_PREFIX = surface.FHIR_BASE + "/"
 _ANSWERED = (404, 410)  # the read's refusals answered here: Flask writes nothing for them either (no 403's audit)
 
 
@@ -81,5 +80,5 @@ class LeanRead:
 
     def read_of(self, path: str) -> tuple[str, str] | None:
         """(type, id) of `/fhir/<type>/<id>` when the app's URL map routes a GET of it to the read, else None."""
-        resource_type, resource_id = path[len(_PREFIX):].split("/")
+        resource_type, resource_id = path[len(surface.FHIR_PREFIX):].split("/")
         return (resource_type, resource_id) if self.layer.routes_to(path, "GET", self.endpoint) else None

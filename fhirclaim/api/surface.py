@@ -27,6 +27,7 @@ from fhirclaim.fhir.validation import STORED_TYPES
 from fhirclaim.interactions import capability
 
 FHIR_BASE = "/fhir"
+FHIR_PREFIX = FHIR_BASE + "/"  # what every FHIR path but the base itself begins with
 CORS = False  # the app sends no Access-Control-* headers: browsers reach it from its own origin only
 OAUTH_BASE = "/oauth2/v1"
 TOKEN_PATH = f"{OAUTH_BASE}/accesstoken"
@@ -288,7 +289,7 @@ def operation_definition_ids() -> tuple[str, ...]:
 
 def rest_surface(token_url: str, revoke_url: str, endpoints: Iterable[Endpoint] = TABLE) -> capability.RestSurface:
     """What the table routes, in the CapabilityStatement's terms."""
-    endpoints = [e for e in endpoints if e.path == FHIR_BASE or e.path.startswith(FHIR_BASE + "/")]
+    endpoints = [e for e in endpoints if e.path == FHIR_BASE or e.path.startswith(FHIR_PREFIX)]
     system: set[str] = set()
     by_type: dict[str, set[str]] = {t: set() for t in (*ALL_TYPES, OPERATION_DEFINITION)}
     conditional: set[str] = set()
