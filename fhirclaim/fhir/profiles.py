@@ -9,18 +9,24 @@ PurificationDecision) that profiles `$ref` by their `$id`.
 Violations are reported all at once, each with a FHIRPath expression built from the error's JSON path. A schema may
 annotate a subschema with `description` (the human text), `x-issue-code` (the FHIR issue type) and
 `x-expression` (a path, relative to the failing element, to report instead of it).
+
+A resource is first checked by the schema compiled to Python (fastjsonschema, `_compiled`), which says only whether it
+conforms, ~6× faster than jsonschema walks it (issue 17: a fifth of a SIMRS transaction's write). Only a resource it
+refuses is walked by jsonschema, whose errors are the report: the compiled check decides nothing alone, and a schema
+using a keyword it does not implement as draft 2020-12 means it gets no compiled check.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
@@ -46,6 +52,8 @@ class Profile:
     description: str
     validator: Draft202012Validator
     applies_when: Draft202012Validator | None
+    # True: the resource conforms; False: ask `validator` (`_compiled`)
+    conforms: Callable[[Any], bool] = field(default=lambda _resource: False, compare=False, repr=False)
 
     # what of a resource `applies_when` can look at (`_reads`; None: anything), and its verdicts by what it saw
     applies_reads: _Reads | None = None
@@ -123,10 +131,11 @@ def load_profiles() -> dict[str, Profile]:
         applies = doc.get("appliesWhen")
         if applies is not None:
             applies = {"$schema": schema.get("$schema"), "$id": schema["$id"] + "-applies-when", **applies}
+        validator = _validator(schema)
         loaded[doc["url"]] = Profile(
             url=doc["url"], name=doc["name"], resource_type=doc["resourceType"],
-            description=doc.get("description", ""), validator=_validator(schema),
-            applies_when=_validator(applies) if applies is not None else None,
+            description=doc.get("description", ""), validator=validator,
+            applies_when=_validator(applies) if applies is not None else None, conforms=_compiled(validator.schema),
         )
         if applies is not None:
             loaded[doc["url"]] = replace(loaded[doc["url"]],
@@ -164,6 +173,8 @@ def check_profiles(resource: dict[str, Any]) -> list[Issue]:
     issues = list(_meta_profile_issues(resource))
     root = str(resource.get("resourceType") or "Resource")
     for profile in profiles_for(resource):
+        if profile.conforms(resource):
+            continue
         for failure in profile.validator.iter_errors(resource):
             issues.extend(_issues(failure, root, profile.name))
     return list(dict.fromkeys(issues))
@@ -182,9 +193,16 @@ def schema(name: str) -> dict[str, Any]:
     return _schema_validator(name).schema  # type: ignore[return-value]
 
 
+@cache
+def _schema_conforms(name: str) -> Callable[[Any], bool]:
+    return _compiled(_schema_validator(name).schema)
+
+
 def check_schema(name: str, document: dict[str, Any]) -> list[Issue]:
     """Every violation of `document` against `profiles/<name>.schema.json`, as issues with expressions."""
     issues: list[Issue] = []
+    if _schema_conforms(name)(document):
+        return issues
     for failure in _schema_validator(name).iter_errors(document):
         issues.extend(_issues(failure, name, name))
     return list(dict.fromkeys(issues))
@@ -236,6 +254,64 @@ def _expression(root: str, steps: Iterable[Any]) -> str:
         elif step:
             text += f".{step}"
     return text
+
+
+# --- the compiled check ----------------------------------------------------------------------------------------
+
+# The keywords fastjsonschema (as draft-07) implements as draft 2020-12 means them, or more strictly: a pattern's `$`
+# ends the text only (not also before a final newline), an `integer` is an int (not 2.0), a bool is no number. By
+# what each holds: one schema, schemas by property name, a list of schemas, a plain value; and annotations, which
+# neither checks (`$defs` is reached only by a `$ref`, and `_inline` has replaced every `$ref`). A schema with any
+# other keyword (`$ref`, `unevaluatedProperties`, `minContains`, `format`, `uniqueItems` …) is not compiled.
+_ONE_SCHEMA = frozenset({"items", "contains", "not", "if", "then", "else", "additionalProperties", "propertyNames"})
+_SCHEMAS_BY_NAME = frozenset({"properties", "patternProperties"})
+_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf"})
+_PLAIN = frozenset({"type", "const", "enum", "required", "pattern", "minLength", "maxLength", "minItems", "maxItems",
+                    "minimum", "maximum"})
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "$defs", "title", "description", "examples"})
+_DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+# what the compiled check may raise on a value it was not written for: then jsonschema decides, as without it
+_UNDECIDED = (fastjsonschema.JsonSchemaValueException, TypeError, ValueError, ArithmeticError)
+
+
+def _compiled(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """Whether a value conforms to `schema` (inlined: no `$ref`), by fastjsonschema's compiled check: True only when
+    it does; False when it does not, or when the schema uses a keyword outside `_compilable`'s (then every value is
+    left to jsonschema). It never fills in defaults: the value is the client's resource."""
+    if not _compilable(schema):
+        return lambda _value: False
+    check = fastjsonschema.compile({**schema, "$schema": _DRAFT_07}, use_default=False)
+
+    def conforms(value: Any) -> bool:
+        try:
+            check(value)
+        except _UNDECIDED:
+            return False
+        return True
+
+    return conforms
+
+
+def _compilable(schema: Any) -> bool:
+    """Whether every keyword of `schema`, at every depth, is one fastjsonschema checks as jsonschema does."""
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, dict):
+        return False
+    for keyword, value in schema.items():
+        if keyword in _ANNOTATIONS or keyword.startswith("x-"):
+            continue
+        if keyword in _ONE_SCHEMA:
+            known = _compilable(value)
+        elif keyword in _SCHEMAS_BY_NAME:
+            known = isinstance(value, dict) and all(_compilable(part) for part in value.values())
+        elif keyword in _SCHEMA_LISTS:
+            known = isinstance(value, list) and all(_compilable(part) for part in value)
+        else:
+            known = keyword in _PLAIN
+        if not known:
+            return False
+    return True
 
 
 # --- what an appliesWhen schema reads ----------------------------------------------------------------------------
