@@ -12,6 +12,7 @@ Claim (re-edited in E-Klaim, signed again), never because its Patient changed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,8 +124,7 @@ class PipelineTrigger:
         if change.server_authored:
             return
         if after.resource_type in RESTS_ON_TYPES:
-            self._rerun_failed_claims(change, uow)
-            return
+            return  # `written` reruns the failed claims resting on it
         if after.resource_type != "Claim" or after.deleted:
             return
         claim = after.content
@@ -146,13 +146,25 @@ class PipelineTrigger:
             kind = "submit"
         uow.jobs.add(after.id, after.version_id, after.tenant, kind, first=change.fresh)  # no Job read back
 
-    def _rerun_failed_claims(self, change: ResourceChange, uow: UnitOfWork) -> None:
-        after = change.after
-        content = after.content or {}
-        context = content.get("context") if isinstance(content.get("context"), dict) else {}
-        owners = [reference_of(content.get(name)) for name in _OWNER_FIELDS]
-        owners += [reference_of(e) for e in context.get("encounter") or [] if isinstance(e, dict)]
-        named_owners = ["/".join(pair) for pair in (named(r) for r in owners if r) if pair]
-        references = list(dict.fromkeys([f"{after.resource_type}/{after.id}", *named_owners]))
-        for job in uow.jobs.failed_reading(after.tenant, references):
-            rerun_failed(uow, job.claim_id, self.timezone)
+    def written(self, changes: Sequence[ResourceChange], uow: UnitOfWork) -> None:
+        """Rerun each claim that ended in error and rests on a resource a client changed here: asked once for all the
+        write's changes (a SIMRS transaction's twenty entries: one statement per hospital, not one per entry; issue
+        17), once they are all written, so a rerun's check reads what the write left."""
+        rested_on: dict[str | None, list[str]] = {}
+        for change in changes:
+            if not change.server_authored and change.after.resource_type in RESTS_ON_TYPES:
+                rested_on.setdefault(change.after.tenant, []).extend(_references_to(change.after))
+        for tenant, references in rested_on.items():
+            for job in uow.jobs.failed_reading(tenant, list(dict.fromkeys(references))):
+                rerun_failed(uow, job.claim_id, self.timezone)
+
+
+def _references_to(stored: StoredResource) -> list[str]:
+    """How a claim's last run names `stored` in what it read: "Type/id", and the patient or encounter it belongs
+    to (a new document is found through them)."""
+    content = stored.content or {}
+    context = content.get("context") if isinstance(content.get("context"), dict) else {}
+    owners = [reference_of(content.get(name)) for name in _OWNER_FIELDS]
+    owners += [reference_of(e) for e in context.get("encounter") or [] if isinstance(e, dict)]
+    named_owners = ["/".join(pair) for pair in (named(r) for r in owners if r) if pair]
+    return [f"{stored.resource_type}/{stored.id}", *named_owners]

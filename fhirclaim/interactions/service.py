@@ -60,7 +60,11 @@ class ResourceChange:
 class ResourceListener(Protocol):
     """Told of every stored change, inside the writing transaction (enqueue jobs, outbox rows, audit). A listener
     that reads resources of `ResourceChange.referenced` names their types in a `reads_referenced` frozenset: the
-    reference check reads the content of those types only (issue 17)."""
+    reference check reads the content of those types only (issue 17).
+
+    A listener may also have `written(changes, uow)`: told once the write's changes are all written, with all of
+    them — a single write's at once, after `resource_changed`; a transaction Bundle's once every entry is written
+    (`FhirService.end_transaction`), so what it asks of the store about them is asked once (issue 17)."""
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None: ...
 
@@ -146,7 +150,9 @@ class FhirService:
     authorize: Callable[[str, str, dict[str, Any] | None, StoredResource | None], None] | None = None
     # Where a new resource lands, when not in the scope's tenant (BPJS-K's answers: the hospital's tenant).
     write_tenant: Callable[[dict[str, Any], UnitOfWork], str | None] | None = None
-    defer_reference_checks: bool = False  # transactions check references once every entry is written
+    # A transaction Bundle's entries: references checked, and the listeners' `written` told, once every entry is
+    # written (`end_transaction`).
+    in_transaction: bool = False
     # This server's FHIR bases (the request's, the configured public one): an absolute reference under one of them
     # is local, must resolve and is stored relative; any other absolute reference is another server's, stored as
     # sent and not resolved.
@@ -159,6 +165,7 @@ class FhirService:
     # check reads no other content. None: every type's.
     referenced_content: frozenset[str] | None = None
     _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _written: list[ResourceChange] = field(default_factory=list)  # the transaction's changes so far
 
     @property
     def resources(self):
@@ -339,7 +346,7 @@ class FhirService:
             # each reference was resolved when the client wrote it. They are looked up again only where what is
             # found goes on to the listeners (`_reusable`: a hospital's own scope), which would read it anyway.
             return Found({})
-        if self.defer_reference_checks:
+        if self.in_transaction:
             self._deferred.append((resource_type, resource))
             return Found({})
         issues, found = self._reference_issues(resource_type, resource, keep=True)
@@ -347,7 +354,14 @@ class FhirService:
             raise FhirError(422, issues)
         return found
 
-    def check_deferred_references(self) -> None:
+    def end_transaction(self) -> None:
+        """Once every entry of a transaction is written: the deferred reference checks, then the listeners' `written`
+        with every change of the transaction."""
+        self._check_deferred_references()
+        written, self._written = self._written, []
+        self._tell_written(written)
+
+    def _check_deferred_references(self) -> None:
         """The deferred checks of a transaction's entries, once all are written: every entry's targets in one
         statement (a SIMRS transaction of twenty entries: one, not twenty; issue 17), each entry's issues in order."""
         deferred, self._deferred = self._deferred, []
@@ -454,6 +468,19 @@ class FhirService:
         with self.uow.held_back():  # their rows (audit, job, worklist line) go to PostgreSQL together (issue 17)
             for listener in self.listeners:
                 listener.resource_changed(change, self.uow)
+            if not self.in_transaction:
+                self._tell_written([change])
+        if self.in_transaction:
+            self._written.append(change)
+
+    def _tell_written(self, changes: list[ResourceChange]) -> None:
+        if not changes:
+            return
+        with self.uow.held_back():
+            for listener in self.listeners:
+                written = getattr(listener, "written", None)
+                if written is not None:
+                    written(changes, self.uow)
 
 
 def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 A transaction runs inside the caller's unit of work: every entry succeeds or the whole Bundle is rolled back.
 `urn:uuid` fullUrls get their ids before anything is written, references are rewritten, entries run in the
-order FHIR prescribes (DELETE, POST, PUT/PATCH, GET), and references are checked once all entries are written.
+order FHIR prescribes (DELETE, POST, PUT/PATCH, GET), and once all entries are written references are checked and
+the listeners are told of every change together (`FhirService.end_transaction`).
 A batch runs each entry in its own savepoint and reports each outcome separately.
 """
 
@@ -56,14 +57,14 @@ def _transaction(service: FhirService, bundle: dict[str, Any], base: str) -> dic
     _rewrite_references(requests, ids, base)
     service.prefetch((r.resource_type, r.resource_id) for r in requests  # looked up by each: one statement for all
                      if r.method in ("PUT", "PATCH", "DELETE") and r.resource_type and r.resource_id)
-    service.defer_reference_checks = True
+    service.in_transaction = True
     responses: dict[int, dict[str, Any]] = {}
     for request in sorted(requests, key=lambda r: (ORDER[r.method], r.index)):
         try:
             responses[request.index] = _execute(service, request, base, ids)
         except FhirError as exc:
             raise _in_entry(exc, request) from None
-    service.check_deferred_references()
+    service.end_transaction()
     return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "transaction-response",
             "entry": [responses[r.index] for r in requests]}
 

@@ -123,7 +123,10 @@ _INSERT_JOB = insert(_JOBS).returning(_JOBS.c.id)
 _ADD_JOB = insert(_JOBS).inline()  # `add`: PostgreSQL would otherwise return the new row's key, which no one reads
 
 
-@functools.lru_cache(maxsize=64)
+_READING_AT_ONCE = 64  # references one `failed_reading` statement matches; more are asked in turns
+
+
+@functools.lru_cache(maxsize=_READING_AT_ONCE)
 def _failed_reading(count: int):
     """`failed_reading`'s statement for `count` references (parameters `tenant`, `read_0` … as LIKE patterns): Core
     rows, run on the cursor (`store/execution.py`), not ORM objects."""
@@ -231,14 +234,17 @@ class JobQueue:
 
     def failed_reading(self, tenant: str | None, references: list[str]) -> list[Job]:
         """The claims' latest jobs that ended in error and read one of `references` ("Type/id", any version).
-        Every client write of a resource a claim rests on asks (claims/trigger.py): the statement is built once per
-        number of references, the references are its parameters."""
-        if not references:
-            return []
-        values = {f"read_{n}": "%" + _like_escaped(f'"{reference}/_history/') + "%"
-                  for n, reference in enumerate(references)}
-        rows = execute(self.session, _failed_reading(len(references)), {"tenant": tenant, **values})
-        return [Job.of(row) for row in rows]
+        Every client write of resources a claim rests on asks, once for all of them (claims/trigger.py): the
+        statement is built once per number of references (up to `_READING_AT_ONCE` a statement), the references are
+        its parameters."""
+        found: dict[int, Job] = {}
+        for start in range(0, len(references), _READING_AT_ONCE):
+            part = references[start:start + _READING_AT_ONCE]
+            values = {f"read_{n}": "%" + _like_escaped(f'"{reference}/_history/') + "%"
+                      for n, reference in enumerate(part)}
+            for row in execute(self.session, _failed_reading(len(part)), {"tenant": tenant, **values}):
+                found.setdefault(row.id, Job.of(row))
+        return list(found.values())
 
     def steps(self, job_id: int) -> dict[str, Any]:
         """The steps done so far and what each left for the next ones."""

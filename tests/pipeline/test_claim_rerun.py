@@ -23,7 +23,7 @@ from pipeline_kit import (
     time_passes,
     versions,
 )
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from fhirclaim.claims import claim_operations
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
@@ -88,6 +88,37 @@ def test_fixing_the_patient_reruns_the_failed_claim_without_touching_the_claim(r
 def rerun_inputs(runtime) -> list[str]:
     with runtime.store.unit_of_work(write=False) as uow:
         return list(claim_operations.latest_job(uow, CASE.claim_id).inputs)
+
+
+def test_the_fix_sent_as_a_simrs_transaction_reruns_the_claim_asking_once_for_all_its_entries(runtime):
+    """The hospital resends the whole case with the Patient fixed and its bill's items noted: the claim is rerun once,
+    and the failed claims resting on the transaction's entries are asked for in one statement once every entry is
+    written (issue 17), not once per changed entry."""
+    failed_on_mr(runtime)
+    bundle = without_mr()
+    patient = resource(bundle, "Patient")
+    patient["identifier"] = with_mr(patient)["identifier"]
+    items = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ChargeItem"]
+    for item in items:  # the bill's items checked again and noted: each a new version of something the claim read
+        item["note"] = [{"text": "checked against the ward's register"}]
+    assert len(items) >= 2
+    asked = []
+
+    def listener(_conn, _cursor, statement, *_):
+        if "claim_job" in statement and "LIKE" in statement:
+            asked.append(statement)
+
+    event.listen(runtime.database.engine, "before_cursor_execute", listener)
+    try:
+        post_transaction(runtime, bundle)
+    finally:
+        event.remove(runtime.database.engine, "before_cursor_execute", listener)
+    assert len(asked) == 1
+    [failed, rerun] = jobs_of(runtime, CASE.claim_id)
+    assert (failed.status, rerun.status, rerun.claim_version, rerun.run) == ("failed", "queued",
+                                                                              failed.claim_version, 1)
+    run_jobs(runtime)
+    assert [j.status for j in jobs_of(runtime, CASE.claim_id)] == ["failed", "done"]
 
 
 def test_a_resend_of_the_same_patient_runs_nothing(runtime):
@@ -192,6 +223,10 @@ def test_what_a_failed_claim_read_is_matched_literally(runtime):
         assert queue.failed_reading(None, ["Patient/pX1%"]) == []  # `_` is no wildcard
         assert queue.failed_reading(None, ["Patient/p_1"]) == []  # neither is `%`, and the version follows the id
         assert queue.failed_reading("10000099", ["Patient/p_1%"]) == []
+        # more references than one statement matches: asked in turns, the job found once
+        many = [f"Encounter/e{n}" for n in range(150)] + ["Patient/p_1%"] + [f"Encounter/f{n}" for n in range(70)]
+        assert [j.id for j in queue.failed_reading(None, many)] == [job.id]
+        assert [j.id for j in queue.failed_reading(None, ["Patient/p_1%"] * 130)] == [job.id]
 
 
 def test_a_job_put_back_in_the_queue_keeps_what_its_last_run_read(runtime, flaky):
