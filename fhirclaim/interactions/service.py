@@ -359,7 +359,9 @@ class FhirService:
         with every change of the transaction."""
         self._check_deferred_references()
         written, self._written = self._written, []
-        self._tell_written(written)
+        if written:
+            with self.uow.held_back():
+                self._tell_written(written)
 
     def _check_deferred_references(self) -> None:
         """The deferred checks of a transaction's entries, once all are written: every entry's targets in one
@@ -474,13 +476,10 @@ class FhirService:
             self._written.append(change)
 
     def _tell_written(self, changes: list[ResourceChange]) -> None:
-        if not changes:
-            return
-        with self.uow.held_back():
-            for listener in self.listeners:
-                written = getattr(listener, "written", None)
-                if written is not None:
-                    written(changes, self.uow)
+        for listener in self.listeners:
+            written = getattr(listener, "written", None)
+            if written is not None:
+                written(changes, self.uow)
 
 
 def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:
