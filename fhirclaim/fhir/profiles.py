@@ -258,11 +258,12 @@ def _expression(root: str, steps: Iterable[Any]) -> str:
 
 # --- the compiled check ----------------------------------------------------------------------------------------
 
-# The keywords fastjsonschema (as draft-07) implements as draft 2020-12 means them, or more strictly: a pattern's `$`
-# ends the text only (not also before a final newline), an `integer` is an int (not 2.0), a bool is no number. By
-# what each holds: one schema, schemas by property name, a list of schemas, a plain value; and annotations, which
-# neither checks (`$defs` is reached only by a `$ref`, and `_inline` has replaced every `$ref`). A schema with any
-# other keyword (`$ref`, `unevaluatedProperties`, `minContains`, `format`, `uniqueItems` …) is not compiled.
+# The keywords fastjsonschema (as draft-07) implements as draft 2020-12 means them, or more strictly (a pattern's `$`
+# ends the text only, not also before a final newline; a bool is no number, 2.0 is an integer and a Decimal a number,
+# as in jsonschema: tests/profiles/test_profiles_compiled.py). By what each holds: one schema, schemas by property
+# name, a list of schemas, a plain value; and annotations, which neither checks (`$defs` is reached only by a `$ref`,
+# and `_inline` has replaced every `$ref`). A schema with any other keyword (`$ref`, `unevaluatedProperties`,
+# `minContains`, `format`, `uniqueItems` …) is not compiled.
 _ONE_SCHEMA = frozenset({"items", "contains", "not", "if", "then", "else", "additionalProperties", "propertyNames"})
 _SCHEMAS_BY_NAME = frozenset({"properties", "patternProperties"})
 _SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf"})
