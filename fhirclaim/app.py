@@ -10,7 +10,9 @@ from flask.sessions import SessionInterface
 
 from fhirclaim.api import admin_routes, auth, discovery, errors, fhir_rest, operations, surface
 from fhirclaim.api.access_log import RequestLog
+from fhirclaim.api.forwarded_proto import ForwardedProto
 from fhirclaim.api.lean import Lean
+from fhirclaim.auth.addresses import parse_networks
 from fhirclaim.config import Settings
 from fhirclaim.runtime import Runtime
 from fhirclaim.webapp import views as webapp_views
@@ -40,6 +42,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.session_interface = CookiePathSessions(app.session_interface, app.config["SESSION_COOKIE_PATH"])
     if lean_paths:
         app.wsgi_app = Lean(app)  # a plain read's or create's answer without Flask's request machinery, or Flask's
+    trusted = parse_networks(settings.trusted_proxies)
+    if trusted:  # the scheme a trusted TLS proxy was called with, for the URLs every path builds
+        app.wsgi_app = ForwardedProto(app.wsgi_app, trusted)
     app.wsgi_app = RequestLog(app.wsgi_app)  # the outermost layer: the test client goes through it too
     return app
 

@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     sandbox: bool = False
     token_lifetime_seconds: int = 3600
-    trusted_proxies: str = Field(default="", description="CIDRs of reverse proxies whose X-Forwarded-For is "
-                                                         "believed (comma-separated); none by default")
+    trusted_proxies: str = Field(default="", description="CIDRs of reverse proxies whose X-Forwarded-For and "
+                                                         "X-Forwarded-Proto are believed (comma-separated); none by "
+                                                         "default")
 
     secret_key: str | None = Field(default=None, repr=False,
                                    description="Fernet key for secrets at rest; default DATA_DIR/secret.key")
