@@ -29,7 +29,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,17 +47,6 @@ from fhirclaim.startup import freeze_startup_heap  # noqa: E402
 
 READ_ONLY = {"get_claim_data", "get_claim_status", "claim_print", "idrg_diagnosa_get", "idrg_procedure_get",
              "inacbg_diagnosa_get", "inacbg_procedure_get", "pull_claim"}
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) of another process, 0 when there is none."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 @contextmanager
 def recording(messages: list[tuple[str, dict]]):
     """Every message any EKlaimClient exchanges, appended to `messages` as plaintext JSON."""
@@ -73,21 +61,6 @@ def recording(messages: list[tuple[str, dict]]):
         yield
     finally:
         EKlaimClient._exchange = original
-
-
-class Meter:
-    """CPU seconds of this process plus one other (the HTTP emulator), between start() and stop()."""
-
-    def __init__(self, other_pid: int | None) -> None:
-        self.other_pid = other_pid
-        self.total = 0.0
-
-    def __enter__(self):
-        self._started = time.process_time() + process_cpu(self.other_pid)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.total += time.process_time() + process_cpu(self.other_pid) - self._started
 
 
 class Bare:
@@ -148,14 +121,15 @@ def run_mode(mode: str, pipe_dir: Path, bare_dir: Path, args, database_url: str 
     runtime, bare = Runtime(settings), Bare(mode, bare_dir, args.protocol)
     freeze_startup_heap()  # as `fhirclaim serve` and `fhirclaim worker` do before their first request or job
     pid = emulator.process.pid if emulator else None
-    writes, jobs, replays = Meter(pid), Meter(pid), Meter(bare.pid)
+    writes, jobs, replays = pipeline_bench.Meter(pid), pipeline_bench.Meter(pid), pipeline_bench.Meter(bare.pid)
     calls = 0
     try:
         for number in range(args.claims + 1):  # claim 0 warms both up and is not counted
             messages: list[tuple[str, dict]] = []
             with recording(messages):
-                one_claim(runtime, number, *((writes, jobs) if number else (Meter(None), Meter(None))))
-            with replays if number else Meter(None):
+                unmetered = (pipeline_bench.Meter(None), pipeline_bench.Meter(None))
+                one_claim(runtime, number, *((writes, jobs) if number else unmetered))
+            with replays if number else pipeline_bench.Meter(None):
                 bare.replay(messages)
             calls += sum(1 for method, _ in messages if method not in READ_ONLY) if number else 0
     finally:
@@ -167,7 +141,7 @@ def run_mode(mode: str, pipe_dir: Path, bare_dir: Path, args, database_url: str 
             "bare": replays.total / args.claims, "calls": calls / args.claims}
 
 
-def one_claim(runtime: Runtime, number: int, writes: Meter, jobs: Meter) -> None:
+def one_claim(runtime: Runtime, number: int, writes: pipeline_bench.Meter, jobs: pipeline_bench.Meter) -> None:
     bundle, claim_id = pipeline_bench.claim_bundle(number)
     with writes:
         pipeline_bench.write_claim(runtime, bundle)

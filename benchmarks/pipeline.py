@@ -12,7 +12,10 @@ precheck → new_claim → set_claim_data → idrg_diagnosa_set → idrg_procedu
 → idrg_to_inacbg_import → grouper inacbg → inacbg_grouper_final → claim_final → send_claim_individual → sign →
 publish; 5.1: precheck → new_claim → set_claim_data → grouper → claim_final → send_claim_individual → sign →
 publish). Both E-Klaims (embedded and served) speak `--protocol`. Latency = from the write's commit to the commit of the
-signed Bundle; claims/s = claims / wall time of the whole run (writes included).
+signed Bundle; claims/s = claims / wall time of the whole run (writes included). CPU ms/claim = CPU time (user +
+system) of this process, plus over HTTP the emulator process's (`/proc/<pid>/stat`), during the run, per claim;
+cores = that CPU time / wall time: how much of the machine the run kept busy (one process's Python code runs on one
+core at a time).
 
 Modes: `in-process` — the embedded sandbox E-Klaim (same process, the real encrypted protocol, no socket);
 `http` — `fhirclaim eklaim-emulator` started as its own process (waitress) and reached over HTTP, as a hospital's
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -89,6 +93,32 @@ class Completions:
         return job
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of another process, 0 when there is none."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class Meter:
+    """CPU seconds of this process plus one other (the HTTP emulator), between start() and stop()."""
+
+    def __init__(self, other_pid: int | None) -> None:
+        self.other_pid = other_pid
+        self.total = 0.0
+
+    def __enter__(self):
+        self._started = time.process_time() + process_cpu(self.other_pid)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.total += time.process_time() + process_cpu(self.other_pid) - self._started
+
+
 @dataclass
 class Result:
     mode: str
@@ -96,6 +126,7 @@ class Result:
     wall: float
     latencies: list[float] = field(default_factory=list)
     failed: int = 0
+    cpu: float = 0.0  # CPU seconds of the run (`Meter`)
 
 
 class EmulatorProcess:
@@ -131,7 +162,7 @@ def run_mode(mode: str, offset: int, args, console: Console) -> Result:
         runtime = Runtime(settings)
         freeze_startup_heap()  # as `fhirclaim serve` does before it serves
         try:
-            return measure(mode, offset, runtime, args, console)
+            return measure(mode, offset, runtime, args, console, emulator.process.pid if emulator else None)
         finally:
             runtime.close()
             if emulator:
@@ -143,7 +174,7 @@ def write_claim(runtime: Runtime, bundle: dict) -> None:
         transaction.process(runtime.fhir_service(uow, author="bench:simrs"), bundle, BASE)
 
 
-def measure(mode: str, offset: int, runtime: Runtime, args, console: Console) -> Result:
+def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, emulator_pid: int | None) -> Result:
     completions = Completions(runtime.pipeline)
     workers = [PipelineWorker(completions, poll_seconds=0.5, name=f"bench-{n}") for n in range(args.workers)]
     for worker in workers:  # woken by the commit that queued a job, as `fhirclaim serve` wires its worker
@@ -178,13 +209,15 @@ def measure(mode: str, offset: int, runtime: Runtime, args, console: Console) ->
                         result.latencies.append(latency)
                     progress.advance(task)
 
-            started = time.perf_counter()
-            threads = [threading.Thread(target=producer) for _ in range(args.producers)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            result.wall = time.perf_counter() - started
+            with Meter(emulator_pid) as meter:
+                started = time.perf_counter()
+                threads = [threading.Thread(target=producer) for _ in range(args.producers)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                result.wall = time.perf_counter() - started
+            result.cpu = meter.total
     finally:
         for worker in workers:
             worker.stop()
@@ -207,13 +240,15 @@ def report(results: list[Result], args, console: Console) -> None:
     table = Table(title=f"Claim pipeline end to end: Claim write → signed Bundle (E-Klaim {args.protocol}, "
                         f"{args.workers} workers, {args.producers} producers, "
                         f"{'PostgreSQL' if args.database_url else 'SQLite'})")
-    for column in ("E-Klaim", "claims", "wall s", "claims/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "unsigned"):
+    for column in ("E-Klaim", "claims", "wall s", "claims/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU ms/claim",
+                   "cores", "unsigned"):
         table.add_column(column, justify="left" if column == "E-Klaim" else "right")
     for result in results:
         ms = sorted(latency * 1000 for latency in result.latencies)
         cuts = statistics.quantiles(ms, n=100, method="inclusive")
         table.add_row(result.mode, str(result.claims), f"{result.wall:.1f}", f"{result.claims / result.wall:.1f}",
-                      f"{cuts[49]:.0f}", f"{cuts[89]:.0f}", f"{cuts[98]:.0f}", f"{ms[-1]:.0f}", str(result.failed))
+                      f"{cuts[49]:.0f}", f"{cuts[89]:.0f}", f"{cuts[98]:.0f}", f"{ms[-1]:.0f}",
+                      f"{result.cpu / result.claims * 1000:.0f}", f"{result.cpu / result.wall:.2f}", str(result.failed))
     console.print(table)
 
 
