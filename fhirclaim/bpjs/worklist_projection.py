@@ -16,7 +16,7 @@ verification returned as pending (`bpjs.codes.verification_pending`) needs the h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -337,10 +337,11 @@ class RememberingView:
 
 
 class WorklistListener:
-    """A ResourceListener: rewrites the worklist line of the Claim a change concerns, in the same transaction. What
-    the write's reference check found (`ResourceChange.referenced`: an answer's Claim, the Claim's Patient) is
-    taken from the change, and what an earlier line of the same transaction read from its memo
-    (`RememberingView`), not read again."""
+    """A ResourceListener: rewrites the worklist line of the Claim a change concerns, in the same transaction, once
+    per write (`written`): a write of a Claim and its answer (the pipeline's grouping, a transaction Bundle) writes
+    the line once, from the last of them. What the write's reference check found (`ResourceChange.referenced`: an
+    answer's Claim, the Claim's Patient) is taken from the change, and what an earlier line of the same transaction
+    read from its memo (`RememberingView`), not read again."""
 
     MEMO = "worklist"
     # what it reads of a change's `referenced`: a Claim's Patient and Encounter, an answer's Claim, a decision's
@@ -351,27 +352,53 @@ class WorklistListener:
         self.timezone = timezone_name
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
+        RememberingView.forget(uow.remembered(self.MEMO), change)  # every change, whatever its type: the memo must
+        # hear them all, as they happen
+
+    def written(self, changes: Sequence[ResourceChange], uow: UnitOfWork) -> None:
+        """The line of each Claim the write's changes concern, from the last change concerning it."""
+        lines: dict[tuple[str | None, str], _Line] = {}
+        for change in changes:
+            line = self._line_of(change, uow)
+            if line is not None:
+                lines.pop((line.stored.tenant, line.stored.id), None)  # the last one, in the order they came
+                lines[(line.stored.tenant, line.stored.id)] = line
+        for line in lines.values():
+            if line.stored.deleted:
+                uow.worklist.remove(line.stored.id, line.stored.tenant)
+            else:
+                save_line(line.resources, uow, line.stored, answered=line.answered, known=line.known)
+
+    def _line_of(self, change: ResourceChange, uow: UnitOfWork) -> _Line | None:
+        """The Claim whose line a change rewrites (or removes), and how; None: no line."""
         after = change.after
-        memo = uow.remembered(self.MEMO)
-        RememberingView.forget(memo, change)  # every change, whatever its type: the memo must hear them all
         if after.resource_type not in ("Claim", "ClaimResponse", "PurificationDecision"):
-            return
+            return None
         if after.resource_type == "Claim" and not after.deleted and after.content.get("use") != "claim":
-            return  # a preauthorization or predetermination has no line
+            return None  # a preauthorization or predetermination has no line
         resources = RememberingView(uow.resources.viewing(_system_within(after.tenant), timezone_name=self.timezone),
-                                    memo)
+                                    uow.remembered(self.MEMO))
         known = change.referenced  # what the write's reference check found, as this view finds it
         if after.resource_type == "Claim":
             stored = after  # the change carries the Claim: no need to read it again
         else:
             claim_id = _claim_of(resources, after.resource_type, after.content or {}, after.id, known)
             stored = (known.get(("Claim", claim_id)) or resources.find("Claim", claim_id)) if claim_id else None
-        if stored is not None and stored.deleted:
-            uow.worklist.remove(stored.id, stored.tenant)
-        elif stored is not None and stored.content.get("use") == "claim":
-            # only a Claim created under an id the server just gave it is unanswered (a fresh answer answers one)
-            fresh_claim = change.fresh and after.resource_type == "Claim"
-            save_line(resources, uow, stored, answered=not fresh_claim, known=known)
+        if stored is None or (not stored.deleted and stored.content.get("use") != "claim"):
+            return None
+        # only a Claim created under an id the server just gave it is unanswered (a fresh answer answers one)
+        return _Line(stored, resources, known, answered=not (change.fresh and after.resource_type == "Claim"))
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A worklist line to write: its Claim as the change left it, the view that reads around it, what the change's
+    reference check found, and whether anything can answer the Claim yet."""
+
+    stored: StoredResource
+    resources: RememberingView
+    known: Mapping[tuple[str, str], StoredResource]
+    answered: bool
 
 
 @lru_cache(maxsize=1024)

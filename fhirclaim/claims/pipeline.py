@@ -279,7 +279,8 @@ class ClaimPipeline:
                 raise JobEnded(jobs.SUPERSEDED, SUPERSEDED_NOTE)
             if action is not None:
                 service = self.services.server(uow, PIPELINE_AUTHOR)
-                action(service, ClaimAssembler(uow.resources, self.settings.timezone))
+                with service.writing_together():  # e.g. the Claim and its ClaimResponse: their worklist line once
+                    action(service, ClaimAssembler(uow.resources, self.settings.timezone))
             steps = list(done.pending) if done is not None else []
             if step is not None:
                 steps.append((step, detail, naive_utc_now()))

@@ -9,6 +9,7 @@ stored change inside the same transaction, so that a job or an outbox row exists
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -63,8 +64,9 @@ class ResourceListener(Protocol):
     reference check reads the content of those types only (issue 17).
 
     A listener may also have `written(changes, uow)`: told once the write's changes are all written, with all of
-    them — a single write's at once, after `resource_changed`; a transaction Bundle's once every entry is written
-    (`FhirService.end_transaction`), so what it asks of the store about them is asked once (issue 17)."""
+    them — a single write's at once, after `resource_changed`; those of a `FhirService.writing_together` block (a
+    transaction Bundle's entries, a pipeline step's writes) when it ends, so what it asks of the store about them
+    is asked once, and what it derives from them is written once (issue 17)."""
 
     def resource_changed(self, change: ResourceChange, uow: UnitOfWork) -> None: ...
 
@@ -150,9 +152,7 @@ class FhirService:
     authorize: Callable[[str, str, dict[str, Any] | None, StoredResource | None], None] | None = None
     # Where a new resource lands, when not in the scope's tenant (BPJS-K's answers: the hospital's tenant).
     write_tenant: Callable[[dict[str, Any], UnitOfWork], str | None] | None = None
-    # A transaction Bundle's entries: references checked, and the listeners' `written` told, once every entry is
-    # written (`end_transaction`).
-    in_transaction: bool = False
+    defer_reference_checks: bool = False  # transactions check references once every entry is written
     # This server's FHIR bases (the request's, the configured public one): an absolute reference under one of them
     # is local, must resolve and is stored relative; any other absolute reference is another server's, stored as
     # sent and not resolved.
@@ -165,7 +165,7 @@ class FhirService:
     # check reads no other content. None: every type's.
     referenced_content: frozenset[str] | None = None
     _deferred: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    _written: list[ResourceChange] = field(default_factory=list)  # the transaction's changes so far
+    _written: list[ResourceChange] | None = None  # a `writing_together` block's changes so far
 
     @property
     def resources(self):
@@ -346,7 +346,7 @@ class FhirService:
             # each reference was resolved when the client wrote it. They are looked up again only where what is
             # found goes on to the listeners (`_reusable`: a hospital's own scope), which would read it anyway.
             return Found({})
-        if self.in_transaction:
+        if self.defer_reference_checks:
             self._deferred.append((resource_type, resource))
             return Found({})
         issues, found = self._reference_issues(resource_type, resource, keep=True)
@@ -354,16 +354,7 @@ class FhirService:
             raise FhirError(422, issues)
         return found
 
-    def end_transaction(self) -> None:
-        """Once every entry of a transaction is written: the deferred reference checks, then the listeners' `written`
-        with every change of the transaction."""
-        self._check_deferred_references()
-        written, self._written = self._written, []
-        if written:
-            with self.uow.held_back():
-                self._tell_written(written)
-
-    def _check_deferred_references(self) -> None:
+    def check_deferred_references(self) -> None:
         """The deferred checks of a transaction's entries, once all are written: every entry's targets in one
         statement (a SIMRS transaction of twenty entries: one, not twenty; issue 17), each entry's issues in order."""
         deferred, self._deferred = self._deferred, []
@@ -470,10 +461,28 @@ class FhirService:
         with self.uow.held_back():  # their rows (audit, job, worklist line) go to PostgreSQL together (issue 17)
             for listener in self.listeners:
                 listener.resource_changed(change, self.uow)
-            if not self.in_transaction:
+            if self._written is None:
                 self._tell_written([change])
-        if self.in_transaction:
+        if self._written is not None:
             self._written.append(change)
+
+    @contextlib.contextmanager
+    def writing_together(self) -> Iterator[None]:
+        """A block of writes whose changes the listeners' `written` hears together, once, when it ends (a transaction
+        Bundle's entries; the claim pipeline's writes of one step). A block that raises tells nothing: its write
+        fails. A block inside a block rides the outer one."""
+        if self._written is not None:
+            yield
+            return
+        self._written = []
+        try:
+            yield
+            written = self._written
+        finally:
+            self._written = None
+        if written:
+            with self.uow.held_back():
+                self._tell_written(written)
 
     def _tell_written(self, changes: list[ResourceChange]) -> None:
         for listener in self.listeners:

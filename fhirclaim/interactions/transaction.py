@@ -3,7 +3,7 @@
 A transaction runs inside the caller's unit of work: every entry succeeds or the whole Bundle is rolled back.
 `urn:uuid` fullUrls get their ids before anything is written, references are rewritten, entries run in the
 order FHIR prescribes (DELETE, POST, PUT/PATCH, GET), and once all entries are written references are checked and
-the listeners are told of every change together (`FhirService.end_transaction`).
+the listeners are told of every change together (`FhirService.writing_together`).
 A batch runs each entry in its own savepoint and reports each outcome separately.
 """
 
@@ -57,14 +57,15 @@ def _transaction(service: FhirService, bundle: dict[str, Any], base: str) -> dic
     _rewrite_references(requests, ids, base)
     service.prefetch((r.resource_type, r.resource_id) for r in requests  # looked up by each: one statement for all
                      if r.method in ("PUT", "PATCH", "DELETE") and r.resource_type and r.resource_id)
-    service.in_transaction = True
+    service.defer_reference_checks = True
     responses: dict[int, dict[str, Any]] = {}
-    for request in sorted(requests, key=lambda r: (ORDER[r.method], r.index)):
-        try:
-            responses[request.index] = _execute(service, request, base, ids)
-        except FhirError as exc:
-            raise _in_entry(exc, request) from None
-    service.end_transaction()
+    with service.writing_together():  # the listeners hear every entry's change at once, once all are checked
+        for request in sorted(requests, key=lambda r: (ORDER[r.method], r.index)):
+            try:
+                responses[request.index] = _execute(service, request, base, ids)
+            except FhirError as exc:
+                raise _in_entry(exc, request) from None
+        service.check_deferred_references()
     return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "transaction-response",
             "entry": [responses[r.index] for r in requests]}
 

@@ -1,13 +1,19 @@
 """The worklist projection reads a claim file once per transaction (`RememberingView`, issue 17): the pipeline
 writes a Claim and its grouping ClaimResponse in one transaction, and the second line is written from what the first
-read. A change in the transaction is what the next line reads; a savepoint rolled back forgets everything."""
+read. A change in the transaction is what the next line reads; a savepoint rolled back forgets everything. Writes made
+together (`FhirService.writing_together`: a pipeline step's, a transaction Bundle's) write each line once, from the
+last change concerning it, once all are written."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from sqlalchemy import event
 
 from fhirclaim.bpjs.worklist_projection import SUBTYPES
 from fhirclaim.fhir.outcome import FhirError
+from fhirclaim.interactions import transaction
 from fhirclaim.store.scope import SYSTEM
 
 CLAIM = {"resourceType": "Claim", "id": "c1", "status": "active", "use": "claim", "created": "2026-10-01",
@@ -48,6 +54,54 @@ def test_a_claim_and_its_answer_written_in_one_transaction_read_the_patient_and_
     assert ("Patient", "p1") not in finds and ("Claim", "c1") not in finds
     line = _line(claim)
     assert (line["patient_name"], line["tariff"], line["status"]) == ("Siti Aminah", 1500, "grouped")
+
+
+def _line_writes(runtime, write) -> int:
+    """How many statements `write()` sends that write a worklist line."""
+    seen = []
+
+    def listener(_conn, _cursor, statement, *_):
+        if "claim_worklist" in statement and not statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(runtime.database.engine, "before_cursor_execute", listener)
+    try:
+        write()
+    finally:
+        event.remove(runtime.database.engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+def test_a_claim_and_its_answer_written_together_write_the_line_once_from_the_last(claim):
+    def grouping(together: bool):
+        def write():
+            with claim.store.unit_of_work(SYSTEM) as uow:  # the pipeline's grouping write
+                server = claim.services.server(uow, "system:test")
+                created = f"2026-10-0{2 + together}"  # a change each time
+                with server.writing_together() if together else contextlib.nullcontext():
+                    server.update("Claim", "c1", {**CLAIM, "extension": [PROCESSING], "created": created})
+                    server.update("ClaimResponse", "g1", {**GROUPING, "created": created})
+        return write
+
+    assert _line_writes(claim, grouping(False)) == 2  # one write after the other: a line each
+    assert _line_writes(claim, grouping(True)) == 1
+    line = _line(claim)
+    assert (line["patient_name"], line["tariff"], line["status"]) == ("Siti Aminah", 1500, "grouped")
+
+
+def test_a_transaction_bundle_writes_the_line_once_from_what_it_left(claim):
+    """The Claim's entry comes before its Patient's: the line, written once every entry is, has the new name."""
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {**CLAIM, "created": "2026-10-04"}, "request": {"method": "PUT", "url": "Claim/c1"}},
+        {"resource": {"resourceType": "Patient", "id": "p1", "name": [{"text": "Siti Rahayu"}]},
+         "request": {"method": "PUT", "url": "Patient/p1"}}]}
+
+    def write():
+        with claim.store.unit_of_work(SYSTEM) as uow:
+            transaction.process(claim.services.for_caller(uow, "test"), bundle, "http://localhost/fhir")
+
+    assert _line_writes(claim, write) == 1
+    assert _line(claim)["patient_name"] == "Siti Rahayu"
 
 
 def test_a_change_in_the_transaction_is_what_the_next_line_reads(claim):
