@@ -356,10 +356,17 @@ class WorklistListener:
         # hear them all, as they happen
 
     def written(self, changes: Sequence[ResourceChange], uow: UnitOfWork) -> None:
-        """The line of each Claim the write's changes concern, from the last change concerning it."""
+        """The line of each Claim the write's changes concern, from the last change concerning it. What their
+        reference checks found is read by every line of their tenant, but for what they changed since (the memo holds
+        its newest version)."""
+        known: dict[str | None, dict[tuple[str, str], StoredResource]] = {}
+        for change in changes:
+            known.setdefault(change.after.tenant, {}).update(change.referenced)
+        for change in changes:
+            known[change.after.tenant].pop((change.after.resource_type, change.after.id), None)
         lines: dict[tuple[str | None, str], _Line] = {}
         for change in changes:
-            line = self._line_of(change, uow)
+            line = self._line_of(change, uow, known[change.after.tenant])
             if line is not None:
                 lines.pop((line.stored.tenant, line.stored.id), None)  # the last one, in the order they came
                 lines[(line.stored.tenant, line.stored.id)] = line
@@ -369,8 +376,10 @@ class WorklistListener:
             else:
                 save_line(line.resources, uow, line.stored, answered=line.answered, known=line.known)
 
-    def _line_of(self, change: ResourceChange, uow: UnitOfWork) -> _Line | None:
-        """The Claim whose line a change rewrites (or removes), and how; None: no line."""
+    def _line_of(self, change: ResourceChange, uow: UnitOfWork,
+                 known: Mapping[tuple[str, str], StoredResource]) -> _Line | None:
+        """The Claim whose line a change rewrites (or removes), and how; None: no line. `known`: what the write's
+        reference checks found, as this view finds it."""
         after = change.after
         if after.resource_type not in ("Claim", "ClaimResponse", "PurificationDecision"):
             return None
@@ -378,7 +387,6 @@ class WorklistListener:
             return None  # a preauthorization or predetermination has no line
         resources = RememberingView(uow.resources.viewing(_system_within(after.tenant), timezone_name=self.timezone),
                                     uow.remembered(self.MEMO))
-        known = change.referenced  # what the write's reference check found, as this view finds it
         if after.resource_type == "Claim":
             stored = after  # the change carries the Claim: no need to read it again
         else:
@@ -392,8 +400,8 @@ class WorklistListener:
 
 @dataclass(frozen=True)
 class _Line:
-    """A worklist line to write: its Claim as the change left it, the view that reads around it, what the change's
-    reference check found, and whether anything can answer the Claim yet."""
+    """A worklist line to write: its Claim as the change left it, the view that reads around it, what the write's
+    reference checks found, and whether anything can answer the Claim yet."""
 
     stored: StoredResource
     resources: RememberingView

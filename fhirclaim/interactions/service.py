@@ -461,28 +461,32 @@ class FhirService:
         with self.uow.held_back():  # their rows (audit, job, worklist line) go to PostgreSQL together (issue 17)
             for listener in self.listeners:
                 listener.resource_changed(change, self.uow)
-            if self._written is None:
-                self._tell_written([change])
+                if self._written is None:  # a write on its own: `written` at once, in the listeners' order, so their
+                    # rows still go with the next listener's read (the worklist line with the epoch's SELECT)
+                    written = getattr(listener, "written", None)
+                    if written is not None:
+                        written([change], self.uow)
         if self._written is not None:
             self._written.append(change)
 
     @contextlib.contextmanager
     def writing_together(self) -> Iterator[None]:
         """A block of writes whose changes the listeners' `written` hears together, once, when it ends (a transaction
-        Bundle's entries; the claim pipeline's writes of one step). A block that raises tells nothing: its write
-        fails. A block inside a block rides the outer one."""
+        Bundle's entries; the claim pipeline's writes of one step). The rows nobody reads back are held back through
+        the whole block (`UnitOfWork.held_back`: on PostgreSQL they go with the next statement that needs an answer).
+        A block that raises tells nothing: its write fails. A block inside a block rides the outer one."""
         if self._written is not None:
             yield
             return
         self._written = []
         try:
-            yield
-            written = self._written
+            with self.uow.held_back():
+                yield
+                written, self._written = self._written, None
+                if written:
+                    self._tell_written(written)
         finally:
             self._written = None
-        if written:
-            with self.uow.held_back():
-                self._tell_written(written)
 
     def _tell_written(self, changes: list[ResourceChange]) -> None:
         for listener in self.listeners:
