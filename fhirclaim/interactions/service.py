@@ -474,7 +474,8 @@ class FhirService:
         """A block of writes whose changes the listeners' `written` hears together, once, when it ends (a transaction
         Bundle's entries; the claim pipeline's writes of one step). The rows nobody reads back are held back through
         the whole block (`UnitOfWork.held_back`: on PostgreSQL they go with the next statement that needs an answer).
-        A block that raises tells nothing: its write fails. A block inside a block rides the outer one."""
+        A block that raises tells nothing: its write fails. A block inside a block rides the outer one. No write of
+        a block may be undone by a savepoint inside it (a batch Bundle, whose entries are, writes each on its own)."""
         if self._written is not None:
             yield
             return
