@@ -152,7 +152,7 @@ def _changed(draw):
         parent = _at(resource, path)
         action = draw(st.sampled_from(["replace", "delete", "repeat"]))
         if action == "replace":
-            parent[path[-1]] = draw(_VALUES)
+            parent[path[-1]] = copy.deepcopy(draw(_VALUES))  # its own copy: a later step may change it in place
         elif action == "delete":
             del parent[path[-1]]
         elif isinstance(parent, list):
