@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from sqlalchemy import event
 
 from fhirclaim.bpjs.worklist_projection import SUBTYPES
 from fhirclaim.fhir.outcome import FhirError
 from fhirclaim.interactions import transaction
 from fhirclaim.store.scope import SYSTEM
+
+from pipelinekit import statements_sent
 
 CLAIM = {"resourceType": "Claim", "id": "c1", "status": "active", "use": "claim", "created": "2026-10-01",
          "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
@@ -58,18 +59,9 @@ def test_a_claim_and_its_answer_written_in_one_transaction_read_the_patient_and_
 
 def _line_writes(runtime, write) -> int:
     """How many statements `write()` sends that write a worklist line."""
-    seen = []
-
-    def listener(_conn, _cursor, statement, *_):
-        if "claim_worklist" in statement and not statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(runtime.database.engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(runtime.database.engine) as sent:
         write()
-    finally:
-        event.remove(runtime.database.engine, "before_cursor_execute", listener)
-    return len(seen)
+    return sum("claim_worklist" in s and not s.lstrip().upper().startswith("SELECT") for s in sent)
 
 
 def test_a_claim_and_its_answer_written_together_write_the_line_once_from_the_last(claim):

@@ -23,12 +23,14 @@ from pipeline_kit import (
     time_passes,
     versions,
 )
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from fhirclaim.claims import claim_operations
 from fhirclaim.claims.pipeline import PIPELINE_AUTHOR
 from fhirclaim.claims.trigger import RERUN, UNCHANGED
 from fhirclaim.store.jobs import ClaimJobRow, JobQueue
+
+from pipelinekit import statements_sent
 
 CASE = load_case(GROUPED[0])
 MR_SYSTEM = "http://sys-ids.kemkes.go.id/mr/10000004"
@@ -102,18 +104,9 @@ def test_the_fix_sent_as_a_simrs_transaction_reruns_the_claim_asking_once_for_al
     for item in items:  # the bill's items checked again and noted: each a new version of something the claim read
         item["note"] = [{"text": "checked against the ward's register"}]
     assert len(items) >= 2
-    asked = []
-
-    def listener(_conn, _cursor, statement, *_):
-        if "claim_job" in statement and "LIKE" in statement:
-            asked.append(statement)
-
-    event.listen(runtime.database.engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(runtime.database.engine) as sent:
         post_transaction(runtime, bundle)
-    finally:
-        event.remove(runtime.database.engine, "before_cursor_execute", listener)
-    assert len(asked) == 1
+    assert len([s for s in sent if "claim_job" in s and "LIKE" in s]) == 1
     [failed, rerun] = jobs_of(runtime, CASE.claim_id)
     assert (failed.status, rerun.status, rerun.claim_version, rerun.run) == ("failed", "queued",
                                                                               failed.claim_version, 1)
