@@ -96,10 +96,15 @@ def test_a_value_it_cannot_compare_is_left_to_jsonschema_not_raised():
     assert profiles._compiled({"minimum": 0})(Decimal("1")) is True
 
 
-def test_it_fills_in_no_default():
-    schema = {"type": "object", "properties": {"a": {"type": "string", "description": "d"}}}
+def test_a_default_is_never_filled_into_the_clients_resource():
+    """fastjsonschema fills in defaults unless told not to: a schema naming one is not compiled at all, and no value
+    is changed (a schema without one: checked as it is)."""
+    with_default = {"type": "object", "properties": {"a": {"type": "string", "default": "x"}}}
     value = {}
-    assert profiles._compiled(schema)(value) is True and value == {}
+    assert profiles._compilable(with_default) is False
+    assert profiles._compiled(with_default)(value) is False and value == {}
+    assert profiles._compiled({"type": "object", "properties": {"a": {"type": "string"}}})(value) is True
+    assert value == {}
 
 
 # --- any change to a resource: the report is jsonschema's -------------------------------------------------------
