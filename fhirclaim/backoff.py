@@ -22,7 +22,10 @@ class Backoff:
 
     def delay(self, failures: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after `failures` (>= 1) failed attempts in a row."""
-        base = min(self.initial * self.multiplier ** max(failures - 1, 0), self.maximum)
+        try:
+            base = min(self.initial * self.multiplier ** max(failures - 1, 0), self.maximum)
+        except OverflowError:  # so many failures in a row that the delay has long been the cap
+            base = self.maximum
         if not self.jitter:
             return base
         spread = base * self.jitter

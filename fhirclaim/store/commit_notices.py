@@ -5,7 +5,8 @@ A repository that writes such a row calls `notice(session, topic)`; when the uni
 `Store.unit_of_work` hands each topic noticed in it to the callbacks registered for it (`Store.on_commit`), once
 per transaction — the pipeline worker and the webhook delivery worker wake instead of waiting for their next poll.
 A rolled-back unit of work announces nothing. Other processes (a `fhirclaim worker` beside the web processes) are
-not told: they still find the rows by polling.
+told on PostgreSQL: its NOTIFY, sent by triggers on the rows' tables, reaches their `notice_listener.py`. On SQLite
+they find the rows by polling.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from sqlalchemy.orm import Session
 
 CLAIM_JOB_QUEUED = "claim job queued"
 WEBHOOK_QUEUED = "webhook notification queued"
+
+# PostgreSQL's NOTIFY channel of each topic, for the other processes (`notice_listener.py`): migration 0023's
+# triggers notify on them when a statement inserts into `claim_job` or `webhook_delivery`
+CHANNELS = {CLAIM_JOB_QUEUED: "fhirclaim_claim_job_queued", WEBHOOK_QUEUED: "fhirclaim_webhook_queued"}
 
 _NOTICED = "fhirclaim.commit_notices"
 

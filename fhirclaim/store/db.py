@@ -132,6 +132,14 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def connection_of_its_own(self):
+        """The driver's connection, made as the pool makes its own but not the pool's: it takes no pooled slot,
+        and closing it closes it (`notice_listener.py` holds one for as long as the process runs)."""
+        pooled = self.engine.raw_connection()
+        driver = pooled.driver_connection
+        pooled.detach()
+        return driver
+
     def _connect(self) -> Connection:
         """The first connection of a process: one it cannot make is a StartupError saying what to check."""
         try:

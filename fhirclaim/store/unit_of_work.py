@@ -127,14 +127,18 @@ class Store:
         commits (`store/commit_notices.py`)."""
         self._on_commit.setdefault(topic, []).append(callback)
 
+    def announce(self, topic: str) -> None:
+        """Tell `topic`'s callbacks: a commit of this process, or another's (`notice_listener.py`), noticed it."""
+        for callback in self._on_commit.get(topic, ()):
+            callback()
+
     @contextlib.contextmanager
     def unit_of_work(self, scope: Scope = SYSTEM, *, write: bool = True) -> Iterator[UnitOfWork]:
         """Everything done through the yielded unit of work commits together, or not at all."""
         with self.database.session(write=write) as session:
             yield UnitOfWork(session, scope, SqlResourceRepository(session, scope, timezone_name=self.timezone))
         for topic in commit_notices.taken(session):  # committed: wake whoever waits for it
-            for callback in self._on_commit.get(topic, ()):
-                callback()
+            self.announce(topic)
 
     @contextlib.contextmanager
     def reading(self, scope: Scope = SYSTEM) -> Iterator[UnitOfWork]:

@@ -178,3 +178,36 @@ def test_a_claim_written_wakes_the_served_worker_without_waiting_for_its_poll(se
         assert signed_bundle(runtime, case.claim_id) is not None
     finally:
         runtime.close()
+
+
+def test_a_claim_another_process_wrote_wakes_this_processs_worker_on_postgresql(settings):
+    """`fhirclaim worker` beside `fhirclaim serve`: the serving process's commit wakes the worker process through
+    PostgreSQL's NOTIFY (`store/notice_listener.py`). A second Runtime on the same database stands for the other
+    process; this one's poll is an hour, so only the notice can run the job."""
+    from fhirclaim.runtime import Runtime
+    from fhirclaim.store.notice_listener import NoticeListener
+
+    worker_side = Runtime(settings.model_copy(update={"worker_poll_seconds": 3600, "webhook_poll_seconds": 3600}))
+    if worker_side.database.is_sqlite:
+        worker_side.close()
+        pytest.skip("SQLite has no NOTIFY: other processes find the jobs at their poll")
+    serving_side = Runtime(settings.model_copy(update={"run_worker": False}))
+    idle, ended, run_next = threading.Event(), threading.Event(), worker_side.pipeline.run_next
+
+    def noting(worker: str, job_id: int | None = None):
+        job = run_next(worker, job_id)
+        (ended if job is not None else idle).set()
+        return job
+
+    worker_side.pipeline.run_next = noting
+    try:
+        worker_side.start_workers()
+        [listener] = [w for w in worker_side.workers if isinstance(w, NoticeListener)]
+        assert listener.listening.wait(120) and idle.wait(120)  # the queue was empty: now it sleeps for the hour
+        case = load_case(GROUPED[0])
+        post_transaction(serving_side, case.transaction)
+        assert ended.wait(120), "the worker slept through the other process's commit that queued the claim's job"
+        assert signed_bundle(worker_side, case.claim_id) is not None
+    finally:
+        serving_side.close()
+        worker_side.close()
