@@ -68,6 +68,8 @@ def test_backoff_defaults_double_from_one_second_and_cap_at_an_hour():
     backoff = Backoff(1, 2, 3600)
     assert backoff.schedule(10) == [1, 2, 4, 8, 16, 32, 64, 128, 256]
     assert backoff.delay(12) == 2048 and backoff.delay(13) == 3600 and backoff.delay(40) == 3600
+    assert backoff.delay(5000) == 3600  # 2**4999 overflows a float: the cap, not an OverflowError (a listener's
+    # reconnections in a long outage count that high)
 
 
 def test_backoff_jitter_stays_within_its_fraction_and_follows_the_random_source():
