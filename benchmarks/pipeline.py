@@ -43,6 +43,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import select
 
 from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.claims.pipeline_worker import PipelineWorker
@@ -52,6 +53,7 @@ from fhirclaim.interactions import transaction
 from fhirclaim.runtime import Runtime
 from fhirclaim.startup import freeze_startup_heap
 from fhirclaim.store import commit_notices
+from fhirclaim.store.jobs import DONE, FAILED, ClaimJobRow
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CASES = ("01-outpatient-visit", "02-hip-replacement-special-cmg", "03-class-upgrade", "04-newborn")
@@ -105,18 +107,21 @@ def process_cpu(pid: int | None) -> float:
 
 
 class Meter:
-    """CPU seconds of this process plus one other (the HTTP emulator), between start() and stop()."""
+    """CPU seconds of this process plus others (the HTTP emulator, worker processes), inside its `with` blocks."""
 
-    def __init__(self, other_pid: int | None) -> None:
-        self.other_pid = other_pid
+    def __init__(self, *other_pids: int | None) -> None:
+        self.other_pids = [pid for pid in other_pids if pid is not None]
         self.total = 0.0
 
+    def _cpu(self) -> float:
+        return time.process_time() + sum(process_cpu(pid) for pid in self.other_pids)
+
     def __enter__(self):
-        self._started = time.process_time() + process_cpu(self.other_pid)
+        self._started = self._cpu()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.total += time.process_time() + process_cpu(self.other_pid) - self._started
+        self.total += self._cpu() - self._started
 
 
 @dataclass
@@ -153,6 +158,69 @@ class EmulatorProcess:
         self.process.communicate(timeout=30)
 
 
+class WorkerProcesses:
+    """`--worker-processes` `fhirclaim worker` processes on the run's database and data directory, as a deployment
+    runs them beside `fhirclaim serve`: the pipeline runs there, this process only writes the claims. Each runs one
+    pipeline worker (and its own embedded E-Klaim, or the `http` mode's emulator)."""
+
+    def __init__(self, count: int, settings: Settings, directory: Path) -> None:
+        env = {**os.environ, "FHIRCLAIM_DATA_DIR": str(settings.data_dir),
+               "FHIRCLAIM_DATABASE_URL": settings.resolved_database_url(), "FHIRCLAIM_PUBLIC_BASE_URL": BASE,
+               "FHIRCLAIM_EKLAIM_PROTOCOL": settings.eklaim_protocol,
+               **({"FHIRCLAIM_EKLAIM_URL": settings.eklaim_url, "FHIRCLAIM_EKLAIM_KEY": settings.eklaim_key}
+                  if settings.eklaim_url else {})}
+        self.processes = []
+        for number in range(count):
+            log = directory / f"worker-{number}.log"
+            with log.open("w") as stderr:  # the process keeps its own copy of the file open
+                process = subprocess.Popen([sys.executable, "-m", "fhirclaim.cli", "worker"], env=env,
+                                           stdout=subprocess.PIPE, stderr=stderr, text=True)
+            self.processes.append(process)
+            for line in process.stdout:  # up once it says its workers run
+                if "workers running" in line:
+                    break
+            else:
+                raise RuntimeError(f"fhirclaim worker did not start: {log.read_text()}")
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.communicate(timeout=60)
+
+
+class JobWatcher(threading.Thread):
+    """With worker processes: tells the waiting producers when their claims' jobs ended (done or failed), from
+    the job table, read every `interval` seconds in one query for every claim awaited. A latency is late by up to
+    that interval."""
+
+    def __init__(self, runtime: Runtime, completions: Completions, interval: float = 0.005) -> None:
+        super().__init__(daemon=True, name="bench-job-watcher")
+        self.runtime, self.completions, self.interval = runtime, completions, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            with self.completions._lock:
+                awaited = [claim_id for claim_id, (event, _) in self.completions.done.items() if not event.is_set()]
+            if not awaited:
+                continue
+            query = select(ClaimJobRow.claim_id).where(ClaimJobRow.claim_id.in_(awaited),
+                                                       ClaimJobRow.status.in_((DONE, FAILED)))
+            with self.runtime.database.engine.connect() as connection:
+                ended = connection.execute(query).scalars().all()
+            now = time.perf_counter()
+            for claim_id in ended:
+                event, times = self.completions.expect(claim_id)
+                if not event.is_set():
+                    times.append(now)
+                    event.set()
+
+
 def run_mode(mode: str, offset: int, args, console: Console) -> Result:
     with tempfile.TemporaryDirectory() as directory:
         emulator = EmulatorProcess(Path(directory), args.protocol) if mode == "http" else None
@@ -161,9 +229,14 @@ def run_mode(mode: str, offset: int, args, console: Console) -> Result:
                             **({"eklaim_url": emulator.url, "eklaim_key": emulator.key} if emulator else {}))
         runtime = Runtime(settings)
         freeze_startup_heap()  # as `fhirclaim serve` does before it serves
+        processes = (WorkerProcesses(args.worker_processes, runtime.settings, Path(directory))
+                     if args.worker_processes else None)
         try:
-            return measure(mode, offset, runtime, args, console, emulator.process.pid if emulator else None)
+            return measure(mode, offset, runtime, args, console,
+                           [emulator.process.pid if emulator else None, *(processes.pids if processes else ())])
         finally:
+            if processes:
+                processes.stop()
             runtime.close()
             if emulator:
                 emulator.stop()
@@ -174,11 +247,17 @@ def write_claim(runtime: Runtime, bundle: dict) -> None:
         transaction.process(runtime.fhir_service(uow, author="bench:simrs"), bundle, BASE)
 
 
-def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, emulator_pid: int | None) -> Result:
+def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, other_pids: list[int | None]
+            ) -> Result:
     completions = Completions(runtime.pipeline)
-    workers = [PipelineWorker(completions, poll_seconds=0.5, name=f"bench-{n}") for n in range(args.workers)]
-    for worker in workers:  # woken by the commit that queued a job, as `fhirclaim serve` wires its worker
-        runtime.store.on_commit(commit_notices.CLAIM_JOB_QUEUED, worker.wake)
+    workers: list[PipelineWorker | JobWatcher] = []
+    if args.worker_processes:  # the pipeline runs in the worker processes; this process watches the job table
+        workers.append(JobWatcher(runtime, completions))
+    else:
+        workers += [PipelineWorker(completions, poll_seconds=0.5, name=f"bench-{n}") for n in range(args.workers)]
+        for worker in workers:  # woken by the commit that queued a job, as `fhirclaim serve` wires its worker
+            runtime.store.on_commit(commit_notices.CLAIM_JOB_QUEUED, worker.wake)
+    for worker in workers:
         worker.start()
     result = Result(mode, args.claims, 0.0)
     numbers = iter(range(offset + 1, offset + args.claims + 1))
@@ -209,7 +288,7 @@ def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, em
                         result.latencies.append(latency)
                     progress.advance(task)
 
-            with Meter(emulator_pid) as meter:
+            with Meter(*other_pids) as meter:
                 started = time.perf_counter()
                 threads = [threading.Thread(target=producer) for _ in range(args.producers)]
                 for thread in threads:
@@ -220,7 +299,7 @@ def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, em
             result.cpu = meter.total
     finally:
         for worker in workers:
-            worker.stop()
+            worker.stop() if isinstance(worker, PipelineWorker) else worker.stopped.set()
     result.failed = count_unsigned(runtime, offset, args.claims)
     return result
 
@@ -237,8 +316,10 @@ def count_unsigned(runtime: Runtime, offset: int, claims: int) -> int:
 
 
 def report(results: list[Result], args, console: Console) -> None:
+    workers = (f"{args.worker_processes} worker processes" if args.worker_processes
+               else f"{args.workers} worker threads")
     table = Table(title=f"Claim pipeline end to end: Claim write → signed Bundle (E-Klaim {args.protocol}, "
-                        f"{args.workers} workers, {args.producers} producers, "
+                        f"{workers}, {args.producers} producers, "
                         f"{'PostgreSQL' if args.database_url else 'SQLite'})")
     for column in ("E-Klaim", "claims", "wall s", "claims/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU ms/claim",
                    "cores", "unsigned"):
@@ -255,7 +336,9 @@ def report(results: list[Result], args, console: Console) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--claims", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2, help="pipeline worker threads")
+    parser.add_argument("--workers", type=int, default=2, help="pipeline worker threads (in this process)")
+    parser.add_argument("--worker-processes", type=int, default=0,
+                        help="run the pipeline in this many `fhirclaim worker` processes instead of worker threads")
     parser.add_argument("--producers", type=int, default=4, help="claims written and awaited at a time")
     parser.add_argument("--modes", default="in-process,http")
     parser.add_argument("--database-url", default=None, help="an empty database (default: SQLite in a temp dir)")
