@@ -5,7 +5,8 @@ A statement-level trigger on each table calls `pg_notify` with the topic's chann
 copied here as this revision knows them); PostgreSQL delivers the notice when the inserting transaction commits,
 never for one rolled back, and once per channel per transaction. `notice_listener.py` LISTENs for them in every
 process that runs workers, so a `fhirclaim worker` wakes for a job another process queued instead of waiting for its
-next poll. SQLite has no NOTIFY: nothing changes there. Downgrade drops the triggers and their function.
+next poll. SQLite has no NOTIFY: nothing changes there. The function is made with OR REPLACE: a database whose tables
+were dropped keeps its functions. Downgrade drops the triggers and their function.
 
 Revision ID: 0023
 Revises: 0022
@@ -27,7 +28,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(f"""
-        CREATE FUNCTION {_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE OR REPLACE FUNCTION {_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             PERFORM pg_notify(TG_ARGV[0], '');
             RETURN NULL;
