@@ -51,7 +51,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from fhirclaim.claims.pipeline import derived_id
 from fhirclaim.claims.pipeline_worker import PipelineWorker
@@ -201,6 +201,10 @@ class WorkerProcesses:
             process.communicate(timeout=60)
 
 
+_ENDED = select(ClaimJobRow.claim_id).where(ClaimJobRow.claim_id.in_(bindparam("awaited", expanding=True)),
+                                           ClaimJobRow.status.in_((DONE, FAILED)))  # built once
+
+
 class JobWatcher(threading.Thread):
     """With worker processes: tells the waiting producers when their claims' jobs ended (done or failed), from
     the job table, read every `interval` seconds in one query for every claim awaited. A latency is late by up to
@@ -217,10 +221,8 @@ class JobWatcher(threading.Thread):
                 awaited = [claim_id for claim_id, (event, _) in self.completions.done.items() if not event.is_set()]
             if not awaited:
                 continue
-            query = select(ClaimJobRow.claim_id).where(ClaimJobRow.claim_id.in_(awaited),
-                                                       ClaimJobRow.status.in_((DONE, FAILED)))
             with self.runtime.database.engine.connect() as connection:
-                ended = connection.execute(query).scalars().all()
+                ended = connection.execute(_ENDED, {"awaited": awaited}).scalars().all()
             now = time.perf_counter()
             for claim_id in ended:
                 event, times = self.completions.expect(claim_id)
