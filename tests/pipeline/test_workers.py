@@ -155,9 +155,9 @@ def test_a_stuck_worker_whose_lease_ran_out_writes_nothing_more(runtime, flaky, 
     assert grouping_response(runtime, case.claim_id)["outcome"] == "complete"
 
 
-def test_a_claim_written_wakes_the_served_worker_without_waiting_for_its_poll(settings, ledger):
-    """`fhirclaim serve`'s worker polls the queue only when idle; the commit that queued a job wakes it (the poll
-    here is an hour: only the wake-up can run the job)."""
+def _sleepy_runtime(settings):
+    """A Runtime whose workers poll once an hour, and two events: `idle` when a look found nothing due, `ended`
+    when a job ran."""
     from fhirclaim.runtime import Runtime
 
     runtime = Runtime(settings.model_copy(update={"worker_poll_seconds": 3600, "webhook_poll_seconds": 3600}))
@@ -169,6 +169,13 @@ def test_a_claim_written_wakes_the_served_worker_without_waiting_for_its_poll(se
         return job
 
     runtime.pipeline.run_next = noting
+    return runtime, idle, ended
+
+
+def test_a_claim_written_wakes_the_served_worker_without_waiting_for_its_poll(settings, ledger):
+    """`fhirclaim serve`'s worker polls the queue only when idle; the commit that queued a job wakes it (the poll
+    here is an hour: only the wake-up can run the job)."""
+    runtime, idle, ended = _sleepy_runtime(settings)
     try:
         runtime.start_workers()
         assert idle.wait(120)  # its first look found the queue empty: now it sleeps for the hour
@@ -187,19 +194,11 @@ def test_a_claim_another_process_wrote_wakes_this_processs_worker_on_postgresql(
     from fhirclaim.runtime import Runtime
     from fhirclaim.store.notice_listener import NoticeListener
 
-    worker_side = Runtime(settings.model_copy(update={"worker_poll_seconds": 3600, "webhook_poll_seconds": 3600}))
+    worker_side, idle, ended = _sleepy_runtime(settings)
     if worker_side.database.is_sqlite:
         worker_side.close()
         pytest.skip("SQLite has no NOTIFY: other processes find the jobs at their poll")
     serving_side = Runtime(settings.model_copy(update={"run_worker": False}))
-    idle, ended, run_next = threading.Event(), threading.Event(), worker_side.pipeline.run_next
-
-    def noting(worker: str, job_id: int | None = None):
-        job = run_next(worker, job_id)
-        (ended if job is not None else idle).set()
-        return job
-
-    worker_side.pipeline.run_next = noting
     try:
         worker_side.start_workers()
         [listener] = [w for w in worker_side.workers if isinstance(w, NoticeListener)]
