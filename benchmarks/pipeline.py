@@ -15,7 +15,8 @@ publish). Both E-Klaims (embedded and served) speak `--protocol`. Latency = from
 signed Bundle; claims/s = claims / wall time of the whole run (writes included). CPU ms/claim = CPU time (user +
 system) of this process, plus over HTTP the emulator process's (`/proc/<pid>/stat`), during the run, per claim;
 cores = that CPU time / wall time: how much of the machine the run kept busy (one process's Python code runs on one
-core at a time).
+core at a time). DB CPU ms/claim = the PostgreSQL server's CPU per claim (its postmaster and the processes it runs,
+from /proc), when it runs on this machine; "—" for SQLite or a server elsewhere.
 
 Modes: `in-process` — the embedded sandbox E-Klaim (same process, the real encrypted protocol, no socket);
 `http` — `fhirclaim eklaim-emulator` started as its own process (waitress) and reached over HTTP, as a hospital's
@@ -115,6 +116,45 @@ def process_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def database_server_cpu(database) -> float | None:
+    """CPU seconds (user + system) so far of the PostgreSQL server `database` (a `store.db.Database`) is on, when it
+    runs on this machine: its postmaster (with the children it reaped: the backends of connections already closed)
+    and every process it runs now. None for SQLite, or a server elsewhere."""
+    if database.is_sqlite:
+        return None
+    with database.engine.connect() as connection:
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    postmaster = _parent_if_postgres(backend)
+    if postmaster is None or not _is_postgres(postmaster):
+        return None
+    total = 0
+    for entry in Path("/proc").iterdir():
+        pid = int(entry.name) if entry.name.isdigit() else None
+        if pid is not None and (pid == postmaster or _parent_if_postgres(pid) == postmaster):
+            try:
+                total += sum(int(field) for field in (entry / "stat").read_text().rsplit(")", 1)[1].split()[11:15])
+            except OSError:  # it ended while we looked
+                continue
+    return total / TICKS
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    except OSError:
+        return False
+
+
+def _parent_if_postgres(pid: int) -> int | None:
+    """The parent of process `pid` when `pid` is a postgres process of this machine."""
+    if not _is_postgres(pid):
+        return None
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return None
+
+
 class Meter:
     """CPU seconds of this process plus others (the HTTP emulator, worker processes), inside its `with` blocks."""
 
@@ -141,6 +181,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     failed: int = 0
     cpu: float = 0.0  # CPU seconds of the run (`Meter`)
+    database_cpu: float | None = None  # the local PostgreSQL server's CPU seconds in the run (`database_server_cpu`)
 
 
 class EmulatorProcess:
@@ -331,6 +372,7 @@ def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, ot
                         result.latencies.append(latency)
                     progress.advance(task)
 
+            database_before = database_server_cpu(runtime.database)
             with Meter(*other_pids) as meter:
                 started = time.perf_counter()
                 threads = [threading.Thread(target=producer) for _ in range(args.producers)]
@@ -340,6 +382,9 @@ def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, ot
                     thread.join()
                 result.wall = time.perf_counter() - started
             result.cpu = meter.total
+            database_after = database_server_cpu(runtime.database)
+            if database_before is not None and database_after is not None:
+                result.database_cpu = database_after - database_before
     finally:
         for worker in workers:
             worker.stop()
@@ -365,14 +410,16 @@ def report(results: list[Result], args, console: Console) -> None:
                         f"{workers}, {args.producers} producers, "
                         f"{'PostgreSQL' if args.database_url else 'SQLite'})")
     for column in ("E-Klaim", "claims", "wall s", "claims/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU ms/claim",
-                   "cores", "unsigned"):
+                   "cores", "DB CPU ms/claim", "unsigned"):
         table.add_column(column, justify="left" if column == "E-Klaim" else "right")
     for result in results:
         ms = sorted(latency * 1000 for latency in result.latencies)
         cuts = statistics.quantiles(ms, n=100, method="inclusive")
         table.add_row(result.mode, str(result.claims), f"{result.wall:.1f}", f"{result.claims / result.wall:.1f}",
                       f"{cuts[49]:.0f}", f"{cuts[89]:.0f}", f"{cuts[98]:.0f}", f"{ms[-1]:.0f}",
-                      f"{result.cpu / result.claims * 1000:.0f}", f"{result.cpu / result.wall:.2f}", str(result.failed))
+                      f"{result.cpu / result.claims * 1000:.0f}", f"{result.cpu / result.wall:.2f}",
+                      "—" if result.database_cpu is None else f"{result.database_cpu / result.claims * 1000:.0f}",
+                      str(result.failed))
     console.print(table)
 
 
