@@ -219,18 +219,22 @@ class WorkerProcesses:
                "FHIRCLAIM_EKLAIM_PROTOCOL": settings.eklaim_protocol,
                **({"FHIRCLAIM_EKLAIM_URL": settings.eklaim_url, "FHIRCLAIM_EKLAIM_KEY": settings.eklaim_key}
                   if settings.eklaim_url else {})}
-        self.processes = []
-        for number in range(count):
-            log = directory / f"worker-{number}.log"
-            with log.open("w") as stderr:  # the process keeps its own copy of the file open
-                process = subprocess.Popen([sys.executable, "-m", "fhirclaim.cli", "worker"], env=env,
-                                           stdout=subprocess.PIPE, stderr=stderr, text=True)
-            self.processes.append(process)
-            for line in process.stdout:  # up once it says its workers run
-                if "workers running" in line:
-                    break
-            else:
-                raise RuntimeError(f"fhirclaim worker did not start: {log.read_text()}")
+        self.processes: list[subprocess.Popen] = []
+        try:
+            for number in range(count):
+                log = directory / f"worker-{number}.log"
+                with log.open("w") as stderr:  # the process keeps its own copy of the file open
+                    process = subprocess.Popen([sys.executable, "-m", "fhirclaim.cli", "worker"], env=env,
+                                               stdout=subprocess.PIPE, stderr=stderr, text=True)
+                self.processes.append(process)
+                for line in process.stdout:  # up once it says its workers run
+                    if "workers running" in line:
+                        break
+                else:
+                    raise RuntimeError(f"fhirclaim worker did not start: {log.read_text()}")
+        except BaseException:  # none left running behind the error
+            self.stop()
+            raise
 
     @property
     def pids(self) -> list[int]:
