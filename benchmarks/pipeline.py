@@ -108,11 +108,17 @@ class Completions:
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def stat_fields(pid: int | str) -> list[str]:
+    """The fields of `/proc/<pid>/stat` after the command name (state, ppid, … utime is [11], stime [12], cutime [13],
+    cstime [14]); OSError when the process is gone."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu(pid: int | None) -> float:
     """CPU seconds (user + system) of another process, 0 when there is none."""
     if pid is None:
         return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
@@ -132,7 +138,7 @@ def database_server_cpu(database) -> float | None:
         pid = int(entry.name) if entry.name.isdigit() else None
         if pid is not None and (pid == postmaster or _parent_if_postgres(pid) == postmaster):
             try:
-                total += sum(int(field) for field in (entry / "stat").read_text().rsplit(")", 1)[1].split()[11:15])
+                total += sum(int(field) for field in stat_fields(pid)[11:15])
             except OSError:  # it ended while we looked
                 continue
     return total / TICKS
@@ -150,7 +156,7 @@ def _parent_if_postgres(pid: int) -> int | None:
     if not _is_postgres(pid):
         return None
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(stat_fields(pid)[1])
     except (OSError, ValueError):
         return None
 
