@@ -92,6 +92,10 @@ def test_the_library_creates_the_database_private_under_any_umask(tmp_path):
     assert _mode(data_dir) == 0o700
     assert _mode(data_dir / "fhirclaim.db") == 0o600
     assert _mode(data_dir / "secret.key") == 0o600
+    assert (data_dir / "signing" / "ca").is_dir(), "the sandbox CA was made"
+    assert _mode(data_dir / "signing") == 0o700  # made on the way to signing/ca, not with the umask's 0755
+    from fhirclaim.startup import loose_modes
+    assert loose_modes(data_dir) == []  # so the next start has nothing to warn about
 
 
 def _with_keys(data_dir: Path, signing_keys: Path) -> Path:
