@@ -7,8 +7,10 @@ out (`until <= now`).
 
 - `claim` takes the first due candidate whose lease is free: the caller's query names the candidates' keys, in
   its order. With `skip_locked`, PostgreSQL locks the candidate it returns `FOR UPDATE SKIP LOCKED`, so concurrent
-  claimers pass over a row another one is taking instead of waiting for it; on SQLite the write transaction
-  (BEGIN IMMEDIATE) serialises claimers. A race lost to another claimer tries the next candidate, a few times.
+  claimers pass over a row another one is taking instead of waiting for it, and the candidate query is the
+  subquery of the taking UPDATE: one statement (issue 17). Otherwise (SQLite, where the write transaction, BEGIN
+  IMMEDIATE, serialises claimers; or a lease on rows other than the candidates') the candidate is read, then taken,
+  and a race lost to another claimer tries the next candidate, a few times.
 - `take` is a conditional UPDATE … RETURNING that succeeds only on a free lease: PostgreSQL re-checks the condition
   under the row lock once a concurrent taker commits, so exactly one of them wins; SQLite runs it under its single
   writer lock. A lease whose row exists only once needed (`insert_missing`) is first inserted free (ON CONFLICT DO
@@ -61,8 +63,11 @@ class Lease:
         """The row of the first candidate whose lease `worker` took until `until`, with `values` set on it; None when
         no candidate is due (or every race was lost: the next round tries again). `candidates` selects the key of
         the best due candidate whose lease is free (its `params` bound), so a lost race shows in the next try."""
-        if skip_locked and session.get_bind().dialect.name == "postgresql":
-            candidates = _skipping_locked(candidates, self.table)
+        if skip_locked and session.get_bind().dialect.name == "postgresql" and not self.insert_missing:
+            # a race lost here (the locked candidate changed since the statement's snapshot: PostgreSQL re-checks
+            # it, and LIMIT 1 then gives nothing) answers None as well
+            return execute(session, self._setting(self._taking_first(candidates), values), {
+                **(params or {}), "taker": worker, "taken_at": now, "held_until": until, **_bound(values)}).first()
         for _ in range(_RACES):
             key = execute(session, candidates, params or {}).scalar()
             if key is None:
@@ -104,6 +109,15 @@ class Lease:
                 .values({self.holder: bindparam("taker"), self.until: bindparam("held_until")})
                 .returning(*self.table.c))
 
+    @lru_cache(maxsize=8)  # noqa: B019  (a few candidate queries per lease, and leases live as long as the module)
+    def _taking_first(self, candidates: Select):
+        """`_take` of the key `candidates` selects, locked FOR UPDATE SKIP LOCKED (PostgreSQL), in one statement."""
+        locked = candidates.with_for_update(skip_locked=True, of=self.table).scalar_subquery()
+        return (update(self.table)
+                .where(self.key == locked, self.free(bindparam("taken_at")))
+                .values({self.holder: bindparam("taker"), self.until: bindparam("held_until")})
+                .returning(*self.table.c))
+
     @cached_property
     def _renew(self):
         return (update(self.table)
@@ -127,12 +141,6 @@ def _bound(values: dict[str, Any]) -> dict[str, Any]:
 def _also_setting(statement, columns: tuple[str, ...]):
     """An UPDATE that also sets `columns`, each from the parameter `set_<column>`: built once per set of columns."""
     return statement.values({name: bindparam(f"set_{name}") for name in columns})
-
-
-@lru_cache(maxsize=64)
-def _skipping_locked(candidates: Select, table: Table) -> Select:
-    """`candidates` locking the row it returns, passing over rows other claimers hold (PostgreSQL)."""
-    return candidates.with_for_update(skip_locked=True, of=table)
 
 
 @cache

@@ -134,3 +134,24 @@ def test_latest_for_claim_reads_without_an_orm_session(database):
     finally:
         event.remove(Session, "after_begin", listener)
     assert begun == []
+
+
+def test_claim_next_takes_the_first_due_job_in_one_statement_on_postgresql(database, statements):
+    """On PostgreSQL the due job is chosen (FOR UPDATE SKIP LOCKED) in the subquery of the UPDATE that takes it: one
+    statement; SQLite reads the candidate, then takes it. Either way: the first due job, its row as taken, never a
+    job of a claim a live lease holds, and nothing once none is due."""
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        first, second = queue.enqueue("c1", 1, "rs-a", "submit"), queue.enqueue("c2", 1, "rs-a", "submit")
+    statements.clear()
+    with _queue(database) as session:
+        taken = JobQueue(session).claim_next("w1", 60)
+    sent = [s for s in statements if s.split()[0] in ("SELECT", "UPDATE", "WITH")]
+    assert len(sent) == (2 if database.is_sqlite else 1), sent
+    assert (taken.id, taken.claim_id, taken.worker, taken.status) == (first.id, "c1", "w1", jobs.RUNNING)
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        rerun = queue.enqueue("c1", 1, "rs-a", "submit", run=1)  # due, but w1 holds c1's job
+        assert queue.claim_next("w2", 60).id == second.id
+        assert queue.claim_next("w2", 60) is None
+        assert queue.get(rerun.id).status == jobs.QUEUED
