@@ -245,9 +245,9 @@ class ClaimPipeline:
         scope = Scope(tenant=job.tenant, all_tenants=False) if job.tenant else SYSTEM
         with self.store.reading(scope) as uow:  # reads only: ended by rollback, no commit (issue 17)
             queue = uow.jobs
-            if queue.is_superseded(job):
+            done = queue.steps_unless_superseded(job)
+            if done is None:
                 return jobs.SUPERSEDED
-            done = queue.steps(job.id)
             stored = uow.resources.find("Claim", job.claim_id)
             if stored is None or stored.deleted:
                 return jobs.SUPERSEDED

@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -251,6 +252,15 @@ class JobQueue:
         rows = execute(self.session, _STEPS, {"job_id": job_id})
         return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
+    def steps_unless_superseded(self, job: Job) -> dict[str, Any] | None:
+        """`steps(job.id)`, or None when a newer job of its Claim exists (`is_superseded`): one statement, what a
+        run reads first (issue 17)."""
+        rows = execute(self.session, _STEPS_UNLESS_SUPERSEDED, {"job_id": job.id, "claim_id": job.claim_id,
+                                                                "tenant": job.tenant}).all()
+        if rows[0].superseded:
+            return None
+        return {row.step: json.loads(row.detail) if row.detail else None for row in rows if row.step is not None}
+
     def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
         """Record steps done (name, what it left for the next ones, when), in the order given (a step named twice:
         its last): one INSERT, a step recorded already rewritten (ON CONFLICT DO UPDATE)."""
@@ -314,6 +324,11 @@ _HOLDER = select(_JOBS.c.locked_by).where(_JOBS.c.id == bindparam("job_id"))
 
 _STEP_ROWS = ClaimJobStepRow.__table__
 _STEPS = select(_STEP_ROWS.c.step, _STEP_ROWS.c.detail).where(_STEP_ROWS.c.job_id == bindparam("job_id"))
+# the steps (none: one row of NULLs), each row telling whether a newer job exists: a one-row select left-joined
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+_SUPERSEDED = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).exists()
+_STEPS_UNLESS_SUPERSEDED = (select(_SUPERSEDED.label("superseded"), _STEP_ROWS.c.step, _STEP_ROWS.c.detail)
+                            .select_from(_ONE_ROW.outerjoin(_STEP_ROWS, _STEP_ROWS.c.job_id == bindparam("job_id"))))
 
 
 @functools.cache

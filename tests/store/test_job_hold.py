@@ -155,3 +155,27 @@ def test_claim_next_takes_the_first_due_job_in_one_statement_on_postgresql(datab
         assert queue.claim_next("w2", 60).id == second.id
         assert queue.claim_next("w2", 60) is None
         assert queue.get(rerun.id).status == jobs.QUEUED
+
+
+def test_a_runs_first_read_answers_its_steps_or_that_it_is_superseded_in_one_statement(database, statements):
+    """`steps_unless_superseded`: the steps recorded ({} when none), or None once a newer job of the same Claim (same
+    tenant) exists — in one statement."""
+    when = datetime(2026, 1, 5, 8, 0)
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        job, bare = queue.enqueue("c1", 1, "rs-a", "submit"), queue.enqueue("c2", 1, None, "submit")
+        queue.record_steps(job.id, [("new_claim", {"a": 1}, when), ("grouper", None, when)])
+    statements.clear()
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        assert queue.steps_unless_superseded(job) == {"new_claim": {"a": 1}, "grouper": None}
+        assert [s.split()[0] for s in statements if s.split()[0] in ("SELECT", "WITH")] == ["SELECT"]
+        assert queue.steps_unless_superseded(bare) == {}
+        queue.enqueue("c1", 1, "rs-b", "submit")  # another tenant's c1: not newer
+        queue.enqueue("c2", 2, "rs-a", "submit")  # a tenant's c2: not the shared one
+        assert queue.steps_unless_superseded(job) == {"new_claim": {"a": 1}, "grouper": None}
+        assert queue.steps_unless_superseded(bare) == {}
+        queue.enqueue("c1", 1, "rs-a", "submit", run=1)
+        queue.enqueue("c2", 3, None, "submit")
+        assert queue.steps_unless_superseded(job) is None
+        assert queue.steps_unless_superseded(bare) is None
