@@ -270,9 +270,13 @@ class ClaimPipeline:
         """Record a step (None: only the waiting ones of `done`), the steps done before it whose markers wait, and
         what it writes to FHIR, in one transaction — only while the job still holds its lease (renewed here, so a
         long job keeps it) and no newer version of the Claim has a job of its own. `end`: the job ends with it."""
+        steps = list(done.pending) if done is not None else []
+        if step is not None:
+            steps.append((step, detail, naive_utc_now()))
         with self.store.unit_of_work(scope) as uow:
             queue = uow.jobs
-            held = queue.hold(job, self.settings.lease_seconds)  # renewed and not superseded, in one statement
+            # renewed and not superseded, in one statement; a step without FHIR writes recorded in it too
+            held = queue.hold(job, self.settings.lease_seconds, recording=steps if action is None else None)
             if held == jobs.QUEUED:
                 raise LeaseLost()
             if held == jobs.SUPERSEDED:
@@ -281,10 +285,7 @@ class ClaimPipeline:
                 service = self.services.server(uow, PIPELINE_AUTHOR)
                 with service.writing_together():  # e.g. the Claim and its ClaimResponse: their worklist line once
                     action(service, ClaimAssembler(uow.resources, self.settings.timezone))
-            steps = list(done.pending) if done is not None else []
-            if step is not None:
-                steps.append((step, detail, naive_utc_now()))
-            queue.record_steps(job.id, steps)
+                queue.record_steps(job.id, steps)
             if end is not None:
                 queue.finish(job, end)
         if done is not None:  # committed

@@ -27,12 +27,16 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    column,
+    func,
     insert,
     literal,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -217,18 +221,34 @@ class JobQueue:
         until = naive_utc_now() + timedelta(seconds=lease_seconds)
         return _LEASE.renew(self.session, job.id, job.worker, until, **inputs)
 
-    def hold(self, job: Job, lease_seconds: float) -> str:
+    def hold(self, job: Job, lease_seconds: float, recording: list[tuple[str, Any, datetime]] | None = None) -> str:
         """Before a step's write: renew the lease of a job this worker holds (noting what its run read) while no
         newer job of its Claim exists — one UPDATE. RUNNING when it may write; SUPERSEDED when a newer job exists;
         QUEUED when it lost its lease (another worker took the job over), then checked first. A job run without a
-        claim (`worker` None) holds no lease: only whether it is superseded is asked."""
+        claim (`worker` None) holds no lease: only whether it is superseded is asked.
+
+        `recording`: steps to record (`record_steps`) when it may write, for a write that has nothing else to write
+        in between. On PostgreSQL the renewal and the steps' upsert are then one statement (the UPDATE a
+        data-modifying WITH the INSERT takes the job's id from: no renewal, no steps; issue 17)."""
         if job.worker is None:
-            return SUPERSEDED if self.is_superseded(job) else RUNNING
+            held = SUPERSEDED if self.is_superseded(job) else RUNNING
+            if held == RUNNING and recording:
+                self.record_steps(job.id, recording)
+            return held
         params = {"job_id": job.id, "worker": job.worker,
                   "until": naive_utc_now() + timedelta(seconds=lease_seconds)}
         if job.inputs is not None:
             params["inputs"] = json.dumps(list(job.inputs))
-        if execute(self.session, _HOLD[job.inputs is not None], params).rowcount == 1:
+        if recording and self.session.get_bind().dialect.name == "postgresql":
+            steps = _step_rows(job.id, recording)
+            params.update(steps=[row["step"] for row in steps], done_ats=[row["done_at"] for row in steps],
+                          details=[row["detail"] for row in steps])
+            renewed = execute(self.session, _hold_recording(job.inputs is not None), params).rowcount > 0
+        else:
+            renewed = execute(self.session, _HOLD[job.inputs is not None], params).rowcount == 1
+            if renewed and recording:
+                self.record_steps(job.id, recording)
+        if renewed:
             return RUNNING
         holder = execute(self.session, _HOLDER, {"job_id": job.id}).scalar()
         return SUPERSEDED if holder == job.worker else QUEUED
@@ -266,10 +286,7 @@ class JobQueue:
         its last): one INSERT, a step recorded already rewritten (ON CONFLICT DO UPDATE)."""
         if not steps:
             return
-        rows = {name: {"job_id": job_id, "step": name, "done_at": done_at,
-                       "detail": json.dumps(detail) if detail is not None else None}
-                for name, detail, done_at in steps}
-        execute(self.session, _record_steps(insert_for(self.session)), list(rows.values()))
+        execute(self.session, _record_steps(insert_for(self.session)), _step_rows(job_id, steps))
 
     def finish(self, job: Job, status: str, error: str | None = None) -> None:
         self._end_run(job, status=status, last_error=error)
@@ -317,9 +334,16 @@ _LAST_DONE = (select(_JOBS.c.id, _JOBS.c.kind)
 # `hold`'s condition: the worker holds the job and no newer job of its Claim exists (superseded, module docstring)
 _HOLDS = and_(_JOBS.c.id == bindparam("job_id"), _JOBS.c.locked_by == bindparam("worker"),
               ~_newer_job(_JOBS.c.claim_id, _JOBS.c.tenant, _JOBS.c.id).exists())
-# `hold`'s UPDATE: [without, with] noting the run's inputs
-_HOLD = (update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until")),
-         update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until"), inputs=bindparam("inputs")))
+
+
+def _hold_update(with_inputs: bool):
+    """`hold`'s UPDATE, noting the run's inputs or not: a new statement each call (one derived from a statement
+    that ran would inherit what SQLAlchemy memoised on it, such as its empty RETURNING columns)."""
+    return update(_JOBS).where(_HOLDS).values(locked_until=bindparam("until"),
+                                              **({"inputs": bindparam("inputs")} if with_inputs else {}))
+
+
+_HOLD = (_hold_update(False), _hold_update(True))  # [without, with] noting the run's inputs
 _HOLDER = select(_JOBS.c.locked_by).where(_JOBS.c.id == bindparam("job_id"))
 
 _STEP_ROWS = ClaimJobStepRow.__table__
@@ -331,10 +355,36 @@ _STEPS_UNLESS_SUPERSEDED = (select(_SUPERSEDED.label("superseded"), _STEP_ROWS.c
                             .select_from(_ONE_ROW.outerjoin(_STEP_ROWS, _STEP_ROWS.c.job_id == bindparam("job_id"))))
 
 
-@functools.cache
-def _record_steps(dialect_insert):
-    """The upsert of steps (`dialect_insert`: the dialect's INSERT, from `insert_for`)."""
-    statement = dialect_insert(_STEP_ROWS)
+def _step_rows(job_id: int, steps: list[tuple[str, Any, datetime]]) -> list[dict[str, Any]]:
+    """The `claim_job_step` rows of `steps`: one per name, a name given twice its last (an upsert may not change a
+    row twice)."""
+    rows = {name: {"job_id": job_id, "step": name, "done_at": done_at,
+                   "detail": json.dumps(detail) if detail is not None else None}
+            for name, detail, done_at in steps}
+    return list(rows.values())
+
+
+def _upserting(statement):
+    """A steps INSERT (of the dialect's, `insert_for`) that rewrites a step recorded already."""
     return statement.on_conflict_do_update(index_elements=[_STEP_ROWS.c.job_id, _STEP_ROWS.c.step],
                                            set_={"done_at": statement.excluded.done_at,
                                                  "detail": statement.excluded.detail})
+
+
+@functools.cache
+def _record_steps(dialect_insert):
+    """The upsert of steps (`dialect_insert`: the dialect's INSERT, from `insert_for`)."""
+    return _upserting(dialect_insert(_STEP_ROWS))
+
+
+@functools.cache
+def _hold_recording(with_inputs: bool):
+    """PostgreSQL: `hold`'s UPDATE and the upsert of the steps given as three arrays (parameters `steps`,
+    `done_ats`, `details`), in one statement: the steps are inserted for the job the renewal returns."""
+    held = _hold_update(with_inputs).returning(_JOBS.c.id).cte("held")
+    given = (func.unnest(bindparam("steps", type_=ARRAY(String)), bindparam("done_ats", type_=ARRAY(DateTime)),
+                         bindparam("details", type_=ARRAY(Text)))
+             .table_valued(column("step", String), column("done_at", DateTime), column("detail", Text))
+             .render_derived(name="given"))
+    rows = select(held.c.id, given.c.step, given.c.done_at, given.c.detail).select_from(held, given)
+    return _upserting(pg_insert(_STEP_ROWS).from_select(["job_id", "step", "done_at", "detail"], rows)).add_cte(held)

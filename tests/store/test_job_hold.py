@@ -179,3 +179,33 @@ def test_a_runs_first_read_answers_its_steps_or_that_it_is_superseded_in_one_sta
         queue.enqueue("c2", 3, None, "submit")
         assert queue.steps_unless_superseded(job) is None
         assert queue.steps_unless_superseded(bare) is None
+
+
+def test_hold_records_the_steps_it_is_given_only_when_the_job_may_write(database, statements):
+    """`hold(…, recording=steps)`: the renewal and the steps' upsert, one statement on PostgreSQL; the steps are
+    recorded (a name given twice: its last) only when the answer is RUNNING, never for a job superseded or held by
+    another worker, nor for a job run without a claim once superseded."""
+    when = datetime(2026, 1, 5, 8, 0)
+    with _queue(database) as session:
+        JobQueue(session).enqueue("c1", 1, "rs-a", "submit")
+        JobQueue(session).enqueue("c2", 1, "rs-a", "submit")
+    with _queue(database) as session:
+        first, other = JobQueue(session).claim_next("w1", 60), JobQueue(session).claim_next("w1", 60)
+    statements.clear()
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        steps = [("new_claim", {"a": 1}, when), ("grouper", None, when), ("new_claim", {"a": 2}, when)]
+        assert queue.hold(replace(first, inputs=("Patient/p/_history/3",)), 60, recording=steps) == jobs.RUNNING
+        sent = [s.split()[0] for s in statements if s.split()[0] in ("SELECT", "UPDATE", "INSERT", "WITH")]
+        assert sent == (["UPDATE", "INSERT"] if database.is_sqlite else ["WITH"])
+        assert queue.get(first.id).inputs == ("Patient/p/_history/3",)
+        assert queue.hold(first, 60, recording=[("grouper", {"b": 1}, when)]) == jobs.RUNNING  # rewritten
+        assert queue.steps(first.id) == {"new_claim": {"a": 2}, "grouper": {"b": 1}}
+        assert queue.hold(replace(other, worker="w2"), 60, recording=[("new_claim", None, when)]) == jobs.QUEUED
+        queue.enqueue("c1", 2, "rs-a", "submit")  # a newer job of c1
+        assert queue.hold(first, 60, recording=[("claim_final", None, when)]) == jobs.SUPERSEDED
+        assert queue.hold(replace(first, worker=None), 60, recording=[("claim_final", None, when)]) == \
+            jobs.SUPERSEDED
+        assert queue.hold(replace(other, worker=None), 60, recording=[("sign", None, when)]) == jobs.RUNNING
+        assert queue.steps(first.id) == {"new_claim": {"a": 2}, "grouper": {"b": 1}}
+        assert queue.steps(other.id) == {"sign": None}
