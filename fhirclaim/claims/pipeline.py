@@ -245,9 +245,10 @@ class ClaimPipeline:
         scope = Scope(tenant=job.tenant, all_tenants=False) if job.tenant else SYSTEM
         with self.store.reading(scope) as uow:  # reads only: ended by rollback, no commit (issue 17)
             queue = uow.jobs
-            done = queue.steps_unless_superseded(job)
-            if done is None:
+            start = queue.run_start(job)
+            if start is None:
                 return jobs.SUPERSEDED
+            done = start.steps
             stored = uow.resources.find("Claim", job.claim_id)
             if stored is None or stored.deleted:
                 return jobs.SUPERSEDED
@@ -255,7 +256,7 @@ class ClaimPipeline:
             # read once: the precheck's claim file and the signed Bundle's record (`_sign_and_publish`)
             ctx, bundled = assembler.context_and_bundle_record(stored.content)
             history = RecentEpisodes(StoreClaimHistory(assembler), ctx, self.settings.timezone)
-            final = queue.last_final_steps(job) if job.kind == "submit" and _may_republish(ctx.claim, done) else None
+            final = queue.last_final_steps(start) if job.kind == "submit" and _may_republish(ctx.claim, done) else None
         job = dataclasses.replace(job, inputs=rests_on(ctx))  # noted with each step: what a rerun compares
         run = _JobRun(self, job, scope, ctx, done, self.policy.claim_settings(job.tenant), done_now, bundled, final)
         if job.kind == "cancel":

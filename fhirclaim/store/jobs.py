@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    case,
     column,
     func,
     insert,
@@ -107,6 +108,14 @@ class Job:
         inputs = tuple(json.loads(row.inputs)) if row.inputs else None
         return cls(row.id, row.claim_id, row.claim_version, row.tenant, row.kind, row.status, row.attempts,
                    row.last_error, row.next_attempt_at, row.locked_by, row.run or 0, inputs)
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What a run of a job reads of the queue first (`JobQueue.run_start`)."""
+
+    steps: dict[str, Any]  # the steps done so far and what each left for the next ones (`JobQueue.steps`)
+    last_done_submit: int | None  # the claim's latest earlier job that ended done, when it was a submit
 
 
 _JOBS = ClaimJobRow.__table__
@@ -199,14 +208,13 @@ class JobQueue:
         row = execute(self.session, _LATEST, {"claim_id": claim_id, "tenant": tenant}).first()
         return Job.of(row) if row is not None else None
 
-    def last_final_steps(self, job: Job) -> dict[str, Any] | None:
-        """The steps of the claim's latest earlier job that ended done, when it was a submit that made the claim
-        final in E-Klaim (claim_final recorded); None otherwise (none, or a withdrawal came after it)."""
-        row = execute(self.session, _LAST_DONE, {"claim_id": job.claim_id, "tenant": job.tenant,
-                                                "job_id": job.id}).first()
-        if row is None or row.kind != "submit":
+    def last_final_steps(self, start: RunStart) -> dict[str, Any] | None:
+        """The steps of the claim's latest earlier job that ended done (as `run_start` found it), when it was a
+        submit that made the claim final in E-Klaim (claim_final recorded); None otherwise (none, or a withdrawal
+        came after it)."""
+        if start.last_done_submit is None:
             return None
-        steps = self.steps(row.id)
+        steps = self.steps(start.last_done_submit)
         return steps if "claim_final" in steps else None
 
     def is_superseded(self, job: Job) -> bool:
@@ -272,14 +280,16 @@ class JobQueue:
         rows = execute(self.session, _STEPS, {"job_id": job_id})
         return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
-    def steps_unless_superseded(self, job: Job) -> dict[str, Any] | None:
-        """`steps(job.id)`, or None when a newer job of its Claim exists (`is_superseded`): one statement, what a
-        run reads first (issue 17)."""
-        rows = execute(self.session, _STEPS_UNLESS_SUPERSEDED, {"job_id": job.id, "claim_id": job.claim_id,
-                                                                "tenant": job.tenant}).all()
+    def run_start(self, job: Job) -> RunStart | None:
+        """What a run of `job` reads of the queue first, in one statement (issue 17): its steps done so far, and
+        the claim's latest earlier job that ended done when that was a submit (`last_final_steps`); None when a
+        newer job of its Claim exists (`is_superseded`)."""
+        rows = execute(self.session, _RUN_START, {"job_id": job.id, "claim_id": job.claim_id,
+                                                  "tenant": job.tenant}).all()
         if rows[0].superseded:
             return None
-        return {row.step: json.loads(row.detail) if row.detail else None for row in rows if row.step is not None}
+        return RunStart({row.step: json.loads(row.detail) if row.detail else None
+                         for row in rows if row.step is not None}, rows[0].last_done_submit)
 
     def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
         """Record steps done (name, what it left for the next ones, when), in the order given (a step named twice:
@@ -325,12 +335,12 @@ _LATEST = (select(*_JOBS.c).where(_JOBS.c.claim_id == bindparam("claim_id"),
                                   _JOBS.c.tenant.is_not_distinct_from(bindparam("tenant")))
            .order_by(_JOBS.c.id.desc()).limit(1))
 _NEWER = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).limit(1)
-# the claim's latest earlier job that ended done (`last_final_steps`)
-_LAST_DONE = (select(_JOBS.c.id, _JOBS.c.kind)
-              .where(_JOBS.c.claim_id == bindparam("claim_id"),
-                     _JOBS.c.tenant.is_not_distinct_from(bindparam("tenant")),
-                     _JOBS.c.id < bindparam("job_id"), _JOBS.c.status == DONE)
-              .order_by(_JOBS.c.id.desc()).limit(1))
+# the claim's latest earlier job that ended done, its id when it was a submit (`RunStart.last_done_submit`)
+_LAST_DONE_SUBMIT = (select(case((_JOBS.c.kind == "submit", _JOBS.c.id)))
+                     .where(_JOBS.c.claim_id == bindparam("claim_id"),
+                            _JOBS.c.tenant.is_not_distinct_from(bindparam("tenant")),
+                            _JOBS.c.id < bindparam("job_id"), _JOBS.c.status == DONE)
+                     .order_by(_JOBS.c.id.desc()).limit(1).scalar_subquery())
 # `hold`'s condition: the worker holds the job and no newer job of its Claim exists (superseded, module docstring)
 _HOLDS = and_(_JOBS.c.id == bindparam("job_id"), _JOBS.c.locked_by == bindparam("worker"),
               ~_newer_job(_JOBS.c.claim_id, _JOBS.c.tenant, _JOBS.c.id).exists())
@@ -348,11 +358,13 @@ _HOLDER = select(_JOBS.c.locked_by).where(_JOBS.c.id == bindparam("job_id"))
 
 _STEP_ROWS = ClaimJobStepRow.__table__
 _STEPS = select(_STEP_ROWS.c.step, _STEP_ROWS.c.detail).where(_STEP_ROWS.c.job_id == bindparam("job_id"))
-# the steps (none: one row of NULLs), each row telling whether a newer job exists: a one-row select left-joined
+# `run_start`: the steps (none: one row of NULLs), each row telling whether a newer job exists and the last done
+# submit: a one-row select left-joined
 _ONE_ROW = select(literal(1).label("one")).subquery("one_row")
 _SUPERSEDED = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).exists()
-_STEPS_UNLESS_SUPERSEDED = (select(_SUPERSEDED.label("superseded"), _STEP_ROWS.c.step, _STEP_ROWS.c.detail)
-                            .select_from(_ONE_ROW.outerjoin(_STEP_ROWS, _STEP_ROWS.c.job_id == bindparam("job_id"))))
+_RUN_START = (select(_SUPERSEDED.label("superseded"), _LAST_DONE_SUBMIT.label("last_done_submit"),
+                     _STEP_ROWS.c.step, _STEP_ROWS.c.detail)
+              .select_from(_ONE_ROW.outerjoin(_STEP_ROWS, _STEP_ROWS.c.job_id == bindparam("job_id"))))
 
 
 def _step_rows(job_id: int, steps: list[tuple[str, Any, datetime]]) -> list[dict[str, Any]]:

@@ -158,8 +158,8 @@ def test_claim_next_takes_the_first_due_job_in_one_statement_on_postgresql(datab
 
 
 def test_a_runs_first_read_answers_its_steps_or_that_it_is_superseded_in_one_statement(database, statements):
-    """`steps_unless_superseded`: the steps recorded ({} when none), or None once a newer job of the same Claim (same
-    tenant) exists — in one statement."""
+    """`run_start`: the steps recorded ({} when none), or None once a newer job of the same Claim (same tenant)
+    exists — in one statement."""
     when = datetime(2026, 1, 5, 8, 0)
     with _queue(database) as session:
         queue = JobQueue(session)
@@ -168,17 +168,46 @@ def test_a_runs_first_read_answers_its_steps_or_that_it_is_superseded_in_one_sta
     statements.clear()
     with _queue(database) as session:
         queue = JobQueue(session)
-        assert queue.steps_unless_superseded(job) == {"new_claim": {"a": 1}, "grouper": None}
+        assert queue.run_start(job) == jobs.RunStart({"new_claim": {"a": 1}, "grouper": None}, None)
         assert [s.split()[0] for s in statements if s.split()[0] in ("SELECT", "WITH")] == ["SELECT"]
-        assert queue.steps_unless_superseded(bare) == {}
+        assert queue.run_start(bare) == jobs.RunStart({}, None)
         queue.enqueue("c1", 1, "rs-b", "submit")  # another tenant's c1: not newer
         queue.enqueue("c2", 2, "rs-a", "submit")  # a tenant's c2: not the shared one
-        assert queue.steps_unless_superseded(job) == {"new_claim": {"a": 1}, "grouper": None}
-        assert queue.steps_unless_superseded(bare) == {}
+        assert queue.run_start(job).steps == {"new_claim": {"a": 1}, "grouper": None}
+        assert queue.run_start(bare).steps == {}
         queue.enqueue("c1", 1, "rs-a", "submit", run=1)
         queue.enqueue("c2", 3, None, "submit")
-        assert queue.steps_unless_superseded(job) is None
-        assert queue.steps_unless_superseded(bare) is None
+        assert queue.run_start(job) is None
+        assert queue.run_start(bare) is None
+
+
+def test_a_runs_first_read_finds_the_claims_last_done_submit_and_its_final_steps(database):
+    """`run_start(job).last_done_submit`: the claim's latest earlier job that ended done, when it was a submit (a
+    withdrawal done after it: None), of the same tenant; `last_final_steps` its steps when claim_final is one."""
+    when = datetime(2026, 1, 5, 8, 0)
+    with _queue(database) as session:
+        queue = JobQueue(session)
+        final, other_tenant = queue.enqueue("c1", 1, "rs-a", "submit"), queue.enqueue("c1", 1, "rs-b", "submit")
+        queue.record_steps(final.id, [("claim_final", {"n": 1}, when)])
+        assert queue.run_start(final).last_done_submit is None  # nothing before it
+        for done in (final, other_tenant):
+            queue.finish(done, jobs.DONE)
+        rerun = queue.enqueue("c1", 2, "rs-a", "submit")
+        start = queue.run_start(rerun)
+        assert start.last_done_submit == final.id
+        assert queue.last_final_steps(start) == {"claim_final": {"n": 1}}
+        queue.finish(rerun, jobs.FAILED, "refused")  # ended, but not done: the final one stays the last done
+        withdraw = queue.enqueue("c1", 3, "rs-a", "cancel")
+        assert queue.run_start(withdraw).last_done_submit == final.id
+        queue.finish(withdraw, jobs.DONE)
+        after = queue.enqueue("c1", 4, "rs-a", "submit")
+        assert queue.run_start(after) == jobs.RunStart({}, None)  # the withdrawal is the last done
+        assert queue.last_final_steps(jobs.RunStart({}, None)) is None
+        not_final = queue.enqueue("c9", 1, "rs-a", "submit")
+        queue.record_steps(not_final.id, [("grouper", None, when)])
+        queue.finish(not_final, jobs.DONE)  # a draft preview: done without claim_final
+        start = queue.run_start(queue.enqueue("c9", 2, "rs-a", "submit"))
+        assert start.last_done_submit == not_final.id and queue.last_final_steps(start) is None
 
 
 def test_hold_records_the_steps_it_is_given_only_when_the_job_may_write(database, statements):
