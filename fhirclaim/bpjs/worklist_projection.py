@@ -16,7 +16,7 @@ verification returned as pending (`bpjs.codes.verification_pending`) needs the h
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -265,8 +265,11 @@ def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any], *, 
     hospital's decisions on it) and latest verification (`answered` False: none, without asking). `partition`:
     the Claim's, when the caller has it (else it is looked up); `known`: the Patient or Encounter as this
     transaction found them already in the same view (`ResourceChange.referenced`), not read again."""
-    file = ClaimFile(claim, patient=read_reference(resources, (claim.get("patient") or {}).get("reference"), known),
-                     encounter=read_reference(resources, encounter_reference(claim), known))
+    patient, encounter = (claim.get("patient") or {}).get("reference"), encounter_reference(claim)
+    keys = [key for key in map(_key, (patient, encounter)) if key is not None and not (known and key in known)]
+    resources.prefetch(keys)  # both in one statement when neither is known (issue 17)
+    file = ClaimFile(claim, patient=read_reference(resources, patient, known),
+                     encounter=read_reference(resources, encounter, known))
     for reference in resources.referrers("Claim", claim["id"], partition) if answered else ():
         response = read_reference(resources, reference) if reference.startswith("ClaimResponse/") else None
         found = subtype(response) if response is not None else None
@@ -291,10 +294,9 @@ def decisions_on(resources: SqlResourceRepository, response_id: str) -> list[dic
 def read_reference(resources: SqlResourceRepository, reference: str | None,
                    known: Mapping[tuple[str, str], StoredResource] | None = None) -> dict[str, Any] | None:
     """The content of a (relative) reference as stored, None when absent or deleted; from `known` when there."""
-    if not reference or "/" not in reference:
+    key = _key(reference)
+    if key is None:
         return None
-    kind, _, resource_id = reference.rpartition("/")
-    key = (kind.rsplit("/", 1)[-1], resource_id)
     stored = known.get(key) if known else None
     if stored is None:
         stored = resources.find(*key)
@@ -328,6 +330,10 @@ class RememberingView:
         if self.scope.partition not in found:
             found[self.scope.partition] = self.resources.find(resource_type, resource_id)
         return found[self.scope.partition]
+
+    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        """`SqlResourceRepository.prefetch` of the keys `find` has not answered in this view yet."""
+        self.resources.prefetch([key for key in keys if self.scope.partition not in self._found.get(key, ())])
 
     def referrers(self, resource_type: str, resource_id: str, partition: str | None = None) -> list[str]:
         key = (resource_type, resource_id, partition, self.scope.partition)
@@ -456,3 +462,11 @@ def _claim_of(resources: SqlResourceRepository, kind: str, content: dict[str, An
         content = response or {}
     reference = (content.get("request") or {}).get("reference") or ""
     return reference.rpartition("/")[2] if reference.startswith("Claim/") or "/Claim/" in reference else None
+
+
+def _key(reference: str | None) -> tuple[str, str] | None:
+    """(type, id) of a reference ("Type/id", or an absolute URL ending so), None when it names none."""
+    if not reference or "/" not in reference:
+        return None
+    kind, _, resource_id = reference.rpartition("/")
+    return kind.rsplit("/", 1)[-1], resource_id

@@ -112,6 +112,9 @@ def read_claim(assembler: ClaimAssembler, claim: dict[str, Any]) -> ClaimContext
     return assembler.context(claim, with_record=True)
 
 
+_DERIVED_KINDS = {"ClaimResponse": "grouping", "Bundle": "bundle"}  # the kind of `derived_id` of each type
+
+
 def derived_id(kind: str, claim_id: str) -> str:
     """The id of the grouping ClaimResponse or the signed Bundle of a Claim: stable, so each is versioned."""
     return str(uuid.uuid5(_IDS, f"{kind}:{claim_id}"))
@@ -516,6 +519,7 @@ class _JobRun:
             claim = with_processing(results.with_idrg(self.claim, idrg) if idrg else self.claim, processing)
             if outcome != "error":
                 claim = results.with_package(claim, answer, self.tenant.kode_tarif)
+            self._prefetch_puts(service, "ClaimResponse")
             self._put(service, claim)
             self.response = self._put(service, self._claim_response(answer, warnings + issues, outcome, idrg))
 
@@ -531,6 +535,7 @@ class _JobRun:
     def _sign_and_publish(self, grouping: GroupingResult) -> None:
         def publish(service: FhirService, assembler: ClaimAssembler) -> None:
             claim = with_processing(self.claim, "signed")
+            self._prefetch_puts(service, "Bundle")
             claim_stored = self._put(service, claim)
             response = self.response or assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
             ctx = dataclasses.replace(self.ctx, claim=claim_stored)
@@ -567,6 +572,7 @@ class _JobRun:
 
         def write_result(service: FhirService, _: ClaimAssembler) -> None:
             self.claim = with_processing(self.claim, "grouped")
+            self._prefetch_puts(service, "ClaimResponse")
             self._put(service, self.claim)
             self._put(service, self._claim_response(grouping, [], "complete"))
 
@@ -606,6 +612,7 @@ class _JobRun:
 
     def _fail(self, step: str, issues: list[Issue], idrg: dict[str, Any] | None = None) -> None:
         def write_error(service: FhirService, _: ClaimAssembler) -> None:
+            self._prefetch_puts(service, "ClaimResponse")
             self._put(service, with_processing(self.claim, "error"))
             self._put(service, self._claim_response(None, issues, "error", idrg))
 
@@ -619,6 +626,12 @@ class _JobRun:
                                                    created=utc_now(), idrg=idrg)
         response["id"] = derived_id("grouping", self.claim["id"])
         return response
+
+    def _prefetch_puts(self, service: FhirService, derived: str) -> None:
+        """Read the rows of the Claim and of the resource derived from it (its grouping ClaimResponse, its signed
+        Bundle) that the next two `_put`s write, in one statement (one each before, issue 17)."""
+        kind = _DERIVED_KINDS[derived]
+        service.resources.prefetch([("Claim", self.claim["id"]), (derived, derived_id(kind, self.claim["id"]))])
 
     def _put(self, service: FhirService, resource: dict[str, Any]) -> dict[str, Any]:
         clean = {k: v for k, v in resource.items() if k != "meta"}
