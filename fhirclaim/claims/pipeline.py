@@ -627,11 +627,12 @@ class _JobRun:
         response["id"] = derived_id("grouping", self.claim["id"])
         return response
 
-    def _prefetch_puts(self, service: FhirService, derived: str) -> None:
-        """Read the rows of the Claim and of the resource derived from it (its grouping ClaimResponse, its signed
-        Bundle) that the next two `_put`s write, in one statement (one each before, issue 17)."""
-        kind = _DERIVED_KINDS[derived]
-        service.resources.prefetch([("Claim", self.claim["id"]), (derived, derived_id(kind, self.claim["id"]))])
+    def _prefetch_puts(self, service: FhirService, derived_type: str) -> None:
+        """Read the rows of the Claim and of the resource of `derived_type` derived from it (its grouping
+        ClaimResponse, its signed Bundle) that the next two `_put`s write, in one statement (one each before,
+        issue 17)."""
+        derived = derived_id(_DERIVED_KINDS[derived_type], self.claim["id"])
+        service.resources.prefetch([("Claim", self.claim["id"]), (derived_type, derived)])
 
     def _put(self, service: FhirService, resource: dict[str, Any]) -> dict[str, Any]:
         clean = {k: v for k, v in resource.items() if k != "meta"}

@@ -236,8 +236,9 @@ class JobQueue:
         claim (`worker` None) holds no lease: only whether it is superseded is asked.
 
         `recording`: steps to record (`record_steps`) when it may write, for a write that has nothing else to write
-        in between. On PostgreSQL the renewal and the steps' upsert are then one statement (the UPDATE a
-        data-modifying WITH the INSERT takes the job's id from: no renewal, no steps; issue 17)."""
+        in between. On PostgreSQL the renewal and the steps' upsert are then one statement (issue 17): the UPDATE is
+        a data-modifying WITH whose RETURNING gives the INSERT the job's id, so when it renews nothing, no step is
+        recorded."""
         if job.worker is None:
             held = SUPERSEDED if self.is_superseded(job) else RUNNING
             if held == RUNNING and recording:
