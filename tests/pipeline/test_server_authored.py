@@ -99,7 +99,7 @@ def test_a_server_update_takes_the_version_its_caller_found_without_reading_it_a
         seen = _statements(runtime)
         stored, _ = runtime.services.server(uow, PIPELINE_AUTHOR).update(
             "Claim", claim["id"], {**_without_meta(claim), "text": _TEXT}, current=found)
-        claim_reads = [s for s, params in seen if s.startswith("SELECT") and "resource.logical_id = ?" in s
+        claim_reads = [s for s, params in seen if s.startswith("SELECT") and "resource.logical_id = " in s
                        and ("Claim", claim["id"]) == tuple(params[:2])]
     assert stored.version_id == found.version_id + 1 and claim_reads == []
     assert read(runtime, "Claim", claim["id"])["text"] == _TEXT
@@ -165,5 +165,6 @@ def _statements(runtime) -> list[tuple[str, tuple]]:
     """(statement, parameters) of every statement from now on."""
     seen: list[tuple[str, tuple]] = []
     event.listen(runtime.database.engine, "before_cursor_execute",
-                 lambda _c, _cur, statement, params, *_: seen.append((" ".join(statement.split()), tuple(params))))
+                 lambda _c, _cur, statement, params, *_: seen.append((" ".join(statement.split()), tuple(
+                     params.values() if isinstance(params, dict) else params))))  # PostgreSQL's: by name
     return seen
