@@ -64,8 +64,8 @@ class Lease:
         no candidate is due (or every race was lost: the next round tries again). `candidates` selects the key of
         the best due candidate whose lease is free (its `params` bound), so a lost race shows in the next try."""
         if skip_locked and session.get_bind().dialect.name == "postgresql" and not self.insert_missing:
-            # a race lost here (the locked candidate changed since the statement's snapshot: PostgreSQL re-checks
-            # it, and LIMIT 1 then gives nothing) answers None as well
+            # a candidate another claimer took since the statement's snapshot is re-checked under its lock and passed
+            # over for the next one (the plan locks below its LIMIT: Limit → LockRows), not answered as None
             return execute(session, self._setting(self._taking_first(candidates), values), {
                 **(params or {}), "taker": worker, "taken_at": now, "held_until": until, **_bound(values)}).first()
         for _ in range(_RACES):
