@@ -28,6 +28,7 @@ from fhirclaim.bpjs.confirmation import pending_answer
 from fhirclaim.claims.server_fields import processing_state
 from fhirclaim.clock import utc_now
 from fhirclaim.fhir import dates
+from fhirclaim.fhir.indexing.reference import named
 from fhirclaim.fhir.search_request import parse_search
 from fhirclaim.interactions.service import ResourceChange
 from fhirclaim.store.models import fit_numeric
@@ -266,7 +267,7 @@ def read_claim_file(resources: SqlResourceRepository, claim: dict[str, Any], *, 
     the Claim's, when the caller has it (else it is looked up); `known`: the Patient or Encounter as this
     transaction found them already in the same view (`ResourceChange.referenced`), not read again."""
     patient, encounter = (claim.get("patient") or {}).get("reference"), encounter_reference(claim)
-    keys = [key for key in map(_key, (patient, encounter)) if key is not None and not (known and key in known)]
+    keys = [key for key in map(named, (patient, encounter)) if key is not None and not (known and key in known)]
     resources.prefetch(keys)  # both in one statement when neither is known (issue 17)
     file = ClaimFile(claim, patient=read_reference(resources, patient, known),
                      encounter=read_reference(resources, encounter, known))
@@ -294,7 +295,7 @@ def decisions_on(resources: SqlResourceRepository, response_id: str) -> list[dic
 def read_reference(resources: SqlResourceRepository, reference: str | None,
                    known: Mapping[tuple[str, str], StoredResource] | None = None) -> dict[str, Any] | None:
     """The content of a (relative) reference as stored, None when absent or deleted; from `known` when there."""
-    key = _key(reference)
+    key = named(reference)
     if key is None:
         return None
     stored = known.get(key) if known else None
@@ -463,10 +464,3 @@ def _claim_of(resources: SqlResourceRepository, kind: str, content: dict[str, An
     reference = (content.get("request") or {}).get("reference") or ""
     return reference.rpartition("/")[2] if reference.startswith("Claim/") or "/Claim/" in reference else None
 
-
-def _key(reference: str | None) -> tuple[str, str] | None:
-    """(type, id) of a reference ("Type/id", or an absolute URL ending so), None when it names none."""
-    if not reference or "/" not in reference:
-        return None
-    kind, _, resource_id = reference.rpartition("/")
-    return kind.rsplit("/", 1)[-1], resource_id
