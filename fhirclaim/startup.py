@@ -137,6 +137,14 @@ def create_private_file(path: Path) -> None:
         pass
 
 
+def create_private_directory(path: Path) -> None:
+    """Create `path` and each missing directory above it with mode 0700 (`Path.mkdir(parents=True)` would give the
+    ones above the umask's mode: `signing/` 0755 under a usual umask when `signing/ca/` is made first)."""
+    missing = [directory for directory in (path, *path.parents) if not directory.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+
+
 def loose_modes(data_dir: Path) -> list[tuple[Path, int]]:
     """(path, mode) of the data dir and of each private file in it that groups or others may read or enter."""
     if os.name != "posix" or not data_dir.is_dir():

@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from fhirclaim.signing.certificates import PrivateKey
+from fhirclaim.startup import create_private_directory
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +62,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def make_private_directory(directory: Path) -> None:
-    """`directory` and each missing directory above it, made 0700 (`Path.mkdir(parents=True)` would give the ones
-    above the umask's mode, 0755 under a usual umask: `signing/` when `signing/ca/` is made first)."""
-    missing = [path for path in (directory, *directory.parents) if not path.exists()]
-    for path in reversed(missing):
-        path.mkdir(mode=0o700, exist_ok=True)
-
-
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:
     """An exclusive lock on `directory` (made 0700 when missing) for as long as the block runs."""
-    make_private_directory(directory)
+    create_private_directory(directory)
     with open(directory / LOCK, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
