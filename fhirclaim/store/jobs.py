@@ -219,8 +219,8 @@ class JobQueue:
 
     def is_superseded(self, job: Job) -> bool:
         """A newer job of the same Claim exists (a client update, or a re-run): this one must not write."""
-        return execute(self.session, _NEWER, {"job_id": job.id, "claim_id": job.claim_id,
-                                             "tenant": job.tenant}).first() is not None
+        return bool(execute(self.session, _IS_SUPERSEDED, {"job_id": job.id, "claim_id": job.claim_id,
+                                                         "tenant": job.tenant}).scalar())
 
     def renew(self, job: Job, lease_seconds: float) -> bool:
         """Extend the lease of a job this worker holds (and note what its run read); False when it lost it (the
@@ -278,8 +278,7 @@ class JobQueue:
 
     def steps(self, job_id: int) -> dict[str, Any]:
         """The steps done so far and what each left for the next ones."""
-        rows = execute(self.session, _STEPS, {"job_id": job_id})
-        return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
+        return _steps_of(execute(self.session, _STEPS, {"job_id": job_id}))
 
     def run_start(self, job: Job) -> RunStart | None:
         """What a run of `job` reads of the queue first, in one statement (issue 17): its steps done so far, and
@@ -289,8 +288,7 @@ class JobQueue:
                                                   "tenant": job.tenant}).all()
         if rows[0].superseded:
             return None
-        return RunStart({row.step: json.loads(row.detail) if row.detail else None
-                         for row in rows if row.step is not None}, rows[0].last_done_submit)
+        return RunStart(_steps_of(row for row in rows if row.step is not None), rows[0].last_done_submit)
 
     def record_steps(self, job_id: int, steps: list[tuple[str, Any, datetime]]) -> None:
         """Record steps done (name, what it left for the next ones, when), in the order given (a step named twice:
@@ -335,7 +333,9 @@ _ONE = select(*_JOBS.c).where(_JOBS.c.id == bindparam("job_id"))
 _LATEST = (select(*_JOBS.c).where(_JOBS.c.claim_id == bindparam("claim_id"),
                                   _JOBS.c.tenant.is_not_distinct_from(bindparam("tenant")))
            .order_by(_JOBS.c.id.desc()).limit(1))
-_NEWER = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).limit(1)
+# a newer job of the Claim exists (`is_superseded`, `run_start`)
+_SUPERSEDED = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).exists()
+_IS_SUPERSEDED = select(_SUPERSEDED)
 # the claim's latest earlier job that ended done, its id when it was a submit (`RunStart.last_done_submit`)
 _LAST_DONE_SUBMIT = (select(case((_JOBS.c.kind == "submit", _JOBS.c.id)))
                      .where(_JOBS.c.claim_id == bindparam("claim_id"),
@@ -362,10 +362,14 @@ _STEPS = select(_STEP_ROWS.c.step, _STEP_ROWS.c.detail).where(_STEP_ROWS.c.job_i
 # `run_start`: the steps (none: one row of NULLs), each row telling whether a newer job exists and the last done
 # submit: a one-row select left-joined
 _ONE_ROW = select(literal(1).label("one")).subquery("one_row")
-_SUPERSEDED = _newer_job(bindparam("claim_id"), bindparam("tenant"), bindparam("job_id")).exists()
 _RUN_START = (select(_SUPERSEDED.label("superseded"), _LAST_DONE_SUBMIT.label("last_done_submit"),
                      _STEP_ROWS.c.step, _STEP_ROWS.c.detail)
               .select_from(_ONE_ROW.outerjoin(_STEP_ROWS, _STEP_ROWS.c.job_id == bindparam("job_id"))))
+
+
+def _steps_of(rows) -> dict[str, Any]:
+    """The steps of `claim_job_step` rows (step, detail): what each left for the next ones, its JSON decoded."""
+    return {row.step: json.loads(row.detail) if row.detail else None for row in rows}
 
 
 def _step_rows(job_id: int, steps: list[tuple[str, Any, datetime]]) -> list[dict[str, Any]]:
