@@ -112,9 +112,6 @@ def read_claim(assembler: ClaimAssembler, claim: dict[str, Any]) -> ClaimContext
     return assembler.context(claim, with_record=True)
 
 
-_DERIVED_KINDS = {"ClaimResponse": "grouping", "Bundle": "bundle"}  # the kind of `derived_id` of each type
-
-
 def derived_id(kind: str, claim_id: str) -> str:
     """The id of the grouping ClaimResponse or the signed Bundle of a Claim: stable, so each is versioned."""
     return str(uuid.uuid5(_IDS, f"{kind}:{claim_id}"))
@@ -519,7 +516,7 @@ class _JobRun:
             claim = with_processing(results.with_idrg(self.claim, idrg) if idrg else self.claim, processing)
             if outcome != "error":
                 claim = results.with_package(claim, answer, self.tenant.kode_tarif)
-            self._prefetch_puts(service, "ClaimResponse")
+            self._prefetch_puts(service, "ClaimResponse", "grouping")
             self._put(service, claim)
             self.response = self._put(service, self._claim_response(answer, warnings + issues, outcome, idrg))
 
@@ -535,7 +532,7 @@ class _JobRun:
     def _sign_and_publish(self, grouping: GroupingResult) -> None:
         def publish(service: FhirService, assembler: ClaimAssembler) -> None:
             claim = with_processing(self.claim, "signed")
-            self._prefetch_puts(service, "Bundle")
+            self._prefetch_puts(service, "Bundle", "bundle")
             claim_stored = self._put(service, claim)
             response = self.response or assembler.get(f"ClaimResponse/{derived_id('grouping', self.claim['id'])}")
             ctx = dataclasses.replace(self.ctx, claim=claim_stored)
@@ -572,7 +569,7 @@ class _JobRun:
 
         def write_result(service: FhirService, _: ClaimAssembler) -> None:
             self.claim = with_processing(self.claim, "grouped")
-            self._prefetch_puts(service, "ClaimResponse")
+            self._prefetch_puts(service, "ClaimResponse", "grouping")
             self._put(service, self.claim)
             self._put(service, self._claim_response(grouping, [], "complete"))
 
@@ -612,7 +609,7 @@ class _JobRun:
 
     def _fail(self, step: str, issues: list[Issue], idrg: dict[str, Any] | None = None) -> None:
         def write_error(service: FhirService, _: ClaimAssembler) -> None:
-            self._prefetch_puts(service, "ClaimResponse")
+            self._prefetch_puts(service, "ClaimResponse", "grouping")
             self._put(service, with_processing(self.claim, "error"))
             self._put(service, self._claim_response(None, issues, "error", idrg))
 
@@ -627,12 +624,11 @@ class _JobRun:
         response["id"] = derived_id("grouping", self.claim["id"])
         return response
 
-    def _prefetch_puts(self, service: FhirService, derived_type: str) -> None:
-        """Read the rows of the Claim and of the resource of `derived_type` derived from it (its grouping
+    def _prefetch_puts(self, service: FhirService, resource_type: str, kind: str) -> None:
+        """Read the rows of the Claim and of the resource derived from it (`kind` of `derived_id`: its grouping
         ClaimResponse, its signed Bundle) that the next two `_put`s write, in one statement (one each before,
         issue 17)."""
-        derived = derived_id(_DERIVED_KINDS[derived_type], self.claim["id"])
-        service.resources.prefetch([("Claim", self.claim["id"]), (derived_type, derived)])
+        service.resources.prefetch([("Claim", self.claim["id"]), (resource_type, derived_id(kind, self.claim["id"]))])
 
     def _put(self, service: FhirService, resource: dict[str, Any]) -> dict[str, Any]:
         clean = {k: v for k, v in resource.items() if k != "meta"}
