@@ -241,23 +241,27 @@ class JobQueue:
         recorded."""
         if job.worker is None:
             held = SUPERSEDED if self.is_superseded(job) else RUNNING
-            if held == RUNNING and recording:
-                self.record_steps(job.id, recording)
-            return held
+        elif recording and self.session.get_bind().dialect.name == "postgresql":
+            return self._held(job, _hold_recording(job.inputs is not None), lease_seconds, recording)
+        else:
+            held = self._held(job, _HOLD[job.inputs is not None], lease_seconds)
+        if held == RUNNING and recording:
+            self.record_steps(job.id, recording)
+        return held
+
+    def _held(self, job: Job, renewal, lease_seconds: float,
+              recording: list[tuple[str, Any, datetime]] | None = None) -> str:
+        """`hold`'s answer for a claimed job: `renewal` run (`_HOLD`, or `_hold_recording` with the `recording`
+        steps as its arrays); when it changed nothing, whether the job was superseded or its lease lost."""
         params = {"job_id": job.id, "worker": job.worker,
                   "until": naive_utc_now() + timedelta(seconds=lease_seconds)}
         if job.inputs is not None:
             params["inputs"] = json.dumps(list(job.inputs))
-        if recording and self.session.get_bind().dialect.name == "postgresql":
+        if recording:
             steps = _step_rows(job.id, recording)
             params.update(steps=[row["step"] for row in steps], done_ats=[row["done_at"] for row in steps],
                           details=[row["detail"] for row in steps])
-            renewed = execute(self.session, _hold_recording(job.inputs is not None), params).rowcount > 0
-        else:
-            renewed = execute(self.session, _HOLD[job.inputs is not None], params).rowcount == 1
-            if renewed and recording:
-                self.record_steps(job.id, recording)
-        if renewed:
+        if execute(self.session, renewal, params).rowcount > 0:
             return RUNNING
         holder = execute(self.session, _HOLDER, {"job_id": job.id}).scalar()
         return SUPERSEDED if holder == job.worker else QUEUED
