@@ -24,11 +24,12 @@ THREADS = 8  # waitress's handler threads: the requests served at once
 
 class LatestIdleFirst(threading.Condition):
     """The condition waitress's idle handler threads wait on, whose `notify` wakes the thread that went idle last
-    where `threading.Condition` wakes the one idle longest. Under light load one thread then serves request after
-    request with its stack and the CPU's caches still warm, where in arrival order the eight took turns and each came
-    to its request cold: the server's CPU per create fell 5–10 % and per read ~4 % (`benchmarks/tree_ab.py`, issue
-    17). .NET's thread pool wakes its idle workers in this order for this reason. `notify_all` (waitress's shutdown)
-    wakes them all, as before.
+    where `threading.Condition` wakes the one idle longest. Under light load one or two threads then serve request
+    after request with their stacks and the CPU's caches still warm (500 requests one after another: 325 and 175 of
+    them, where in arrival order all eight took turns, ~63 each, and each came to its request cold). The server's CPU
+    per create fell by 10 % (the median of five A/B runs of `benchmarks/tree_ab.py`: 1–14 %); reads, a third as much
+    work, stayed within the noise (issue 17). .NET's thread pool wakes its idle workers in this order (its
+    LowLevelLifoSemaphore) for this reason. `notify_all` (waitress's shutdown) wakes them all, as before.
 
     It reorders CPython's deque of the waiting threads' locks (`_waiters`, oldest first, which `notify` releases from
     the left): the newest goes first and the others keep their order. waitress calls `notify` holding the lock, as
@@ -43,7 +44,8 @@ class LatestIdleFirst(threading.Condition):
 
 
 def _dispatcher() -> ThreadedTaskDispatcher:
-    """waitress's own task dispatcher, with THREADS threads that wait on a `LatestIdleFirst`."""
+    """waitress's own task dispatcher, with THREADS threads that wait on a `LatestIdleFirst`. `create_server` takes
+    it as `_dispatcher` (waitress's hook for a dispatcher of the caller's, which it then uses as it is)."""
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.queue_cv = LatestIdleFirst(dispatcher.lock)
     dispatcher.set_thread_count(THREADS)
