@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from waitress.server import create_server
-from waitress.task import ThreadedTaskDispatcher
 
 from fhirclaim import logging_setup
 from fhirclaim.app import create_app
@@ -19,37 +17,6 @@ from fhirclaim.webapp.accounts import UserAccounts
 
 log = logging.getLogger(__name__)
 _LISTEN_OPTIONS = "--host / --port, FHIRCLAIM_HOST / FHIRCLAIM_PORT"
-THREADS = 8  # waitress's handler threads: the requests served at once
-
-
-class LatestIdleFirst(threading.Condition):
-    """The condition waitress's idle handler threads wait on, whose `notify` wakes the thread that went idle last
-    where `threading.Condition` wakes the one idle longest. Under light load one or two threads then serve request
-    after request with their stacks and the CPU's caches still warm (500 requests one after another: 325 and 175 of
-    them, where in arrival order all eight took turns, ~63 each, and each came to its request cold). The server's CPU
-    per create fell by 10 % (the median of five A/B runs of `benchmarks/tree_ab.py`: 1–14 %); reads, a third as much
-    work, stayed within the noise (issue 17). .NET's thread pool wakes its idle workers in this order (its
-    LowLevelLifoSemaphore) for this reason. `notify_all` (waitress's shutdown) wakes them all, as before.
-
-    It reorders CPython's deque of the waiting threads' locks (`_waiters`, oldest first, which `notify` releases from
-    the left): the newest goes first and the others keep their order. waitress calls `notify` holding the lock, as
-    `Condition` requires. `tests/test_server_listen.py` checks the order, so a Python whose Condition keeps its
-    waiters otherwise fails there, not silently."""
-
-    def notify(self, n: int = 1) -> None:
-        waiters = self._waiters
-        if n == 1 and len(waiters) > 1:
-            waiters.rotate(1)
-        super().notify(n)
-
-
-def _dispatcher() -> ThreadedTaskDispatcher:
-    """waitress's own task dispatcher, with THREADS threads that wait on a `LatestIdleFirst`. `create_server` takes
-    it as `_dispatcher` (waitress's hook for a dispatcher of the caller's, which it then uses as it is)."""
-    dispatcher = ThreadedTaskDispatcher()
-    dispatcher.queue_cv = LatestIdleFirst(dispatcher.lock)
-    dispatcher.set_thread_count(THREADS)
-    return dispatcher
 
 
 def _sandbox_lines(runtime: Runtime) -> list[str]:
@@ -69,17 +36,12 @@ def _sandbox_lines(runtime: Runtime) -> list[str]:
 def _listen(app, settings: Settings):
     """waitress on the settings' address. It hands X-Forwarded-For and the other proxy headers to the app as they
     came: the app believes them only from FHIRCLAIM_TRUSTED_PROXIES (`auth/addresses.py`). waitress 3 would
-    otherwise drop them all (it trusts no proxy of its own), and behind a proxy every caller would be the proxy.
-    Its handler threads are `_dispatcher`'s."""
-    dispatcher = _dispatcher()
+    otherwise drop them all (it trusts no proxy of its own), and behind a proxy every caller would be the proxy."""
     try:
-        return create_server(app, host=settings.host, port=settings.port, ident="fhirclaim", _dispatcher=dispatcher,
+        return create_server(app, host=settings.host, port=settings.port, threads=8, ident="fhirclaim",
                              clear_untrusted_proxy_headers=False)
-    except BaseException as exc:
-        dispatcher.shutdown()  # its threads, started before the bind
-        if isinstance(exc, OSError):  # the port was taken since check_can_listen
-            raise listen_error(settings.host, settings.port, exc, options=_LISTEN_OPTIONS) from None
-        raise
+    except OSError as exc:  # the port was taken since check_can_listen
+        raise listen_error(settings.host, settings.port, exc, options=_LISTEN_OPTIONS) from None
 
 
 def serve_forever(settings: Settings) -> None:
