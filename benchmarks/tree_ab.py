@@ -7,13 +7,15 @@ Each tree (a checkout or a `git archive` of one) is started twice as `fhirclaim 
 PYTHONPATH pointing at it (`python -m` puts the working directory first on sys.path, so both are needed), in
 the way `peer_crud.py` starts ours, with 300 Claims stored: on SQLite in its own data dir, or with
 `--database-url` (a PostgreSQL server) on a database of its own, made on that server and dropped after. The four
-servers start in the order A B B A: with one server per tree, the one started second ran 1–7 % cheaper than the
-first when both were the same tree (0.93, 0.96, 0.99 in three runs), which read as a gain of whichever tree came
-second. Each round runs one block on every server, its order turned by one from the last round's (A B B A, B B A
-A, …); the first round is a warm-up and is not counted. Prints each tree's server CPU per operation (user + system
-of its two processes; PostgreSQL's own is not in it) with each server's own, its throughput (operations per
-second of wall time) and the ratios after / before. On a shared, loaded machine this pairing is steadier than two
-separate `peer_crud.py` runs, whose blocks are a second long and swing by a third from one run to the next.
+servers start in the order A B B A. Two processes of one tree differ by a few per cent in CPU per operation (each
+process's own memory layout): with one server per tree, two copies of the same tree measured 0.93, 0.96 and 0.99,
+which read as a gain of the second; with two each, 1.05 and 1.01. A ratio within ~5 % of 1 is noise.
+
+Each round runs one block on every server, its order turned by one from the last round's (A B B A, B B A A, …);
+the first round is a warm-up and is not counted. Prints each tree's server CPU per operation (user + system of its
+two processes; PostgreSQL's own is not in it) with each server's own, its throughput (operations per second of
+wall time) and the ratios after / before. On a shared, loaded machine this pairing is steadier than two separate
+`peer_crud.py` runs, whose blocks are a second long and swing by a third from one run to the next.
 """
 
 from __future__ import annotations
