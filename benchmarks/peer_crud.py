@@ -1,6 +1,6 @@
 """FHIR CRUD against a peer: fhirclaim vs Medplum's fhir-router, same client, same Claim, blocks alternated.
 
-    python benchmarks/peer_crud.py [--stored 1000] [--ops 300] [--rounds 3] [--threads 1,4]
+    python benchmarks/peer_crud.py [--stored 1000] [--ops 300] [--rounds 3] [--threads 1,4] [--servers 1]
                                    [--cache-dir ~/.cache/fhirclaim-bench] [--database-url URL]
 
 The peer is `@medplum/fhir-router@4.5.2` with `@medplum/core` (installed once from npm into `--cache-dir`) on
@@ -15,11 +15,18 @@ it runs `--rounds` pairs of blocks, ours then the peer's (A B A B …), `--ops` 
 server process's CPU (user + system, `/proc/<pid>/stat`) before and after every block. Prints, per operation:
 server CPU ms per op, throughput (ops/s of wall time), p99 latency, and the ratios ours / peer (CPU, and peer /
 ours for throughput). Asserts only the status codes and that each search finds exactly its one Claim.
+
+With `--servers 2`, two processes of each side run, started and measured ours peer peer ours, each round's order
+turned by one from the last (A B B A, B B A A, …), and each side's figures are over both its processes. Two
+processes of the same code differ by a few per cent in CPU per operation (`tree_ab.py` found it): with one each,
+that difference is in the ratio. Each of ours has its own data dir; on PostgreSQL the second gets a database of its
+own, made beside `--database-url`'s and dropped after.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -230,7 +237,8 @@ def block(server: Server, operation, ops: int, threads: int, seed: int) -> tuple
 def compare(servers: list[Server], name: str, operation, args, threads: int) -> dict[str, dict[str, float]]:
     totals = {server.name: {"cpu": 0.0, "wall": 0.0, "latencies": []} for server in servers}
     for round_number in range(args.rounds):
-        for server in servers:  # A B A B
+        turn = round_number % len(servers) if len(servers) > 2 else 0  # A B A B; with two each, A B B A, B B A A, …
+        for server in servers[turn:] + servers[:turn]:
             cpu, wall, latencies = block(server, operation, args.ops, threads, round_number)
             totals[server.name]["cpu"] += cpu
             totals[server.name]["wall"] += wall
@@ -253,10 +261,17 @@ def main() -> None:
     parser.add_argument("--threads", default="1,4")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "fhirclaim-bench" / "medplum")
     parser.add_argument("--database-url", default=None, help="ours on this empty database (default: SQLite)")
+    parser.add_argument("--servers", type=int, choices=(1, 2), default=1, help="processes of each side")
     args = parser.parse_args()
     driver = Driver()
-    with tempfile.TemporaryDirectory() as data_dir:
-        servers = [start_ours(Path(data_dir) / "data", args.database_url), start_peer(args.cache_dir)]
+    with tempfile.TemporaryDirectory() as data_dir, contextlib.ExitStack() as databases:
+        ours = [start_ours(Path(data_dir) / "data", args.database_url)]
+        servers = [ours[0], start_peer(args.cache_dir)]
+        if args.servers == 2:
+            from facade_overhead import database_of  # a database of its own beside --database-url's
+
+            second = databases.enter_context(database_of("peer_crud_2", args.database_url))
+            servers += [start_peer(args.cache_dir), start_ours(Path(data_dir) / "data2", second)]  # A B B A
         try:
             import random
             for server in servers:
@@ -274,7 +289,8 @@ def main() -> None:
                 server.stop()
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(f"ours ({backend}, waitress) vs Medplum fhir-router 4.5.2 MemoryRepository (Node {_node_version()}); "
-          f"{args.stored} Claims stored first, {args.rounds}×{args.ops} ops per server per line, blocks alternated")
+          f"{args.stored} Claims stored first, {args.rounds}×{args.ops} ops per server per line, "
+          f"{args.servers} process(es) a side, blocks alternated")
     print(f"{'operation':<10}{'thr':>4}{'CPU ms/op ours':>16}{'peer':>8}{'ratio':>8}{'ops/s ours':>12}{'peer':>8}"
           f"{'peer/ours':>11}{'p99 ms ours':>13}{'peer':>8}")
     for name, threads, figures in rows:
