@@ -264,15 +264,17 @@ def main() -> None:
     parser.add_argument("--servers", type=int, choices=(1, 2), default=1, help="processes of each side")
     args = parser.parse_args()
     driver = Driver()
+    servers: list[Server] = []
     with tempfile.TemporaryDirectory() as data_dir, contextlib.ExitStack() as databases:
-        ours = [start_ours(Path(data_dir) / "data", args.database_url)]
-        servers = [ours[0], start_peer(args.cache_dir)]
-        if args.servers == 2:
-            from facade_overhead import database_of  # a database of its own beside --database-url's
-
-            second = databases.enter_context(database_of("peer_crud_2", args.database_url))
-            servers += [start_peer(args.cache_dir), start_ours(Path(data_dir) / "data2", second)]  # A B B A
         try:
+            servers.append(start_ours(Path(data_dir) / "data", args.database_url))  # each stopped below once started
+            servers.append(start_peer(args.cache_dir))
+            if args.servers == 2:
+                from facade_overhead import database_of  # a database of its own beside --database-url's
+
+                second = databases.enter_context(database_of("peer_crud_2", args.database_url))
+                servers.append(start_peer(args.cache_dir))
+                servers.append(start_ours(Path(data_dir) / "data2", second))  # A B B A
             import random
             for server in servers:
                 session, rng = requests.Session(), random.Random(1)
