@@ -297,8 +297,9 @@ def main() -> None:
           f"{'peer/ours':>11}{'p99 ms ours':>13}{'peer':>8}")
     for name, threads, figures in rows:
         ours, peer = figures["ours"], figures["peer"]
-        cpu_ratio = ours["cpu_ms"] / peer["cpu_ms"]
-        print(f"{name:<10}{threads:>4}{ours['cpu_ms']:>16.2f}{peer['cpu_ms']:>8.2f}{cpu_ratio:>7.1f}×"
+        # a block too short for one clock tick of the peer's CPU (/proc counts in ticks) has no ratio
+        cpu_ratio = f"{ours['cpu_ms'] / peer['cpu_ms']:>7.1f}×" if peer["cpu_ms"] else f"{'—':>8}"
+        print(f"{name:<10}{threads:>4}{ours['cpu_ms']:>16.2f}{peer['cpu_ms']:>8.2f}{cpu_ratio}"
               f"{ours['per_s']:>12.0f}{peer['per_s']:>8.0f}{peer['per_s'] / ours['per_s']:>10.1f}×"
               f"{ours['p99_ms']:>13.1f}{peer['p99_ms']:>8.1f}")
 
