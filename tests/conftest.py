@@ -11,8 +11,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -151,9 +152,10 @@ def fhir(app) -> FhirTestClient:
 
 
 @pytest.fixture
-def live_server(app, tmp_path) -> Iterator[str]:
-    """The app served over real HTTP on a free local port by `fhirclaim serve`'s own waitress set-up
-    (`server._listen`); yields the FHIR base URL."""
+def serve_wsgi(tmp_path) -> Iterator[Callable[[Any], Any]]:
+    """Serves a WSGI app over real HTTP on a free local port by `fhirclaim serve`'s own waitress set-up
+    (`server._listen`): `serve_wsgi(app)` answers the waitress server (its `effective_port`); each one served is
+    stopped at teardown."""
     import threading
 
     from waitress import wasyncore
@@ -161,16 +163,30 @@ def live_server(app, tmp_path) -> Iterator[str]:
     from fhirclaim.config import Settings
     from fhirclaim.server import _listen
 
-    server = _listen(app, Settings(data_dir=tmp_path / "live-server", host="127.0.0.1", port=0))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}/fhir"
-    # Its sockets closed in waitress's own loop (the trigger runs the thunk there), which then ends: closed from
-    # this thread while the loop is in select(), they made it raise EBADF in its thread now and then.
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=5)
-    assert not thread.is_alive(), "waitress's loop did not end"
-    server.task_dispatcher.shutdown()
+    served = []
+
+    def serve(app):
+        server = _listen(app, Settings(data_dir=tmp_path / "live-server", host="127.0.0.1", port=0))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        served.append((server, thread))
+        return server
+
+    yield serve
+    for server, thread in served:
+        # Its sockets closed in waitress's own loop (the trigger runs the thunk there), which then ends: closed from
+        # this thread while the loop is in select(), they made it raise EBADF in its thread now and then (and
+        # `server.close()` from here left the loop running).
+        server.trigger.pull_trigger(lambda server=server: wasyncore.close_all(server._map))
+        thread.join(timeout=5)
+        assert not thread.is_alive(), "waitress's loop did not end"
+        server.task_dispatcher.shutdown()
+
+
+@pytest.fixture
+def live_server(app, serve_wsgi) -> str:
+    """The app served over real HTTP by `fhirclaim serve`'s own waitress set-up (`serve_wsgi`); the FHIR base URL."""
+    return f"http://127.0.0.1:{serve_wsgi(app).effective_port}/fhir"
 
 
 @pytest.fixture
