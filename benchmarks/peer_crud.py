@@ -234,11 +234,17 @@ def block(server: Server, operation, ops: int, threads: int, seed: int) -> tuple
     return server.cpu() - cpu, time.perf_counter() - started, latencies
 
 
+def in_turn(servers: list, round_number: int) -> list:
+    """The servers in a round's order: as listed (A B B A), turned by one each round (B B A A, B A A B, …), so that
+    each is measured in each place; two (A B, one a side) are not turned."""
+    turn = round_number % len(servers) if len(servers) > 2 else 0
+    return servers[turn:] + servers[:turn]
+
+
 def compare(servers: list[Server], name: str, operation, args, threads: int) -> dict[str, dict[str, float]]:
     totals = {server.name: {"cpu": 0.0, "wall": 0.0, "latencies": []} for server in servers}
     for round_number in range(args.rounds):
-        turn = round_number % len(servers) if len(servers) > 2 else 0  # A B A B; with two each, A B B A, B B A A, …
-        for server in servers[turn:] + servers[:turn]:
+        for server in in_turn(servers, round_number):
             cpu, wall, latencies = block(server, operation, args.ops, threads, round_number)
             totals[server.name]["cpu"] += cpu
             totals[server.name]["wall"] += wall

@@ -57,15 +57,13 @@ def main() -> None:
                 os.environ["PYTHONPATH"] = str(tree)
                 os.chdir(tree)
                 server = peer_crud.start_ours(Path(data_dir) / f"data{index}", database_url)
-                server.name = str(tree)
                 servers.append(server)
                 session, rng = requests.Session(), random.Random(1)
                 for _ in range(300):
                     driver.create(server, session, rng)
             totals = [[0.0, 0, 0.0] for _ in servers]  # each server's CPU s, operations, wall s
             for round_number in range(args.rounds):
-                turn = round_number % len(servers)
-                for index in [*range(turn, len(servers)), *range(turn)]:  # A B B A, B B A A, B A A B, A A B B, …
+                for index in peer_crud.in_turn(list(range(len(servers))), round_number):
                     cpu, wall, latencies = peer_crud.block(servers[index], getattr(driver, args.operation),
                                                            args.ops, args.threads, round_number)
                     if round_number:
