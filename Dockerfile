@@ -1,4 +1,4 @@
-# fhirclaim — production image: gunicorn serving the app factory from a virtual environment, as a non-root user.
+# fhirclaim — production image: granian serving the app factory from a virtual environment, as a non-root user.
 # Build: docker build -t fhirclaim .
 #        docker build --build-arg BASE_IMAGE=fhirclaim-base:bookworm -t fhirclaim .   (any base with python3 -m venv,
 #        e.g. Debian's python3 + python3-venv: .ci/docker_smoke.sh makes one with debootstrap, no registry needed)
@@ -11,7 +11,7 @@ ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
 # PATH is spelled out: an imported base (docker import) has none to extend. The venv comes first, so `python`,
-# `pip`, `gunicorn` and `fhirclaim` are its own on every base (Debian's python3 refuses system-wide pip, PEP 668).
+# `pip`, `granian` and `fhirclaim` are its own on every base (Debian's python3 refuses system-wide pip, PEP 668).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -50,6 +50,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/fhir/metadata' % os.environ.get('FHIRCLAIM_PORT', '8080'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"
 
-# No arguments: gunicorn, one worker on SQLite, four on PostgreSQL (docker/entrypoint.sh); any command runs as given.
+# No arguments: granian, one worker on SQLite, four on PostgreSQL (docker/entrypoint.sh); any command runs as given.
 ENTRYPOINT ["/bin/sh", "/usr/local/bin/fhirclaim-entrypoint"]
 CMD []

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Docker smoke test, no registry needed: on a Debian bookworm machine (as root), install Docker and debootstrap if
 # missing, start dockerd if none answers, make a local base image from Debian packages (python3, python3-venv), build
-# the Dockerfile on it, run the image (SQLite, gunicorn), wait for its HEALTHCHECK, make a facility client with
+# the Dockerfile on it, run the image (SQLite, granian), wait for its HEALTHCHECK, make a facility client with
 # `docker exec … fhirclaim clients add`, post examples/01-outpatient-visit as a transaction and check the CBG the
 # pipeline groups it into against examples/expected-results.json. Idempotent: the base image, the build cache and an
 # already running daemon are reused; the container (and a daemon started here) go at exit.
@@ -143,9 +143,9 @@ for _ in $(seq 1 90); do
   sleep 2
 done
 [ "$HEALTH" = healthy ] || fail "not healthy after 180 s: $HEALTH"
-WORKERS=$(docker top "$CONTAINER" -o pid,args | grep -c '[g]unicorn' || true)
-echo "healthy after $(( $(date +%s) - R0 ))s; gunicorn processes: $WORKERS (master + 1 worker on SQLite)"
-[ "$WORKERS" = 2 ] || fail "expected gunicorn master + 1 worker on SQLite, found $WORKERS processes"
+WORKERS=$(docker top "$CONTAINER" -o pid,args | grep -c '[g]ranian' || true)
+echo "healthy after $(( $(date +%s) - R0 ))s; granian processes: $WORKERS (main + 1 worker on SQLite)"
+[ "$WORKERS" = 2 ] || fail "expected granian's main process + 1 worker on SQLite, found $WORKERS processes"
 
 # --- a facility client, a token, the example's transaction, its CBG ---------------------------------------------------
 log "posting examples/$CASE/transaction.json as the facility client of organization $ORG"

@@ -2,13 +2,16 @@
 
     python benchmarks/peer_crud.py [--stored 1000] [--ops 300] [--rounds 3] [--threads 1,4] [--servers 1]
                                    [--cache-dir ~/.cache/fhirclaim-bench] [--database-url URL]
+                                   [--served-by serve|granian|gunicorn]
 
 The peer is `@medplum/fhir-router@4.5.2` with `@medplum/core` (installed once from npm into `--cache-dir`) on
 Node: a few lines of our own (written beside it as `peer-server.cjs`) serve POST /fhir/Claim (`validateResource`
 against the R4 StructureDefinitions, then `MemoryRepository.createResource`), GET /fhir/Claim/<id> and
 GET /fhir/Claim?identifier=… (`MemoryRepository.search`) over Node's http module. Ours is `fhirclaim serve`
 (waitress, SQLite in a temporary data dir unless --database-url, the pipeline worker off so only the FHIR write
-is measured) with a facility client's bearer token. Both start with `--stored` Claims.
+is measured) with a facility client's bearer token; with `--served-by granian`, the app factory as the image serves
+it (docker/entrypoint.sh: granian, one worker process of 8 threads; its CPU is the main process's and the
+worker's), or under gunicorn (one worker, 8 threads; `pip install gunicorn`). Both start with `--stored` Claims.
 
 One Python client (requests, a keep-alive session per thread) drives both. For each operation and thread count
 it runs `--rounds` pairs of blocks, ours then the peer's (A B A B …), `--ops` operations per block, and reads each
@@ -30,6 +33,7 @@ import contextlib
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -154,7 +158,14 @@ def start_peer(cache_dir: Path) -> Server:
     return Server("peer", process, f"http://127.0.0.1:{port}/fhir", {"Content-Type": "application/fhir+json"})
 
 
-def start_ours(data_dir: Path, database_url: str | None) -> Server:
+SERVED_BY = ("serve", "granian", "gunicorn")  # `fhirclaim serve` (waitress); the image's server; another WSGI server
+
+
+def start_ours(data_dir: Path, database_url: str | None, served_by: str = "serve", processes: int = 1,
+               name: str = "ours") -> Server:
+    """Ours with a facility client's token and the Claim's references stored: `fhirclaim serve` (waitress), or the
+    app factory under granian as the image serves it (docker/entrypoint.sh) or under gunicorn, with `processes`
+    worker processes of 8 threads each (the pipeline worker off in every case)."""
     env = {**os.environ, "FHIRCLAIM_RUN_WORKER": "false", "FHIRCLAIM_DATA_DIR": str(data_dir)}
     if database_url:
         env["FHIRCLAIM_DATABASE_URL"] = database_url
@@ -162,13 +173,25 @@ def start_ours(data_dir: Path, database_url: str | None) -> Server:
     added = subprocess.run([*fhirclaim, "clients", "add", "--role", "facility", "--org", TENANT, "--json"],
                            env=env, check=True, capture_output=True, text=True)
     credentials = json.loads(added.stdout)
-    process = subprocess.Popen([*fhirclaim, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
-    base = _wait_for(process, r"(http://\S+/fhir)").group(1)
+    if served_by == "serve":
+        process = subprocess.Popen([*fhirclaim, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        base = _wait_for(process, r"(http://\S+/fhir)").group(1)
+    else:
+        port = _free_port()  # neither tells the port it took for 0 in a line of its own
+        command = {"granian": ["granian", "--interface", "wsgi", "--factory", "--host", "127.0.0.1", "--port",
+                               str(port), "--workers", str(processes), "--blocking-threads", "8", "--no-ws",
+                               "fhirclaim.app:create_app"],
+                   "gunicorn": ["gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(processes), "--threads",
+                                "8", "fhirclaim.app:create_app()"]}[served_by]
+        process = subprocess.Popen([sys.executable, "-m", *command], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}/fhir"
+        _wait_until_answering(process, base)
     token = requests.post(base.rsplit("/fhir", 1)[0] + "/oauth2/v1/accesstoken",
                           data={"grant_type": "client_credentials", **credentials}, timeout=30).json()["access_token"]
-    server = Server("ours", process, base, {"Content-Type": "application/fhir+json",
-                                            "Authorization": f"Bearer {token}"})
+    server = Server(name, process, base, {"Content-Type": "application/fhir+json",
+                                          "Authorization": f"Bearer {token}"})
     session = requests.Session()
     for resource in [{"resourceType": "Organization", "id": "brs", "name": "RSUD"},
                      *({"resourceType": "Patient", "id": f"bp{n}", "gender": "female"} for n in range(50)),
@@ -178,6 +201,27 @@ def start_ours(data_dir: Path, database_url: str | None) -> Server:
                              headers=server.headers, timeout=30)
         assert answer.status_code in (200, 201), answer.text
     return server
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_answering(process: subprocess.Popen, base: str) -> None:
+    """Until the server answers, a worker having built the app (bounded: 120 s). The Claims stored before the
+    measured blocks warm up every worker."""
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"ours under {process.args[2]} did not answer (exit status {process.returncode})")
+        try:
+            if requests.get(f"{base}/metadata", timeout=30).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
 
 
 class Driver:
@@ -268,19 +312,22 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "fhirclaim-bench" / "medplum")
     parser.add_argument("--database-url", default=None, help="ours on this empty database (default: SQLite)")
     parser.add_argument("--servers", type=int, choices=(1, 2), default=1, help="processes of each side")
+    parser.add_argument("--served-by", choices=SERVED_BY, default="serve",
+                        help="ours as `fhirclaim serve` (waitress), or the app factory under granian (the image's "
+                             "server) or gunicorn")
     args = parser.parse_args()
     driver = Driver()
     servers: list[Server] = []
     with tempfile.TemporaryDirectory() as data_dir, contextlib.ExitStack() as databases:
         try:
-            servers.append(start_ours(Path(data_dir) / "data", args.database_url))  # each stopped below once started
+            servers.append(start_ours(Path(data_dir) / "data", args.database_url, args.served_by))  # stopped below
             servers.append(start_peer(args.cache_dir))
             if args.servers == 2:
                 from facade_overhead import database_of  # a database of its own beside --database-url's
 
                 second = databases.enter_context(database_of("peer_crud_2", args.database_url))
                 servers.append(start_peer(args.cache_dir))
-                servers.append(start_ours(Path(data_dir) / "data2", second))  # A B B A
+                servers.append(start_ours(Path(data_dir) / "data2", second, args.served_by))  # A B B A
             import random
             for server in servers:
                 session, rng = requests.Session(), random.Random(1)
@@ -296,7 +343,8 @@ def main() -> None:
             for server in servers:
                 server.stop()
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"ours ({backend}, waitress) vs Medplum fhir-router 4.5.2 MemoryRepository (Node {_node_version()}); "
+    server = {"serve": "fhirclaim serve (waitress)", "granian": "granian", "gunicorn": "gunicorn"}[args.served_by]
+    print(f"ours ({backend}, {server}) vs Medplum fhir-router 4.5.2 MemoryRepository (Node {_node_version()}); "
           f"{args.stored} Claims stored first, {args.rounds}×{args.ops} ops per server per line, "
           f"{args.servers} process(es) a side, blocks alternated")
     print(f"{'operation':<10}{'thr':>4}{'CPU ms/op ours':>16}{'peer':>8}{'ratio':>8}{'ops/s ours':>12}{'peer':>8}"

@@ -1,15 +1,16 @@
-"""Server processes: FHIR create and read throughput of ours under gunicorn with 1 and 2 worker processes.
+"""Server processes: FHIR create and read throughput of ours under granian with 1 and 2 worker processes.
 
     python benchmarks/process_scaling.py --database-url postgresql+psycopg://… [--processes 1,2] [--threads 4]
-                                         [--stored 300] [--ops 400] [--rounds 2]
+                                         [--stored 300] [--ops 400] [--rounds 2] [--served-by granian|gunicorn]
 
-Ours is served as the README's production section says: `gunicorn --workers N --threads 8
-'fhirclaim.app:create_app()'` (`pip install ".[production]"`) with `FHIRCLAIM_RUN_WORKER=false`, on PostgreSQL
+Ours is served as the README's production section and the image say: `granian --interface wsgi --factory
+--workers N --blocking-threads 8 fhirclaim.app:create_app` (`pip install ".[production]"`; or gunicorn, `--workers N
+--threads 8`, with `--served-by gunicorn`) with `FHIRCLAIM_RUN_WORKER=false`, on PostgreSQL
 (SQLite has one writer: several processes are for PostgreSQL). For each process count a fresh schema is not
 needed: every run creates its own Claims. One Python client (`--threads` threads, a keep-alive session each, the
 `benchmarks/peer_crud.py` driver and Claim) runs `--rounds` blocks of `--ops` operations per process count,
 alternated (1, 2, 1, 2 …) so that the machine's load falls on both alike. Prints, per operation and process count,
-throughput (ops/s of wall time), server CPU ms per op (gunicorn's master and workers, from /proc), the ratio of
+throughput (ops/s of wall time), server CPU ms per op (the server's main process and workers, from /proc), the ratio of
 throughput to one process, and the machine's CPU ms per op (every process: server, PostgreSQL, the client; from
 /proc/stat) with the ceiling it sets: cores / machine CPU per op is the most ops/s any number of server processes
 could reach on this machine, so "of ceiling" on one process's line (its throughput's share of that ceiling) bounds
@@ -21,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -37,51 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer_crud  # noqa: E402
 
 
-def start_gunicorn(data_dir: Path, database_url: str, processes: int) -> peer_crud.Server:
-    """Ours under gunicorn with `processes` workers; a facility client's token; the Claim's references stored."""
-    env = {**os.environ, "FHIRCLAIM_RUN_WORKER": "false", "FHIRCLAIM_DATA_DIR": str(data_dir),
-           "FHIRCLAIM_DATABASE_URL": database_url}
-    added = subprocess.run([sys.executable, "-m", "fhirclaim.cli", "clients", "add", "--role", "facility", "--org",
-                            peer_crud.TENANT, "--json"], env=env, check=True, capture_output=True, text=True)
-    credentials = json.loads(added.stdout)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", str(processes), "--threads", "8",
-         "--log-level", "info", "fhirclaim.app:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    port = _booted(process, processes)
-    base = f"http://127.0.0.1:{port}"
-    token = requests.post(base + "/oauth2/v1/accesstoken", data={"grant_type": "client_credentials", **credentials},
-                          timeout=60).json()["access_token"]
-    server = peer_crud.Server(f"{processes} process{'es' if processes > 1 else ''}", process, base + "/fhir",
-                              {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {token}"})
-    session = requests.Session()
-    for resource in [{"resourceType": "Organization", "id": "brs", "name": "RSUD"},
-                     *({"resourceType": "Patient", "id": f"bp{n}", "gender": "female"} for n in range(50)),
-                     {"resourceType": "Coverage", "id": "bcov", "status": "active",
-                      "beneficiary": {"reference": "Patient/bp0"}, "payor": [{"reference": "Organization/brs"}]}]:
-        answer = session.put(f"{server.base}/{resource['resourceType']}/{resource['id']}",
-                             data=json.dumps(resource), headers=server.headers, timeout=60)
-        assert answer.status_code in (200, 201), answer.text
-    return server
-
-
 def machine_busy() -> float:
     """CPU seconds every core of this machine has spent busy since boot (/proc/stat: all but idle and iowait)."""
     fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     return (sum(fields[:8]) - fields[3] - fields[4]) / peer_crud.TICKS
-
-
-def _booted(process: subprocess.Popen, processes: int) -> str:
-    """gunicorn's port, once it listens and all its workers have booted (its log lines, on stderr)."""
-    port, booted = None, 0
-    while port is None or booted < processes:
-        line = process.stderr.readline()
-        if not line:
-            raise RuntimeError("gunicorn stopped before its workers booted")
-        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
-        port = found.group(1) if found else port
-        booted += "Booting worker" in line
-    return port
 
 
 def main() -> None:
@@ -92,9 +49,10 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=300, help="Claims each server writes before measuring")
     parser.add_argument("--ops", type=int, default=400, help="operations per block")
     parser.add_argument("--rounds", type=int, default=2, help="blocks per operation and process count")
+    parser.add_argument("--served-by", choices=("granian", "gunicorn"), default="granian")
     args = parser.parse_args()
-    if importlib.util.find_spec("gunicorn") is None:
-        parser.error("gunicorn is not installed: pip install '.[production]'")
+    if importlib.util.find_spec(args.served_by) is None:
+        parser.error(f"{args.served_by} is not installed: pip install {args.served_by}")
     counts = [int(n) for n in args.processes.split(",")]
     driver = peer_crud.Driver()
     figures: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
@@ -102,7 +60,9 @@ def main() -> None:
         servers = []
         try:
             for count in counts:  # one data dir each: the same database, each its own signing keys and secret key
-                servers.append(start_gunicorn(Path(directory) / f"data-{count}", args.database_url, count))
+                servers.append(peer_crud.start_ours(Path(directory) / f"data-{count}", args.database_url,
+                                                    args.served_by, count,
+                                                    name=f"{count} process{'es' if count > 1 else ''}"))
             import random
             for server in servers:
                 session, rng = requests.Session(), random.Random(1)
@@ -119,8 +79,9 @@ def main() -> None:
         finally:
             for server in servers:
                 server.stop()
-    print(f"ours under gunicorn on PostgreSQL, {args.threads} client threads, {args.rounds}×{args.ops} ops per line, "
-          f"process counts alternated; {os.cpu_count()} CPU cores on this machine (client and PostgreSQL included)")
+    print(f"ours under {args.served_by} on PostgreSQL, {args.threads} client threads, {args.rounds}×{args.ops} ops per "
+          f"line, process counts alternated; {os.cpu_count()} CPU cores on this machine (client and PostgreSQL "
+          f"included)")
     cores = os.cpu_count() or 1
     print(f"{'operation':<10}{'processes':>10}{'ops/s':>8}{'CPU ms/op':>11}{'vs 1':>7}{'machine ms/op':>15}"
           f"{'ceiling ops/s':>15}{'of ceiling':>12}")

@@ -1,9 +1,11 @@
 #!/bin/sh
-# The image's entrypoint. With no arguments, or only options (passed on to gunicorn), it serves the app with
-# gunicorn on 0.0.0.0:$FHIRCLAIM_PORT: ONE worker when the database is SQLite (FHIRCLAIM_DATABASE_URL unset or
-# sqlite:…) — a single file takes one writing process well, not several — and FOUR on any other database
-# (PostgreSQL), which the workers share (jobs with FOR UPDATE SKIP LOCKED). FHIRCLAIM_WORKERS overrides either,
-# FHIRCLAIM_THREADS (8) the threads per worker. Anything else runs as given: `docker run IMAGE fhirclaim demo`.
+# The image's entrypoint. With no arguments, or only options (passed on to granian), it serves the app factory with
+# granian (its HTTP side is Rust; the app runs in its worker processes) on $FHIRCLAIM_HOST:$FHIRCLAIM_PORT (the
+# image's 0.0.0.0:8080): ONE worker when the database is SQLite (FHIRCLAIM_DATABASE_URL unset or sqlite:…) — a
+# single file takes one writing process well, not several — and FOUR on any other database (PostgreSQL), which the
+# workers share (jobs with FOR UPDATE SKIP LOCKED). FHIRCLAIM_WORKERS overrides either, FHIRCLAIM_THREADS (8) the
+# threads per worker that run the app. A worker that dies is started again. The app writes its own access log (JSON
+# lines), so granian's stays off. Anything else runs as given: `docker run IMAGE fhirclaim demo`.
 set -eu
 
 if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then
@@ -11,7 +13,8 @@ if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then
     sqlite*) workers=${FHIRCLAIM_WORKERS:-1} ;;
     *) workers=${FHIRCLAIM_WORKERS:-4} ;;
   esac
-  exec gunicorn --bind "0.0.0.0:${FHIRCLAIM_PORT:-8080}" --workers "$workers" --threads "${FHIRCLAIM_THREADS:-8}" \
-    --timeout 60 --access-logfile - "$@" "fhirclaim.app:create_app()"
+  exec granian --interface wsgi --factory --host "${FHIRCLAIM_HOST:-0.0.0.0}" --port "${FHIRCLAIM_PORT:-8080}" \
+    --workers "$workers" --blocking-threads "${FHIRCLAIM_THREADS:-8}" --respawn-failed-workers --no-ws \
+    "$@" fhirclaim.app:create_app
 fi
 exec "$@"

@@ -1,6 +1,9 @@
-"""The Flask app factory. `create_app()` is also the WSGI entry point for gunicorn:
+"""The Flask app factory. `create_app()` is also the WSGI entry point of a production server, as the image runs it
+(docker/entrypoint.sh):
 
-    gunicorn 'fhirclaim.app:create_app()'
+    granian --interface wsgi --factory --workers 4 --blocking-threads 8 fhirclaim.app:create_app
+
+or any other WSGI server: `gunicorn --workers 4 --threads 8 'fhirclaim.app:create_app()'`.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from fhirclaim.webapp import views as webapp_views
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *, lean_paths: bool = True) -> Flask:
-    """The app on a given Runtime (the caller owns its threads), or on its own Runtime — the gunicorn case — which
-    then also runs the pipeline, webhook and simulator threads unless `run_worker` is off. `lean_paths`: a plain
-    read or create is answered before Flask (`api.lean`); off, Flask answers it as every other request (the tests
-    compare the two)."""
+    """The app on a given Runtime (the caller owns its threads), or on its own Runtime — in a production server's
+    worker — which then also runs the pipeline, webhook and simulator threads unless `run_worker` is off.
+    `lean_paths`: a plain read or create is answered before Flask (`api.lean`); off, Flask answers it as every other
+    request (the tests compare the two)."""
     settings = settings or (runtime.settings if runtime else Settings())
     if runtime is None:
         runtime = Runtime(settings)

@@ -24,8 +24,8 @@ answer's rendering) is answered here, as Flask answers one: `errors.unexpected`'
 `error_response`.
 
 The body is read as werkzeug reads it from a server that ends the input at its Content-Length (werkzeug's own,
-gunicorn): exactly that many bytes. A request whose stream gives fewer goes to Flask with those, which answers it as
-it would (400).
+gunicorn, granian): exactly that many bytes. A request whose stream gives fewer goes to Flask with those, which
+answers it as it would (400).
 """
 
 from __future__ import annotations
