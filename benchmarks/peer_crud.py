@@ -10,8 +10,8 @@ against the R4 StructureDefinitions, then `MemoryRepository.createResource`), GE
 GET /fhir/Claim?identifier=… (`MemoryRepository.search`) over Node's http module. Ours is `fhirclaim serve`
 (waitress, SQLite in a temporary data dir unless --database-url, the pipeline worker off so only the FHIR write
 is measured) with a facility client's bearer token; with `--served-by granian`, the app factory as the image serves
-it (docker/entrypoint.sh: granian, one worker process of 8 threads; its CPU is the main process's and the
-worker's), or under gunicorn (one worker, 8 threads; `pip install gunicorn`). Both start with `--stored` Claims.
+it (its docker/entrypoint.sh run here: granian, one worker process of 8 threads; its CPU is the main process's and
+the worker's), or under gunicorn (one worker, 8 threads; `pip install gunicorn`). Both start with `--stored` Claims.
 
 One Python client (requests, a keep-alive session per thread) drives both. For each operation and thread count
 it runs `--rounds` pairs of blocks, ours then the peer's (A B A B …), `--ops` operations per block, and reads each
@@ -159,12 +159,13 @@ def start_peer(cache_dir: Path) -> Server:
 
 
 SERVED_BY = ("serve", "granian", "gunicorn")  # `fhirclaim serve` (waitress); the image's server; another WSGI server
+ENTRYPOINT = Path(__file__).resolve().parents[1] / "docker" / "entrypoint.sh"  # the image's: granian on the factory
 
 
 def start_ours(data_dir: Path, database_url: str | None, served_by: str = "serve", processes: int = 1,
                name: str = "ours") -> Server:
     """Ours with a facility client's token and the Claim's references stored: `fhirclaim serve` (waitress), or the
-    app factory under granian as the image serves it (docker/entrypoint.sh) or under gunicorn, with `processes`
+    app factory under granian as the image serves it (its docker/entrypoint.sh) or under gunicorn, with `processes`
     worker processes of 8 threads each (the pipeline worker off in every case)."""
     env = {**os.environ, "FHIRCLAIM_RUN_WORKER": "false", "FHIRCLAIM_DATA_DIR": str(data_dir)}
     if database_url:
@@ -179,15 +180,16 @@ def start_ours(data_dir: Path, database_url: str | None, served_by: str = "serve
         base = _wait_for(process, r"(http://\S+/fhir)").group(1)
     else:
         port = _free_port()  # neither tells the port it took for 0 in a line of its own
-        command = {"granian": ["granian", "--interface", "wsgi", "--factory", "--host", "127.0.0.1", "--port",
-                               str(port), "--workers", str(processes), "--blocking-threads", "8", "--no-ws",
-                               "fhirclaim.app:create_app"],
-                   "gunicorn": ["gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(processes), "--threads",
-                                "8", "fhirclaim.app:create_app()"]}[served_by]
-        process = subprocess.Popen([sys.executable, "-m", *command], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        if served_by == "granian":  # the image's own entrypoint, on this machine's granian
+            env.update(FHIRCLAIM_HOST="127.0.0.1", FHIRCLAIM_PORT=str(port), FHIRCLAIM_WORKERS=str(processes),
+                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+            command = ["sh", str(ENTRYPOINT)]
+        else:
+            command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(processes),
+                       "--threads", "8", "fhirclaim.app:create_app()"]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}/fhir"
-        _wait_until_answering(process, base)
+        _wait_until_answering(process, base, served_by)
     token = requests.post(base.rsplit("/fhir", 1)[0] + "/oauth2/v1/accesstoken",
                           data={"grant_type": "client_credentials", **credentials}, timeout=30).json()["access_token"]
     server = Server(name, process, base, {"Content-Type": "application/fhir+json",
@@ -209,13 +211,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_answering(process: subprocess.Popen, base: str) -> None:
+def _wait_until_answering(process: subprocess.Popen, base: str, served_by: str) -> None:
     """Until the server answers, a worker having built the app (bounded: 120 s). The Claims stored before the
     measured blocks warm up every worker."""
     deadline = time.monotonic() + 120
     while True:
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"ours under {process.args[2]} did not answer (exit status {process.returncode})")
+            raise RuntimeError(f"ours under {served_by} did not answer (exit status {process.returncode})")
         try:
             if requests.get(f"{base}/metadata", timeout=30).status_code == 200:
                 return
