@@ -8,6 +8,8 @@ or any other WSGI server: `gunicorn --workers 4 --threads 8 'fhirclaim.app:creat
 
 from __future__ import annotations
 
+from multiprocessing.util import Finalize
+
 from flask import Flask
 from flask.sessions import SessionInterface
 
@@ -23,7 +25,10 @@ from fhirclaim.webapp import views as webapp_views
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *, lean_paths: bool = True) -> Flask:
     """The app on a given Runtime (the caller owns its threads), or on its own Runtime — in a production server's
-    worker — which then also runs the pipeline, webhook and simulator threads unless `run_worker` is off.
+    worker — which then also runs the pipeline, webhook and simulator threads unless `run_worker` is off, and is
+    closed as that process ends (the jobs in hand finished, the security log's counts written), as `fhirclaim serve`
+    closes its own: no server tells a WSGI app it stops, so the close runs among multiprocessing's exit finalizers,
+    which a granian worker runs as its process ends and any other Python process at its interpreter's exit.
     `lean_paths`: a plain read or create is answered before Flask (`api.lean`); off, Flask answers it as every other
     request (the tests compare the two)."""
     settings = settings or (runtime.settings if runtime else Settings())
@@ -31,6 +36,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         runtime = Runtime(settings)
         if settings.run_worker:
             runtime.start_workers()
+        Finalize(None, runtime.close, exitpriority=10)
     app = Flask(__name__)
     app.config["FHIRCLAIM_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from fhirclaim.config import Settings
+from fhirclaim.runtime import Runtime
+
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
 CASE = "01-outpatient-visit"
@@ -123,3 +126,19 @@ def test_the_pipeline_runs_in_granians_worker(production):
     base_package = next(e for e in grouped["extension"] if e["url"] == "basePackage")
     code = next(e for e in base_package["extension"] if e["url"] == "code")
     assert code["valueCodeableConcept"]["coding"][0]["code"] == expected["cbg"]
+
+
+def test_a_stopped_worker_closes_its_runtime(production, tmp_path, database_url):
+    """granian tells the app nothing when it stops a worker: the Runtime's close runs as the worker's process ends
+    (`create_app`), as `fhirclaim serve` closes its own. Seen here by the security log: the refusals after the
+    first of a minute are counted in memory, and written by the close."""
+    base, _, process = production
+    for _ in range(3):
+        assert requests.get(f"{base}/Patient", timeout=10).status_code == 401
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    runtime = Runtime(Settings(data_dir=tmp_path / "d", database_url=database_url, run_worker=False))
+    try:
+        assert sum(row["count"] for row in runtime.security_log.recent()) == 3
+    finally:
+        runtime.close()
