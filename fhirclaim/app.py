@@ -28,7 +28,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     worker — which then also runs the pipeline, webhook and simulator threads unless `run_worker` is off, and is
     closed as that process ends (the jobs in hand finished, the security log's counts written), as `fhirclaim serve`
     closes its own: no server tells a WSGI app it stops, so the close runs among multiprocessing's exit finalizers,
-    which a granian worker runs as its process ends and any other Python process at its interpreter's exit.
+    which a granian worker runs as its process ends (tests/test_production_server.py). A gunicorn worker ends
+    without running them: there a stopped worker's job waits for its lease, and the refusals counted since the
+    security log's last write are lost.
     `lean_paths`: a plain read or create is answered before Flask (`api.lean`); off, Flask answers it as every other
     request (the tests compare the two)."""
     settings = settings or (runtime.settings if runtime else Settings())
