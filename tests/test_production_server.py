@@ -51,13 +51,15 @@ def production(tmp_path, database_url):
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # granian beside python
     added = subprocess.run([sys.executable, "-m", "fhirclaim.cli", "clients", "add", "--role", "facility", "--org",
                             "10000004", "--json"], env=env, check=True, capture_output=True, text=True)
-    process = subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)  # its group: granian and its workers
+    log = tmp_path / "server.log"  # a file, not a pipe: its JSON log lines never wait for a reader
+    with log.open("w") as stderr:
+        process = subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+                                   start_new_session=True)  # its group: granian and its workers
     base = f"http://127.0.0.1:{env['FHIRCLAIM_PORT']}"
 
     def answering():
         if process.poll() is not None:
-            raise AssertionError(f"granian ended with {process.returncode}: {process.stderr.read()}")
+            raise AssertionError(f"granian ended with {process.returncode}: {log.read_text()[-3000:]}")
         try:
             return requests.get(f"{base}/fhir/metadata", timeout=5).status_code == 200
         except requests.ConnectionError:
@@ -75,7 +77,7 @@ def production(tmp_path, database_url):
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        process.communicate(timeout=30)
+                process.wait(timeout=30)
 
 
 def test_granian_serves_the_app_factory_as_the_image_runs_it(production):
