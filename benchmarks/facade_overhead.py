@@ -15,8 +15,12 @@ CPU is `time.process_time()` of this process plus, over HTTP, the emulator proce
 (the in-process emulator's CPU is inside this process already). One warm-up claim (pipeline and bare) per mode is
 not counted. Once the Runtime and the bare client are made, the start-up heap is frozen
 (`startup.freeze_startup_heap`), as `fhirclaim serve` and `fhirclaim worker` freeze theirs. "ratio" is pipeline /
-bare; "+write" adds the SIMRS transaction that carries the claim in. Prints figures and the ratio pipeline / bare;
-asserts nothing but that the bare replay answers 200 to every call.
+bare; "+write" adds the SIMRS transaction that carries the claim in. "emulator" is the part of "bare" the emulator
+itself spends answering (the HTTP emulator's process CPU, or the in-process emulator's calls timed on this thread's
+CPU clock), and "own" the ratio without the emulator on either side: (pipeline − its emulator's CPU) / (bare − its
+emulator's CPU), the facade's own CPU per claim against what a plain client of the same calls spends itself. Our
+emulator is most of "bare", so "ratio" is as much a figure of its cost as of the facade's; "own" is not. Prints
+figures; asserts nothing but that the bare replay answers 200 to every call.
 
 The pipeline's store is SQLite in a temporary directory, or with `--database-url` a PostgreSQL server: each mode
 gets a database of its own, created on that server (from the URL's credentials) and dropped after it.
@@ -29,6 +33,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +46,7 @@ import pipeline as pipeline_bench  # noqa: E402  (benchmarks/pipeline.py: the ex
 
 from fhirclaim.config import Settings  # noqa: E402
 from fhirclaim.eklaim import EKlaimClient, HttpTransport, InProcessTransport  # noqa: E402
+from fhirclaim.eklaim.emulator.app import EmulatorApp  # noqa: E402
 from fhirclaim.runtime import Runtime  # noqa: E402
 from fhirclaim.sandbox import SandboxEKlaim  # noqa: E402
 from fhirclaim.startup import freeze_startup_heap  # noqa: E402
@@ -61,6 +67,47 @@ def recording(messages: list[tuple[str, dict]]):
         yield
     finally:
         EKlaimClient._exchange = original
+
+
+_IN_PROCESS_EMULATOR = [0.0]  # CPU seconds of the in-process emulators' calls on this thread (`timing_emulators`)
+
+
+@contextmanager
+def timing_emulators():
+    """Every in-process emulator call (`EmulatorApp.__call__`, which answers eagerly) timed by this thread's CPU
+    clock, added to `_IN_PROCESS_EMULATOR`. The pipeline and the bare replay both run on this thread."""
+    original = EmulatorApp.__call__
+
+    def timed(self, environ, start_response):
+        started = time.thread_time()
+        try:
+            return original(self, environ, start_response)
+        finally:
+            _IN_PROCESS_EMULATOR[0] += time.thread_time() - started
+
+    EmulatorApp.__call__ = timed
+    try:
+        yield
+    finally:
+        EmulatorApp.__call__ = original
+
+
+class EmulatorMeter:
+    """The emulator's CPU seconds inside its `with` blocks: an HTTP emulator's process (`pid`), or the in-process
+    emulators' calls (`timing_emulators`)."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid, self.total = pid, 0.0
+
+    def _cpu(self) -> float:
+        return pipeline_bench.process_cpu(self.pid) if self.pid else _IN_PROCESS_EMULATOR[0]
+
+    def __enter__(self):
+        self._started = self._cpu()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.total += self._cpu() - self._started
 
 
 class Bare:
@@ -122,14 +169,16 @@ def run_mode(mode: str, pipe_dir: Path, bare_dir: Path, args, database_url: str 
     freeze_startup_heap()  # as `fhirclaim serve` and `fhirclaim worker` do before their first request or job
     pid = emulator.process.pid if emulator else None
     writes, jobs, replays = pipeline_bench.Meter(pid), pipeline_bench.Meter(pid), pipeline_bench.Meter(bare.pid)
+    jobs_emulator, replays_emulator = EmulatorMeter(pid), EmulatorMeter(bare.pid)
     calls = 0
     try:
         for number in range(args.claims + 1):  # claim 0 warms both up and is not counted
             messages: list[tuple[str, dict]] = []
-            with recording(messages):
-                unmetered = (pipeline_bench.Meter(None), pipeline_bench.Meter(None))
-                one_claim(runtime, number, *((writes, jobs) if number else unmetered))
-            with replays if number else pipeline_bench.Meter(None):
+            with recording(messages), timing_emulators():
+                unmetered = (pipeline_bench.Meter(None), pipeline_bench.Meter(None), EmulatorMeter(None))
+                one_claim(runtime, number, *((writes, jobs, jobs_emulator) if number else unmetered))
+            with timing_emulators(), (replays if number else pipeline_bench.Meter(None)), \
+                    (replays_emulator if number else EmulatorMeter(None)):
                 bare.replay(messages)
             calls += sum(1 for method, _ in messages if method not in READ_ONLY) if number else 0
     finally:
@@ -138,14 +187,17 @@ def run_mode(mode: str, pipe_dir: Path, bare_dir: Path, args, database_url: str 
         if emulator:
             emulator.stop()
     return {"write": writes.total / args.claims, "pipeline": jobs.total / args.claims,
-            "bare": replays.total / args.claims, "calls": calls / args.claims}
+            "bare": replays.total / args.claims, "calls": calls / args.claims,
+            "pipeline_emulator": jobs_emulator.total / args.claims,
+            "bare_emulator": replays_emulator.total / args.claims}
 
 
-def one_claim(runtime: Runtime, number: int, writes: pipeline_bench.Meter, jobs: pipeline_bench.Meter) -> None:
+def one_claim(runtime: Runtime, number: int, writes: pipeline_bench.Meter, jobs: pipeline_bench.Meter,
+              emulator: EmulatorMeter) -> None:
     bundle, claim_id = pipeline_bench.claim_bundle(number)
     with writes:
         pipeline_bench.write_claim(runtime, bundle)
-    with jobs:
+    with jobs, emulator:
         while runtime.pipeline.run_next("bench") is not None:
             pass
     with runtime.store.unit_of_work(write=False) as uow:
@@ -163,14 +215,17 @@ def main() -> None:
     store = "PostgreSQL" if args.database_url else "SQLite"
     print(f"E-Klaim {args.protocol}, {store}, {args.claims} claims per run, CPU ms per claim (this process + "
           f"emulator)")
-    print(f"{'mode':<12}{'calls/claim':>12}{'bare':>10}{'pipeline':>10}{'write':>10}{'ratio':>8}{'+write':>8}")
+    print(f"{'mode':<12}{'calls/claim':>12}{'bare':>10}{'pipeline':>10}{'write':>10}{'ratio':>8}{'+write':>8}"
+          f"{'emulator':>10}{'own':>8}")
     for mode in (m.strip() for m in args.modes.split(",")):
         with tempfile.TemporaryDirectory() as pipe_dir, tempfile.TemporaryDirectory() as bare_dir, \
                 database_of(mode, args.database_url) as database_url:
             cpu = run_mode(mode, Path(pipe_dir), Path(bare_dir), args, database_url)
         bare, pipeline, write = cpu["bare"], cpu["pipeline"], cpu["write"]
+        own = (pipeline - cpu["pipeline_emulator"]) / (bare - cpu["bare_emulator"])
         print(f"{mode:<12}{cpu['calls']:>12.1f}{bare * 1e3:>10.1f}{pipeline * 1e3:>10.1f}{write * 1e3:>10.1f}"
-              f"{pipeline / bare:>7.1f}×{(pipeline + write) / bare:>7.1f}×", flush=True)
+              f"{pipeline / bare:>7.1f}×{(pipeline + write) / bare:>7.1f}×{cpu['bare_emulator'] * 1e3:>10.1f}"
+              f"{own:>7.1f}×", flush=True)
 
 if __name__ == "__main__":
     main()
