@@ -144,3 +144,12 @@ def test_a_stopped_worker_closes_its_runtime(production, tmp_path, database_url)
         assert sum(row["count"] for row in runtime.security_log.recent()) == 3
     finally:
         runtime.close()
+
+
+def test_a_stop_right_after_the_start_ends_every_worker(production):
+    """SIGTERM as soon as the first worker answers. The others (four on PostgreSQL) may still be building the app,
+    without a signal handler of their own yet: they miss the signal, and granian waited for them without end (2 of
+    3 starts on PostgreSQL here) until the entrypoint's kill timeout."""
+    _, _, process = production
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0, "a signalled granian stops although a worker missed the signal"
