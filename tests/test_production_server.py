@@ -153,3 +153,24 @@ def test_a_stop_right_after_the_start_ends_every_worker(production):
     _, _, process = production
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0, "a signalled granian stops although a worker missed the signal"
+
+
+def test_a_worker_that_cannot_start_ends_the_server(tmp_path):
+    """An unreachable database fails each worker's start: the server ends, saying why, for the container's restart
+    policy to start it again with its backoff (granian's respawning started them again at once, 76 times in 30 s)."""
+    env = {**os.environ, "FHIRCLAIM_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+           "FHIRCLAIM_DATA_DIR": str(tmp_path / "d"), "FHIRCLAIM_HOST": "127.0.0.1",
+           "FHIRCLAIM_PORT": str(_free_port()),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    log = tmp_path / "server.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+                                   start_new_session=True)
+    try:
+        assert process.wait(timeout=60) != 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+    text = log.read_text()
+    assert "cannot connect to the database postgresql+psycopg://nobody@127.0.0.1:1/none" in text
