@@ -33,13 +33,13 @@ def _free_port() -> int:
 
 
 def _until(condition, seconds: float = 60):
-    """`condition()`'s first truthy answer, asked every 0.1 s for at most `seconds` (a bound, not a wait)."""
+    """`condition()`'s first truthy answer, asked again at once for at most `seconds` (a bound, not a wait): each
+    ask is a request that waits for its answer, and a connection refused before granian listens is a moment's."""
     deadline = time.monotonic() + seconds
     while True:
         answer = condition()
         if answer or time.monotonic() > deadline:
             return answer
-        time.sleep(0.1)
 
 
 @pytest.fixture
