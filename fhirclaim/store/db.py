@@ -32,12 +32,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fhirclaim.startup import StartupError, create_private_file, ensure_directory
 from fhirclaim.store import statistics
-from fhirclaim.store.transactions import ReadTransaction, WriteTransaction
+from fhirclaim.store.transactions import ReadTransaction, WriterTurn, WriteTransaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK = 0x66686972  # "fhir": one process migrates at a time on PostgreSQL
 SUPPORTED_BACKENDS = ("postgresql", "sqlite")
 CONNECT_TIMEOUT_SECONDS = 10.0
+BUSY_TIMEOUT_SECONDS = 60  # SQLite: how long a write waits for the one writer before it fails ("database is locked")
 _POSTGRES_FORM = "postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME"
 _URL_OPTIONS = "--database-url / FHIRCLAIM_DATABASE_URL"
 
@@ -64,6 +65,7 @@ class Database:
         self.engine = _create_engine(check_database_url(url), echo, connect_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = _sqlite_writer(self.engine) if self.is_sqlite else self.engine
+        self._writer_turn = WriterTurn(BUSY_TIMEOUT_SECONDS) if self.is_sqlite else None
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
@@ -72,7 +74,8 @@ class Database:
         `WriteTransaction` (an ORM session only if asked for one), on a connection held from the start."""
         if write:
             with self._writer.connect() as connection:
-                with WriteTransaction(connection, reads_before_begin=self.is_sqlite) as transaction:
+                with WriteTransaction(connection, reads_before_begin=self.is_sqlite,
+                                      writer=self._writer_turn) as transaction:
                     yield transaction
                 statistics.committed(self.engine)  # a refresh due runs when this connection goes back to the pool
             return
@@ -239,14 +242,14 @@ def _create_engine(url: URL, echo: bool, connect_timeout: float) -> Engine:
         ensure_directory(path.parent, what="the SQLite database's directory",
                          fix="point --data-dir / FHIRCLAIM_DATA_DIR (or --database-url) at a writable directory")
         create_private_file(path)  # 0600 before SQLite makes it (and its -wal, -shm) with the umask's mode
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 60})
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
-        for pragma in ("busy_timeout=60000", "journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                       f"wal_autocheckpoint={WAL_CHECKPOINT_PAGES}"):
+        for pragma in (f"busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}", "journal_mode=WAL", "synchronous=FULL",
+                       "foreign_keys=ON", f"wal_autocheckpoint={WAL_CHECKPOINT_PAGES}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

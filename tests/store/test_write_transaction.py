@@ -4,6 +4,7 @@ all, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from fhirclaim.store import execution
 from fhirclaim.store.access import ClientRow
 from fhirclaim.store.models import ResourceRow
+from fhirclaim.store.transactions import WriterTurn
 
 from testkit import authorized
 
@@ -125,3 +127,84 @@ def test_a_read_transaction_writes_nothing(database):
         read.expunge_all()
         assert execution.execute_unflushed(read, select(_RESOURCE.c.logical_id)).all() == []  # reads still run
     assert _stored(database) == ([], [])
+
+
+def _sqlite_only(database) -> None:
+    if not database.is_sqlite:
+        pytest.skip("SQLite's one writer; PostgreSQL's writes run side by side")
+
+
+def test_a_second_writer_of_the_process_waits_its_turn_not_in_sqlites_busy_handler(database):
+    """While one thread's write transaction is open, another thread's write waits on the process's writer turn
+    (`WriterTurn`): given a turn that gives up after 0.2 s, it fails saying so, where SQLite's busy handler would
+    have slept and retried for its 60 s. The first write is untouched."""
+    _sqlite_only(database)
+    database._writer_turn = WriterTurn(0.2)
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with database.session(write=True) as other:
+                execution.execute(other, _INSERT, _row("p2"))
+        except exc.OperationalError as error:
+            failed.append(error)
+
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT, _row("p1"))  # begun: the turn is this thread's
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join()
+    assert len(failed) == 1 and "another write of this process held it past 0.2 s" in str(failed[0])
+    assert _stored(database) == (["p1"], [])
+    assert database.engine.pool.checkedout() == 0
+
+
+def test_the_waiting_writer_goes_on_as_the_first_commits(database):
+    _sqlite_only(database)
+    began, waiting = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def second() -> None:
+        began.wait()
+        with database.session(write=True) as other:
+            waiting.set()
+            execution.execute(other, _INSERT, _row("p2"))  # waits for the first's commit
+        done.append("p2")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT, _row("p1"))
+        began.set()
+        waiting.wait()
+        assert done == []  # it cannot have written: the turn is still this thread's
+    thread.join()
+    assert done == ["p2"]
+    assert _stored(database) == (["p1", "p2"], [])
+
+
+@pytest.mark.parametrize("with_orm", [False, True])
+def test_the_turn_is_given_back_by_a_write_that_raises(database, with_orm):
+    """A failed write leaves the turn free: the next write of the same thread begins at once (with a turn that
+    waited for itself it would fail after its 0.2 s)."""
+    _sqlite_only(database)
+    database._writer_turn = WriterTurn(0.2)
+    with pytest.raises(RuntimeError), database.session(write=True) as session:
+        execution.execute(session, _INSERT, _row("p1"))
+        if with_orm:
+            session.add(_client())
+            session.flush()
+        raise RuntimeError
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT, _row("p2"))
+    assert _stored(database) == (["p2"], [])
+
+
+def test_a_write_that_never_began_takes_no_turn(database):
+    """A write unit of work that only read before its first statement (the token check) never held the writer."""
+    _sqlite_only(database)
+    turn = database._writer_turn = WriterTurn(0.2)
+    with database.session(write=True) as session:
+        session.unbegun().exec_driver_sql("SELECT 1")
+        assert not turn.held
+    assert not turn.held
