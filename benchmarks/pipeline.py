@@ -3,16 +3,16 @@
     python benchmarks/pipeline.py [--claims 1000] [--workers 2 | --worker-processes N] [--producers 4]
                                   [--modes in-process,http] [--database-url URL] [--protocol 5.10|5.1]
 
-Each claim is one of the example cases 01–04 (outpatient, hip replacement with special CMG stage 2, class
-upgrade, newborn; round robin) with its own patient, encounter, claim ids and SEP, written as a SIMRS writes it:
-one transaction Bundle through the FHIR service (validation, the pipeline trigger, webhooks listener). Producer
-threads each write a claim and wait until its job has ended (closed loop), `--producers` at a time, while
-`--workers` pipeline worker threads (as in `fhirclaim serve`) run the claim flow of `--protocol` (default 5.10:
-precheck → new_claim → set_claim_data → idrg_diagnosa_set → idrg_procedure_set → grouper idrg → idrg_grouper_final
-→ idrg_to_inacbg_import → grouper inacbg → inacbg_grouper_final → claim_final → send_claim_individual → sign →
+Each claim is one of the example cases 01–04 (outpatient, hip replacement with special CMG stage 2, class upgrade,
+newborn; round robin) with its own patient, encounter, claim ids and SEP, written as a SIMRS writes it: one
+transaction Bundle through the FHIR service (validation, the pipeline trigger, webhooks listener). Producer threads
+each write a claim and wait until its job has ended (closed loop), `--producers` at a time, while `--workers`
+pipeline worker threads (default 2; `fhirclaim serve` runs one) run the claim flow of `--protocol` (default 5.10:
+precheck → new_claim → set_claim_data → idrg_diagnosa_set → idrg_procedure_set → grouper idrg → idrg_grouper_final →
+idrg_to_inacbg_import → grouper inacbg → inacbg_grouper_final → claim_final → send_claim_individual → sign →
 publish; 5.1: precheck → new_claim → set_claim_data → grouper → claim_final → send_claim_individual → sign →
-publish). Both E-Klaims (embedded and served) speak `--protocol`. Latency = from the write's commit to the commit of the
-signed Bundle; claims/s = claims / wall time of the whole run (writes included). CPU ms/claim = CPU time (user +
+publish). Both E-Klaims (embedded and served) speak `--protocol`. Latency = from the write's commit to the commit of
+the signed Bundle; claims/s = claims / wall time of the whole run (writes included). CPU ms/claim = CPU time (user +
 system) of this process, plus over HTTP the emulator process's (`/proc/<pid>/stat`), during the run, per claim;
 cores = that CPU time / wall time: how much of the machine the run kept busy (one process's Python code runs on one
 core at a time). DB CPU ms/claim = the PostgreSQL server's CPU per claim (its postmaster and the processes it runs,
