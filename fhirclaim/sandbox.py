@@ -21,16 +21,16 @@ from typing import Any
 from fhirclaim.eklaim.crypto import generate_key
 from fhirclaim.eklaim.emulator.app import EmulatorApp, create_emulator_app
 from fhirclaim.eklaim.emulator.config import EmulatorConfig
-from fhirclaim.startup import create_private_file
+from fhirclaim.startup import create_private_file, create_private_file_holding
 from fhirclaim.store.db import sqlite_path
 
 
 def key_in(data_dir: Path) -> str:
+    """The sandbox E-Klaims' key, made when missing; when another process made it first, its key (several workers
+    starting their sandbox E-Klaim at once)."""
     path = data_dir / "eklaim.key"
     if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(generate_key())
+        create_private_file_holding(path, generate_key().encode("ascii"))
     return path.read_text().strip()
 
 

@@ -10,12 +10,11 @@ A key that is not a Fernet key (a mistyped `FHIRCLAIM_SECRET_KEY`, a damaged or 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from fhirclaim.startup import StartupError
+from fhirclaim.startup import StartupError, create_private_file_holding
 
 KEY_FILE_NAME = "secret.key"
 _MAKE_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
@@ -74,12 +73,7 @@ class SecretBox:
 
 
 def _create_key_file(path: Path) -> None:
-    """A new key in `path`, mode 0600 from the start; when another process starting at the same time made it first,
-    its key is the installation's."""
+    """A new key in `path`, mode 0600 from the start and whole once there; when another process starting at the same
+    time made it first, its key is the installation's (`create_private_file_holding`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(Fernet.generate_key())
+    create_private_file_holding(path, Fernet.generate_key())

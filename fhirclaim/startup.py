@@ -137,6 +137,44 @@ def create_private_file(path: Path) -> None:
         pass
 
 
+def create_private_file_holding(path: Path, data: bytes) -> bool:
+    """Make `path` (mode 0600) holding `data` unless it exists; True when this call made it. The file appears whole or
+    not at all: written and synced under a temporary name of this process's, then linked to `path`, which fails when
+    another process made it first (whose file then stays). Several processes starting together on a new data dir
+    (a production server's workers) thus never read a half-written key, and a crash leaves no empty one behind. On
+    a filesystem without hard links the file is made in place, as before (the half-written window comes back)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError as error:  # no hard links here (EPERM, ENOTSUP, …): in place, never over another's
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            return _create_in_place(path, data)
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _create_in_place(path: Path, data: bytes) -> bool:
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return True
+
+
 def create_private_directory(path: Path) -> None:
     """Create `path` and each missing directory above it with mode 0700 (`Path.mkdir(parents=True)` would give the
     ones above the umask's mode: `signing/` 0755 under a usual umask when `signing/ca/` is made first)."""

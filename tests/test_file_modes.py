@@ -4,6 +4,7 @@ on a data dir others may read goes on, with a warning line per loose path."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from fhirclaim.secrets import KEY_FILE_NAME, SecretBox
+from fhirclaim.startup import create_private_file_holding
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
@@ -144,3 +148,69 @@ def test_a_readable_sandbox_credentials_file_is_warned_about(tmp_path):
         (data_dir / name).chmod(0o644)
     assert {path.name: mode for path, mode in loose_modes(data_dir)} == {
         "sandbox-clients.json": 0o644, "sandbox-users.json": 0o644}
+
+
+# --- keys made by processes starting together (issue 17: a production server's workers on a new data dir) ----------
+
+
+def test_a_new_key_file_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    """While the key is written, the key file's name does not exist yet: a process starting at the same moment finds
+    no key (and makes its own, of which one wins) or the whole key, never the empty file that the old in-place
+    write showed (a production server's worker failed its start on it: "does not hold a Fernet key")."""
+    data_dir = tmp_path / "d"
+    path = data_dir / KEY_FILE_NAME
+    seen_while_writing: list[bool] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        seen_while_writing.append(path.exists())
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    box = SecretBox.for_data_dir(data_dir)
+    assert seen_while_writing == [False]
+    assert _mode(path) == 0o600
+    assert box.decrypt(SecretBox.for_data_dir(data_dir).encrypt("x")) == "x"
+    assert sorted(p.name for p in data_dir.iterdir()) == [KEY_FILE_NAME]  # no temporary file left
+
+
+def test_a_key_another_process_made_first_is_kept(tmp_path):
+    path = tmp_path / "eklaim.key"
+    assert create_private_file_holding(path, b"first") is True
+    assert create_private_file_holding(path, b"second") is False
+    assert path.read_bytes() == b"first" and _mode(path) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["eklaim.key"]
+
+
+def test_processes_starting_together_share_one_key(tmp_path):
+    """Eight processes make the installation's key and the sandbox E-Klaims' key on a new data dir at once (a barrier
+    releases them together): every one starts, and all hold the keys the files hold."""
+    script = ("import json, sys, multiprocessing\n"
+              "from pathlib import Path\n"
+              "from fhirclaim.secrets import SecretBox\n"
+              "from fhirclaim.sandbox import key_in\n"
+              "def start(barrier, data_dir, answers):\n"
+              "    barrier.wait()\n"
+              "    try:\n"
+              "        token = SecretBox.for_data_dir(Path(data_dir)).encrypt('x')\n"
+              "        answers.put([token, key_in(Path(data_dir))])\n"
+              "    except Exception as error:\n"
+              "        answers.put(['failed', repr(error)])\n"
+              "if __name__ == '__main__':\n"
+              "    barrier, answers = multiprocessing.Barrier(8), multiprocessing.Queue()\n"
+              "    Path(sys.argv[1]).mkdir()\n"
+              "    workers = [multiprocessing.Process(target=start, args=(barrier, sys.argv[1], answers))\n"
+              "               for _ in range(8)]\n"
+              "    [w.start() for w in workers]\n"
+              "    got = [answers.get(timeout=60) for _ in workers]\n"
+              "    [w.join() for w in workers]\n"
+              "    print(json.dumps(got))\n")
+    data_dir = tmp_path / "d"
+    result = subprocess.run([sys.executable, "-c", script, str(data_dir)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    assert [token for token, _ in answers if token == "failed"] == [], answers
+    box, eklaim_key = SecretBox.for_data_dir(data_dir), (data_dir / "eklaim.key").read_text().strip()
+    assert [box.decrypt(token) for token, _ in answers] == ["x"] * 8
+    assert {key for _, key in answers} == {eklaim_key}

@@ -7,7 +7,6 @@ damaged key file are `StartupError`s (one line and exit 2 from the command line)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +19,13 @@ from fhirclaim.eklaim.emulator.config import EmulatorConfig
 from fhirclaim.eklaim.emulator.data_tables import tariff_classes
 from fhirclaim.inacbg.batch import load_grouper
 from fhirclaim.signals import stop_on_signals
-from fhirclaim.startup import StartupError, check_can_listen, ensure_directory, listen_error
+from fhirclaim.startup import (
+    StartupError,
+    check_can_listen,
+    create_private_file_holding,
+    ensure_directory,
+    listen_error,
+)
 
 KEY_FILE_NAME = "eklaim.key"
 DATABASE_FILE_NAME = "eklaim-emulator.db"
@@ -79,10 +84,7 @@ def ensure_key_file(key_file: Path | None, data_dir: Path) -> tuple[Path, bool]:
     path = data_dir / KEY_FILE_NAME
     if path.is_file():
         return path, False
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(crypto.generate_key() + "\n")
-    return path, True
+    return path, create_private_file_holding(path, (crypto.generate_key() + "\n").encode("ascii"))
 
 
 def read_key(path: Path) -> str:
