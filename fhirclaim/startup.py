@@ -144,35 +144,33 @@ def create_private_file_holding(path: Path, data: bytes) -> bool:
     (a production server's workers) thus never read a half-written key, and a crash leaves no empty one behind. On
     a filesystem without hard links the file is made in place, as before (the half-written window comes back)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return False
-        except OSError as error:  # no hard links here (EPERM, ENOTSUP, …): in place, never over another's
-            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                raise
-            return _create_in_place(path, data)
-        return True
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _create_in_place(path: Path, data: bytes) -> bool:
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        write_new_private_file(temporary, data)
+        os.link(temporary, path)
     except FileExistsError:
         return False
-    with os.fdopen(descriptor, "wb") as handle:
+    except OSError as error:  # no hard links here (EPERM, ENOTSUP, …): in place, never over another's
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        try:
+            write_new_private_file(path, data)
+        except FileExistsError:
+            return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
+
+
+_NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK)
+
+
+def write_new_private_file(path: Path, data: bytes) -> None:
+    """`data` in a file made now with mode 0600 (no moment in which another user could read it), synced;
+    FileExistsError when `path` exists."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE), "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    return True
 
 
 def create_private_directory(path: Path) -> None:

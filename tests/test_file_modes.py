@@ -4,6 +4,7 @@ on a data dir others may read goes on, with a warning line per loose path."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -175,6 +176,20 @@ def test_a_new_key_file_appears_whole_or_not_at_all(tmp_path, monkeypatch):
 
 
 def test_a_key_another_process_made_first_is_kept(tmp_path):
+    path = tmp_path / "eklaim.key"
+    assert create_private_file_holding(path, b"first") is True
+    assert create_private_file_holding(path, b"second") is False
+    assert path.read_bytes() == b"first" and _mode(path) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["eklaim.key"]
+
+
+def test_without_hard_links_the_file_is_made_in_place(tmp_path, monkeypatch):
+    """A filesystem that refuses hard links (injected: EPERM, as FAT or some network mounts answer): the file is made
+    in place, and still never over one another process made first."""
+    def no_links(*_args):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
     path = tmp_path / "eklaim.key"
     assert create_private_file_holding(path, b"first") is True
     assert create_private_file_holding(path, b"second") is False

@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from fhirclaim.signing.certificates import PrivateKey
-from fhirclaim.startup import create_private_directory
+from fhirclaim.startup import create_private_directory, write_new_private_file
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,8 @@ def write_private_key(path: Path, private_key: PrivateKey, passphrase: bytes | N
     """PKCS#8 PEM, mode 0600 from the moment the file exists: no window in which another user could read it."""
     encryption = (serialization.BestAvailableEncryption(passphrase) if passphrase
                   else serialization.NoEncryption())
-    pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_new_private_file(path, private_key.private_bytes(serialization.Encoding.PEM,
+                                                           serialization.PrivateFormat.PKCS8, encryption))
 
 
 def read_private_key(path: Path, passphrase: bytes | None) -> PrivateKey:
