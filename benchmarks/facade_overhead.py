@@ -92,22 +92,12 @@ def timing_emulators():
         EmulatorApp.__call__ = original
 
 
-class EmulatorMeter:
+class EmulatorMeter(pipeline_bench.Meter):
     """The emulator's CPU seconds inside its `with` blocks: an HTTP emulator's process (`pid`), or the in-process
     emulators' calls (`timing_emulators`)."""
 
-    def __init__(self, pid: int | None) -> None:
-        self.pid, self.total = pid, 0.0
-
     def _cpu(self) -> float:
-        return pipeline_bench.process_cpu(self.pid) if self.pid else _IN_PROCESS_EMULATOR[0]
-
-    def __enter__(self):
-        self._started = self._cpu()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.total += self._cpu() - self._started
+        return sum(map(pipeline_bench.process_cpu, self.other_pids)) if self.other_pids else _IN_PROCESS_EMULATOR[0]
 
 
 class Bare:
