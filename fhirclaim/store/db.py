@@ -65,7 +65,8 @@ class Database:
         self.engine = _create_engine(check_database_url(url), echo, connect_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = _sqlite_writer(self.engine) if self.is_sqlite else self.engine
-        self._writer_turn = WriterTurn(BUSY_TIMEOUT_SECONDS) if self.is_sqlite else None
+        self._writer_turn = WriterTurn(BUSY_TIMEOUT_SECONDS, lock_file=writer_lock_file(url)) if self.is_sqlite \
+            else None
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
@@ -134,6 +135,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writer_turn is not None:
+            self._writer_turn.close()
 
     def connection_of_its_own(self):
         """The driver's connection, made as the pool makes its own but not the pool's: it takes no pooled slot,
@@ -193,6 +196,12 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).expanduser().absolute()
+
+
+def writer_lock_file(url: str) -> Path | None:
+    """The file beside a SQLite database whose `flock` its processes take in turn to write (`WriterTurn`)."""
+    path = sqlite_path(url)
+    return path.with_name(path.name + "-writer.lock") if path is not None else None
 
 
 def describe_url(url: str) -> str:

@@ -11,12 +11,19 @@ of a statement built per call) goes to an ORM session made on first use and join
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import sqlite3
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, event, exc
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 
 class OnConnection:
@@ -202,32 +209,93 @@ class WriteTransaction(OnConnection):
 
 
 class WriterTurn:
-    """SQLite's one writer, taken in turn by the threads of this process before their write transactions begin
-    (`WriteTransaction`) and given back when those end.
+    """SQLite's one writer, taken in turn before a write transaction begins (`WriteTransaction`) and given back when
+    it ends: first by the threads of this process, then by the processes on the database's file.
 
     SQLite lets one write transaction run at a time (BEGIN IMMEDIATE). A second writer that finds the lock taken
     waits in SQLite's busy handler, which sleeps and tries again: after 1, 2, 5, 10 … up to 100 ms at a time,
     however soon the lock was freed. Under four client threads a create's p99 went to 107 ms that way, most of it
-    asleep with the database free (issue 17). Threads of one process queue here instead, each woken as the one before
-    it ends; other processes on the same file still meet in SQLite's busy handler. A turn not had within SQLite's own
-    busy timeout fails as SQLite's lock would ("database is locked"), never waits without end."""
+    asleep with the database free (issue 17). Threads of one process queue on a lock, each woken as the one before
+    it ends. Processes (`fhirclaim worker` beside the server) take an exclusive `flock` on `lock_file` beside the
+    database: a process that finds it taken asks again every millisecond (`flock` has no timeout of its own), and the
+    kernel frees it when its holder ends, even by a crash. The thread that asks is the one of its process that has
+    the turn, so a process polls once, whatever its threads. A turn not had within SQLite's own busy timeout fails as
+    SQLite's lock would ("database is locked"), never waits without end. Nothing else depends on the turn: a write
+    that does not take it (a migration) still meets SQLite's own lock. A lock file that cannot be opened (a read-only
+    directory) leaves processes to SQLite's busy handler, as before, with a warning."""
 
-    def __init__(self, timeout_seconds: float) -> None:
+    def __init__(self, timeout_seconds: float, lock_file: Path | None = None) -> None:
         self._lock = threading.Lock()
         self.timeout_seconds = timeout_seconds
+        self.lock_file = lock_file
+        self._file: int | None = None  # this process's descriptor of the lock file (a forked child opens its own)
+        self._file_pid: int | None = None
 
     def take(self) -> None:
+        deadline = time.monotonic() + self.timeout_seconds
         if not self._lock.acquire(timeout=self.timeout_seconds):
-            raise exc.OperationalError("BEGIN IMMEDIATE", None,
-                                       sqlite3.OperationalError("database is locked (another write of this process "
-                                                                f"held it past {self.timeout_seconds:g} s)"))
+            raise _locked("another write of this process", self.timeout_seconds)
+        try:
+            self._take_file(deadline)
+        except BaseException:
+            self._lock.release()
+            raise
 
     def give_back(self) -> None:
-        self._lock.release()
+        try:
+            if self._file is not None and self._file_pid == os.getpid():
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
 
     @property
     def held(self) -> bool:
         return self._lock.locked()
+
+    def _take_file(self, deadline: float) -> None:
+        descriptor = self._descriptor()
+        while descriptor is not None:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _locked("another process's write", self.timeout_seconds) from None
+                time.sleep(min(_PROCESS_TURN_POLL_SECONDS, left))
+
+    def _descriptor(self) -> int | None:
+        """This process's descriptor of the lock file, opened at its first write (a descriptor inherited across a
+        fork shares its parent's lock: the child opens its own)."""
+        if self.lock_file is None:
+            return None
+        if self._file_pid != os.getpid():
+            if self._file is not None:  # inherited: closing this copy leaves the parent's lock as it is
+                os.close(self._file)
+                self._file = None
+            try:
+                self._file = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as error:
+                log.warning("SQLite's processes take their writes in turn in SQLite's busy handler: the lock file %s "
+                            "cannot be opened (%s)", self.lock_file, error.strerror or error)
+                self.lock_file = None
+                return None
+            self._file_pid = os.getpid()
+        return self._file
+
+    def close(self) -> None:
+        """Close this process's descriptor of the lock file (a turn still held is given back with it)."""
+        if self._file is not None and self._file_pid == os.getpid():
+            os.close(self._file)
+        self._file = self._file_pid = None
+
+
+_PROCESS_TURN_POLL_SECONDS = 0.001  # how often a process asks again for the turn another process holds
+
+
+def _locked(holder: str, timeout_seconds: float) -> exc.OperationalError:
+    return exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+        f"database is locked ({holder} held it past {timeout_seconds:g} s)"))
 
 
 def refuse_writes(statement: Any) -> None:

@@ -4,7 +4,12 @@ all, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
 import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -13,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from fhirclaim.store import execution
 from fhirclaim.store.access import ClientRow
+from fhirclaim.store.db import Database, writer_lock_file
 from fhirclaim.store.models import ResourceRow
 from fhirclaim.store.transactions import WriterTurn
 
@@ -193,3 +199,83 @@ def test_a_write_that_never_began_takes_no_turn(database):
         session.unbegun().exec_driver_sql("SELECT 1")
         assert not turn.held
     assert not turn.held
+
+
+def test_another_processs_write_waits_for_the_turn_on_the_lock_file(database):
+    """Processes on one SQLite file take the writer turn by `flock` on `<database>-writer.lock`, not in SQLite's
+    busy handler: a second `Database` on the file (its own descriptor of the lock file, as another process has)
+    waits while this one's write is open. Given a turn that gives up after 0.2 s, it fails saying whose write held
+    it (SQLite's busy handler would have slept and retried for 60 s); once the first commits, it writes."""
+    _sqlite_only(database)
+    other = Database(database.url)
+    other._writer_turn.timeout_seconds = 0.2
+    try:
+        with database.session(write=True) as session:
+            execution.execute(session, _INSERT, _row("p1"))
+            with pytest.raises(exc.OperationalError, match="another process's write held it past 0.2 s"):
+                with other.session(write=True) as theirs:
+                    execution.execute(theirs, _INSERT, _row("p2"))
+        with other.session(write=True) as theirs:
+            execution.execute(theirs, _INSERT, _row("p2"))
+    finally:
+        other.dispose()
+    assert _stored(database) == (["p1", "p2"], [])
+    assert stat.S_IMODE(os.stat(writer_lock_file(database.url)).st_mode) == 0o600
+
+
+_HOLD_THE_TURN = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_a_process_killed_while_it_holds_the_turn_leaves_it_free(database):
+    """The kernel frees a `flock` when its process ends, a crash included: no turn is left held by the dead."""
+    _sqlite_only(database)
+    database._writer_turn.timeout_seconds = 0.2
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_THE_TURN, str(writer_lock_file(database.url))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(exc.OperationalError, match="another process's write"):
+            with database.session(write=True) as session:
+                execution.execute(session, _INSERT, _row("p1"))
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdin.close()
+        holder.stdout.close()
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT, _row("p1"))
+    assert _stored(database) == (["p1"], [])
+
+
+def test_a_forked_child_asks_for_the_turn_with_a_descriptor_of_its_own(database):
+    """A descriptor inherited across a fork shares its parent's lock: the child must open its own, else it would
+    find the turn its parent holds already its own."""
+    _sqlite_only(database)
+    with database.session(write=True) as session:
+        execution.execute(session, _INSERT, _row("p1"))  # the parent holds the turn (and its descriptor is open)
+        child = os.fork()
+        if child == 0:  # the child: the thread lock it inherited is held; ask for the process's turn alone
+            try:
+                database._writer_turn._take_file(time.monotonic() + 0.2)
+                os._exit(1)  # it took the turn its parent holds
+            except exc.OperationalError:
+                os._exit(0)
+            except BaseException:  # noqa: BLE001 — anything else: the child fails
+                os._exit(2)
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_processes_to_sqlites_busy_handler(tmp_path, caplog):
+    turn = WriterTurn(0.2, lock_file=tmp_path / "no such directory" / "fhirclaim.db-writer.lock")
+    turn.take()
+    assert turn.held
+    turn.give_back()
+    assert turn.lock_file is None and not turn.held
+    assert "cannot be opened" in caplog.text
