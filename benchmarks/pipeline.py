@@ -28,11 +28,12 @@ nothing.
 `--worker-processes N` runs the pipeline as a deployment beside `fhirclaim serve` would: in N `fhirclaim worker`
 processes on the same database and data directory (one pipeline worker each; with the embedded E-Klaim each has its
 own on the shared data directory), woken on PostgreSQL by the NOTIFY of the commit that queued the job
-(`store/notice_listener.py`), on SQLite at their poll. This process then only writes the claims, and a watcher thread
-learns which jobs ended: on PostgreSQL from a trigger the benchmark adds to the job table for the run (NOTIFY of the
-claim's id as the job's end commits), on SQLite by reading the job table every 5 ms (a latency is then late by up to
-that). CPU ms/claim and cores count every worker process too (not the PostgreSQL server's). The first claim each
-worker process runs loads its keys and tables (only one warm-up claim is run): it shows in the max.
+(`store/notice_listener.py`), on SQLite by its datagram (`store/socket_notices.py`). This process then only writes
+the claims, and a watcher thread learns which jobs ended: on PostgreSQL from a trigger the benchmark adds to the job
+table for the run (NOTIFY of the claim's id as the job's end commits), on SQLite by reading the job table every 5 ms
+(a latency is then late by up to that). CPU ms/claim and cores count every worker process too (not the PostgreSQL
+server's). The first claim each worker process runs loads its keys and tables (only one warm-up claim is run): it
+shows in the max.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from fhirclaim.signing import HospitalSigning
 from fhirclaim.store import commit_notices
 from fhirclaim.store.db import Database
 from fhirclaim.store.notice_listener import NoticeListener
+from fhirclaim.store.socket_notices import SocketNoticeListener
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class Runtime:
                 backoff_initial_seconds=settings.job_backoff_initial_seconds,
                 backoff_max_seconds=settings.job_backoff_max_seconds, base_url=settings.fhir_base_url(),
                 timezone=settings.timezone))
-        self.workers: list[PipelineWorker | bpjs.SimulatorWorker | NoticeListener] = []
+        self.workers: list[PipelineWorker | bpjs.SimulatorWorker | NoticeListener | SocketNoticeListener] = []
         self.webhook_worker = webhooks.WebhookDeliveryWorker(self.store, self.secrets, settings, clock=clock)
         # on with --sandbox (or FHIRCLAIM_BPJS_SIMULATOR); writes as a client would, through the rules above
         self.bpjs_simulator = bpjs.simulator_for(settings, self.services.for_caller, clock)
@@ -144,8 +145,13 @@ class Runtime:
         self.store.on_commit(commit_notices.WEBHOOK_QUEUED, self.webhook_worker.wake)
         worker.start()
         self.workers.append(worker)
-        if not self.database.is_sqlite:  # and so does another process's, on PostgreSQL (its NOTIFY)
+        # and so does another process's: on PostgreSQL its NOTIFY, on SQLite its datagram
+        listener: NoticeListener | SocketNoticeListener | None = None
+        if not self.database.is_sqlite:
             listener = NoticeListener(self.database, self.store.announce)
+        elif self.database.notices is not None:
+            listener = SocketNoticeListener(self.database.notices, self.store.announce)
+        if listener is not None:
             listener.start()
             self.workers.append(listener)
         self.webhook_worker.start()

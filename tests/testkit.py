@@ -128,3 +128,23 @@ def outcome_text(response) -> str:
     """All issue texts of an OperationOutcome answer, for assertions."""
     body = response.get_json() or {}
     return " | ".join((i.get("details") or {}).get("text", "") for i in body.get("issue", []))
+
+
+def drained(topics) -> list:
+    """Everything a `queue.Queue` holds now, in order, taken off it (what a notice listener announced)."""
+    found = []
+    while not topics.empty():
+        found.append(topics.get_nowait())
+    return found
+
+
+def queued_delivery(n: int):
+    """A pending webhook delivery row, #n: its insert is what queues a webhook notification (`commit_notices`)."""
+    from datetime import datetime
+
+    from fhirclaim.store.outbox import DeliveryRow
+
+    now = datetime(2026, 12, 5, 12, 0)
+    return DeliveryRow(transaction_id=f"t-{n}", subscription_id="s-1", tenant=HOSPITAL, resource_type="Claim",
+                       resource_id=f"c-{n}", version_id=1, method="PUT", body=b"{}", status="pending", attempts=0,
+                       replays=0, created_at=now, next_attempt_at=now)

@@ -6,7 +6,7 @@ A repository that writes such a row calls `notice(session, topic)`; when the uni
 per transaction — the pipeline worker and the webhook delivery worker wake instead of waiting for their next poll.
 A rolled-back unit of work announces nothing. Other processes (a `fhirclaim worker` beside the web processes) are
 told on PostgreSQL: its NOTIFY, sent by triggers on the rows' tables, reaches their `notice_listener.py`. On SQLite
-they find the rows by polling.
+`Store.unit_of_work` sends them each topic itself, a datagram to their sockets (`socket_notices.py`).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fhirclaim.startup import StartupError, create_private_file, ensure_directory
 from fhirclaim.store import statistics
+from fhirclaim.store.socket_notices import NoticeBoard, notices_directory
 from fhirclaim.store.transactions import ReadTransaction, WriterTurn, WriteTransaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -67,6 +68,9 @@ class Database:
         self._writer = _sqlite_writer(self.engine) if self.is_sqlite else self.engine
         self._writer_turn = WriterTurn(BUSY_TIMEOUT_SECONDS, lock_file=writer_lock_file(url)) if self.is_sqlite \
             else None
+        # SQLite: other processes learn of what a commit queued from a datagram (PostgreSQL: its NOTIFY)
+        database_file = sqlite_path(url)
+        self.notices = NoticeBoard(notices_directory(database_file)) if database_file is not None else None
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
@@ -137,6 +141,8 @@ class Database:
         self.engine.dispose()
         if self._writer_turn is not None:
             self._writer_turn.close()
+        if self.notices is not None:
+            self.notices.close()
 
     def connection_of_its_own(self):
         """The driver's connection, made as the pool makes its own but not the pool's: it takes no pooled slot,

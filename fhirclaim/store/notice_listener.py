@@ -11,8 +11,8 @@ connection of its own, outside the pool, that LISTENs on those channels, and han
 
 The polls stay: they find the jobs due later (a retry's backoff) and cover the time the connection is lost. A lost
 connection is made again after the server's one backoff (`backoff.py`); on every (re)connection each topic is
-announced once, since something may have been queued while nobody listened. SQLite has no NOTIFY (and one writer:
-several processes are for PostgreSQL), so nothing listens there.
+announced once, since something may have been queued while nobody listened. SQLite has no NOTIFY: there the
+processes tell each other by datagram (`socket_notices.py`).
 """
 
 from __future__ import annotations

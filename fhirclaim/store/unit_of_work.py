@@ -137,8 +137,11 @@ class Store:
         """Everything done through the yielded unit of work commits together, or not at all."""
         with self.database.session(write=write) as session:
             yield UnitOfWork(session, scope, SqlResourceRepository(session, scope, timezone_name=self.timezone))
-        for topic in commit_notices.taken(session):  # committed: wake whoever waits for it
+        topics = commit_notices.taken(session)
+        for topic in topics:  # committed: wake whoever waits for it
             self.announce(topic)
+        if topics and self.database.notices is not None:  # and, on SQLite, the other processes' workers
+            self.database.notices.tell(topics)
 
     @contextlib.contextmanager
     def reading(self, scope: Scope = SYSTEM) -> Iterator[UnitOfWork]:

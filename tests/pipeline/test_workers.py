@@ -187,21 +187,20 @@ def test_a_claim_written_wakes_the_served_worker_without_waiting_for_its_poll(se
         runtime.close()
 
 
-def test_a_claim_another_process_wrote_wakes_this_processs_worker_on_postgresql(settings):
-    """`fhirclaim worker` beside `fhirclaim serve`: the serving process's commit wakes the worker process through
-    PostgreSQL's NOTIFY (`store/notice_listener.py`). A second Runtime on the same database stands for the other
-    process; this one's poll is an hour, so only the notice can run the job."""
+def test_a_claim_another_process_wrote_wakes_this_processs_worker(settings):
+    """`fhirclaim worker` beside `fhirclaim serve`: the serving process's commit wakes the worker process, through
+    PostgreSQL's NOTIFY (`store/notice_listener.py`) or, on SQLite, a datagram to the worker's socket
+    (`store/socket_notices.py`). A second Runtime on the same database stands for the other process; this one's
+    poll is an hour, so only the notice can run the job."""
     from fhirclaim.runtime import Runtime
     from fhirclaim.store.notice_listener import NoticeListener
+    from fhirclaim.store.socket_notices import SocketNoticeListener
 
     worker_side, idle, ended = _sleepy_runtime(settings)
-    if worker_side.database.is_sqlite:
-        worker_side.close()
-        pytest.skip("SQLite has no NOTIFY: other processes find the jobs at their poll")
     serving_side = Runtime(settings.model_copy(update={"run_worker": False}))
     try:
         worker_side.start_workers()
-        [listener] = [w for w in worker_side.workers if isinstance(w, NoticeListener)]
+        [listener] = [w for w in worker_side.workers if isinstance(w, NoticeListener | SocketNoticeListener)]
         assert listener.listening.wait(120) and idle.wait(120)  # the queue was empty: now it sleeps for the hour
         case = load_case(GROUPED[0])
         post_transaction(serving_side, case.transaction)

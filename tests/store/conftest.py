@@ -24,3 +24,14 @@ def statements(database) -> Iterator[list[str]]:
     """The SQL of each statement the database's connections send while the test runs (from `statements_sent`)."""
     with statements_sent(database.engine) as sent:
         yield sent
+
+
+@pytest.fixture
+def other(database_url, runtime):
+    """Another process's store on the runtime's (migrated) database: its own engine, writer turn and notice board,
+    sharing nothing with the runtime's but the database (the server, or the file)."""
+    from fhirclaim.store.unit_of_work import Store
+
+    database = Database(database_url)
+    yield Store(database)
+    database.dispose()

@@ -1,13 +1,13 @@
-"""Another process's commit that queued work reaches this one on PostgreSQL (`store/notice_listener.py`, migration
-0023): its triggers NOTIFY, the listener LISTENs on a connection of its own and announces the topic. A second
-`Database` on the same database stands for the other process: it shares nothing with the listener's but the server.
-Nothing is announced for a rolled-back insert; a lost connection is made again and announces every topic once. On
-SQLite nothing listens."""
+"""Another process's commit that queued work reaches this one: on PostgreSQL by NOTIFY (`store/notice_listener.py`,
+migration 0023: its triggers NOTIFY, the listener LISTENs on a connection of its own and announces the topic), on
+SQLite by a datagram to this process's socket (`store/socket_notices.py`, whose own cases are in
+test_socket_notices.py). A second `Database` on the same database stands for the other process: it shares nothing
+with the listener's but the server (or the file). Nothing is announced for a rolled-back insert; on PostgreSQL a lost
+connection is made again and announces every topic once."""
 
 from __future__ import annotations
 
 import queue
-from datetime import datetime
 
 import pytest
 from migrationkit import downgrade
@@ -15,49 +15,28 @@ from sqlalchemy import text
 
 from fhirclaim.backoff import Backoff
 from fhirclaim.store import commit_notices
-from fhirclaim.store.db import Database
 from fhirclaim.store.notice_listener import NoticeListener
-from fhirclaim.store.outbox import DeliveryRow
-from fhirclaim.store.unit_of_work import Store
+from fhirclaim.store.socket_notices import SocketNoticeListener
+
+from testkit import drained, queued_delivery
 
 WAIT = 60  # seconds: a bound on waiting for a condition, never a pause
 
 
 @pytest.fixture
-def other(database_url, runtime):
-    """The other process's store: its own engine on the runtime's (migrated) database."""
-    database = Database(database_url)
-    yield Store(database)
-    database.dispose()
-
-
-@pytest.fixture
 def heard(runtime) -> queue.Queue:
-    """The topics a listener on the runtime's database announced, in order; it listens when the test begins (the
-    topics it announces on connecting are taken off)."""
-    if runtime.database.is_sqlite:
-        pytest.skip("SQLite has no NOTIFY")
+    """The topics the listener of the runtime's database (PostgreSQL's or SQLite's) announced, in order; it listens
+    when the test begins (the topics it announces on starting are taken off)."""
     topics: queue.Queue = queue.Queue()
-    listener = NoticeListener(runtime.database, topics.put, reconnect=Backoff(initial=0.01, maximum=0.01))
+    if runtime.database.is_sqlite:
+        listener = SocketNoticeListener(runtime.database.notices, topics.put)
+    else:
+        listener = NoticeListener(runtime.database, topics.put, reconnect=Backoff(initial=0.01, maximum=0.01))
     listener.start()
     assert listener.listening.wait(WAIT)
-    assert sorted(_drain(topics)) == sorted(commit_notices.CHANNELS)  # on connecting: every topic once
+    assert sorted(drained(topics)) == sorted(commit_notices.CHANNELS)  # on starting: every topic once
     yield topics
     listener.stop()
-
-
-def _drain(topics: queue.Queue) -> list[str]:
-    found = []
-    while not topics.empty():
-        found.append(topics.get_nowait())
-    return found
-
-
-def _delivery(n: int) -> DeliveryRow:
-    now = datetime(2026, 12, 5, 12, 0)
-    return DeliveryRow(transaction_id=f"t-{n}", subscription_id="s-1", tenant="10000004", resource_type="Claim",
-                       resource_id=f"c-{n}", version_id=1, method="PUT", body=b"{}", status="pending", attempts=0,
-                       replays=0, created_at=now, next_attempt_at=now)
 
 
 def test_a_job_another_process_queued_is_announced_once_per_transaction(other, heard):
@@ -66,7 +45,7 @@ def test_a_job_another_process_queued_is_announced_once_per_transaction(other, h
         uow.jobs.enqueue("c-2", 1, "10000004", "submit")
     assert heard.get(timeout=WAIT) == commit_notices.CLAIM_JOB_QUEUED
     with other.unit_of_work() as uow:
-        uow.webhook_deliveries.add(_delivery(1))
+        uow.webhook_deliveries.add(queued_delivery(1))
     assert heard.get(timeout=WAIT) == commit_notices.WEBHOOK_QUEUED  # not a second claim job notice: one per commit
     assert heard.empty()
 
@@ -76,12 +55,14 @@ def test_a_rolled_back_insert_is_not_announced(other, heard):
         uow.jobs.enqueue("c-1", 1, "10000004", "submit")
         raise RuntimeError("the write failed")
     with other.unit_of_work() as uow:  # a later commit: its notice comes first, so the rolled-back one never came
-        uow.webhook_deliveries.add(_delivery(2))
+        uow.webhook_deliveries.add(queued_delivery(2))
     assert heard.get(timeout=WAIT) == commit_notices.WEBHOOK_QUEUED
     assert heard.empty()
 
 
 def test_a_lost_connection_is_made_again_and_announces_every_topic(runtime, other, heard):
+    if runtime.database.is_sqlite:
+        pytest.skip("SQLite's notices need no connection")
     with runtime.database.engine.connect() as connection:
         ended = connection.execute(text(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' "
