@@ -49,9 +49,17 @@ class NoticeBoard:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sender.setblocking(False)
         self._own: set[str] = set()  # the names of this board's listening sockets (never told)
+        self._sender: socket.socket | None = None  # made at the first datagram: most processes never send one
+        self._making = threading.Lock()
+
+    def _sending_socket(self) -> socket.socket:
+        with self._making:
+            if self._sender is None:
+                sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                sender.setblocking(False)  # a full queue is an error, never a wait
+                self._sender = sender
+            return self._sender
 
     def tell(self, topics: Iterable[str]) -> None:
         """Send each topic to every other listening socket: quick, and never raising (the commit is done)."""
@@ -62,11 +70,18 @@ class NoticeBoard:
             entries = [entry.name for entry in os.scandir(self.directory) if entry.name not in self._own]
         except OSError:  # no directory: nobody listens
             return
+        if not entries:
+            return
+        try:
+            sender = self._sending_socket()
+        except OSError as error:  # no socket to send from (out of descriptors): the polls will find the work
+            log.warning("commit notices to other processes not sent: %s", error)
+            return
         for name in entries:
             path = str(self.directory / name)
             try:
                 for message in messages:
-                    self._sender.sendto(message, path)
+                    sender.sendto(message, path)
             except (ConnectionRefusedError, FileNotFoundError):  # its process ended without removing it
                 _remove(path)
             except OSError as error:  # its queue is full (it has notices to read), or not a socket: nothing to do
@@ -94,7 +109,7 @@ class NoticeBoard:
     def wake(self, receiver: socket.socket) -> None:
         """An empty datagram to a socket `listen` made: its reader returns from its wait."""
         try:
-            self._sender.sendto(b"", receiver.getsockname())
+            self._sending_socket().sendto(b"", receiver.getsockname())
         except OSError:
             pass
 
@@ -106,13 +121,16 @@ class NoticeBoard:
         _remove(path)
 
     def close(self) -> None:
-        self._sender.close()
+        with self._making:
+            if self._sender is not None:
+                self._sender.close()
+                self._sender = None
 
 
 def _remove(path: str) -> None:
     try:
         os.unlink(path)
-    except FileNotFoundError:
+    except OSError:  # gone already, or not ours to remove: nothing to do
         pass
 
 
