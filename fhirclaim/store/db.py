@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fhirclaim.startup import StartupError, create_private_file, ensure_directory
 from fhirclaim.store import statistics
-from fhirclaim.store.socket_notices import NoticeBoard, notices_directory
+from fhirclaim.store.socket_notices import NoticeBoard
 from fhirclaim.store.transactions import ReadTransaction, WriterTurn, WriteTransaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -66,11 +66,11 @@ class Database:
         self.engine = _create_engine(check_database_url(url), echo, connect_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._writer = _sqlite_writer(self.engine) if self.is_sqlite else self.engine
-        self._writer_turn = WriterTurn(BUSY_TIMEOUT_SECONDS, lock_file=writer_lock_file(url)) if self.is_sqlite \
-            else None
+        self._writer_turn = WriterTurn(BUSY_TIMEOUT_SECONDS, lock_file=beside_sqlite_file(url, WRITER_LOCK)) \
+            if self.is_sqlite else None
         # SQLite: other processes learn of what a commit queued from a datagram (PostgreSQL: its NOTIFY)
-        database_file = sqlite_path(url)
-        self.notices = NoticeBoard(notices_directory(database_file)) if database_file is not None else None
+        notices = beside_sqlite_file(url, NOTICES)
+        self.notices = NoticeBoard(notices) if notices is not None else None
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
@@ -204,10 +204,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database).expanduser().absolute()
 
 
-def writer_lock_file(url: str) -> Path | None:
-    """The file beside a SQLite database whose `flock` its processes take in turn to write (`WriterTurn`)."""
+# What fhirclaim keeps beside a SQLite database's file, as SQLite keeps its -wal and -shm: the lock its processes
+# take in turn to write (`WriterTurn`), and the directory where they meet for commit notices (`socket_notices.py`)
+WRITER_LOCK, NOTICES = "-writer.lock", "-notices"
+
+
+def beside_sqlite_file(url: str, suffix: str) -> Path | None:
+    """`<database file><suffix>` of a SQLite URL; None for another backend or an in-memory database."""
     path = sqlite_path(url)
-    return path.with_name(path.name + "-writer.lock") if path is not None else None
+    return path.with_name(path.name + suffix) if path is not None else None
 
 
 def describe_url(url: str) -> str:

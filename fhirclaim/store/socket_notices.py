@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from fhirclaim.startup import PRIVATE_FILE, create_private_directory
 from fhirclaim.store.commit_notices import CHANNELS
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,6 @@ _WAKE_CHECK_SECONDS = 1.0  # how long one wait for a notice lasts before the thr
 _TOPICS = {topic.encode(): topic for topic in CHANNELS}  # what a datagram may say: a topic's name
 
 Announce = Callable[[str], None]  # a topic of `commit_notices`
-
-
-def notices_directory(database_file: Path) -> Path:
-    """Where the processes on this SQLite database meet."""
-    return database_file.with_name(database_file.name + "-notices")
 
 
 class NoticeBoard:
@@ -94,9 +90,9 @@ class NoticeBoard:
         path = self.directory / name
         receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
-            self.directory.mkdir(mode=0o700, exist_ok=True)
+            create_private_directory(self.directory)
             receiver.bind(str(path))
-            os.chmod(path, 0o600)
+            os.chmod(path, PRIVATE_FILE)
         except OSError as error:
             receiver.close()
             log.warning("other processes' queued work reaches this one at its poll only: no socket at %s (%s)",
@@ -150,14 +146,12 @@ class SocketNoticeListener:
         self._receiver = self._board.listen()
         if self._receiver is not None:
             self.listening.set()
-        for topic in CHANNELS:  # whatever was queued before this process listened
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, args=(self._receiver,),
+                                            name="fhirclaim-socket-notices", daemon=True)
+            self._thread.start()
+        for topic in CHANNELS:  # whatever was queued before this process listened (its socket now receives)
             self._announce(topic)
-        if self._receiver is None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(self._receiver,), name="fhirclaim-socket-notices",
-                                        daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()

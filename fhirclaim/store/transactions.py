@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import Connection, event, exc
 from sqlalchemy.orm import Session
 
+from fhirclaim.startup import PRIVATE_FILE
+
 log = logging.getLogger(__name__)
 
 
@@ -274,7 +276,8 @@ class WriterTurn:
                 os.close(self._file)
                 self._file = None
             try:
-                self._file = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._file = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                     PRIVATE_FILE)
             except OSError as error:
                 log.warning("SQLite's processes take their writes in turn in SQLite's busy handler: the lock file %s "
                             "cannot be opened (%s)", self.lock_file, error.strerror or error)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fhirclaim.store import execution
 from fhirclaim.store.access import ClientRow
-from fhirclaim.store.db import Database, writer_lock_file
+from fhirclaim.store.db import WRITER_LOCK, Database, beside_sqlite_file
 from fhirclaim.store.models import ResourceRow
 from fhirclaim.store.transactions import WriterTurn
 
@@ -220,7 +220,7 @@ def test_another_processs_write_waits_for_the_turn_on_the_lock_file(database):
     finally:
         other.dispose()
     assert _stored(database) == (["p1", "p2"], [])
-    assert stat.S_IMODE(os.stat(writer_lock_file(database.url)).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(beside_sqlite_file(database.url, WRITER_LOCK)).st_mode) == 0o600
 
 
 _HOLD_THE_TURN = """
@@ -236,8 +236,9 @@ def test_a_process_killed_while_it_holds_the_turn_leaves_it_free(database):
     """The kernel frees a `flock` when its process ends, a crash included: no turn is left held by the dead."""
     _sqlite_only(database)
     database._writer_turn.timeout_seconds = 0.2
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_THE_TURN, str(writer_lock_file(database.url))],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    lock_file = beside_sqlite_file(database.url, WRITER_LOCK)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_THE_TURN, str(lock_file)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(exc.OperationalError, match="another process's write"):
