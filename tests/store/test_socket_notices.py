@@ -11,12 +11,11 @@ import os
 import queue
 import socket
 import stat
-from pathlib import Path
 
 import pytest
 
 from fhirclaim.store import commit_notices
-from fhirclaim.store.socket_notices import NoticeBoard, SocketNoticeListener, notices_directory
+from fhirclaim.store.socket_notices import NoticeBoard, SocketNoticeListener
 
 from testkit import drained, queued_delivery
 
@@ -55,7 +54,7 @@ def test_a_process_does_not_tell_itself_by_datagram(sqlite_runtime, other, heard
 
 
 def test_the_socket_a_dead_process_left_behind_is_removed_when_told(sqlite_runtime, other):
-    directory = notices_directory(Path(sqlite_runtime.database.engine.url.database))
+    directory = sqlite_runtime.database.notices.directory
     directory.mkdir(mode=0o700, exist_ok=True)
     left = directory / "4242-dead01"
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -94,3 +93,24 @@ def test_without_a_socket_the_workers_keep_their_polls(tmp_path, caplog):
     listener.stop()
     board.tell([commit_notices.CLAIM_JOB_QUEUED])  # nobody listens: nothing to do, nothing raised
     board.close()
+
+
+def test_a_commit_is_never_held_by_a_process_that_does_not_read(sqlite_runtime, other):
+    """A socket nobody reads fills up; telling it more is skipped, never waited for and never raised after the commit
+    (its process has notices to read already). With a blocking send the commits below would hang at the queue's
+    bound (`net.unix.max_dgram_qlen`, a few hundred datagrams)."""
+    directory = sqlite_runtime.database.notices.directory
+    directory.mkdir(mode=0o700, exist_ok=True)
+    asleep = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    asleep.bind(str(directory / "4242-asleep"))
+    try:
+        for n in range(20):
+            with other.unit_of_work() as uow:
+                uow.jobs.enqueue(f"c-{n}", 1, "10000004", "submit")
+        for _ in range(2000):
+            other.database.notices.tell([commit_notices.CLAIM_JOB_QUEUED])
+        assert asleep.recv(64) == commit_notices.CLAIM_JOB_QUEUED.encode()  # what fitted was delivered
+    finally:
+        asleep.close()
+    with other.unit_of_work() as uow:
+        assert uow.jobs.get(1) is not None  # the commits all went through
