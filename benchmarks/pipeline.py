@@ -16,7 +16,15 @@ the signed Bundle; claims/s = claims / wall time of the whole run (writes includ
 system) of this process, plus over HTTP the emulator process's (`/proc/<pid>/stat`), during the run, per claim;
 cores = that CPU time / wall time: how much of the machine the run kept busy (one process's Python code runs on one
 core at a time). DB CPU ms/claim = the PostgreSQL server's CPU per claim (its postmaster and the processes it runs,
-from /proc), when it runs on this machine; "—" for SQLite or a server elsewhere.
+from /proc), when it runs on this machine; "—" for SQLite or a server elsewhere. E-Klaim CPU ms/claim = the served
+emulator process's part of CPU ms/claim (`http` mode; "—" in process, where it is inside this process's).
+
+Two ceilings, in claims/s: what this machine's cores (`os.cpu_count()`) could give at most if nothing else ran and
+every core were kept busy, cores × 1000 / CPU ms per claim. "ceiling claims/s" counts everything the run spent per
+claim (CPU ms/claim + DB CPU ms/claim); "E-Klaim+DB ceiling" counts only the E-Klaim's and the database server's
+(`http` mode, on SQLite or a PostgreSQL server on this machine): the most any facade could reach here against this
+E-Klaim and database, were the facade, the SIMRS writes and the benchmark itself to cost nothing. A target above
+that ceiling cannot be met on this machine by work on the facade.
 
 Modes: `in-process` — the embedded sandbox E-Klaim (same process, the real encrypted protocol, no socket);
 `http` — `fhirclaim eklaim-emulator` started as its own process (waitress) and reached over HTTP, as a hospital's
@@ -189,6 +197,17 @@ class Result:
     failed: int = 0
     cpu: float = 0.0  # CPU seconds of the run (`Meter`)
     database_cpu: float | None = None  # the local PostgreSQL server's CPU seconds in the run (`database_server_cpu`)
+    eklaim_cpu: float | None = None  # the served E-Klaim's CPU seconds in the run (http mode), part of `cpu`
+
+    def per_claim_ms(self, seconds: float | None) -> float | None:
+        return None if seconds is None else seconds / self.claims * 1000
+
+    def ceiling(self, *parts_ms: float | None) -> float | None:
+        """Claims/s this machine's cores could give if `parts_ms` (CPU ms per claim) were all a claim cost and
+        every core were busy: cores × 1000 / their sum. None where a part was not measured."""
+        if any(part is None for part in parts_ms):
+            return None
+        return (os.cpu_count() or 1) * 1000 / sum(parts_ms)
 
 
 class EmulatorProcess:
@@ -327,8 +346,8 @@ def run_mode(mode: str, offset: int, args, console: Console) -> Result:
         processes = (WorkerProcesses(args.worker_processes, runtime.settings, Path(directory))
                      if args.worker_processes else None)
         try:
-            return measure(mode, offset, runtime, args, console,
-                           [emulator.process.pid if emulator else None, *(processes.pids if processes else ())])
+            return measure(mode, offset, runtime, args, console, emulator.process.pid if emulator else None,
+                           processes.pids if processes else [])
         finally:
             if processes:
                 processes.stop()
@@ -342,8 +361,8 @@ def write_claim(runtime: Runtime, bundle: dict) -> None:
         transaction.process(runtime.fhir_service(uow, author="bench:simrs"), bundle, BASE)
 
 
-def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, other_pids: list[int | None]
-            ) -> Result:
+def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, eklaim_pid: int | None,
+            worker_pids: list[int]) -> Result:
     completions = Completions(runtime.pipeline)
     workers: list[PipelineWorker | JobWatcher] = []
     if args.worker_processes:  # the pipeline runs in the worker processes; this process watches the job table
@@ -383,8 +402,8 @@ def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, ot
                         result.latencies.append(latency)
                     progress.advance(task)
 
-            database_before = database_server_cpu(runtime.database)
-            with Meter(*other_pids) as meter:
+            database_before, eklaim_before = database_server_cpu(runtime.database), process_cpu(eklaim_pid)
+            with Meter(eklaim_pid, *worker_pids) as meter:
                 started = time.perf_counter()
                 threads = [threading.Thread(target=producer) for _ in range(args.producers)]
                 for thread in threads:
@@ -393,6 +412,8 @@ def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, ot
                     thread.join()
                 result.wall = time.perf_counter() - started
             result.cpu = meter.total
+            if eklaim_pid is not None:
+                result.eklaim_cpu = process_cpu(eklaim_pid) - eklaim_before
             database_after = database_server_cpu(runtime.database)
             if database_before is not None and database_after is not None:
                 result.database_cpu = database_after - database_before
@@ -421,17 +442,26 @@ def report(results: list[Result], args, console: Console) -> None:
                         f"{workers}, {args.producers} producers, "
                         f"{'PostgreSQL' if args.database_url else 'SQLite'})")
     for column in ("E-Klaim", "claims", "wall s", "claims/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU ms/claim",
-                   "cores", "DB CPU ms/claim", "unsigned"):
+                   "cores", "DB CPU ms/claim", "E-Klaim CPU ms/claim", "ceiling claims/s",
+                   "E-Klaim+DB ceiling", "unsigned"):
         table.add_column(column, justify="left" if column == "E-Klaim" else "right")
+    sqlite = not args.database_url
     for result in results:
         ms = sorted(latency * 1000 for latency in result.latencies)
         cuts = statistics.quantiles(ms, n=100, method="inclusive")
+        cpu, database = result.per_claim_ms(result.cpu), result.per_claim_ms(result.database_cpu)
+        eklaim = result.per_claim_ms(result.eklaim_cpu)
+        ceiling = result.ceiling(cpu, 0.0 if sqlite else database)
+        floor_ceiling = result.ceiling(eklaim, 0.0 if sqlite else database)
         table.add_row(result.mode, str(result.claims), f"{result.wall:.1f}", f"{result.claims / result.wall:.1f}",
-                      f"{cuts[49]:.0f}", f"{cuts[89]:.0f}", f"{cuts[98]:.0f}", f"{ms[-1]:.0f}",
-                      f"{result.cpu / result.claims * 1000:.0f}", f"{result.cpu / result.wall:.2f}",
-                      "—" if result.database_cpu is None else f"{result.database_cpu / result.claims * 1000:.0f}",
-                      str(result.failed))
+                      f"{cuts[49]:.0f}", f"{cuts[89]:.0f}", f"{cuts[98]:.0f}", f"{ms[-1]:.0f}", f"{cpu:.0f}",
+                      f"{result.cpu / result.wall:.2f}", _figure(database), _figure(eklaim), _figure(ceiling),
+                      _figure(floor_ceiling), str(result.failed))
     console.print(table)
+
+
+def _figure(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def main() -> None:
@@ -445,7 +475,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="an empty database (default: SQLite in a temp dir)")
     parser.add_argument("--protocol", choices=("5.10", "5.1"), default="5.10", help="what E-Klaim speaks")
     args = parser.parse_args()
-    console = Console(width=132)
+    console = Console(width=180)
     results = []
     for index, mode in enumerate(m.strip() for m in args.modes.split(",")):
         if mode not in ("in-process", "http"):
