@@ -363,6 +363,10 @@ def write_claim(runtime: Runtime, bundle: dict) -> None:
 
 def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, eklaim_pid: int | None,
             worker_pids: list[int]) -> Result:
+    with runtime.store.unit_of_work(write=False) as uow:  # a claim written again unchanged queues no job
+        if uow.resources.find("Claim", claim_bundle(offset)[1]) is not None:
+            raise SystemExit(f"pipeline.py: the database already holds this run's claims ({claim_bundle(offset)[1]}"
+                             ", written by an earlier run): give it an empty one")
     completions = Completions(runtime.pipeline)
     workers: list[PipelineWorker | JobWatcher] = []
     if args.worker_processes:  # the pipeline runs in the worker processes; this process watches the job table
