@@ -363,10 +363,11 @@ def write_claim(runtime: Runtime, bundle: dict) -> None:
 
 def measure(mode: str, offset: int, runtime: Runtime, args, console: Console, eklaim_pid: int | None,
             worker_pids: list[int]) -> Result:
+    _, warm_up_claim = claim_bundle(offset)
     with runtime.store.unit_of_work(write=False) as uow:  # a claim written again unchanged queues no job
-        if uow.resources.find("Claim", claim_bundle(offset)[1]) is not None:
-            raise SystemExit(f"pipeline.py: the database already holds this run's claims ({claim_bundle(offset)[1]}"
-                             ", written by an earlier run): give it an empty one")
+        if uow.resources.find("Claim", warm_up_claim) is not None:
+            raise SystemExit(f"pipeline.py: the database already holds this run's claims ({warm_up_claim}, written "
+                             "by an earlier run): give it an empty one")
     completions = Completions(runtime.pipeline)
     workers: list[PipelineWorker | JobWatcher] = []
     if args.worker_processes:  # the pipeline runs in the worker processes; this process watches the job table
@@ -456,11 +457,11 @@ def report(results: list[Result], args, console: Console) -> None:
         cpu, database = result.per_claim_ms(result.cpu), result.per_claim_ms(result.database_cpu)
         eklaim = result.per_claim_ms(result.eklaim_cpu)
         ceiling = result.ceiling(cpu, 0.0 if sqlite else database)
-        floor_ceiling = result.ceiling(eklaim, 0.0 if sqlite else database)
+        eklaim_ceiling = result.ceiling(eklaim, 0.0 if sqlite else database)
         table.add_row(result.mode, str(result.claims), f"{result.wall:.1f}", f"{result.claims / result.wall:.1f}",
                       f"{cuts[49]:.0f}", f"{cuts[89]:.0f}", f"{cuts[98]:.0f}", f"{ms[-1]:.0f}", f"{cpu:.0f}",
                       f"{result.cpu / result.wall:.2f}", _figure(database), _figure(eklaim), _figure(ceiling),
-                      _figure(floor_ceiling), str(result.failed))
+                      _figure(eklaim_ceiling), str(result.failed))
     console.print(table)
 
 
