@@ -14,6 +14,7 @@ import time
 import uuid
 
 from fhirclaim.claims.pipeline import ClaimPipeline
+from fhirclaim.clock import ask_until
 from fhirclaim.store import jobs
 
 log = logging.getLogger(__name__)
@@ -83,11 +84,8 @@ def run_job_within(pipeline: ClaimPipeline, job_id: int, seconds: float, *, poll
     threading.Thread(target=run_here, name=f"submit-{job_id}", daemon=True).start()
     if not ended.wait(seconds):
         return  # still running here
-    while _job_status(pipeline, job_id) not in (*jobs.TERMINAL, jobs.QUEUED):  # another worker holds it
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        time.sleep(min(poll_seconds, left))
+    # another worker holds it: wait for its end, or its return to the queue
+    ask_until(lambda: _job_status(pipeline, job_id) in (*jobs.TERMINAL, jobs.QUEUED), deadline, poll_seconds)
 
 
 def _job_status(pipeline: ClaimPipeline, job_id: int) -> str | None:

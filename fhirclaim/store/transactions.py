@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, event, exc
 from sqlalchemy.orm import Session
 
+from fhirclaim.clock import ask_until
 from fhirclaim.startup import PRIVATE_FILE
 
 log = logging.getLogger(__name__)
@@ -256,15 +257,9 @@ class WriterTurn:
 
     def _take_file(self, deadline: float) -> None:
         descriptor = self._descriptor()
-        while descriptor is not None:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise _locked("another process's write", self.timeout_seconds) from None
-                time.sleep(min(_PROCESS_TURN_POLL_SECONDS, left))
+        if descriptor is not None and not ask_until(lambda: _flocked(descriptor), deadline,
+                                                    _PROCESS_TURN_POLL_SECONDS):
+            raise _locked("another process's write", self.timeout_seconds)
 
     def _descriptor(self) -> int | None:
         """This process's descriptor of the lock file, opened at its first write (a descriptor inherited across a
@@ -294,6 +289,15 @@ class WriterTurn:
 
 
 _PROCESS_TURN_POLL_SECONDS = 0.001  # how often a process asks again for the turn another process holds
+
+
+def _flocked(descriptor: int) -> bool:
+    """Whether this call took the exclusive `flock` (False: another process holds it)."""
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _locked(holder: str, timeout_seconds: float) -> exc.OperationalError:
