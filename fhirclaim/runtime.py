@@ -41,7 +41,7 @@ from fhirclaim.secrets import SecretBox
 from fhirclaim.signing import HospitalSigning
 from fhirclaim.store import commit_notices
 from fhirclaim.store.db import Database
-from fhirclaim.store.notice_listener import NoticeListener
+from fhirclaim.store.notice_listener import NoticeListener, listener_for
 from fhirclaim.store.socket_notices import SocketNoticeListener
 from fhirclaim.store.unit_of_work import Store, UnitOfWork
 
@@ -146,11 +146,7 @@ class Runtime:
         worker.start()
         self.workers.append(worker)
         # and so does another process's: on PostgreSQL its NOTIFY, on SQLite its datagram
-        listener: NoticeListener | SocketNoticeListener | None = None
-        if not self.database.is_sqlite:
-            listener = NoticeListener(self.database, self.store.announce)
-        elif self.database.notices is not None:
-            listener = SocketNoticeListener(self.database.notices, self.store.announce)
+        listener = listener_for(self.database, self.store.announce)
         if listener is not None:
             listener.start()
             self.workers.append(listener)

@@ -11,6 +11,8 @@ told on PostgreSQL: its NOTIFY, sent by triggers on the rows' tables, reaches th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 CLAIM_JOB_QUEUED = "claim job queued"
@@ -19,6 +21,8 @@ WEBHOOK_QUEUED = "webhook notification queued"
 # PostgreSQL's NOTIFY channel of each topic, for the other processes (`notice_listener.py`): migration 0023's
 # triggers notify on them when a statement inserts into `claim_job` or `webhook_delivery`
 CHANNELS = {CLAIM_JOB_QUEUED: "fhirclaim_claim_job_queued", WEBHOOK_QUEUED: "fhirclaim_webhook_queued"}
+
+Announce = Callable[[str], None]  # what hands a topic to the callbacks `Store.on_commit` registered (`Store.announce`)
 
 _NOTICED = "fhirclaim.commit_notices"
 

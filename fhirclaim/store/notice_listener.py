@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 from psycopg import sql
 
 from fhirclaim.backoff import Backoff
-from fhirclaim.store.commit_notices import CHANNELS
+from fhirclaim.store.commit_notices import CHANNELS, Announce
 from fhirclaim.store.db import Database
+from fhirclaim.store.socket_notices import SocketNoticeListener
 
 log = logging.getLogger(__name__)
 
 RECONNECT = Backoff(initial=1.0, maximum=30.0)
 _WAKE_CHECK_SECONDS = 1.0  # how long one wait for notices lasts before the thread looks whether it should stop
-
-Announce = Callable[[str], None]  # a topic of `commit_notices`
 
 
 class NoticeListener:
@@ -95,3 +93,11 @@ class NoticeListener:
         finally:
             self.listening.clear()
             driver.close()
+
+
+def listener_for(database: Database, announce: Announce) -> NoticeListener | SocketNoticeListener | None:
+    """What brings this process the topics of other processes' commits on `database`: PostgreSQL's NOTIFY, SQLite's
+    datagrams (`socket_notices.py`); None for a SQLite database with no file to meet beside (in memory)."""
+    if not database.is_sqlite:
+        return NoticeListener(database, announce)
+    return SocketNoticeListener(database.notices, announce) if database.notices is not None else None

@@ -26,18 +26,16 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from fhirclaim.startup import PRIVATE_FILE, create_private_directory
-from fhirclaim.store.commit_notices import CHANNELS
+from fhirclaim.store.commit_notices import CHANNELS, Announce
 
 log = logging.getLogger(__name__)
 
 _WAKE_CHECK_SECONDS = 1.0  # how long one wait for a notice lasts before the thread looks whether it should stop
 _TOPICS = {topic.encode(): topic for topic in CHANNELS}  # what a datagram may say: a topic's name
-
-Announce = Callable[[str], None]  # a topic of `commit_notices`
 
 
 class NoticeBoard:
