@@ -104,6 +104,12 @@ def claim(n: int) -> dict:
     }
 
 
+def ceiling(ms_per_op: float) -> float:
+    """The most operations a second this machine's cores could give if each cost `ms_per_op` of CPU in all and every
+    core were kept busy: cores (`os.cpu_count()`) × 1000 / ms per op."""
+    return (os.cpu_count() or 1) * 1000 / ms_per_op
+
+
 def process_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS

@@ -74,6 +74,10 @@ from fhirclaim.startup import freeze_startup_heap
 from fhirclaim.store import commit_notices
 from fhirclaim.store.jobs import DONE, FAILED, ClaimJobRow
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # as when run as a script, also when imported
+
+import peer_crud  # noqa: E402  (benchmarks/peer_crud.py: the machine's ceiling)
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CASES = ("01-outpatient-visit", "02-hip-replacement-special-cmg", "03-class-upgrade", "04-newborn")
 CODER = "3171012345670001:Ani Rahmawati, A.Md.RMIK"  # Practitioner/coder-ani, the examples' enterer
@@ -204,10 +208,10 @@ class Result:
 
     def ceiling(self, *parts_ms: float | None) -> float | None:
         """Claims/s this machine's cores could give if `parts_ms` (CPU ms per claim) were all a claim cost and
-        every core were busy: cores × 1000 / their sum. None where a part was not measured."""
+        every core were busy (`peer_crud.ceiling` of their sum). None where a part was not measured."""
         if any(part is None for part in parts_ms):
             return None
-        return (os.cpu_count() or 1) * 1000 / sum(parts_ms)
+        return peer_crud.ceiling(sum(parts_ms))
 
 
 class EmulatorProcess:

@@ -3,18 +3,18 @@
     python benchmarks/process_scaling.py --database-url postgresql+psycopg://… [--processes 1,2] [--threads 4]
                                          [--stored 300] [--ops 400] [--rounds 2] [--served-by granian|gunicorn]
 
-Ours is served as the README's production section and the image say: `granian --interface wsgi --factory
---workers N --blocking-threads 8 fhirclaim.app:create_app` (`pip install ".[production]"`; or gunicorn, `--workers N
---threads 8`, with `--served-by gunicorn`) with `FHIRCLAIM_RUN_WORKER=false`, on PostgreSQL
-(SQLite has one writer: several processes are for PostgreSQL). For each process count a fresh schema is not
-needed: every run creates its own Claims. One Python client (`--threads` threads, a keep-alive session each, the
-`benchmarks/peer_crud.py` driver and Claim) runs `--rounds` blocks of `--ops` operations per process count,
-alternated (1, 2, 1, 2 …) so that the machine's load falls on both alike. Prints, per operation and process count,
-throughput (ops/s of wall time), server CPU ms per op (the server's main process and workers, from /proc), the ratio of
-throughput to one process, and the machine's CPU ms per op (every process: server, PostgreSQL, the client; from
-/proc/stat) with the ceiling it sets: cores / machine CPU per op is the most ops/s any number of server processes
-could reach on this machine, so "of ceiling" on one process's line (its throughput's share of that ceiling) bounds
-what more processes can add: 1 / that share.
+Ours is served as the README's production section and the image say: `granian --interface wsgi --factory --workers N
+--blocking-threads 8 fhirclaim.app:create_app` (`pip install ".[production]"`; or gunicorn, `--workers N --threads 8`,
+with `--served-by gunicorn`) with `FHIRCLAIM_RUN_WORKER=false`, on PostgreSQL (SQLite has one writer: several
+processes are for PostgreSQL). For each process count a fresh schema is not needed: every run creates its own Claims.
+One Python client (`--threads` threads, a keep-alive session each, the `benchmarks/peer_crud.py` driver and Claim)
+runs `--rounds` blocks of `--ops` operations per process count, alternated (1, 2, 1, 2 …) so that the machine's load
+falls on both alike. Prints, per operation and process count, throughput (ops/s of wall time), server CPU ms per op
+(the server's main process and workers, from /proc), the ratio of throughput to one process, and the machine's CPU ms
+per op (every process: server, PostgreSQL, the client; from /proc/stat) with the ceiling it sets: cores / machine CPU
+per op is the most ops/s any number of server processes could reach on this machine (`peer_crud.ceiling`), so "of
+ceiling" on one process's line (its throughput's share of that ceiling) bounds what more processes can add: 1 / that
+share.
 Asserts only the status codes.
 """
 
@@ -82,7 +82,6 @@ def main() -> None:
     print(f"ours under {args.served_by} on PostgreSQL, {args.threads} client threads, {args.rounds}×{args.ops} ops per "
           f"line, process counts alternated; {os.cpu_count()} CPU cores on this machine (client and PostgreSQL "
           f"included)")
-    cores = os.cpu_count() or 1
     print(f"{'operation':<10}{'processes':>10}{'ops/s':>8}{'CPU ms/op':>11}{'vs 1':>7}{'machine ms/op':>15}"
           f"{'ceiling ops/s':>15}{'of ceiling':>12}")
     for name in ("create", "read"):
@@ -92,7 +91,7 @@ def main() -> None:
             per_s = args.ops * len(runs) / sum(wall for _, wall, _ in runs)
             cpu_ms = statistics.fmean(cpu for cpu, _, _ in runs) / args.ops * 1000
             machine_ms = statistics.fmean(busy for _, _, busy in runs) / args.ops * 1000
-            ceiling = cores * 1000 / machine_ms
+            ceiling = peer_crud.ceiling(machine_ms)
             first = first or per_s
             print(f"{name:<10}{count:>10}{per_s:>8.0f}{cpu_ms:>11.2f}{per_s / first:>6.2f}×{machine_ms:>15.2f}"
                   f"{ceiling:>15.0f}{per_s / ceiling:>12.0%}")
