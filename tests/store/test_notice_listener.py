@@ -15,7 +15,8 @@ from sqlalchemy import text
 
 from fhirclaim.backoff import Backoff
 from fhirclaim.store import commit_notices
-from fhirclaim.store.notice_listener import NoticeListener
+from fhirclaim.store.db import Database
+from fhirclaim.store.notice_listener import NoticeListener, listener_for
 from fhirclaim.store.socket_notices import SocketNoticeListener
 
 from testkit import drained, queued_delivery
@@ -97,3 +98,15 @@ def test_sqlite_has_no_listener(runtime):
         pytest.skip("PostgreSQL listens")
     with pytest.raises(ValueError, match="no NOTIFY"):
         NoticeListener(runtime.database, print)
+
+
+def test_each_database_gets_the_listener_of_its_kind(database):
+    """`listener_for`, which `Runtime.start_workers` starts: NOTIFY on PostgreSQL, the socket beside a SQLite file,
+    and nothing for an in-memory SQLite database, which no other process can open."""
+    kind = SocketNoticeListener if database.is_sqlite else NoticeListener
+    assert type(listener_for(database, lambda _topic: None)) is kind
+    in_memory = Database("sqlite://")
+    try:
+        assert listener_for(in_memory, lambda _topic: None) is None
+    finally:
+        in_memory.dispose()
